@@ -1,0 +1,45 @@
+"""One SparkSession for the whole test session, and temporary copies of the shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+os.environ.setdefault("TZ", "UTC")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from jobs.spark import get_spark
+
+    session = get_spark(
+        "lakeprep-tests",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "2g",
+            "spark.sql.adaptive.enabled": "false",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def taxi_dir(tmp_path_factory) -> Path:
+    """A private copy of ../shared/data/nyc_taxi (the shared folder is read-only)."""
+    src = SHARED_DATA / "nyc_taxi"
+    if not src.exists():
+        pytest.skip(f"shared data not found at {src}")
+    dst = tmp_path_factory.mktemp("nyc_taxi")
+    for f in src.glob("*.csv"):
+        shutil.copy(f, dst / f.name)
+    return dst
