@@ -1,0 +1,47 @@
+"""The one exception hierarchy. The CLI maps each class to an exit code.
+
+Every message says what was expected, what was found and where (file, key, step, column),
+so that a user never needs the stack trace to know what to fix.
+"""
+
+from __future__ import annotations
+
+
+class LakeprepError(Exception):
+    """Base of every error lakeprep raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(LakeprepError):
+    """Configuration is missing or invalid (a conf file, a catalog entry, a spec, a suite)."""
+
+    exit_code = 2
+
+
+class UsageError(LakeprepError):
+    """The command line asks for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class InputError(LakeprepError):
+    """Input data is missing or unusable (no such path, nothing to read, wrong column types)."""
+
+    exit_code = 3
+
+
+class SchemaDriftError(InputError):
+    """A new batch's columns differ from the declared schema and the table's policy is `fail`."""
+
+
+class LakeTableError(LakeprepError):
+    """A Delta table could not be read or written as asked (no such version, commit conflict)."""
+
+    exit_code = 4
+
+
+class GateFailed(LakeprepError):
+    """A quality gate with policy `fail` stopped the job; the target table was not written."""
+
+    exit_code = 5
