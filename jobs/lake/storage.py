@@ -1,0 +1,109 @@
+"""File-system access through Spark's own Hadoop FileSystem, so local paths, s3:// (EMRFS) and
+s3a:// behave the same, plus parquet footers read with pyarrow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # fully qualified, as Hadoop gives it (file:/..., s3://...)
+    size: int
+    modified_ms: int
+
+
+def _fs(spark: SparkSession, path: str):  # -> (org.apache.hadoop.fs.FileSystem, Path)
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
+
+
+def list_files(spark: SparkSession, folder: str) -> list[FileInfo]:
+    """Every file below ``folder`` (recursively), skipping hidden (``.``/``_``) names."""
+    fs, root = _fs(spark, folder)
+    if not fs.exists(root):
+        return []
+    it = fs.listFiles(root, True)
+    out = []
+    while it.hasNext():
+        st = it.next()
+        name = st.getPath().getName()
+        if name.startswith((".", "_")):
+            continue
+        out.append(FileInfo(st.getPath().toString(), st.getLen(), st.getModificationTime()))
+    return sorted(out, key=lambda f: f.path)
+
+
+def glob_files(spark: SparkSession, pattern: str) -> list[FileInfo]:
+    """Files matching a Hadoop glob (``dir/batch_*/*.csv``); folders are expanded recursively."""
+    fs, hpattern = _fs(spark, pattern)
+    statuses = fs.globStatus(hpattern)
+    out: list[FileInfo] = []
+    for st in statuses or []:
+        if st.isDirectory():
+            out += list_files(spark, st.getPath().toString())
+        elif not st.getPath().getName().startswith((".", "_")):
+            out.append(FileInfo(st.getPath().toString(), st.getLen(), st.getModificationTime()))
+    return sorted(set(out), key=lambda f: f.path)
+
+
+def path_exists(spark: SparkSession, path: str) -> bool:
+    fs, hpath = _fs(spark, path)
+    return bool(fs.exists(hpath))
+
+
+def delete_tree(spark: SparkSession, path: str) -> None:
+    """Remove ``path`` and all below it; a failure is logged, not raised (best-effort clean-up)."""
+    try:
+        fs, hpath = _fs(spark, path)
+        fs.delete(hpath, True)
+    except Exception as e:  # clean-up must never hide the error that caused it
+        log.warning("could not remove %s: %s", path, e)
+
+
+def read_text_head(spark: SparkSession, path: str, max_bytes: int = 65536) -> str:
+    """The first line of a (possibly compressed) text file."""
+    jvm = spark.sparkContext._jvm
+    fs, hpath = _fs(spark, path)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
+        spark.sparkContext._jsc.hadoopConfiguration()).getCodec(hpath)
+    stream = fs.open(hpath)
+    try:
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        line = reader.readLine()
+        return (line or "")[:max_bytes]
+    finally:
+        stream.close()
+
+
+def parquet_row_counts(paths: Iterable[str], storage_options: dict[str, str] | None = None
+                       ) -> dict[str, int]:
+    """Rows per parquet file from the footers alone (no data read), for Delta file stats."""
+    import pyarrow.parquet as pq
+    from pyarrow import fs as pafs
+
+    def count(path: str) -> tuple[str, int | None]:
+        try:
+            local = path.removeprefix("file://").removeprefix("file:")
+            if "://" in local:
+                filesystem, inner = pafs.FileSystem.from_uri(local.replace("s3a://", "s3://"))
+                with filesystem.open_input_file(inner) as f:
+                    return path, pq.read_metadata(f).num_rows
+            return path, pq.read_metadata(local).num_rows
+        except Exception as e:  # stats are optional in Delta; a missing count is not an error
+            log.debug("no row count for %s: %s", path, e)
+            return path, None
+
+    paths = list(paths)
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(paths)))) as pool:
+        return {p: n for p, n in pool.map(count, paths) if n is not None}
