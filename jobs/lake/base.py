@@ -104,9 +104,12 @@ class LakeTable(ABC):
 
     @abstractmethod
     def merge(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any],
-              when_matched: WhenMatched = "update", evolve: bool = False) -> WriteResult:
-        """Upsert ``df`` on ``keys``: matched rows are updated (or kept, ``ignore``), new rows
-        inserted. Keys compare null-safely, so whole-record keys with nulls work."""
+              when_matched: WhenMatched = "update", order_by: str | None = None,
+              evolve: bool = False) -> WriteResult:
+        """Upsert ``df`` (unique on ``keys``): new keys are inserted; a matched row is replaced
+        (``update``) or kept (``ignore``). With ``order_by`` the row with the greater value wins
+        a match whichever side it is on, so a late, older record never overwrites a newer one.
+        Keys compare null-safely, so whole-record keys with nulls work."""
 
     @abstractmethod
     def commit_empty(self, metadata: dict[str, Any]) -> int:

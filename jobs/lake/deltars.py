@@ -28,7 +28,7 @@ from deltalake.transaction import (
     RemoveAction,
     create_table_with_add_actions,
 )
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -142,31 +142,39 @@ class DeltaRsTable(LakeTable):
         return self._write(df, metadata, evolve, remove)
 
     def merge(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any],
-              when_matched: WhenMatched = "update", evolve: bool = False) -> WriteResult:
+              when_matched: WhenMatched = "update", order_by: str | None = None,
+              evolve: bool = False) -> WriteResult:
         if not self.exists():
             return self.append(df, metadata, evolve)
-        current = self._current_files()
-        affected = self._affected_files(df, keys, current)
-        dt = self._dt()
-        schema = _spark_schema(dt)
-        target = self._read_files(affected, schema)
-        s, t = df.alias("s"), target.alias("t")
-        matched = s.join(t, key_condition(keys), "left_semi").count()
-        if when_matched == "update":
-            kept = t.join(s, key_condition(keys), "left_anti")
-            result = kept.unionByName(df, allowMissingColumns=True)
-        else:
-            new = s.join(t, key_condition(keys, "s", "t"), "left_anti")
-            result = target.unionByName(new, allowMissingColumns=True)
-        source_rows = df.count()
-        res = self._write(result, metadata, evolve, remove=lambda added: affected)
-        return WriteResult(
-            version=res.version,
-            rows_inserted=source_rows - matched,
-            rows_updated=matched if when_matched == "update" else 0,
-            files_added=res.files_added,
-            files_removed=res.files_removed,
-        )
+        affected = self._affected_files(df, keys, self._current_files())
+        target = self._read_files(affected, _spark_schema(self._dt()))
+        # Copy-on-write at partition granularity: the affected partitions are rewritten with,
+        # per key, the one row that wins; every other partition stays as it is.
+        source_first = when_matched == "update"
+        both = (df.withColumn("__src", F.lit(1))
+                .unionByName(target.withColumn("__src", F.lit(0)), allowMissingColumns=True))
+        order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
+            F.col("__src").desc() if source_first else F.col("__src").asc()]
+        w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys])
+        ranked = (both.withColumn("__rank", F.row_number().over(w.orderBy(*order)))
+                  .withColumn("__has_target", F.max(1 - F.col("__src")).over(w))
+                  .persist())
+        try:
+            c = ranked.where("__src = 1").agg(
+                F.sum(F.when((F.col("__has_target") == 0) & (F.col("__rank") == 1), 1)
+                      .otherwise(0)).alias("inserted"),
+                F.sum(F.when((F.col("__has_target") == 1) & (F.col("__rank") == 1), 1)
+                      .otherwise(0)).alias("updated"),
+            ).first()
+            result = ranked.where("__rank = 1").drop("__src", "__rank", "__has_target")
+            metrics = {"rows_inserted": int(c.inserted or 0), "rows_updated": int(c.updated or 0)}
+            res = self._write(result, {**metadata, "operation_metrics": metrics}, evolve,
+                              remove=lambda added: affected)
+        finally:
+            ranked.unpersist()
+        return WriteResult(version=res.version, rows_inserted=int(c.inserted or 0),
+                           rows_updated=int(c.updated or 0), files_added=res.files_added,
+                           files_removed=res.files_removed)
 
     def commit_empty(self, metadata: dict[str, Any]) -> int:
         if not self.exists():
@@ -188,10 +196,19 @@ class DeltaRsTable(LakeTable):
         self._check_partitioning()
         write_dir = f"{self.location}/{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-" \
                     f"{uuid.uuid4().hex[:12]}"
+        if self.partition_by:
+            # one task per partition value: a few files per partition, not one per shuffle
+            # partition per value
+            df = df.repartition(*[F.col(f"`{c}`") for c in self.partition_by])
         df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
         try:
             added = self._staged_files(write_dir, df.schema)
             removed = remove(added)
+            metadata = {**metadata, "operation_metrics": {
+                "files_added": len(added), "files_removed": len(removed),
+                "rows_written": sum(f.rows or 0 for f in added),
+                "rows_removed": sum(f.rows or 0 for f in removed),
+                **metadata.get("operation_metrics", {})}}
             version = self._commit(added, removed, df.schema, metadata, evolve)
         except BaseException:
             # Nothing was committed: the table keeps its version. Drop the orphaned files.

@@ -59,10 +59,12 @@ class DeltaSparkTable(LakeTable):
         if not self.exists():
             return []
         rows = self._delta().history(limit).select(
-            "version", "timestamp", "operation", "userMetadata").collect()
+            "version", "timestamp", "operation", "userMetadata", "operationMetrics").collect()
         return [Commit(version=int(r.version),
                        timestamp=r.timestamp.replace(tzinfo=UTC),
-                       operation=r.operation, metadata=decode_metadata(r.userMetadata))
+                       operation=r.operation,
+                       metadata={**decode_metadata(r.userMetadata),
+                                 "operation_metrics": _metrics(r.operationMetrics or {})})
                 for r in rows]
 
     def _check(self, df: DataFrame, evolve: bool) -> None:
@@ -82,7 +84,7 @@ class DeltaSparkTable(LakeTable):
         writer.save(self.location)
         return self._result()
 
-    def _result(self) -> WriteResult:
+    def _result(self) -> WriteResult:  # noqa: D401
         last = self._delta().history(1).select("version", "operationMetrics").first()
         m = last.operationMetrics or {}
         return WriteResult(
@@ -104,13 +106,16 @@ class DeltaSparkTable(LakeTable):
         return self._save(df, "overwrite", metadata, evolve, **opts)
 
     def merge(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any],
-              when_matched: WhenMatched = "update", evolve: bool = False) -> WriteResult:
+              when_matched: WhenMatched = "update", order_by: str | None = None,
+              evolve: bool = False) -> WriteResult:
         if not self.exists():
             return self.append(df, metadata, evolve)
         self._check(df, evolve)
         builder = self._delta().alias("t").merge(df.alias("s"), key_condition(keys))
         if when_matched == "update":
-            builder = builder.whenMatchedUpdateAll()
+            newer = (f"t.`{order_by}` IS NULL OR s.`{order_by}` >= t.`{order_by}`"
+                     if order_by else None)
+            builder = builder.whenMatchedUpdateAll(condition=newer)
         builder = builder.whenNotMatchedInsertAll()
         with self._session_conf({_USER_METADATA: encode_metadata(metadata),
                                  "spark.databricks.delta.schema.autoMerge.enabled":
@@ -138,3 +143,11 @@ class DeltaSparkTable(LakeTable):
                     self.spark.conf.unset(k)
                 else:
                     self.spark.conf.set(k, v)
+
+
+def _metrics(m: dict[str, str]) -> dict[str, int]:
+    """delta-spark's operationMetrics under the names the deltalake engine records."""
+    names = {"numOutputRows": "rows_written", "numFiles": "files_added",
+             "numAddedFiles": "files_added", "numRemovedFiles": "files_removed",
+             "numTargetRowsInserted": "rows_inserted", "numTargetRowsUpdated": "rows_updated"}
+    return {names[k]: int(v) for k, v in m.items() if k in names}

@@ -89,7 +89,9 @@ def test_history_carries_commit_metadata(spark, table):
     table.commit_empty({"run_id": "r2", "note": "nothing new"})
     hist = table.history()
     assert [c.version for c in hist] == [1, 0]
-    assert hist[1].metadata == {"run_id": "r1", "inputs": [{"v": 1}]}
+    assert {k: v for k, v in hist[1].metadata.items() if k != "operation_metrics"} == {
+        "run_id": "r1", "inputs": [{"v": 1}]}
+    assert hist[1].metadata["operation_metrics"]["rows_written"] == 1
     assert table.commit_metadata(1)["note"] == "nothing new"
     assert table.read().count() == 1
 
@@ -159,3 +161,14 @@ def test_partitioning_mismatch_is_refused(spark, tmp_path, engine):
     with pytest.raises(LakeTableError, match="partitioned by"):
         open_table(spark, loc, [], engine=engine).append(
             frame(spark, [("b", 1.0, D1)]).withColumn("amount", F.lit(1.0)), {})
+
+
+def test_merge_with_order_by_keeps_the_newest_record(spark, tmp_path, engine):
+    t = open_table(spark, str(tmp_path / "o"), [], engine=engine)
+    schema = "id string, v int, updated_at int"
+    t.append(spark.createDataFrame([("a", 1, 10), ("b", 1, 10)], schema), {})
+    res = t.merge(spark.createDataFrame([("a", 2, 5), ("b", 2, 20), ("c", 1, 1)], schema),
+                  ["id"], {}, order_by="updated_at")
+    assert sorted(tuple(r) for r in t.read().collect()) == [("a", 1, 10), ("b", 2, 20),
+                                                            ("c", 1, 1)]
+    assert (res.rows_inserted, res.rows_updated) == (1, 1)

@@ -1,0 +1,179 @@
+"""The ``lakeprep`` command line. Exit codes: 0 ok, 2 usage or config error, 3 input error,
+4 lake table error, 5 quality gate failed, 1 anything else lakeprep raised on purpose."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from jobs.config import ENVIRONMENTS, Settings, load_settings
+from lakeprep.errors import LakeprepError, UsageError
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("lakeprep")
+
+JOBS: dict[str, str] = {
+    "ingest": "raw files -> bronze Delta tables (incremental, deduplicated, quarantined)",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", default="local", help=f"configuration environment "
+                        f"(conf/<env>; shipped: {', '.join(ENVIRONMENTS)}); default local")
+    common.add_argument("--conf-dir", help="configuration folder (default: $LAKEPREP_CONF_DIR, "
+                        "./conf, or the one shipped with the source)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+    p = argparse.ArgumentParser(prog="lakeprep", description="Spark data prep and feature "
+                                "engineering for ML on AWS.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run a job",
+                         description="Run a job. Jobs: " + "; ".join(
+                             f"{k}: {v}" for k, v in JOBS.items()))
+    run.add_argument("job", choices=sorted(JOBS))
+    run.add_argument("--table", action="append", dest="tables", metavar="NAME",
+                     help="only this table (repeatable); default: all the job's tables")
+
+    gen = sub.add_parser("generate-sample", parents=[common],
+                         help="write the sample retail data (and copy the NYC taxi samples)")
+    gen.add_argument("--out", help="folder or s3:// URI (default: the env's raw layer)")
+    gen.add_argument("--customers", type=int, default=2000)
+    gen.add_argument("--orders-per-customer", type=float, default=8.0)
+    gen.add_argument("--events-per-customer", type=float, default=25.0)
+    gen.add_argument("--batches", type=int, default=2)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--overwrite", action="store_true", help="replace existing sample files")
+    gen.add_argument("--taxi-dir", help="NYC taxi CSV samples to copy into the raw layer "
+                     "(default: ../shared/data/nyc_taxi when it exists)")
+
+    tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
+    tables.add_argument("--layer", help="only this layer")
+
+    hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata")
+    hist.add_argument("table")
+    hist.add_argument("--limit", type=int, default=20)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(message)s", handlers=[RichHandler(console=err,
+                                                                    show_path=False)])
+    for noisy in ("py4j", "great_expectations", "urllib3", "botocore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.env, args.conf_dir)
+        handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
+        return handler(args, settings)
+    except LakeprepError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+def _context(settings: Settings, job: str):
+    from jobs.runtime import JobContext
+
+    return JobContext.start(settings, job)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    ctx = _context(settings, args.job)
+    out.print(f"run [bold]{ctx.run_id}[/] · env {settings.env} · engine {ctx.engine}")
+    if args.job == "ingest":
+        from jobs import ingest
+
+        reports = ingest.run(ctx, args.tables)
+        for r in reports:
+            style = "green" if r.reconciles or not r.files_new else "bold red"
+            out.print(f"[{style}]{r.line()}[/]", highlight=False)
+        return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
+    raise AssertionError(f"job {args.job} has no handler")  # argparse limits the choices
+
+
+def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
+    import shutil
+
+    from jobs.runtime import session_for
+    from jobs.sample_data import generate
+
+    target = args.out or settings.lake.layers.get("raw")
+    if not target:
+        raise UsageError("--out is required: lake.layers.raw is not set in conf")
+    spark = session_for(settings)
+    report = generate(spark, target, customers=args.customers,
+                      orders_per_customer=args.orders_per_customer,
+                      events_per_customer=args.events_per_customer, batches=args.batches,
+                      seed=args.seed, overwrite=args.overwrite)
+    out.print(report.summary(), highlight=False)
+    taxi = Path(args.taxi_dir) if args.taxi_dir else _default_taxi_dir()
+    if taxi is not None and "://" not in target:
+        dest = Path(target) / "nyc_taxi"
+        dest.mkdir(parents=True, exist_ok=True)
+        copied = [shutil.copy2(f, dest / f.name) for f in sorted(taxi.glob("*.csv"))]
+        out.print(f"copied {len(copied)} NYC taxi sample file(s) from {taxi} to {dest}")
+    elif args.taxi_dir:
+        raise UsageError(f"--taxi-dir {args.taxi_dir}: copying into {target} is "
+                                    f"only supported for local folders")
+    return 0
+
+
+def _default_taxi_dir() -> Path | None:
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        candidate = base.parent / "shared" / "data" / "nyc_taxi"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.runtime import JobContext
+
+    ctx = JobContext.start(settings, "tables")
+    t = Table("name", "layer", "version", "partitioned by", "primary key", "location")
+    for spec in settings.tables.values():
+        if args.layer and spec.layer != args.layer:
+            continue
+        version = ctx.table(spec.name).version() if spec.layer != "raw" else None
+        t.add_row(spec.name, spec.layer, "-" if version is None else str(version),
+                  ", ".join(spec.partition_by), ", ".join(spec.primary_key), spec.location)
+    out.print(t)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.runtime import JobContext
+
+    ctx = JobContext.start(settings, "history")
+    t = Table("version", "time (UTC)", "operation", "run", "job", "counts")
+    for c in ctx.table(args.table).history(args.limit):
+        m = c.metadata
+        counts = ", ".join(f"{k}={v}" for k, v in (m.get("counts") or {}).items())
+        t.add_row(str(c.version), f"{c.timestamp:%Y-%m-%d %H:%M:%S}", c.operation,
+                  str(m.get("run_id", "")), str(m.get("job", "")), counts)
+    out.print(t)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": cmd_run,
+    "generate-sample": cmd_generate_sample,
+    "tables": cmd_tables,
+    "history": cmd_history,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""Ingest: raw files into partitioned bronze Delta tables, incrementally and idempotently.
+
+For each bronze table: list the raw table's files, skip those the ingest log has seen (same path,
+size and modification time), parse the new ones with the declared schema, send unusable rows to
+``<table>_quarantine`` with the raw record, source file and reasons, hash or drop personal data,
+derive the partition columns, deduplicate on the primary key (or the whole record), and upsert
+into the table in one commit whose metadata holds the run, the input files and the counts.
+
+    rows read = rows inserted + rows updated + quarantined + duplicates
+
+Run it: ``lakeprep run ingest --env local`` or ``spark-submit jobs/ingest.py --env local``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
+
+from jobs.config import Settings, TableSpec
+from jobs.lake.storage import FileInfo, glob_files
+from jobs.raw_reader import RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
+from jobs.runtime import JobContext
+from lakeprep.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+INGEST_LOG = "ingest_log"
+RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"
+METADATA_COLUMNS = (SOURCE_FILE, INGESTED_AT, RUN_ID)
+DEV_SALT = "lakeprep-local-development-salt"
+
+
+@dataclass
+class IngestReport:
+    """What one table's ingest did; ``reconciles`` checks that no row went missing."""
+
+    table: str
+    files_new: int = 0
+    files_seen: int = 0
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    quarantined: int = 0
+    duplicates_in_batch: int = 0
+    duplicates_existing: int = 0
+    version: int | None = None
+    quarantine_version: int | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
+                                  + self.duplicates_in_batch + self.duplicates_existing)
+
+    def counts(self) -> dict[str, int]:
+        d = asdict(self)
+        return {k: d[k] for k in ("files_new", "files_seen", "rows_read", "rows_inserted",
+                                  "rows_updated", "quarantined", "duplicates_in_batch",
+                                  "duplicates_existing")}
+
+    def line(self) -> str:
+        if not self.files_new:
+            return (f"{self.table}: no new files ({self.files_seen} already ingested); "
+                    f"version {self.version} unchanged")
+        dups = self.duplicates_in_batch + self.duplicates_existing
+        mark = "reconciled" if self.reconciles else "DOES NOT RECONCILE"
+        return (f"{self.table}: read {self.rows_read:,} = inserted {self.rows_inserted:,} + "
+                f"updated {self.rows_updated:,} + quarantined {self.quarantined:,} + "
+                f"duplicates {dups:,} ({mark}); {self.files_new} new file(s); "
+                f"version {self.version}")
+
+
+def bronze_tables(settings: Settings, names: list[str] | None) -> list[TableSpec]:
+    """The bronze tables to ingest, checked before any Spark job runs."""
+    names = names or settings.ingest.tables or [
+        t.name for t in settings.tables.values() if t.upstream]
+    out = []
+    for name in names:
+        spec = settings.table(name)
+        if not spec.upstream:
+            ingestible = sorted(t.name for t in settings.tables.values() if t.upstream)
+            raise ConfigError(f"tables.{name}: has no upstream raw table, so it cannot be "
+                              f"ingested; ingestible tables: {ingestible}")
+        out.append(spec)
+    return out
+
+
+def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
+    """Ingest every table named (default: ``ingest.tables`` in conf)."""
+    specs = bronze_tables(ctx.settings, tables)
+    for spec in specs:
+        validate_types(ctx.spec(spec.upstream or ""), ctx.spark)
+    salt = _salt(ctx, specs)
+    return [ingest_table(ctx, spec, salt) for spec in specs]
+
+
+def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestReport:
+    raw = ctx.spec(spec.upstream or "")
+    report = IngestReport(spec.name)
+    table = ctx.table(spec.name)
+    pattern = source_pattern(ctx.settings, raw)
+    listed = glob_files(ctx.spark, pattern)
+    if not listed:
+        raise InputError(f"table {spec.name}: no input files match {pattern} "
+                         f"(tables.{raw.name}.source.path); nothing was written")
+    seen = _ingested_files(ctx, spec.name)
+    new = [f for f in listed if seen.get(f.path) != (f.size, f.modified_ms)]
+    report.files_seen = len(listed) - len(new)
+    report.version = table.version()
+    if not new:
+        log.info("%s", report.line())
+        return report
+    report.files_new = len(new)
+    report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms} for f in new]
+    batch = read_raw(ctx.spark, raw, new, spec.schema_drift)
+    report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
+    rows = _prepare(ctx, spec, raw, batch.rows, salt).persist()
+    try:
+        c = rows.agg(F.count("*").alias("n"),
+                     F.sum(F.when(F.size(REASONS) > 0, 1).otherwise(0)).alias("bad")).first()
+        report.rows_read, report.quarantined = int(c.n), int(c.bad or 0)
+        good = rows.where(F.size(REASONS) == 0).drop(REASONS)
+        keys = spec.primary_key or [c for c in good.columns
+                                    if c not in (*METADATA_COLUMNS, RAW_RECORD)]
+        deduped = _deduplicate(good, keys, spec.order_by).drop(RAW_RECORD).persist()
+        try:
+            kept = deduped.count()
+            report.duplicates_in_batch = report.rows_read - report.quarantined - kept
+            inputs = [{"table": raw.name, "kind": "files", "files": report.files}]
+            res = table.merge(
+                deduped, keys,
+                ctx.commit_metadata(table=spec.name, inputs=inputs, counts=report.counts()),
+                when_matched="update" if spec.primary_key else "ignore",
+                order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
+        finally:
+            deduped.unpersist()
+        report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
+        report.duplicates_existing = kept - res.rows_inserted - res.rows_updated
+        report.version = res.version
+        if report.quarantined:
+            report.quarantine_version = _quarantine(ctx, spec, rows, report)
+    finally:
+        rows.unpersist()
+    _record_files(ctx, spec.name, new, report)
+    # the table's commit holds the counts known before the write; log the final ones
+    log.info("%s", report.line())
+    return report
+
+
+def source_pattern(settings: Settings, raw: TableSpec) -> str:
+    """The raw table's file glob, relative paths taken from the raw layer's root."""
+    assert raw.source is not None
+    path = raw.source.path
+    if "://" in path or os.path.isabs(path):
+        return path
+    root = settings.lake.layers.get("raw")
+    if not root:
+        raise ConfigError(f"tables.{raw.name}.source.path is relative ({path!r}) but "
+                          f"lake.layers.raw is not set")
+    return f"{root.rstrip('/')}/{path}"
+
+
+def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
+             salt: str | None) -> DataFrame:
+    """Personal data hashed or dropped, derived columns added, ingest metadata attached."""
+    out = rows
+    for c in raw.columns:
+        if c.pii == "hash":
+            out = out.withColumn(c.name, F.sha2(F.concat(F.lit(salt), F.col(c.name)), 256))
+        elif c.pii == "drop":
+            out = out.drop(c.name)
+    for name, expr in spec.derive.items():
+        try:
+            out = out.withColumn(name, F.expr(expr))
+        except AnalysisException as e:
+            raise ConfigError(f"tables.{spec.name}.derive.{name}: {expr!r} is not a valid "
+                              f"Spark SQL expression over the columns {raw_columns(raw)}: "
+                              f"{e.getMessage() if hasattr(e, 'getMessage') else e}") from None
+    return (out.withColumn(INGESTED_AT, F.lit(ctx.started_at).cast("timestamp"))
+            .withColumn(RUN_ID, F.lit(ctx.run_id)))
+
+
+def raw_columns(raw: TableSpec) -> list[str]:
+    return [c.name for c in raw.columns]
+
+
+def _deduplicate(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
+    """One row per key: the newest by ``order_by``, then the latest file, then a stable tie
+    break on the raw record, so that re-runs pick the same row."""
+    order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
+        F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order)
+    return df.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")
+
+
+def _quarantine(ctx: JobContext, spec: TableSpec, rows: DataFrame,
+                report: IngestReport) -> int | None:
+    """Append the batch's unusable rows; idempotent across re-runs of the same files."""
+    bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, REASONS, RUN_ID,
+                                                 INGESTED_AT)
+    # identical bad lines of one file stay distinct rows: number them
+    w = Window.partitionBy(SOURCE_FILE, RAW_RECORD).orderBy(F.lit(1))
+    bad = (bad.withColumn("_occurrence", F.row_number().over(w))
+           .withColumn("ingest_date", F.to_date(INGESTED_AT)))
+    q = ctx.table_at(_quarantine_location(spec), ["ingest_date"])
+    meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
+                               inputs=[{"table": spec.upstream, "kind": "files",
+                                        "files": report.files}],
+                               counts={"quarantined": report.quarantined})
+    return q.merge(bad, [SOURCE_FILE, RAW_RECORD, "_occurrence"], meta,
+                   when_matched="ignore").version
+
+
+def _quarantine_location(spec: TableSpec) -> str:
+    return f"{spec.location.rstrip('/')}_quarantine"
+
+
+def quarantine_table(ctx: JobContext, name: str):
+    """The quarantine table of bronze table ``name``."""
+    return ctx.table_at(_quarantine_location(ctx.spec(name)), ["ingest_date"])
+
+
+def _ingested_files(ctx: JobContext, table: str) -> dict[str, tuple[int, int]]:
+    t = ctx.table_at(ctx.settings.system_table(INGEST_LOG))
+    if not t.exists():
+        return {}
+    rows = (t.read().where(F.col("table") == table)
+            .select("path", "size", "modified_ms").collect())
+    return {r.path: (r.size, r.modified_ms) for r in rows}
+
+
+def _record_files(ctx: JobContext, table: str, files: list[FileInfo],
+                  report: IngestReport) -> None:
+    df = ctx.spark.createDataFrame(
+        [(table, f.path, f.size, f.modified_ms, ctx.run_id, report.version) for f in files],
+        "table string, path string, size bigint, modified_ms bigint, run_id string, "
+        "table_version bigint",
+    ).withColumn("ingested_at", F.lit(ctx.started_at).cast("timestamp"))
+    ctx.table_at(ctx.settings.system_table(INGEST_LOG)).merge(
+        df, ["table", "path"], ctx.commit_metadata(table=INGEST_LOG, source_table=table))
+
+
+def _salt(ctx: JobContext, specs: list[TableSpec]) -> str | None:
+    needs = [c.name for s in specs for c in ctx.spec(s.upstream or "").columns if c.pii == "hash"]
+    if not needs:
+        return None
+    var = ctx.settings.ingest.pii_salt_env
+    salt = os.environ.get(var)
+    if salt:
+        return salt
+    if ctx.settings.env == "local":
+        log.warning("%s is not set: hashing personal data (%s) with the local development "
+                    "salt; set it for anything but a local trial", var, ", ".join(needs))
+        return DEV_SALT
+    raise ConfigError(f"ingest.pii_salt_env: environment variable {var} is not set; it salts "
+                      f"the hash of personal data columns {needs} and never comes from conf")
+
+
+if __name__ == "__main__":  # spark-submit jobs/ingest.py --env local [--table orders]
+    from jobs.cli import main
+
+    sys.exit(main(["run", "ingest", *sys.argv[1:]]))
