@@ -1,0 +1,30 @@
+"""Creation family: date/time parts, cyclical encoding, column arithmetic, crosses, lags and
+point-in-time aggregates and labels. Importing it registers every stage with the spec.
+
+>>> from features.creation import DatetimeFeatures, point_in_time_aggregates  # doctest: +SKIP
+"""
+
+from pyspark.ml import feature as mllib
+
+from features.creation.categorical_cross import CategoricalCross
+from features.creation.cyclical_features import CyclicalFeatures, CyclicalFeaturesModel
+from features.creation.datetime_features import DatetimeFeatures
+from features.creation.lag_features import LagFeatures
+from features.creation.math_features import MathFeatures
+from features.creation.point_in_time import (
+    PointInTimeAggregates,
+    point_in_time_aggregates,
+    window_label,
+)
+from features.creation.relative_features import RelativeFeatures
+from features.registry import register_mllib
+
+# MLlib already has polynomial expansion and vector interactions (products of vectors).
+register_mllib("polynomial_expand", mllib.PolynomialExpansion)
+register_mllib("interact", mllib.Interaction)
+
+__all__ = [
+    "CategoricalCross", "CyclicalFeatures", "CyclicalFeaturesModel", "DatetimeFeatures",
+    "LagFeatures", "MathFeatures", "PointInTimeAggregates", "RelativeFeatures",
+    "point_in_time_aggregates", "window_label",
+]

@@ -1,0 +1,85 @@
+"""CyclicalFeatures: sine and cosine encoding of cyclical numeric columns (hour, month, ...)."""
+
+from __future__ import annotations
+
+import math
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator, Model
+from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.checks import require_new_columns, require_numeric
+from features.errors import FeatureInputError
+from features.registry import register
+from features.transformation.base import aggregate, finite_value, fitted_param
+
+
+class _CyclicalParams(HasInputCols):
+    maxValues = fitted_param("maxValues",
+                             "period of each column; learnt as the column max when not given")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(maxValues={})
+
+    @property
+    def max_values_(self) -> dict[str, float]:
+        """Period used for each column."""
+        return dict(self.getOrDefault(self.maxValues))
+
+
+@register("cyclical_features")
+class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds ``<col>_sin`` = sin(2 pi x / max) and ``<col>_cos`` = cos(2 pi x / max).
+
+    As feature-engine: the period is ``maxValues[col]`` when given (e.g. 24 for hour, 12 for
+    month), else the column's maximum at fit (all columns in one aggregation). Null and NaN
+    give null/NaN.
+
+    >>> CyclicalFeatures(inputCols=["order_hour"],
+    ...                  maxValues={"order_hour": 24}).fit(df).transform(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, maxValues=None):
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, maxValues=None):
+        """Set the params given by keyword."""
+        return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    def _fit(self, dataset: DataFrame) -> CyclicalFeaturesModel:
+        stage, cols = type(self).__name__, self.getInputCols()
+        require_numeric(dataset, cols, stage)
+        given = {c: float(v) for c, v in self.max_values_.items()}
+        todo = [c for c in cols if c not in given]
+        if todo:
+            found = aggregate(dataset, {c: F.max(finite_value(c)) for c in todo})
+            bad = [c for c in todo if not found[c]]
+            if bad:
+                raise FeatureInputError(f"{stage}: column(s) {bad} have no positive finite "
+                                        "maximum to use as period; give maxValues")
+            given.update({c: float(found[c]) for c in todo})
+        model = CyclicalFeaturesModel()
+        self._copyValues(model)
+        return model._set(maxValues={c: given[c] for c in cols})
+
+
+class CyclicalFeaturesModel(Model, _CyclicalParams, DefaultParamsReadable,
+                            DefaultParamsWritable):
+    """Adds the sine/cosine columns with the periods in ``max_values_``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        stage, cols = type(self).__name__, self.getInputCols()
+        require_numeric(dataset, cols, stage)
+        exprs = {}
+        for c in cols:
+            angle = F.col(c).cast("double") * F.lit(2 * math.pi / self.max_values_[c])
+            exprs[f"{c}_sin"], exprs[f"{c}_cos"] = F.sin(angle), F.cos(angle)
+        require_new_columns(dataset, exprs, stage)
+        return dataset.withColumns(exprs)

@@ -1,0 +1,68 @@
+"""RelativeFeatures: differences, ratios, sums and products of columns against references."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from features.checks import require_new_columns, require_numeric
+from features.registry import register
+from features.transformation.base import check_choice
+
+FUNCS = ("add", "sub", "mul", "div")
+
+
+def _apply(x: Column, ref: Column, func: str) -> Column:
+    if func == "add":
+        return x + ref
+    if func == "sub":
+        return x - ref
+    if func == "mul":
+        return x * ref
+    # Safe division: a zero reference gives null, never +-inf or an error.
+    return F.when(ref != 0, x / ref)
+
+
+@register("relative_features")
+class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds ``<col>_<func>_<ref>`` for every input column, reference column and function.
+
+    Functions: add, sub, mul, div (as feature-engine's RelativeFeatures). Division by a zero
+    reference gives null (safe division); null in either operand gives null; NaN and +-inf
+    follow IEEE arithmetic. Outputs are doubles.
+
+    >>> RelativeFeatures(inputCols=["amount_sum_30d"], referenceCols=["amount_sum_90d"],
+    ...                  funcs=["div"]).transform(df)  # doctest: +SKIP
+    """
+
+    referenceCols = Param(Params._dummy(), "referenceCols", "columns to combine the inputs with",
+                          typeConverter=TypeConverters.toListString)
+    funcs = Param(Params._dummy(), "funcs", f"functions from {FUNCS}",
+                  typeConverter=TypeConverters.toListString)
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, referenceCols=None, funcs=None):
+        super().__init__()
+        self._setDefault(funcs=["div"])
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, referenceCols=None, funcs=None):
+        """Set the params given by keyword."""
+        return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        stage, cols = type(self).__name__, self.getInputCols()
+        refs, funcs = self.getOrDefault(self.referenceCols), self.getOrDefault(self.funcs)
+        for f in funcs:
+            check_choice(stage, "funcs", f, FUNCS)
+        require_numeric(dataset, [*cols, *refs], stage)
+        exprs = {f"{c}_{f}_{r}": _apply(F.col(c).cast("double"), F.col(r).cast("double"), f)
+                 for f in funcs for r in refs for c in cols}
+        require_new_columns(dataset, exprs, stage)
+        return dataset.withColumns(exprs)
