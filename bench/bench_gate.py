@@ -1,0 +1,117 @@
+"""Wall time of a quality gate with N expectations on M rows, as a multiple of one full scan.
+
+The reference scan is one aggregation over every column of the same data read from uncached
+Parquet in a temp dir. The gate reads the same Parquet, persists it, runs GE and (for
+``quarantine``) the one-pass tagging plus its count aggregation, then releases the cache.
+
+    .venv/bin/python bench/bench_gate.py --rows 1000000 --expectations 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.spark import get_spark
+from quality import run_gate
+
+EXPECTATIONS = [
+    {"expect_table_row_count_to_be_between": {"min_value": 1}},
+    {"expect_column_values_to_not_be_null": {"column": "order_id"}},
+    {"expect_column_values_to_be_between": {"column": "amount", "min_value": 0, "mostly": 0.99}},
+    {"expect_column_values_to_be_in_set": {"column": "category",
+                                           "value_set": ["books", "toys", "food", "games"]}},
+    {"expect_column_values_to_match_regex": {"column": "order_id", "regex": "^O[0-9]+$"}},
+    {"expect_column_values_to_be_unique": {"column": "order_id"}},
+    {"expect_compound_columns_to_be_unique": {"column_list": ["customer_id", "order_ts"]}},
+    {"expect_column_pair_values_a_to_be_greater_than_b": {"column_A": "dropoff",
+                                                          "column_B": "pickup",
+                                                          "or_equal": True}},
+    {"expect_table_columns_to_match_set": {"column_set": ["order_id", "amount"],
+                                           "exact_match": False}},
+    {"expect_column_values_to_be_of_type": {"column": "amount", "type_": "DoubleType"}},
+    {"expect_column_values_to_not_be_null": {"column": "customer_id"}},
+    {"expect_column_values_to_be_between": {"column": "qty", "min_value": 1, "max_value": 50}},
+    {"expect_column_values_to_not_be_null": {"column": "category"}},
+    {"expect_column_value_lengths_to_be_between": {"column": "order_id", "min_value": 2,
+                                                   "max_value": 12}},
+    {"expect_column_values_to_not_be_in_set": {"column": "category", "value_set": ["bad"]}},
+    {"expect_column_values_to_be_between": {"column": "pickup", "min_value": 0}},
+    {"expect_column_values_to_not_be_null": {"column": "dropoff"}},
+    {"expect_column_values_to_match_regex": {"column": "customer_id", "regex": "^c"}},
+    {"expect_column_values_to_be_between": {"column": "discount", "min_value": 0,
+                                            "max_value": 1}},
+    {"expect_column_values_to_not_be_null": {"column": "order_ts"}},
+]
+
+
+def make_data(spark: SparkSession, rows: int, path: Path) -> None:
+    df = spark.range(rows).select(
+        F.concat(F.lit("O"), F.col("id")).alias("order_id"),
+        F.concat(F.lit("c"), F.col("id") % 50_000).alias("customer_id"),
+        (F.col("id") * 1000 + F.col("id") % 7).alias("order_ts"),
+        F.when(F.col("id") % 500 == 0, -1.0).otherwise(F.col("id") % 997 / 10).alias("amount"),
+        F.element_at(F.array(*[F.lit(c) for c in ["books", "toys", "food", "games", "misc"]]),
+                     (F.col("id") % 5 + 1).cast("int")).alias("category"),
+        (F.col("id") % 50 + 1).alias("qty"),
+        (F.col("id") % 1000).alias("pickup"),
+        (F.col("id") % 1000 + F.col("id") % 3).alias("dropoff"),
+        (F.col("id") % 10 / 10).alias("discount"),
+    )
+    df.write.mode("overwrite").parquet(str(path))
+
+
+def full_scan(df: DataFrame) -> None:
+    df.agg(*[F.max(F.col(c)).alias(c) for c in df.columns], F.count(F.lit(1))).collect()
+
+
+def timed(fn, label: str, spark: SparkSession) -> tuple[float, int]:
+    sc = spark.sparkContext
+    sc.setJobGroup(label, label)
+    start = time.perf_counter()
+    fn()
+    elapsed = time.perf_counter() - start
+    jobs = len(sc.statusTracker().getJobIdsForGroup(label))
+    return elapsed, jobs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=float, default=1e6)
+    parser.add_argument("--expectations", type=int, default=20)
+    parser.add_argument("--policies", default="fail,quarantine")
+    parser.add_argument("--master", default="local[*]")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    rows, n = int(args.rows), args.expectations
+    spark = get_spark("bench_gate", master=args.master)
+    suite = {"table": "orders",
+             "expectations": list(itertools.islice(itertools.cycle(EXPECTATIONS), n))}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders"
+        make_data(spark, rows, path)
+        full_scan(spark.read.parquet(str(path)))  # warm-up: JIT, file listing caches
+        scan, scan_jobs = timed(lambda: full_scan(spark.read.parquet(str(path))), "scan", spark)
+        print(f"rows={rows:,} expectations={n} full scan: {scan:.2f}s ({scan_jobs} job(s))")
+        for i, policy in enumerate(args.policies.split(",")):
+            label = f"gate-{policy}-{i}"
+
+            def gate(policy: str = policy) -> None:
+                outcome = run_gate(spark.read.parquet(str(path)), suite, policy=policy,
+                                   source="bench")
+                print(f"  {policy}: verdict={outcome.verdict.value} counts={outcome.counts}")
+
+            wall, jobs = timed(gate, label, spark)
+            print(f"gate policy={policy}: {wall:.2f}s = {wall / scan:.1f} x full scan, "
+                  f"{jobs} Spark jobs")
+
+
+if __name__ == "__main__":
+    main()

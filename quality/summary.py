@@ -1,0 +1,47 @@
+"""A readable console summary of a validation report, as a rich renderable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from quality.result import ValidationReport
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary_table(report: ValidationReport, title: str | None = None) -> Table:
+    """Return a rich ``Table`` with one row per expectation; the caller prints it.
+
+    >>> from rich.console import Console  # doctest: +SKIP
+    >>> Console().print(summary_table(report))  # doctest: +SKIP
+    """
+    stats = report.statistics
+    table = Table(
+        title=title or f"{report.suite_name} on {report.table}: "
+        f"{'PASSED' if report.success else 'FAILED'}",
+        caption=f"{stats.get('successful_expectations', 0)} of "
+        f"{stats.get('evaluated_expectations', 0)} expectations met",
+    )
+    table.add_column("", width=2)
+    table.add_column("expectation")
+    table.add_column("column(s)")
+    table.add_column("observed / unexpected", justify="right")
+    table.add_column("sample of failing values")
+    for o in report.outcomes:
+        mark = Text("ok", style="green") if o.success else Text("X", style="bold red")
+        if o.exception:
+            observed = f"error: {_short(o.exception)}"
+        elif o.unexpected_count is not None:
+            share = o.unexpected_percent or 0.0
+            observed = f"{o.unexpected_count} of {o.element_count} ({share:.2f}%)"
+        else:
+            observed = _short(o.observed_value)
+        sample = _short(o.sample, 60) if o.sample else ""
+        table.add_row(mark, o.expectation, ", ".join(o.columns), observed, sample)
+    return table
