@@ -42,7 +42,7 @@ from jobs.lake.base import (
     encode_metadata,
     key_condition,
 )
-from jobs.lake.storage import delete_tree, list_files, parquet_row_counts
+from jobs.lake.storage import delete_tree, list_files, parquet_row_counts, qualified
 from lakeprep.errors import LakeTableError
 
 log = logging.getLogger(__name__)
@@ -98,17 +98,15 @@ class DeltaRsTable(LakeTable):
         df = self.spark.read.schema(data_schema).parquet(
             *[_absolute(self.location, f.path) for f in files])
         if pcols:
-            # Each file's partition values, keyed by its file name (unique: every writer puts a
-            # UUID in it), joined back on the name Spark reports for each row's file.
-            names = [f.path.rsplit("/", 1)[-1] for f in files]
-            if len(set(names)) != len(names):
-                raise LakeTableError(f"{self.location}: data file names are not unique; "
-                                     f"this engine cannot read the table")
+            # Each file's partition values from the log, joined back on the file each row
+            # came from: its path relative to the table root, decoded on both sides.
+            root = qualified(self.spark, self.location)
             mapping = self.spark.createDataFrame(
-                [(n, *f.partition) for n, f in zip(names, files, strict=True)],
+                [(f.path, *f.partition) for f in files],
                 T.StructType([T.StructField("__file", T.StringType())]
                              + [schema[c] for c in pcols]))
-            df = (df.withColumn("__file", F.element_at(F.split("_metadata.file_path", "/"), -1))
+            decoded = F.expr("url_decode(replace(_metadata.file_path, '+', '%2B'))")
+            df = (df.withColumn("__file", F.substring(decoded, len(root) + 2, 1 << 20))
                   .join(F.broadcast(mapping), "__file"))
         return df.select(*[f"`{c}`" for c in schema.names])
 

@@ -55,6 +55,16 @@ def glob_files(spark: SparkSession, pattern: str) -> list[FileInfo]:
     return sorted(set(out), key=lambda f: f.path)
 
 
+def qualified(spark: SparkSession, path: str) -> str:
+    """``path`` as Spark names files under it (``file:/...``, ``s3://...``), not URI-encoded."""
+    from urllib.parse import unquote
+
+    fs, hpath = _fs(spark, path)
+    uri = unquote(fs.makeQualified(hpath).toUri().toString()).rstrip("/")
+    # Spark reports local files as file:/path, Hadoop qualifies them as file:///path
+    return "file:/" + uri[len("file:///"):] if uri.startswith("file:///") else uri
+
+
 def path_exists(spark: SparkSession, path: str) -> bool:
     fs, hpath = _fs(spark, path)
     return bool(fs.exists(hpath))

@@ -1,0 +1,40 @@
+# Two commands for a newcomer:  make demo  (the pipeline end-to-end on sample data)
+#                               make test  (the test suite)
+# Both create the virtual environment .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= ./lakeprep-data
+export LAKEPREP_DATA := $(DATA)
+
+.PHONY: demo test lint bench clean-data
+
+$(BIN)/lakeprep: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
+		f"lakeprep needs Python 3.11 (AWS Glue 5.1), found {sys.version.split()[0]}: set PYTHON=/path/to/python3.11"'
+	@command -v java >/dev/null || { echo "Java 17 is needed (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+demo: $(BIN)/lakeprep
+	@if [ -d "$(DATA)/raw/orders" ]; then echo "sample data already in $(DATA)/raw (make clean-data to regenerate)"; \
+	else $(BIN)/lakeprep generate-sample --env local --customers 500; fi
+	$(BIN)/lakeprep run ingest --env local
+	$(BIN)/lakeprep tables --env local
+
+test: $(BIN)/lakeprep
+	$(BIN)/pytest -q
+
+lint: $(BIN)/lakeprep
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(BIN)/lakeprep
+	$(BIN)/python bench/bench_features.py --rows 100000
+	$(BIN)/python bench/bench_gate.py --rows 1000000 --expectations 20
+
+clean-data:
+	rm -rf "$(DATA)"
