@@ -1,0 +1,118 @@
+"""PCA on plain numeric columns, with the explained variance kept on the fitted model.
+
+>>> model = ColumnPCA(inputCols=["a", "b", "c"], outputCol="pca", k=2).fit(df)  # doctest: +SKIP
+>>> model.explained_variance_  # doctest: +SKIP
+[0.81, 0.15]
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator, Model
+from pyspark.ml.feature import PCA, VectorAssembler
+from pyspark.ml.functions import array_to_vector
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols, HasOutputCol
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.checks import require_new_columns, require_numeric
+from features.errors import FeatureInputError
+from features.registry import register
+
+log = logging.getLogger(__name__)
+
+_ASSEMBLED = "__lakeprep_pca_input"
+
+
+class _ColumnPCAParams(HasInputCols, HasOutputCol):
+    k = Param(Params._dummy(), "k", "number of principal components",
+              typeConverter=TypeConverters.toInt)
+    components = Param(Params._dummy(), "components",
+                       "fitted: k rows (components) of len(inputCols) loadings")
+    explainedVariance = Param(Params._dummy(), "explainedVariance",
+                              "fitted: share of the total variance each component explains")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(k=2, components=[], explainedVariance=[])
+
+
+@register("column_pca")
+class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Assembles numeric columns and fits MLlib's PCA; the Model projects them into a vector.
+
+    The fit is MLlib's ``PCA`` (covariance of the assembled rows, eigen-decomposed on the driver);
+    rows with a null/NaN input are left out of it. As in MLlib, the projection does not centre
+    the data first (sklearn's does: outputs differ by a constant per component). A row with a
+    null/NaN input gets a null vector. ``explained_variance_`` is MLlib's ``explainedVariance``
+    (sklearn's ``explained_variance_ratio_``). For an existing vector column use the op ``pca``.
+
+    >>> ColumnPCA(inputCols=["a", "b"], outputCol="pc", k=1).fit(df).transform(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, outputCol=None, k=2):
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, outputCol=None, k=2):
+        """Set the params (keyword arguments only)."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> ColumnPCAModel:
+        name = type(self).__name__
+        cols, k = self.getInputCols(), self.getOrDefault(self.k)
+        require_numeric(dataset, cols, name)
+        if not 1 <= k <= len(cols):
+            raise FeatureInputError(f"{name}: k must be in [1, {len(cols)}] (the number of "
+                                    f"inputCols), found {k}")
+        assembled = VectorAssembler(inputCols=cols, outputCol=_ASSEMBLED,
+                                    handleInvalid="skip").transform(dataset.select(*cols))
+        fitted = PCA(k=k, inputCol=_ASSEMBLED).fit(assembled)
+        components = fitted.pc.toArray().T.tolist()
+        explained = [float(v) for v in fitted.explainedVariance.toArray()]
+        log.info("%s: explained variance %s (total %.4f)", name, explained, sum(explained))
+        model = ColumnPCAModel()
+        self._copyValues(model)
+        return model._set(components=components, explainedVariance=explained)
+
+
+class ColumnPCAModel(Model, _ColumnPCAParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Projects the input columns on the fitted principal components (a dense vector column)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def explained_variance_(self) -> list[float]:
+        """Share of the variance each component explains (MLlib ``explainedVariance``)."""
+        return list(self.getOrDefault(self.explainedVariance))
+
+    @property
+    def components_(self) -> list[list[float]]:
+        """The components as rows of loadings, in ``inputCols`` order (sklearn's layout)."""
+        return [list(r) for r in self.getOrDefault(self.components)]
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        name = type(self).__name__
+        cols, out = self.getInputCols(), self.getOutputCol()
+        require_numeric(dataset, cols, name)
+        require_new_columns(dataset, [out], name)
+        values = [F.col(c).cast("double") for c in cols]
+        # a linear combination in SQL keeps the projection in the JVM (no Python UDF)
+        scores = [sum((v * F.lit(w) for v, w in zip(values, row, strict=True)), F.lit(0.0))
+                  for row in self.getOrDefault(self.components)]
+        invalid = F.lit(False)
+        for v in values:
+            invalid = invalid | v.isNull() | F.isnan(v)
+        vector = F.when(~invalid, array_to_vector(F.array(*scores)))
+        # the size and slot names let VectorAssembler and feature_names use the column
+        # without looking at the data
+        attrs = [{"idx": i, "name": str(i)} for i in range(len(scores))]
+        meta = {"ml_attr": {"attrs": {"numeric": attrs}, "num_attrs": len(scores)}}
+        return dataset.withColumn(out, vector.alias(out, metadata=meta))

@@ -1,0 +1,121 @@
+"""What every selector shares: the fitted drop report, the Model that drops, column resolution.
+
+A selector is an Estimator; its Model drops the columns found at fit time and reports them:
+
+>>> model = DropConstantFeatures(inputCols=["a", "b"]).fit(df)  # doctest: +SKIP
+>>> model.dropped_  # doctest: +SKIP
+[{'column': 'b', 'reason': 'constant', 'value': 1.0}]
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pyspark.ml import Model
+from pyspark.ml.param import Param, Params
+from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from features.checks import require_columns
+from features.errors import FeatureInputError
+
+log = logging.getLogger(__name__)
+
+FLOAT_TYPES = (T.FloatType, T.DoubleType)
+CATEGORICAL_TYPES = (T.StringType, T.BooleanType)
+
+
+class _SelectorParams(HasInputCols):
+    """Params shared by every selector and its Model.
+
+    ``inputCols`` are the candidate columns; when unset, fit takes every column of the types the
+    selector works on (minus the label, if any) and the Model records the resolved list.
+    """
+
+    dropped = Param(
+        Params._dummy(),
+        "dropped",
+        "fitted: the columns the model drops, as a list of {column, reason, value}",
+    )
+
+    def getDropped(self) -> list[dict[str, Any]]:
+        """The fitted drop report (a list of {column, reason, value})."""
+        return self.getOrDefault(self.dropped)
+
+
+class SelectorModel(Model, _SelectorParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Drops the columns its Estimator found; ``dropped_`` says which and why."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(dropped=[])
+
+    @property
+    def dropped_(self) -> list[dict[str, Any]]:
+        """One entry per dropped column: ``{"column", "reason", "value"}`` (plus details)."""
+        return [dict(d) for d in self.getDropped()]
+
+    @property
+    def features_to_drop_(self) -> list[str]:
+        """The names of the dropped columns, in report order (feature-engine's name)."""
+        return [d["column"] for d in self.dropped_]
+
+    @property
+    def selected_features_(self) -> list[str]:
+        """The candidate columns that are kept, in ``inputCols`` order."""
+        drop = set(self.features_to_drop_)
+        return [c for c in self.getInputCols() if c not in drop]
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        drop = self.features_to_drop_
+        require_columns(dataset, drop, type(self).__name__)
+        return dataset.drop(*drop)
+
+
+def resolve_columns(df: DataFrame, stage: Params, allowed: tuple[type, ...], what: str,
+                    exclude: tuple[str, ...] = ()) -> list[str]:
+    """The stage's ``inputCols`` checked against ``allowed`` types, or every such column of ``df``.
+
+    >>> resolve_columns(df, selector, NUMERIC_TYPES, "numeric")  # doctest: +SKIP
+    ['amount', 'tenure_days']
+    """
+    name = type(stage).__name__
+    if stage.isSet("inputCols"):
+        cols = list(stage.getOrDefault("inputCols"))
+        require_columns(df, cols, name)
+        wrong = {c: df.schema[c].dataType.simpleString() for c in cols
+                 if not isinstance(df.schema[c].dataType, allowed)}
+        if wrong:
+            raise FeatureInputError(
+                f"{name}: {what} column(s) expected in inputCols, found {wrong}")
+        clash = [c for c in cols if c in exclude]
+        if clash:
+            raise FeatureInputError(f"{name}: inputCols must not contain the label {clash}")
+    else:
+        cols = [f.name for f in df.schema.fields
+                if isinstance(f.dataType, allowed) and f.name not in exclude]
+        log.info("%s: inputCols not set; using the %d %s columns %s", name, len(cols), what, cols)
+    if len(set(cols)) != len(cols):
+        raise FeatureInputError(f"{name}: inputCols has repeated names: {cols}")
+    if not cols:
+        raise FeatureInputError(f"{name}: no {what} columns to select from in {df.columns}")
+    return cols
+
+
+def clean(df: DataFrame, column: str) -> Column:
+    """The column with NaN turned into null, so that NaN counts as missing like in pandas."""
+    col = F.col(column)
+    if isinstance(df.schema[column].dataType, FLOAT_TYPES):
+        return F.when(F.isnan(col), F.lit(None)).otherwise(col)
+    return col
+
+
+def require_rows(n_rows: int, stage: str) -> None:
+    """Raise when fit got an empty DataFrame: nothing can be measured on zero rows."""
+    if n_rows == 0:
+        raise FeatureInputError(f"{stage}: cannot fit on an empty DataFrame (0 rows)")
+

@@ -1,0 +1,115 @@
+"""Keep the k numeric columns a random forest finds most important.
+
+>>> sel = SelectByImportance(inputCols=["a", "b", "c"], labelCol="y", k=2)  # doctest: +SKIP
+>>> sel.fit(df).dropped_  # doctest: +SKIP
+[{'column': 'c', 'reason': 'low_importance', 'value': 0.01}]
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.classification import RandomForestClassifier
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasLabelCol, HasSeed
+from pyspark.ml.regression import RandomForestRegressor
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.checks import NUMERIC_TYPES, require_numeric
+from features.errors import FeatureInputError
+from features.registry import register
+from features.selection.base import SelectorModel, _SelectorParams, resolve_columns
+
+log = logging.getLogger(__name__)
+
+TASKS = ("classification", "regression")
+_FEATURES = "__lakeprep_importance_features"
+
+
+class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
+    k = Param(Params._dummy(), "k", "columns kept", typeConverter=TypeConverters.toInt)
+    task = Param(Params._dummy(), "task", "'classification' or 'regression'",
+                 typeConverter=TypeConverters.toString)
+    numTrees = Param(Params._dummy(), "numTrees", "trees in the forest",
+                     typeConverter=TypeConverters.toInt)
+    maxDepth = Param(Params._dummy(), "maxDepth", "depth of each tree",
+                     typeConverter=TypeConverters.toInt)
+    importances = Param(Params._dummy(), "importances", "fitted: {column: importance}")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(k=10, task="classification", numTrees=50, maxDepth=5, seed=42,
+                         importances={})
+
+
+@register("select_by_importance")
+class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
+                         DefaultParamsWritable):
+    """Fits a pyspark.ml random forest on the numeric columns and keeps the top ``k`` by importance.
+
+    Rows with a null/NaN in a candidate column or the label are left out of the forest. Ties are
+    broken by input order; the fixed ``seed`` makes the choice repeatable. Report ``value``: the
+    importance (they sum to 1); ``importances_`` has every column's.
+
+    >>> SelectByImportance(labelCol="y", k=5).fit(df).selected_features_  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, labelCol="label", k=10, task="classification",
+                 numTrees=50, maxDepth=5, seed=42):
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, labelCol="label", k=10, task="classification",
+                  numTrees=50, maxDepth=5, seed=42):
+        """Set the params (keyword arguments only)."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> SelectByImportanceModel:
+        name = type(self).__name__
+        task, k = self.getOrDefault(self.task), self.getOrDefault(self.k)
+        if task not in TASKS:
+            raise FeatureInputError(f"{name}: task must be one of {TASKS}, found {task!r}")
+        if k < 0:
+            raise FeatureInputError(f"{name}: k must be >= 0, found {k}")
+        label = self.getLabelCol()
+        require_numeric(dataset, [label], name)
+        cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric", exclude=(label,))
+        data = VectorAssembler(inputCols=cols, outputCol=_FEATURES, handleInvalid="skip").transform(
+            dataset.where(F.col(label).isNotNull()).withColumn(label, F.col(label).cast("double")))
+        forest_cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+        forest = forest_cls(featuresCol=_FEATURES, labelCol=label, seed=self.getSeed(),
+                            numTrees=self.getOrDefault(self.numTrees),
+                            maxDepth=self.getOrDefault(self.maxDepth))
+        try:
+            forest = forest.fit(data)
+        except Exception as err:  # py4j wraps the JVM's SparkException
+            if "empty dataset" not in str(err):
+                raise
+            raise FeatureInputError(
+                f"{name}: no row has a label and a value in every column of {cols}; leave out "
+                f"mostly-null columns or impute them first") from None
+        scores = dict(zip(cols, (float(v) for v in forest.featureImportances.toArray()),
+                          strict=True))
+        ordered = sorted(cols, key=lambda c: (-scores[c], cols.index(c)))
+        dropped = [{"column": c, "reason": "low_importance", "value": scores[c]}
+                   for c in ordered[k:]]
+        log.info("%s: dropping %s", name, [d["column"] for d in dropped])
+        model = SelectByImportanceModel()
+        self._copyValues(model)
+        return model._set(inputCols=cols, dropped=dropped, importances=scores)
+
+
+class SelectByImportanceModel(SelectorModel, _ImportanceParams):
+    """Drops the columns outside the top ``k`` found by :class:`SelectByImportance`."""
+
+    @property
+    def importances_(self) -> dict[str, float]:
+        """Every candidate column's random-forest importance."""
+        return dict(self.getOrDefault(self.importances))

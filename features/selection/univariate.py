@@ -1,0 +1,132 @@
+"""Keep the columns most associated with a class label: chi-square (categorical), ANOVA F (numeric).
+
+>>> sel = UnivariateSelector(inputCols=["country", "amount"], labelCol="y", k=1)  # doctest: +SKIP
+>>> sel.fit(df).dropped_  # doctest: +SKIP
+[{'column': 'country', 'reason': 'not_top_k', 'value': 0.41, 'test': 'chi2', 'statistic': 1.8}]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasLabelCol
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+
+from features.checks import NUMERIC_TYPES, require_columns
+from features.errors import FeatureInputError
+from features.registry import register
+from features.selection.association import anova_f, chi_square
+from features.selection.base import (
+    CATEGORICAL_TYPES,
+    SelectorModel,
+    _SelectorParams,
+    require_rows,
+    resolve_columns,
+)
+
+log = logging.getLogger(__name__)
+
+MODES = ("k_best", "p_value")
+
+
+class _UnivariateParams(_SelectorParams, HasLabelCol):
+    categoricalCols = Param(Params._dummy(), "categoricalCols",
+                            "numeric inputCols to test as categorical (chi-square); string and "
+                            "boolean columns always are", typeConverter=TypeConverters.toListString)
+    selectionMode = Param(Params._dummy(), "selectionMode",
+                          "'k_best': keep the k smallest p-values; 'p_value': keep p < alpha",
+                          typeConverter=TypeConverters.toString)
+    k = Param(Params._dummy(), "k", "columns kept in k_best mode",
+              typeConverter=TypeConverters.toInt)
+    alpha = Param(Params._dummy(), "alpha", "p-value threshold in p_value mode",
+                  typeConverter=TypeConverters.toFloat)
+    scores = Param(Params._dummy(), "scores",
+                   "fitted: {column: {test, statistic, p_value, dof}}")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(categoricalCols=[], selectionMode="k_best", k=10, alpha=0.05, scores={})
+
+
+@register("select_univariate")
+class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
+                         DefaultParamsWritable):
+    """Scores each column against a class label and keeps the best, on plain columns.
+
+    Categorical columns get Pearson's chi-square test of independence, numeric ones the ANOVA F
+    test; columns are ranked by p-value (ties by larger statistic, then input order) so the two
+    kinds compare. A column with no test result (constant, all-null) ranks last and is dropped in
+    ``p_value`` mode. Report ``value``: the p-value; ``scores_`` holds every column's result.
+    Nulls are left out per column; rows with a null label are left out. For vectors use the MLlib
+    op ``univariate_feature_selector``.
+
+    >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, labelCol="label", categoricalCols=None,
+                 selectionMode="k_best", k=10, alpha=0.05):
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, labelCol="label", categoricalCols=None,
+                  selectionMode="k_best", k=10, alpha=0.05):
+        """Set the params (keyword arguments only)."""
+        kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
+        return self._set(**kwargs)
+
+    def _fit(self, dataset: DataFrame) -> UnivariateSelectorModel:
+        name = type(self).__name__
+        mode, k, alpha = (self.getOrDefault(p) for p in (self.selectionMode, self.k, self.alpha))
+        if mode not in MODES:
+            raise FeatureInputError(f"{name}: selectionMode must be one of {MODES}, found {mode!r}")
+        if mode == "k_best" and k < 0:
+            raise FeatureInputError(f"{name}: k must be >= 0, found {k}")
+        label = self.getLabelCol()
+        require_columns(dataset, [label], name)
+        cols = resolve_columns(dataset, self, NUMERIC_TYPES + CATEGORICAL_TYPES,
+                               "numeric or categorical", exclude=(label,))
+        forced = set(self.getOrDefault(self.categoricalCols))
+        unknown = forced - set(cols)
+        if unknown:
+            raise FeatureInputError(f"{name}: categoricalCols {sorted(unknown)} are not among "
+                                    f"the inputCols {cols}")
+        categorical = [c for c in cols
+                       if c in forced or isinstance(dataset.schema[c].dataType, CATEGORICAL_TYPES)]
+        numeric = [c for c in cols if c not in categorical]
+        scores = {**anova_f(dataset, numeric, label), **chi_square(dataset, categorical, label)}
+        require_rows(sum(s["n"] for s in scores.values()), name)
+
+        def rank(c: str) -> tuple:
+            p, s = scores[c]["p_value"], scores[c]["statistic"]
+            return (math.isnan(p), p, -s if not math.isnan(s) else 0.0, cols.index(c))
+
+        ordered = sorted(cols, key=rank)
+        if mode == "k_best":
+            keep = set(ordered[:k])
+            reason = "not_top_k"
+        else:
+            keep = {c for c in cols if scores[c]["p_value"] < alpha}
+            reason = "p_value_above_alpha"
+        dropped = [{"column": c, "reason": reason, "value": scores[c]["p_value"],
+                    "test": scores[c]["test"], "statistic": scores[c]["statistic"]}
+                   for c in ordered if c not in keep]
+        log.info("%s: dropping %s", name, [d["column"] for d in dropped])
+        model = UnivariateSelectorModel()
+        self._copyValues(model)
+        return model._set(inputCols=cols, dropped=dropped, scores=scores)
+
+
+class UnivariateSelectorModel(SelectorModel, _UnivariateParams):
+    """Drops the columns :class:`UnivariateSelector` did not keep."""
+
+    @property
+    def scores_(self) -> dict:
+        """Every candidate column's test: ``{column: {test, statistic, p_value, dof}}``."""
+        return {c: dict(s) for c, s in self.getOrDefault(self.scores).items()}

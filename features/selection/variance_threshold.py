@@ -1,0 +1,88 @@
+"""Drop numeric columns whose population variance is <= a threshold (sklearn VarianceThreshold).
+
+>>> DropLowVariance(inputCols=["a", "b"], threshold=0.0).fit(df).dropped_  # doctest: +SKIP
+[{'column': 'b', 'reason': 'low_variance', 'value': 0.0}]
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.checks import NUMERIC_TYPES
+from features.errors import FeatureInputError
+from features.registry import register
+from features.selection.base import (
+    SelectorModel,
+    _SelectorParams,
+    clean,
+    require_rows,
+    resolve_columns,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _VarianceParams(_SelectorParams):
+    threshold = Param(Params._dummy(), "threshold",
+                      "drop a column when its population variance is <= threshold",
+                      typeConverter=TypeConverters.toFloat)
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(threshold=0.0)
+
+
+@register("drop_low_variance")
+class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Finds numeric columns with variance <= threshold, on plain columns (not vectors).
+
+    Variance is the population variance (ddof=0, as sklearn) over non-null, non-NaN values; an
+    all-null column is dropped with reason ``all_null``. For a vector column use the MLlib op
+    ``variance_threshold_selector``.
+
+    >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_  # doctest: +SKIP
+    ['flag']
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols=None, threshold=0.0):
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols=None, threshold=0.0):
+        """Set the params (keyword arguments only)."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> DropLowVarianceModel:
+        name = type(self).__name__
+        threshold = self.getOrDefault(self.threshold)
+        if threshold < 0:
+            raise FeatureInputError(f"{name}: threshold must be >= 0, found {threshold}")
+        cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric")
+        row = dataset.agg(F.count(F.lit(1)).alias("rows"),
+                          *[F.var_pop(clean(dataset, c).cast("double")).alias(f"v{i}")
+                            for i, c in enumerate(cols)]).first()
+        require_rows(row["rows"], name)
+        dropped = []
+        for i, c in enumerate(cols):
+            var = row[f"v{i}"]
+            if var is None:
+                dropped.append({"column": c, "reason": "all_null", "value": None})
+            elif var <= threshold:
+                dropped.append({"column": c, "reason": "low_variance", "value": float(var)})
+        log.info("%s: dropping %s", name, [d["column"] for d in dropped])
+        model = DropLowVarianceModel()
+        self._copyValues(model)
+        return model._set(inputCols=cols, dropped=dropped)
+
+
+class DropLowVarianceModel(SelectorModel, _VarianceParams):
+    """Drops the low-variance columns found by :class:`DropLowVariance`."""
