@@ -108,11 +108,14 @@ def _value(stage: Params, name: str) -> Any:
 def _io_columns(stage: Params) -> tuple[list[str], list[str]]:
     """The columns a stage reads and writes, from its Params.
 
-    Outputs: the set ``outputCol(s)``, else their defaults (MLlib names one after the uid).
+    Outputs: the set ``outputCol(s)``, else their defaults (MLlib names one after the uid), plus
+    what a stage names itself through ``declared_outputs()`` (e.g. ``<col>_na`` indicators).
     Inputs: every set ``*Col(s)`` param; of the defaults only the data inputs (``inputCol(s)``,
     ``featuresCol``), since a default like ``labelCol="label"`` may be unused by the settings.
     """
     inputs, outputs = [], []
+    if hasattr(stage, "declared_outputs"):
+        outputs += list(stage.declared_outputs())
     outputs_set = any(stage.hasParam(p) and stage.isSet(p) for p in OUTPUT_PARAMS)
     for param in stage.params:
         name = param.name

@@ -22,6 +22,8 @@ log = logging.getLogger("lakeprep")
 
 JOBS: dict[str, str] = {
     "ingest": "raw files -> bronze Delta tables (incremental, deduplicated, quarantined)",
+    "build-features": "bronze -> per-customer snapshot -> fitted pipeline -> feature table",
+    "transform": "apply the saved pipeline to a new snapshot (batch inference preprocessing)",
 }
 
 
@@ -43,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--table", action="append", dest="tables", metavar="NAME",
                      help="only this table (repeatable); default: all the job's tables")
+    run.add_argument("--cutoff", help="snapshot date YYYY-MM-DD (build-features, transform)")
+    run.add_argument("--model", help="pipeline model path (transform; default: the one the "
+                     "feature table's latest version records)")
 
     gen = sub.add_parser("generate-sample", parents=[common],
                          help="write the sample retail data (and copy the NYC taxi samples)")
@@ -101,6 +106,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             style = "green" if r.reconciles or not r.files_new else "bold red"
             out.print(f"[{style}]{r.line()}[/]", highlight=False)
         return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
+    if args.job in ("build-features", "transform"):
+        from jobs import build_features
+
+        if args.job == "build-features":
+            report = build_features.run(ctx, args.cutoff)
+        else:
+            report = build_features.transform(ctx, args.cutoff, args.model)
+        for line in report.lines():
+            out.print(line, highlight=False)
+        return 0
     raise AssertionError(f"job {args.job} has no handler")  # argparse limits the choices
 
 

@@ -143,6 +143,8 @@ class Settings(_Model):
                 raise ValueError(f"tables.{t.name}.source: a raw table needs a source")
             known = {c.name for c in self.tables[t.upstream].columns} if t.upstream else set()
             known |= {c.name for c in t.columns} | set(t.derive)
+            if not known:
+                continue  # a job decides the schema (feature tables): nothing to check against
             for key in ("partition_by", "primary_key"):
                 missing = [c for c in getattr(t, key) if c not in known]
                 if missing:

@@ -39,10 +39,14 @@ class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, Default
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
+    def declared_outputs(self) -> list[str]:
+        """The indicator columns this stage adds (for the spec's column check)."""
+        return [f"{c}{self.getOrDefault(self.suffix)}" for c in self.getInputCols()]
+
     def _transform(self, dataset: DataFrame) -> DataFrame:
         stage, cols = type(self).__name__, self.getInputCols()
         require_columns(dataset, cols, stage)
-        outs = {c: f"{c}{self.getOrDefault(self.suffix)}" for c in cols}
+        outs = dict(zip(cols, self.declared_outputs(), strict=True))
         require_new_columns(dataset, outs.values(), stage)
         return dataset.withColumns(
             {o: is_missing(dataset, c).cast("int") for c, o in outs.items()})

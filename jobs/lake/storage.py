@@ -117,3 +117,29 @@ def parquet_row_counts(paths: Iterable[str], storage_options: dict[str, str] | N
     paths = list(paths)
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(paths)))) as pool:
         return {p: n for p, n in pool.map(count, paths) if n is not None}
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small text file (local, s3://, ...) through Hadoop, replacing it."""
+    fs, hpath = _fs(spark, path)
+    stream = fs.create(hpath, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_text(spark: SparkSession, path: str) -> str:
+    """Read a small text file written by :func:`write_text`."""
+    from lakeprep.errors import InputError
+
+    jvm = spark.sparkContext._jvm
+    fs, hpath = _fs(spark, path)
+    if not fs.exists(hpath):
+        raise InputError(f"{path}: no such file")
+    stream = fs.open(hpath)
+    try:
+        data = jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+    finally:
+        stream.close()
+    return bytes(data).decode("utf-8")
