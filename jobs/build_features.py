@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from features.snapshot import SNAPSHOT_DATE, SnapshotSpec, build_snapshot
 from features.spec import build_pipeline, feature_names
+from jobs import gates
 from jobs.lake.storage import read_text, write_text
 from jobs.runtime import JobContext
 from lakeprep.errors import ConfigError, GateFailed, InputError
@@ -130,13 +131,21 @@ def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
         if label:
             report.label_balance = {str(r[0]): int(r[1]) for r in
                                     result.groupBy(label).count().collect()}
-        meta = ctx.commit_metadata(
-            table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
-            features={"names": report.feature_names, "label": label,
-                      "entity": cfg.snapshot.entity, "column": FEATURES_COL,
-                      "pipeline_model": report.model_path,
-                      "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
-        report.version = ctx.table(cfg.table).overwrite_partitions(result, meta).version
+        outcome = gates.check(ctx, cfg.table, result)  # GateFailed under `fail`: no write
+        try:
+            meta = ctx.commit_metadata(
+                table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
+                gate=gates.summary(outcome),
+                features={"names": report.feature_names, "label": label,
+                          "entity": cfg.snapshot.entity, "column": FEATURES_COL,
+                          "pipeline_model": report.model_path,
+                          "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
+            to_write = outcome.passed if outcome is not None else result
+            report.version = ctx.table(cfg.table).overwrite_partitions(to_write, meta).version
+            gates.set_aside(ctx, cfg.table, outcome)
+        finally:
+            if outcome is not None:
+                outcome.unpersist()
     finally:
         snap.unpersist()
     return report

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -61,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--taxi-dir", help="NYC taxi CSV samples to copy into the raw layer "
                      "(default: ../shared/data/nyc_taxi when it exists)")
 
+    lin = sub.add_parser("lineage", parents=[common],
+                         help="a table version's upstream tree, down to the raw files")
+    lin.add_argument("table")
+    lin.add_argument("--version", type=int, help="table version (default: latest)")
+
+    qual = sub.add_parser("quality", help="validation results, Data Docs and suite profiling")
+    qsub = qual.add_subparsers(dest="quality_command", required=True, metavar="ACTION")
+    qsub.add_parser("docs", parents=[common], help="build Great Expectations Data Docs (HTML) "
+                    "from the saved validation results")
+    prof = qsub.add_parser("profile", parents=[common],
+                           help="profile a table and write a starting suite to review")
+    prof.add_argument("table")
+    prof.add_argument("--out", help="suite YAML to write (default: ./<table>.suite.yaml)")
+
     tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
     tables.add_argument("--layer", help="only this layer")
 
@@ -96,27 +111,60 @@ def _context(settings: Settings, job: str):
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.lineage import LineageEmitter
+
     ctx = _context(settings, args.job)
     out.print(f"run [bold]{ctx.run_id}[/] · env {settings.env} · engine {ctx.engine}")
-    if args.job == "ingest":
-        from jobs import ingest
+    try:
+        with LineageEmitter.from_settings(settings).run(ctx) as lineage:
+            return RUNNERS[args.job](ctx, args, lineage)
+    finally:
+        _print_gates(ctx)
 
-        reports = ingest.run(ctx, args.tables)
-        for r in reports:
-            style = "green" if r.reconciles or not r.files_new else "bold red"
-            out.print(f"[{style}]{r.line()}[/]", highlight=False)
-        return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
-    if args.job in ("build-features", "transform"):
-        from jobs import build_features
 
-        if args.job == "build-features":
-            report = build_features.run(ctx, args.cutoff)
-        else:
-            report = build_features.transform(ctx, args.cutoff, args.model)
-        for line in report.lines():
-            out.print(line, highlight=False)
-        return 0
-    raise AssertionError(f"job {args.job} has no handler")  # argparse limits the choices
+def _run_ingest(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
+    from jobs import ingest
+
+    reports = ingest.run(ctx, args.tables)
+    for r in reports:
+        if r.files_new:
+            lineage.add_commit(r.table, r.version)
+        if r.quarantine_version is not None:
+            lineage.add_commit(f"{r.table}_quarantine", r.quarantine_version,
+                               location=ingest.quarantine_table(ctx, r.table).location)
+        style = "green" if r.reconciles or not r.files_new else "bold red"
+        out.print(f"[{style}]{r.line()}[/]", highlight=False)
+    return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
+
+
+def _run_features(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
+    from jobs import build_features
+
+    if args.job == "build-features":
+        report = build_features.run(ctx, args.cutoff)
+    else:
+        report = build_features.transform(ctx, args.cutoff, args.model)
+    lineage.add_commit(report.table, report.version)
+    for line in report.lines():
+        out.print(line, highlight=False)
+    return 0
+
+
+RUNNERS: dict[str, Callable[[Any, argparse.Namespace, Any], int]] = {
+    "ingest": _run_ingest,
+    "build-features": _run_features,
+    "transform": _run_features,
+}
+
+
+def _print_gates(ctx: Any) -> None:
+    from quality.summary import summary_table
+
+    for table, outcome in ctx.gates:
+        counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
+        out.print(summary_table(outcome.report, title=f"quality gate {table}: "
+                                f"{outcome.verdict.value} (policy {outcome.policy.value}"
+                                f"{'; ' + counts if counts else ''})"))
 
 
 def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -183,7 +231,48 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.lineage import lineage_tree
+    from jobs.runtime import JobContext
+
+    out.print(lineage_tree(JobContext.start(settings, "lineage"), args.table, args.version))
+    return 0
+
+
+def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs import gates
+    from jobs.runtime import JobContext
+
+    ctx = JobContext.start(settings, f"quality-{args.quality_command}")
+    if args.quality_command == "docs":
+        from jobs.quality_docs import build_data_docs
+
+        results = Path(gates.results_folder(ctx))
+        if not results.is_dir() or not any(results.glob("*.json")):
+            raise UsageError(f"no validation results in {results}: run a job with a gated "
+                             f"table first (e.g. lakeprep run ingest)")
+        index = build_data_docs(results, gates.docs_folder(ctx))
+        out.print(f"Data Docs: {index}")
+        return 0
+    import yaml
+
+    from quality.profile import profile
+
+    table = ctx.table(args.table)
+    if table.version() is None:
+        raise UsageError(f"table {args.table} has no version yet at {table.location}")
+    suite = profile(table.read(), args.table)
+    target = Path(args.out or f"{args.table}.suite.yaml")
+    target.write_text("# A starting suite profiled from the data: review it, then move it to "
+                      f"conf/<env>/quality/{args.table}.yaml\n"
+                      + yaml.safe_dump(suite, sort_keys=False))
+    out.print(f"wrote {target} ({len(suite.get('expectations', []))} expectations to review)")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "lineage": cmd_lineage,
+    "quality": cmd_quality,
     "run": cmd_run,
     "generate-sample": cmd_generate_sample,
     "tables": cmd_tables,

@@ -132,6 +132,9 @@ class Settings(_Model):
     ingest: IngestSettings = IngestSettings()
     tables: dict[str, TableSpec]
     extra: dict[str, Any] = Field(default_factory=dict, description="other top-level sections")
+    suites: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="quality suites from <conf>/<env>/quality/*.yaml")
+    suite_files: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -192,11 +195,23 @@ def load_settings(env: str = "local", conf_dir: str | Path | None = None,
     origin: dict[tuple[str, ...], str] = {}
     merged: dict[str, Any] = {}
     files: list[str] = []
+    suites: dict[str, Any] = {}
+    suite_files: dict[str, str] = {}
     for folder in (root / "base", root / env):
         layer, layer_files = _read_folder(folder, origin, environ)
         merged = _merge(merged, layer)
         files += layer_files
-    return _validate(merged, env, root, files, origin)
+        # one quality suite per file: <folder>/quality/<table>.yaml
+        for path in sorted((folder / "quality").glob("*.y*ml")):
+            data = _read_yaml(path, environ)
+            suites[path.stem] = _merge(suites.get(path.stem, {}), data)
+            suite_files[path.stem] = str(path)
+            files.append(str(path))
+    settings = _validate(merged, env, root, files, origin)
+    conf_hash = hashlib.sha256(json.dumps([merged, suites], sort_keys=True, default=str)
+                               .encode()).hexdigest()[:16]
+    return settings.model_copy(update={"suites": suites, "suite_files": suite_files,
+                                       "conf_hash": conf_hash})
 
 
 def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
@@ -205,17 +220,7 @@ def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
     owner: dict[str, str] = {}
     paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     for path in paths:
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{path}{where}: not valid YAML: "
-                              f"{getattr(e, 'problem', None) or e}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of keys at the top level, "
-                              f"found {type(data).__name__}")
-        data = _interpolate(data, path, (), environ)
+        data = _read_yaml(path, environ)
         for key, value in data.items():
             if key in owner:
                 raise ConfigError(f"{path}: key {key!r} is already defined in {owner[key]}")
@@ -223,6 +228,20 @@ def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
             out[key] = value
             _record_origin(value, (key,), str(path), origin)
     return out, [str(p) for p in paths]
+
+
+def _read_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: "
+                          f"{getattr(e, 'problem', None) or e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, "
+                          f"found {type(data).__name__}")
+    return _interpolate(data, path, (), environ)
 
 
 def _record_origin(value: Any, at: tuple[str, ...], path: str,

@@ -23,11 +23,13 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
+from jobs import gates
 from jobs.config import Settings, TableSpec
 from jobs.lake.storage import FileInfo, glob_files
 from jobs.raw_reader import RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
 from jobs.runtime import JobContext
 from lakeprep.errors import ConfigError, InputError
+from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,14 @@ class IngestReport:
         return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
                                   + self.duplicates_in_batch + self.duplicates_existing)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, before_write: bool = False) -> dict[str, int]:
+        """The counts; ``before_write``: only those known before the commit (the commit's
+        ``operation_metrics`` and ``gate.counts`` hold the rest)."""
         d = asdict(self)
-        return {k: d[k] for k in ("files_new", "files_seen", "rows_read", "rows_inserted",
-                                  "rows_updated", "quarantined", "duplicates_in_batch",
-                                  "duplicates_existing")}
+        keys = ["files_new", "files_seen", "rows_read", "quarantined", "duplicates_in_batch"]
+        if not before_write:
+            keys += ["rows_inserted", "rows_updated", "duplicates_existing"]
+        return {k: d[k] for k in keys}
 
     def line(self) -> str:
         if not self.files_new:
@@ -130,23 +135,41 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
         good = rows.where(F.size(REASONS) == 0).drop(REASONS)
         keys = spec.primary_key or [c for c in good.columns
                                     if c not in (*METADATA_COLUMNS, RAW_RECORD)]
-        deduped = _deduplicate(good, keys, spec.order_by).drop(RAW_RECORD).persist()
+        deduped = _deduplicate(good, keys, spec.order_by).persist()
+        outcome = None
         try:
             kept = deduped.count()
             report.duplicates_in_batch = report.rows_read - report.quarantined - kept
+            # the gate sees exactly what would land; under `fail` nothing is written below
+            outcome = gates.check(ctx, spec.name, deduped)
+            to_write = outcome.passed if outcome is not None else deduped
+            gate_bad = outcome.quarantined if outcome is not None else None
+            gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
             inputs = [{"table": raw.name, "kind": "files", "files": report.files}]
             res = table.merge(
-                deduped, keys,
-                ctx.commit_metadata(table=spec.name, inputs=inputs, counts=report.counts()),
+                to_write.drop(RAW_RECORD), keys,
+                ctx.commit_metadata(table=spec.name, inputs=inputs,
+                                    counts=report.counts(before_write=True),
+                                    gate=gates.summary(outcome)),
                 when_matched="update" if spec.primary_key else "ignore",
                 order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
+            report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
+            report.duplicates_existing = (kept - gate_quarantined - res.rows_inserted
+                                          - res.rows_updated)
+            report.version = res.version
+            report.quarantined += gate_quarantined
+            bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, REASONS,
+                                                         RUN_ID, INGESTED_AT)
+            if gate_bad is not None and gate_quarantined:
+                bad = bad.unionByName(gate_bad.select(
+                    SOURCE_FILE, RAW_RECORD, F.col(FAILED_EXPECTATIONS_COLUMN).alias(REASONS),
+                    RUN_ID, INGESTED_AT))
+            if report.quarantined:
+                report.quarantine_version = _quarantine(ctx, spec, bad, report)
         finally:
+            if outcome is not None:
+                outcome.unpersist()
             deduped.unpersist()
-        report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
-        report.duplicates_existing = kept - res.rows_inserted - res.rows_updated
-        report.version = res.version
-        if report.quarantined:
-            report.quarantine_version = _quarantine(ctx, spec, rows, report)
     finally:
         rows.unpersist()
     _record_files(ctx, spec.name, new, report)
@@ -201,11 +224,9 @@ def _deduplicate(df: DataFrame, keys: list[str], order_by: str | None) -> DataFr
     return df.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")
 
 
-def _quarantine(ctx: JobContext, spec: TableSpec, rows: DataFrame,
+def _quarantine(ctx: JobContext, spec: TableSpec, bad: DataFrame,
                 report: IngestReport) -> int | None:
     """Append the batch's unusable rows; idempotent across re-runs of the same files."""
-    bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, REASONS, RUN_ID,
-                                                 INGESTED_AT)
     # identical bad lines of one file stay distinct rows: number them
     w = Window.partitionBy(SOURCE_FILE, RAW_RECORD).orderBy(F.lit(1))
     bad = (bad.withColumn("_occurrence", F.row_number().over(w))

@@ -61,6 +61,7 @@ class JobContext:
     run_id: str
     started_at: datetime
     engine: str
+    gates: list[tuple[str, Any]] = field(default_factory=list)  # (table, GateOutcome) run so far
     _tables: dict[str, LakeTable] = field(default_factory=dict)
 
     @classmethod

@@ -231,9 +231,16 @@ def test_taxi_samples_end_to_end(spark, tmp_path, taxi_dir, monkeypatch):
     assert dt_.metadata().partition_columns == ["pickup_date"]
     df = ctx.table("taxi_trips").read()
     assert df.count() == report.rows_inserted
+    # the shipped gate quarantines the 35 negative fares, the 3,004 fare and rate code 99
+    assert report.quarantined == 37
+    q = ingest.quarantine_table(ctx, "taxi_trips").read().collect()
+    reasons = {r for row in q for r in row._reasons}
+    assert reasons == {"expect_column_values_to_be_between(fare_amount)",
+                       "expect_column_values_to_be_in_set(rate_code_id)"}
     stats = df.agg(F.sum(F.col("congestion_surcharge").isNull().cast("int")).alias("nulls"),
                    F.max("pickup_date").alias("last")).first()
-    assert stats.nulls == 6327  # the column is empty in 6,327 rows of the three files
+    # congestion_surcharge is empty in 6,327 rows of the three files: none went missing
+    assert stats.nulls + sum(r._raw_record.endswith(",") for r in q) == 6327
     assert str(stats.last) == "2019-04-12"  # the March file holds trips up to April 12
     (again,) = ingest.run(JobContext.start(settings, "ingest", spark=spark), ["taxi_trips"])
     assert again.files_new == 0 and ctx.table("taxi_trips").version() == 0
