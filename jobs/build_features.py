@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from py4j.protocol import Py4JJavaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
@@ -114,41 +115,54 @@ def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
     pipeline = build_pipeline(cfg.pipeline, snap.columns, source=_source_file(ctx, "features"))
     report = FeatureReport(cfg.table, cutoff, inputs=inputs)
     snap = snap.persist()
+    outcome = None
     try:
-        report.rows = snap.count()
+        # the bronze -> features gate checks the snapshot before anything is fitted on it;
+        # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
+        # aside are neither fitted on nor written
+        outcome = gates.check(ctx, cfg.table, snap)
+        train = outcome.passed if outcome is not None else snap
+        report.rows = train.count()
         if report.rows == 0:
             raise InputError(f"{cfg.table}: the snapshot as of {cutoff} is empty: no "
                              f"{cfg.snapshot.entity_table} row existed before the cutoff")
-        model = pipeline.fit(snap)
-        out = model.transform(snap)
+        model = _fit(pipeline, train, cfg.table, cutoff)
+        out = model.transform(train)
         report.feature_names = feature_names(model, out)
         report.model_path = f"{_models_root(ctx, cfg)}/{ctx.run_id}"
         model.save(report.model_path)
-        baseline = DriftBaseline.fit(snap, features=_drift_features(cfg, snap), bins=cfg.drift.bins)
+        baseline = DriftBaseline.fit(train, features=_drift_features(cfg, train),
+                                     bins=cfg.drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
         result = _result(out, snap.columns)
         if label:
             report.label_balance = {str(r[0]): int(r[1]) for r in
                                     result.groupBy(label).count().collect()}
-        outcome = gates.check(ctx, cfg.table, result)  # GateFailed under `fail`: no write
-        try:
-            meta = ctx.commit_metadata(
-                table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
-                gate=gates.summary(outcome),
-                features={"names": report.feature_names, "label": label,
-                          "entity": cfg.snapshot.entity, "column": FEATURES_COL,
-                          "pipeline_model": report.model_path,
-                          "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
-            to_write = outcome.passed if outcome is not None else result
-            report.version = ctx.table(cfg.table).overwrite_partitions(to_write, meta).version
-            gates.set_aside(ctx, cfg.table, outcome)
-        finally:
-            if outcome is not None:
-                outcome.unpersist()
+        meta = ctx.commit_metadata(
+            table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
+            gate=gates.summary(outcome),
+            features={"names": report.feature_names, "label": label,
+                      "entity": cfg.snapshot.entity, "column": FEATURES_COL,
+                      "pipeline_model": report.model_path,
+                      "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
+        report.version = ctx.table(cfg.table).overwrite_partitions(result, meta).version
+        gates.set_aside(ctx, cfg.table, outcome)
     finally:
+        if outcome is not None:
+            outcome.unpersist()
         snap.unpersist()
     return report
+
+
+def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:
+    try:
+        return pipeline.fit(df)
+    except Py4JJavaError as e:
+        # MLlib's own message (e.g. "surrogate cannot be computed ...") says what; add where
+        first = str(e.java_exception).splitlines()[0]
+        raise InputError(f"{table}: fitting the feature pipeline on the snapshot as of "
+                         f"{cutoff} failed: {first}") from None
 
 
 def transform(ctx: JobContext, cutoff: str | None = None, model_path: str | None = None
