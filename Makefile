@@ -7,10 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./lakeprep-data
 export LAKEPREP_DATA := $(DATA)
+LAKEPREP := $(BIN)/lakeprep
 
 .PHONY: demo test lint bench clean-data
 
-$(BIN)/lakeprep: pyproject.toml
+$(LAKEPREP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
 		f"lakeprep needs Python 3.11 (AWS Glue 5.1), found {sys.version.split()[0]}: set PYTHON=/path/to/python3.11"'
 	@command -v java >/dev/null || { echo "Java 17 is needed (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -19,20 +20,23 @@ $(BIN)/lakeprep: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
-demo: $(BIN)/lakeprep
+demo: $(LAKEPREP)
 	@if [ -d "$(DATA)/raw/orders" ]; then echo "sample data already in $(DATA)/raw (make clean-data to regenerate)"; \
-	else $(BIN)/lakeprep generate-sample --env local --customers 500; fi
-	$(BIN)/lakeprep run ingest --env local
-	$(BIN)/lakeprep tables --env local
+	else $(LAKEPREP) generate-sample --env local --customers 500; fi
+	$(LAKEPREP) run ingest --env local
+	$(LAKEPREP) run build-features --env local
+	$(LAKEPREP) run export --env local
+	$(LAKEPREP) quality docs --env local
+	$(LAKEPREP) lineage customer_features --env local
 
-test: $(BIN)/lakeprep
+test: $(LAKEPREP)
 	$(BIN)/pytest -q
 
-lint: $(BIN)/lakeprep
+lint: $(LAKEPREP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(BIN)/lakeprep
+bench: $(LAKEPREP)
 	$(BIN)/python bench/bench_features.py --rows 100000
 	$(BIN)/python bench/bench_gate.py --rows 1000000 --expectations 20
 

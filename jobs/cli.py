@@ -25,6 +25,7 @@ JOBS: dict[str, str] = {
     "ingest": "raw files -> bronze Delta tables (incremental, deduplicated, quarantined)",
     "build-features": "bronze -> per-customer snapshot -> fitted pipeline -> feature table",
     "transform": "apply the saved pipeline to a new snapshot (batch inference preprocessing)",
+    "export": "feature table -> SageMaker train/validation/test channels + manifest.json",
 }
 
 
@@ -49,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--cutoff", help="snapshot date YYYY-MM-DD (build-features, transform)")
     run.add_argument("--model", help="pipeline model path (transform; default: the one the "
                      "feature table's latest version records)")
+    run.add_argument("--version", type=int, help="feature table version to export "
+                     "(export; default: latest)")
+
+    rep = sub.add_parser("reproduce", parents=[common],
+                         help="rebuild an export from its manifest and compare it row for row")
+    rep.add_argument("manifest", help="manifest.json, or the export folder holding it")
+    rep.add_argument("--into", help="where to rebuild (default: a scratch folder, removed after)")
+    rep.add_argument("--keep", action="store_true", help="keep the rebuilt channels")
 
     gen = sub.add_parser("generate-sample", parents=[common],
                          help="write the sample retail data (and copy the NYC taxi samples)")
@@ -150,10 +159,26 @@ def _run_features(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
     return 0
 
 
+def _run_export(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
+    from jobs import export_training
+    from jobs.lineage import DatasetRef, table_ref
+
+    report = export_training.run(ctx, args.version)
+    lineage.add_input(table_ref(ctx, report.source_table, report.source_version))
+    for channel, formats in report.channels.items():
+        for fmt, files in formats.items():
+            lineage.add_output(DatasetRef(f"{channel}/{fmt}", files.uri, version=ctx.run_id,
+                                          file_format=fmt))
+    for line in report.lines():
+        out.print(line, highlight=False)
+    return 0
+
+
 RUNNERS: dict[str, Callable[[Any, argparse.Namespace, Any], int]] = {
     "ingest": _run_ingest,
     "build-features": _run_features,
     "transform": _run_features,
+    "export": _run_export,
 }
 
 
@@ -231,6 +256,17 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs import export_training
+    from jobs.runtime import JobContext
+
+    report = export_training.reproduce(JobContext.start(settings, "reproduce"), args.manifest,
+                                       into=args.into, keep=args.keep)
+    for line in report.lines():
+        out.print(line, highlight=False)
+    return 0 if report.identical else 1
+
+
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.lineage import lineage_tree
     from jobs.runtime import JobContext
@@ -271,6 +307,7 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "reproduce": cmd_reproduce,
     "lineage": cmd_lineage,
     "quality": cmd_quality,
     "run": cmd_run,

@@ -30,9 +30,11 @@ def docs_folder(ctx: JobContext) -> str:
     return ctx.settings.system_table("quality/docs")
 
 
-def suite_for(ctx: JobContext, table: str) -> tuple[SuiteDeclaration, str] | None:
-    """The declared suite of ``table`` and the file it came from, or None (no gate)."""
-    name = ctx.spec(table).quality_suite or table
+def suite_for(ctx: JobContext, table: str, suite: str | None = None
+              ) -> tuple[SuiteDeclaration, str] | None:
+    """The declared suite of ``table`` (or the one named ``suite``) and the file it came from,
+    or None (no gate)."""
+    name = suite or ctx.spec(table).quality_suite or table
     raw = ctx.settings.suites.get(name)
     if raw is None:
         return None
@@ -40,16 +42,18 @@ def suite_for(ctx: JobContext, table: str) -> tuple[SuiteDeclaration, str] | Non
     return SuiteDeclaration.from_mapping(raw, source=source), source
 
 
-def check(ctx: JobContext, table: str, df: DataFrame) -> GateOutcome | None:
+def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
+          policy: str | None = None) -> GateOutcome | None:
     """Run the gate of ``table`` on ``df`` (about to be written). Raises ``GateFailed`` under
     policy ``fail``; the caller writes ``outcome.passed`` and quarantines
-    ``outcome.quarantined``. The caller unpersists the outcome when done."""
-    found = suite_for(ctx, table)
+    ``outcome.quarantined``. The caller unpersists the outcome when done. ``suite`` and
+    ``policy`` override the catalog's (the export gate reads a table it does not write)."""
+    found = suite_for(ctx, table, suite)
     if found is None:
         return None
-    suite, source = found
-    policy = ctx.spec(table).gate
-    outcome = run_gate(df, suite, policy=policy, source=source, keep_cached=True)
+    declaration, source = found
+    policy = policy or ctx.spec(table).gate
+    outcome = run_gate(df, declaration, policy=policy, source=source, keep_cached=True)
     _save(ctx, table, outcome)
     ctx.gates.append((table, outcome))
     log.info("gate %s (%s): %s", table, policy, outcome.verdict.value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Mapping
 
 from pyspark.sql import SparkSession
@@ -45,7 +47,12 @@ def get_spark(
     if active is not None:
         log.debug("reusing the active SparkSession %s", active.sparkContext.appName)
         return active
-    builder = SparkSession.builder.appName(app_name).master(master or "local[*]")
+    # Python workers run the driver's interpreter (the venv with lakeprep installed), not
+    # whatever `python3` is first on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if not _submitted_with_master():
+        builder = builder.master(master or "local[*]")
     settings = {**LOCAL_DEFAULTS, **(conf or {})}
     if delta_packages:
         settings.update(DELTA_SQL_CONF)
@@ -58,6 +65,15 @@ def get_spark(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def _submitted_with_master() -> bool:
+    """True under spark-submit with --master: its choice wins over our local default."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only when spark-submit runs us
+        return False
+    from pyspark import SparkConf
+
+    return SparkConf().contains("spark.master")
 
 
 def has_delta_classes(spark: SparkSession) -> bool:
