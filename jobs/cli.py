@@ -72,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: ../shared/data/nyc_taxi when it exists)")
 
     lin = sub.add_parser("lineage", parents=[common],
-                         help="a table version's upstream tree, down to the raw files")
-    lin.add_argument("table")
+                         help="a table version's (or an export's) upstream tree, down to the "
+                              "raw files")
+    lin.add_argument("table", help="a catalog table, or an export folder / its manifest.json")
     lin.add_argument("--version", type=int, help="table version (default: latest)")
 
     qual = sub.add_parser("quality", help="validation results, Data Docs and suite profiling")
@@ -268,10 +269,28 @@ def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.lineage import lineage_tree
+    from rich.tree import Tree
+
+    from jobs.lineage import lineage_tree, render_tree
     from jobs.runtime import JobContext
 
-    out.print(lineage_tree(JobContext.start(settings, "lineage"), args.table, args.version))
+    ctx = JobContext.start(settings, "lineage")
+    if args.table in settings.tables:
+        out.print(lineage_tree(ctx, args.table, args.version))
+        return 0
+    if "/" not in args.table and not args.table.endswith(".json"):
+        settings.table(args.table)  # neither a table nor a path: list the known tables
+    # an export: its manifest pins the feature table versions it was built from
+    from jobs.lineage import lineage_graph
+    from jobs.sagemaker import read_manifest
+
+    m = read_manifest(args.table)
+    channels = ", ".join(f"{c} {next(iter(f.values())).rows:,}" for c, f in m.channels.items())
+    root = Tree(f"[bold]export[/] {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · "
+                f"{channels} · formats {', '.join(next(iter(m.channels.values())))}")
+    for src in m.source_tables:
+        render_tree(lineage_graph(ctx, src.name, src.version), root)
+    out.print(root)
     return 0
 
 

@@ -4,8 +4,6 @@ point-in-time aggregates and labels. Importing it registers every stage with the
 >>> from features.creation import DatetimeFeatures, point_in_time_aggregates  # doctest: +SKIP
 """
 
-from pyspark.ml import feature as mllib
-
 from features.creation.categorical_cross import CategoricalCross
 from features.creation.cyclical_features import CyclicalFeatures, CyclicalFeaturesModel
 from features.creation.datetime_features import DatetimeFeatures
@@ -17,11 +15,8 @@ from features.creation.point_in_time import (
     window_label,
 )
 from features.creation.relative_features import RelativeFeatures
-from features.registry import register_mllib
 
-# MLlib already has polynomial expansion and vector interactions (products of vectors).
-register_mllib("polynomial_expand", mllib.PolynomialExpansion)
-register_mllib("interact", mllib.Interaction)
+# MLlib's polynomial expansion and interactions are registered once, by features.extraction.
 
 __all__ = [
     "CategoricalCross", "CyclicalFeatures", "CyclicalFeaturesModel", "DatetimeFeatures",
