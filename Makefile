@@ -23,7 +23,9 @@ $(LAKEPREP): pyproject.toml
 demo: $(LAKEPREP)
 	@if [ -d "$(DATA)/raw/orders" ]; then echo "sample data already in $(DATA)/raw (make clean-data to regenerate)"; \
 	else $(LAKEPREP) generate-sample --env local --customers 500; fi
-	$(LAKEPREP) run ingest --env local
+	@# the NYC taxi samples are copied in only when ../shared/data/nyc_taxi (or --taxi-dir) exists
+	$(LAKEPREP) run ingest --env local --table customers --table orders --table web_events \
+		$$([ -d "$(DATA)/raw/nyc_taxi" ] && echo --table taxi_trips)
 	$(LAKEPREP) run build-features --env local
 	$(LAKEPREP) run export --env local
 	$(LAKEPREP) quality docs --env local
