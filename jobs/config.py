@@ -112,7 +112,13 @@ class LakeSettings(_Model):
         unknown = sorted(set(v) - set(LAYERS))
         if unknown:
             raise ValueError(f"unknown layer(s) {unknown}; valid layers: {list(LAYERS)}")
-        return v
+        # recorded paths (models, inputs) must not depend on the directory a job ran from
+        return {k: _absolute(p) for k, p in v.items()}
+
+    @field_validator("system")
+    @classmethod
+    def _absolute_system(cls, v: str) -> str:
+        return _absolute(v) if v else v
 
 
 class IngestSettings(_Model):
@@ -331,6 +337,10 @@ def _explain(e: ValidationError, origin: dict[tuple[str, ...], str], root: Path)
             msg = "unknown key"
         lines.append(f"{where or root}: {key}: {msg}" if key else f"{where or root}: {msg}")
     return "; ".join(lines)
+
+
+def _absolute(path: str) -> str:
+    return path if "://" in path else str(Path(path).expanduser().resolve())
 
 
 def _join(root: str, name: str) -> str:
