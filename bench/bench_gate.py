@@ -1,8 +1,10 @@
 """Wall time of a quality gate with N expectations on M rows, as a multiple of one full scan.
 
 The reference scan is one aggregation over every column of the same data read from uncached
-Parquet in a temp dir. The gate reads the same Parquet, persists it, runs GE and (for
-``quarantine``) the one-pass tagging plus its count aggregation, then releases the cache.
+Parquet in a temp dir. The gate reads the same Parquet (``run_gate`` defaults: nothing cached):
+one aggregation evaluates every row-level expectation (and, for ``quarantine``, the tags and
+counts), one small job fetches the sampled failing values, GE runs the table-level expectations.
+The Spark job count is printed too; it does not grow with ``--expectations``.
 
     .venv/bin/python bench/bench_gate.py --rows 1000000 --expectations 20
 """

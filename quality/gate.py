@@ -18,9 +18,13 @@ that breaks a row-level expectation is split off, whatever its ``mostly``: ``mos
 0.5% bad rows passes in GE's result and still quarantines those 0.5%. Rows that reach the target
 table therefore meet every row-level expectation.
 
-Cost: the input is persisted for the gate and released after it. GE bundles aggregate metrics into
-few jobs over the cached data; the quarantine tags come from one extra select evaluated with all
-predicates together, whose per-expectation counts come from one aggregation.
+Cost: the input is persisted only with ``keep_cached=True``. Every row-level expectation
+is evaluated in ONE aggregation (``quality.rowmetrics``) over the rows tagged with the failed
+expectations: its unexpected count, GE's denominator and a bounded sample of failing values,
+plus (under ``quarantine``) the passed/quarantined counts. GE runs only the table-level
+expectations (and row-level ones without a predicate, under ``fail``/``warn``), which bundle into
+few jobs; the counts fill GE's result so Data Docs show them. The Spark job count therefore does
+not grow with the number of row-level expectations.
 
 >>> outcome = run_gate(df, suite, policy="quarantine", source="conf/base/quality/orders.yml")
 ... # doctest: +SKIP
@@ -41,12 +45,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakeprep.errors import GateFailed
-from quality.compile import compile_suite, is_row_level, require_predicates
+from quality import rowmetrics
+from quality.compile import compile_suite, require_predicates
 from quality.declaration import SuiteDeclaration
 from quality.errors import SuiteConfigError
-from quality.predicates import row_predicate
 from quality.result import ValidationReport
-from quality.validate import validate
+from quality.validate import run_validation
 
 log = logging.getLogger(__name__)
 
@@ -147,16 +151,6 @@ def _parse_policy(policy: str | Policy, source: str) -> Policy:
         ) from None
 
 
-def _labels(decl: SuiteDeclaration) -> dict[int, str]:
-    """Unique tag names for the row-level expectations, keyed by position in the suite."""
-    labels: dict[int, str] = {}
-    for i, item in enumerate(decl.expectations):
-        if is_row_level(item.type):
-            label = item.label()
-            labels[i] = label if label not in labels.values() else f"{label}#{i}"
-    return labels
-
-
 def _input_rows(report: ValidationReport) -> int | None:
     for o in report.outcomes:
         if o.element_count is not None:
@@ -175,10 +169,13 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
 
     Declaration errors (unknown policy or expectation, bad parameters, missing columns, a
     row-level expectation quarantine cannot tag) raise ``SuiteConfigError`` before any Spark job.
-    By default the input is persisted for the gate and released before returning, so the
-    returned frames are recomputed from the source when written. ``keep_cached=True`` keeps the
-    data (under ``quarantine``: the tagged data) cached so that writing ``passed`` and
-    ``quarantined`` does not recompute it; release it with ``outcome.unpersist()`` or ``with``.
+    The gate reads the input in a constant number of Spark jobs whatever the suite's length: one
+    aggregation for every row-level expectation, one fetching the sampled failing values (only
+    when some fail) and GE's jobs for the table-level expectations (one aggregation, none for
+    schema checks). By default nothing is cached, so the returned frames are recomputed from the
+    source when written. ``keep_cached=True`` persists the data (under ``quarantine``: the tagged
+    data) during the gate's first job, so the gate's later jobs and the writes of ``passed`` and
+    ``quarantined`` read the cache; release it with ``outcome.unpersist()`` or ``with``.
     """
     policy = _parse_policy(policy, source)
     decl = SuiteDeclaration.from_mapping(suite, source)
@@ -190,17 +187,33 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
                 f"{source}: the quarantine column {failed_column!r} already exists in table "
                 f"{decl.table!r}; drop it or pass another failed_column"
             )
-    already_cached = df.is_cached
-    cached = df if already_cached else df.persist(StorageLevel.MEMORY_AND_DISK)
+    # A gate reads its input in one aggregation (plus a small sample fetch and GE's table-level
+    # jobs), so caching pays only for the caller's writes: persist with keep_cached only.
+    own_cache = keep_cached and not df.is_cached
+    if policy is Policy.QUARANTINE:
+        # Cache the tagged rows (not the input): the one aggregation fills the cache, GE's
+        # table-level jobs and the caller's writes of passed/quarantined read it.
+        tagged = df.withColumn(failed_column,
+                               rowmetrics.tag_column(decl, rowmetrics.labels(decl)))
+        cached = tagged.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else tagged
+    else:
+        cached = df.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else df
     try:
-        report = validate(cached, decl, source=source, sample_size=sample_size)
-        outcome = _decide(cached, decl, report, policy, max_quarantined_fraction,
-                          keep_cached and not already_cached, failed_column)
+        metrics = None
+        if policy is Policy.QUARANTINE:
+            metrics = rowmetrics.compute(cached, decl, sample_size, failed_column=failed_column)
+            data = cached.drop(failed_column)
+        else:
+            data = cached
+        report = run_validation(data, decl, source=source, sample_size=sample_size,
+                                metrics=metrics)
+        outcome = _decide(data, cached, decl, report, metrics, policy,
+                          max_quarantined_fraction, keep_cached and own_cache, failed_column)
     except BaseException:
-        if not already_cached:
+        if own_cache:
             cached.unpersist()
         raise
-    if not already_cached and outcome._cached is not cached:
+    if own_cache and outcome._cached is not cached:
         cached.unpersist()
     level = logging.WARNING if outcome.verdict in (Verdict.FAIL, Verdict.WARN) else logging.INFO
     log.log(level, "gate %s on %s: verdict %s %s %s", policy.value, decl.table,
@@ -208,7 +221,8 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     return outcome
 
 
-def _decide(cached: DataFrame, decl: SuiteDeclaration, report: ValidationReport, policy: Policy,
+def _decide(cached: DataFrame, tagged: DataFrame | None, decl: SuiteDeclaration,
+            report: ValidationReport, metrics: rowmetrics.RowMetrics | None, policy: Policy,
             max_fraction: float | None, keep_cached: bool, failed_column: str) -> GateOutcome:
     failures = [_describe_failure(o) for o in report.failed]
     rows = _input_rows(report)
@@ -225,35 +239,21 @@ def _decide(cached: DataFrame, decl: SuiteDeclaration, report: ValidationReport,
         return GateOutcome(policy, Verdict.FAIL, report, passed=None, counts=counts,
                            reasons=[f"table-level expectation failed, rows cannot be quarantined "
                                     f"to fix it: {f}" for f in table_failures])
-    return _quarantine(cached, decl, report, max_fraction, keep_cached, failed_column, failures)
+    return _quarantine(tagged, decl, metrics, report, max_fraction, keep_cached, failed_column,
+                       failures)
 
 
-def _quarantine(cached: DataFrame, decl: SuiteDeclaration, report: ValidationReport,
-                max_fraction: float | None, keep_cached: bool, failed_column: str,
-                failures: list[str]) -> GateOutcome:
-    labels = _labels(decl)
-    tags = [F.when(~row_predicate(decl.expectations[i]), F.lit(label))
-            for i, label in labels.items()]
-    failed = F.array_compact(F.array(*tags)) if tags else F.array().cast("array<string>")
-    tagged = cached.withColumn(failed_column, failed)
-    if keep_cached:
-        tagged = tagged.persist(StorageLevel.MEMORY_AND_DISK)
+def _quarantine(tagged: DataFrame, decl: SuiteDeclaration, metrics: rowmetrics.RowMetrics,
+                report: ValidationReport, max_fraction: float | None, keep_cached: bool,
+                failed_column: str, failures: list[str]) -> GateOutcome:
+    # The counts come from the same aggregation that filled the report: no further job here.
     n_failed = F.size(F.col(failed_column))
-    per_expectation = [
-        F.sum(F.array_contains(F.col(failed_column), label).cast("long")).alias(f"e{i}")
-        for i, label in labels.items()
-    ]
-    stats = tagged.agg(
-        F.count(F.lit(1)).alias("input"),
-        F.sum((n_failed == 0).cast("long")).alias("passed"),
-        F.sum((n_failed > 0).cast("long")).alias("quarantined"),
-        *per_expectation,
-    ).first()
-    counts = {k: int(stats[k] or 0) for k in ("input", "passed", "quarantined")}
+    counts = {"input": metrics.rows, "passed": metrics.passed or 0,
+              "quarantined": metrics.quarantined or 0}
     if counts["input"] != counts["passed"] + counts["quarantined"]:
         raise AssertionError(f"quarantine counts do not reconcile: {counts}")
-    by_expectation = {label: int(stats[f"e{i}"] or 0) for i, label in labels.items()}
-    _compare_with_ge(report, labels, by_expectation)
+    by_expectation = {label: metrics.unexpected[i]
+                      for i, label in rowmetrics.labels(decl).items()}
     reasons = list(failures)
     verdict = Verdict.QUARANTINE if counts["quarantined"] else Verdict.PASS
     share = counts["quarantined"] / counts["input"] if counts["input"] else 0.0
@@ -268,14 +268,3 @@ def _quarantine(cached: DataFrame, decl: SuiteDeclaration, report: ValidationRep
         counts=counts, quarantined_by_expectation=by_expectation, reasons=reasons,
         _cached=tagged if keep_cached else None,
     )
-
-
-def _compare_with_ge(report: ValidationReport, labels: dict[int, str],
-                     ours: dict[str, int]) -> None:
-    # The predicates restate GE's conditions; a difference means they disagree on some rows,
-    # which a reviewer must see (the quarantine may then be too strict or too lenient).
-    for i, label in labels.items():
-        ge_count = report.outcomes[i].unexpected_count
-        if ge_count is not None and ge_count != ours[label]:
-            log.warning("gate on %s: %s flags %d rows, GE counted %d unexpected", report.table,
-                        label, ours[label], ge_count)

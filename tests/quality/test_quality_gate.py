@@ -55,8 +55,8 @@ def test_failing_suite_rows_have_counts_and_samples(quarantined):
     assert (between.success, between.unexpected_count, between.sample) == (True, 1, [-3.0])
     assert between.unexpected_percent == pytest.approx(12.5)
     unique = by_name["expect_column_values_to_be_unique(order_id)"]
-    assert (unique.success, unique.unexpected_count, sorted(unique.sample)) == (
-        False, 2, ["O1", "O1"])
+    # samples hold distinct failing values: both duplicate rows carry "O1"
+    assert (unique.success, unique.unexpected_count, unique.sample) == (False, 2, ["O1"])
     assert by_name["expect_table_row_count_to_be_between"].observed_value == 9
     failed = {o.label for o in report.failed}
     assert failed == {
@@ -150,3 +150,49 @@ def test_summary_table_renders_each_expectation(quarantined):
     assert "orders on orders: FAILED" in text
     assert "5 of 10 expectations met" in text
     assert "1 of 9 (11.11%)" in text and "['X7']" in text
+
+
+def _gate_jobs(spark, df, suite, policy, group):
+    sc = spark.sparkContext
+    sc.setJobGroup(group, f"lakeprep gate job count: {group}")
+    try:
+        outcome = run_gate(df, suite, policy=policy, source=SOURCE)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)
+    return outcome, len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+@pytest.mark.parametrize("policy", ["fail", "quarantine"])
+def test_gate_job_count_does_not_grow_with_row_level_expectations(spark, orders_df, policy):
+    base = [
+        {"expect_table_row_count_to_be_between": {"min_value": 1}},
+        {"expect_column_values_to_be_in_set": {"column": "category",
+                                               "value_set": ["books", "toys"]}},
+        {"expect_column_values_to_be_unique": {"column": "order_id"}},
+    ]
+    more = [
+        {"expect_column_values_to_not_be_null": {"column": "amount"}},
+        {"expect_column_values_to_be_between": {"column": "amount", "min_value": 0}},
+        {"expect_column_values_to_match_regex": {"column": "order_id", "regex": "^O[0-9]+$"}},
+        {"expect_column_values_to_not_be_null": {"column": "customer_id"}},
+        {"expect_column_value_lengths_to_be_between": {"column": "order_id", "min_value": 2}},
+        {"expect_column_values_to_be_between": {"column": "pickup", "min_value": 0}},
+        {"expect_column_values_to_not_be_in_set": {"column": "category", "value_set": ["x"]}},
+        {"expect_column_pair_values_a_to_be_greater_than_b": {
+            "column_A": "dropoff", "column_B": "pickup", "or_equal": True}},
+        {"expect_column_pair_values_to_be_equal": {"column_A": "dropoff", "column_B": "pickup"}},
+        {"expect_column_values_to_match_regex": {"column": "customer_id", "regex": "^c"}},
+    ]
+    small, n_small = _gate_jobs(spark, orders_df, {"table": "orders", "expectations": base},
+                                policy, f"q-small-{policy}")
+    large, n_large = _gate_jobs(spark, orders_df,
+                                {"table": "orders", "expectations": base + more},
+                                policy, f"q-large-{policy}")
+    # both runs did the real work: row-level failures were found and sampled
+    assert small.report.outcomes[1].sample == ["food"]
+    assert large.report.outcomes[5].sample == ["X7"]
+    assert len(large.report.outcomes) == 13
+    # 2 -> 12 row-level expectations, same Spark jobs: one aggregation (its window shuffle for
+    # the uniqueness check), one sample fetch, GE's row count; not one or more per expectation
+    assert 0 < n_large == n_small <= 8

@@ -1,0 +1,227 @@
+"""Per-expectation counts and failing-value samples of the row-level expectations, in ONE pass.
+
+Every row-level expectation that :mod:`quality.predicates` compiles is evaluated here instead of
+by Great Expectations: one select tags each row with the labels of the expectations it fails (the
+same array column the quarantine writes), and one aggregation over it returns, per expectation,
+the unexpected count, the count of rows GE would consider (non-null, or not ignored for pairs and
+compound keys) and a small sample of failing values. GE on Spark would run one more job per
+expectation to fetch ``partial_unexpected_list`` and one per uniqueness / pair expectation.
+
+Samples have bounded memory: each is at most ``sample_size`` distinct failing values, picked in
+the same aggregation as the hashes with the smallest / largest key under a few orders (one long
+per slot, so Spark keeps its code-generated hash aggregate), then fetched by one more job that
+keeps only rows carrying a picked value. The job count does not depend on the suite's length.
+
+>>> m = compute(df, decl, sample_size=5)  # doctest: +SKIP
+>>> m.unexpected[3], m.samples[3]  # doctest: +SKIP
+(1, ['X7'])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from quality.compile import is_row_level
+from quality.declaration import ExpectationDeclaration, SuiteDeclaration
+from quality.predicates import row_predicate, supports_predicate
+
+# GE's null-expectations look at every row (no nonnull_count in their result).
+_NULL_EXPECTATIONS = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+
+
+@dataclass(frozen=True)
+class RowMetrics:
+    """What one pass found, keyed by the expectation's position in the suite."""
+
+    rows: int
+    unexpected: dict[int, int] = field(default_factory=dict)
+    considered: dict[int, int | None] = field(default_factory=dict)
+    samples: dict[int, list[Any]] = field(default_factory=dict)
+    passed: int | None = None
+    quarantined: int | None = None
+
+
+def computed_here(item: ExpectationDeclaration) -> bool:
+    """True when this module (not GE) evaluates the expectation: row-level with a predicate."""
+    return is_row_level(item.type) and supports_predicate(item.type)
+
+
+def labels(decl: SuiteDeclaration) -> dict[int, str]:
+    """Unique tag names for the row-level expectations, keyed by position in the suite."""
+    out: dict[int, str] = {}
+    for i, item in enumerate(decl.expectations):
+        if is_row_level(item.type):
+            label = item.label()
+            out[i] = label if label not in out.values() else f"{label}#{i}"
+    return out
+
+
+def tag_column(decl: SuiteDeclaration, names: dict[int, str]) -> Column:
+    """An array of the labels (``names``) of the expectations a row fails; empty when none."""
+    tags = [F.when(~row_predicate(decl.expectations[i]), F.lit(label))
+            for i, label in names.items()]
+    return F.array_compact(F.array(*tags)) if tags else F.array().cast("array<string>")
+
+
+def _col(name: str) -> Column:
+    return F.col(f"`{name}`")
+
+
+def _value(item: ExpectationDeclaration) -> Column:
+    """What GE lists as an unexpected value: the value, the (A, B) pair or the key's columns."""
+    kw = item.kwargs
+    if "column_list" in kw:
+        return F.struct(*[_col(c).alias(str(c)) for c in kw["column_list"]])
+    if "column_A" in kw:
+        return F.struct(_col(kw["column_A"]).alias("a"), _col(kw["column_B"]).alias("b"))
+    return _col(kw["column"])
+
+
+def _considered(item: ExpectationDeclaration) -> Column | None:
+    """True for the rows GE counts in the denominator (None: every row, no nonnull count)."""
+    kw = item.kwargs
+    if item.type in _NULL_EXPECTATIONS:
+        return None
+    if "column_list" in kw:
+        mode = kw.get("ignore_row_if", "all_values_are_missing")
+        if mode == "never":
+            return F.lit(True)
+        nulls = [_col(c).isNull() for c in kw["column_list"]]
+        ignored = nulls[0]
+        for n in nulls[1:]:
+            ignored = (ignored | n) if mode == "any_value_is_missing" else (ignored & n)
+        return ~ignored
+    if "column_A" in kw:
+        a, b = _col(kw["column_A"]), _col(kw["column_B"])
+        mode = kw.get("ignore_row_if", "both_values_are_missing")
+        if mode == "neither":
+            return F.lit(True)
+        if mode == "either_value_is_missing":
+            return a.isNotNull() & b.isNotNull()
+        return a.isNotNull() | b.isNotNull()
+    return _col(kw["column"]).isNotNull()
+
+
+# XOR with the value's hash gives each slot its own order of the values (key 0: the hash itself).
+_SLOT_KEYS = [0, 0x5BD1E9955BD1E995, 0x27D4EB2F165667C5, 0x165667B19E3779F9]
+
+
+def _hash(item: ExpectationDeclaration) -> Column:
+    return F.xxhash64(_value(item))
+
+
+def _slot_orders(hashed: Column, size: int) -> list[Column]:
+    # ``hashed``: the failing value's hash, null on passing rows. Slot j keeps the smallest
+    # (largest) hash under its order: a long, so the aggregation stays a code-generated hash
+    # aggregate with one word per slot, never a list. Distinct values hash apart, so the slots
+    # pick distinct values (two at least, when there are); _fetch_samples fetches the values.
+    slots = []
+    for key in _SLOT_KEYS[: (size + 1) // 2]:
+        order = hashed.bitwiseXOR(F.lit(key).cast("long")) if key else hashed
+        slots += [F.min(order), F.max(order)]
+    return slots[:size]
+
+
+def _unhash(picked: list[int | None], size: int) -> list[int]:
+    hashes: list[int] = []
+    for j, order in enumerate(picked):
+        if order is None:
+            continue
+        h = order ^ _SLOT_KEYS[j // 2] if _SLOT_KEYS[j // 2] else order
+        h = (h + 2**63) % 2**64 - 2**63  # back to a signed long
+        if h not in hashes:
+            hashes.append(h)
+    return hashes[:size]
+
+
+def _fetch_samples(df: DataFrame, decl: SuiteDeclaration,
+                   wanted: dict[int, list[int]]) -> dict[int, list[Any]]:
+    """One job: the failing values behind the picked hashes, one row per (expectation, hash).
+
+    A supported expectation's verdict on a row depends on the sampled value alone (the column's
+    value, the pair, the key), so rows whose value hashes to a picked hash are failing rows; the
+    filter needs no tags (and no uniqueness window). Rows reaching the deduplication are only
+    those carrying a picked value.
+    """
+    if not wanted:
+        return {}
+    found = [
+        F.when(_hash(decl.expectations[i]).isin(hashes), F.struct(
+            F.lit(i).alias("i"), _hash(decl.expectations[i]).alias("h"),
+            F.to_json(F.struct(_value(decl.expectations[i]).alias("v"))).alias("v")))
+        for i, hashes in wanted.items()
+    ]
+    rows = (df.select(F.explode(F.array_compact(F.array(*found))).alias("c"))
+            .select("c.*").dropDuplicates(["i", "h"]).collect())
+    by_key = {(r["i"], r["h"]): json.loads(r["v"]).get("v") for r in rows}
+    out: dict[int, list[Any]] = {}
+    for i, hashes in wanted.items():
+        values = [by_key[(i, h)] for h in hashes if (i, h) in by_key]
+        if "column_A" in decl.expectations[i].kwargs:
+            values = [[v.get("a"), v.get("b")] if isinstance(v, dict) else v for v in values]
+        out[i] = values
+    return out
+
+
+def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
+            failed_column: str | None = None) -> RowMetrics:
+    """Run the one aggregation over ``df`` for every expectation :func:`computed_here` accepts.
+
+    With ``failed_column``, ``df`` already carries the tag array (the quarantine's tagged frame,
+    built with :func:`tag_column` and :func:`labels`) and the result also has ``passed`` and
+    ``quarantined``; otherwise the predicates are evaluated inside the aggregation's job.
+    """
+    names = {i: label for i, label in labels(decl).items()
+             if computed_here(decl.expectations[i])}
+    gate = failed_column is not None
+    size = max(int(sample_size), 0)
+    # Two projections, then the aggregation: each flag (the predicate, or a lookup in the tags
+    # the quarantine already computed) and each failing value's hash is evaluated once per row;
+    # the aggregation only counts booleans and takes min/max of longs.
+    if gate:
+        tags = F.col(f"`{failed_column}`")
+        flags = [F.array_contains(tags, label).alias(f"__lakeprep_f{i}")
+                 for i, label in names.items()]
+        extra = [F.size(tags).alias("__lakeprep_n_failed")]
+    else:
+        flags = [(~row_predicate(decl.expectations[i])).alias(f"__lakeprep_f{i}") for i in names]
+        extra = []
+    flagged = df.select("*", *flags, *extra)
+    columns = [F.col("__lakeprep_n_failed")] if gate else []
+    for i in names:
+        item = decl.expectations[i]
+        columns.append(F.col(f"__lakeprep_f{i}"))
+        considered = _considered(item)
+        if considered is not None:
+            columns.append(considered.alias(f"n{i}"))
+        if size:
+            columns.append(F.when(F.col(f"__lakeprep_f{i}"), _hash(item)).alias(f"h{i}"))
+    projected = flagged.select(*columns)
+    aggs: list[Column] = [F.count(F.lit(1)).alias("rows")]
+    if gate:
+        aggs += [F.count(F.when(F.col("__lakeprep_n_failed") == 0, F.lit(1))).alias("passed"),
+                 F.count(F.when(F.col("__lakeprep_n_failed") > 0, F.lit(1))).alias("quarantined")]
+    for i in names:
+        aggs.append(F.count(F.when(F.col(f"__lakeprep_f{i}"), F.lit(1))).alias(f"u{i}"))
+        if _considered(decl.expectations[i]) is not None:
+            aggs.append(F.count(F.when(F.col(f"n{i}"), F.lit(1))).alias(f"c{i}"))
+        if size:
+            aggs += [slot.alias(f"s{i}_{j}")
+                     for j, slot in enumerate(_slot_orders(F.col(f"h{i}"), size))]
+    got = projected.agg(*aggs).first().asDict()
+    wanted = {i: _unhash([got[f"s{i}_{j}"] for j in range(size)], size) for i in names}
+    samples = _fetch_samples(df.drop(failed_column) if gate else df, decl,
+                             {i: h for i, h in wanted.items() if h})
+    return RowMetrics(
+        rows=int(got["rows"]),
+        unexpected={i: int(got[f"u{i}"]) for i in names},
+        considered={i: (int(got[f"c{i}"]) if f"c{i}" in got else None) for i in names},
+        samples={i: samples.get(i, []) for i in names},
+        passed=int(got["passed"]) if gate else None,
+        quarantined=int(got["quarantined"]) if gate else None,
+    )
