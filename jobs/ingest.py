@@ -25,7 +25,7 @@ from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
 from jobs.config import Settings, TableSpec
-from jobs.lake.storage import FileInfo, glob_files
+from jobs.lake.storage import FileInfo, file_checksums, glob_files
 from jobs.raw_reader import RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
 from jobs.runtime import JobContext
 from lakeprep.errors import ConfigError, InputError
@@ -124,7 +124,10 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
         log.info("%s", report.line())
         return report
     report.files_new = len(new)
-    report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms} for f in new]
+    # checksums make the lineage of every version point at exact file contents
+    sums = file_checksums(ctx.spark, [f.path for f in new])
+    report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms,
+                     "sha256": sums.get(f.path)} for f in new]
     batch = read_raw(ctx.spark, raw, new, spec.schema_drift)
     report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
     rows = _prepare(ctx, spec, raw, batch.rows, salt).persist()

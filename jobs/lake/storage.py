@@ -143,3 +143,28 @@ def read_text(spark: SparkSession, path: str) -> str:
     finally:
         stream.close()
     return bytes(data).decode("utf-8")
+
+
+def file_checksums(spark: SparkSession, paths: list[str]) -> dict[str, str]:
+    """The SHA-256 of each file, read by the executors (one task per file, streamed)."""
+    if not paths:
+        return {}
+
+    def digest(path: str) -> tuple[str, str]:
+        import hashlib
+
+        from pyarrow import fs as pafs
+
+        local = path.removeprefix("file://").removeprefix("file:")
+        if "://" in local:
+            filesystem, inner = pafs.FileSystem.from_uri(local.replace("s3a://", "s3://"))
+        else:
+            filesystem, inner = pafs.LocalFileSystem(), local
+        h = hashlib.sha256()
+        with filesystem.open_input_stream(inner) as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        return path, h.hexdigest()
+
+    rdd = spark.sparkContext.parallelize(paths, min(len(paths), 64))
+    return dict(rdd.map(digest).collect())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import textwrap
@@ -14,7 +15,7 @@ from pyspark.sql import functions as F
 from jobs import ingest
 from jobs.config import load_settings
 from jobs.runtime import JobContext
-from lakeprep.errors import InputError, SchemaDriftError
+from lakeprep.errors import GateFailed, InputError, SchemaDriftError
 
 REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -51,14 +52,25 @@ tables:
     partition_by: [order_date]
     primary_key: [order_id]
     schema_drift: evolve
+    gate: GATE
+"""
+
+ORDERS_SUITE = """
+table: orders
+expectations:
+  - expect_column_values_to_be_between: {column: amount, min_value: 0}
 """
 
 
-def make_conf(root: Path, drift: str = "fail") -> Path:
+def make_conf(root: Path, drift: str = "fail", gate: str | None = None) -> Path:
     conf = root / "conf"
     (conf / "base").mkdir(parents=True)
     (conf / "local").mkdir()
-    (conf / "base/catalog.yaml").write_text(CATALOG.replace("DRIFT", drift))
+    (conf / "base/catalog.yaml").write_text(
+        CATALOG.replace("DRIFT", drift).replace("GATE", gate or "fail"))
+    if gate:
+        (conf / "base/quality").mkdir()
+        (conf / "base/quality/orders.yaml").write_text(ORDERS_SUITE)
     (conf / "base/lakeprep.yaml").write_text(textwrap.dedent(f"""
         lake:
           engine: deltalake
@@ -100,10 +112,10 @@ def lake(tmp_path):
     return tmp_path
 
 
-def run(spark, root: Path, drift: str = "fail", tables=None):
+def run(spark, root: Path, drift: str = "fail", tables=None, gate: str | None = None):
     conf = root / "conf"
     if not conf.exists():
-        make_conf(root, drift)
+        make_conf(root, drift, gate)
     settings = load_settings("local", conf, environ={})
     ctx = JobContext.start(settings, "ingest", spark=spark)
     return ctx, {r.table: r for r in ingest.run(ctx, tables)}
@@ -140,7 +152,10 @@ def test_first_run_lands_good_rows_and_quarantines_the_rest(spark, lake):
 
     meta = ctx.table("people").commit_metadata()
     assert meta["job"] == "ingest" and meta["counts"]["rows_read"] == 7
-    assert meta["inputs"][0]["files"][0]["path"].endswith("p1.csv")
+    (recorded,) = meta["inputs"][0]["files"]
+    assert recorded["path"].endswith("p1.csv")
+    assert recorded["sha256"] == hashlib.sha256((lake / "raw/people/p1.csv").read_bytes()
+                                                ).hexdigest()
     assert meta["config_hash"] == ctx.settings.conf_hash
 
 
@@ -214,6 +229,33 @@ def test_missing_input_path_is_a_clear_error_and_writes_nothing(spark, tmp_path)
                                          r"\(tables.raw_people.source.path\)"):
         run(spark, tmp_path, tables=["people"])
     assert not (tmp_path / "bronze").exists()
+
+
+def test_fail_gate_stops_a_bad_batch_and_keeps_the_version(spark, tmp_path):
+    write_lines(tmp_path / "raw/orders/o1.jsonl", ORDERS_1[:1])
+    ctx, reports = run(spark, tmp_path, tables=["orders"], gate="fail")
+    assert reports["orders"].version == 0
+    write_lines(tmp_path / "raw/orders/o2.jsonl", ORDERS_1[1:2])  # amount -3
+    with pytest.raises(GateFailed, match=r"orders.*expect_column_values_to_be_between\(amount\)"):
+        run(spark, tmp_path, tables=["orders"])
+    assert ctx.table("orders").version() == 0
+    assert ctx.table("orders").read().count() == 1
+    # the rejected file is not marked as ingested: the next run tries it again
+    with pytest.raises(GateFailed):
+        run(spark, tmp_path, tables=["orders"])
+
+
+def test_quarantine_gate_splits_rows_and_counts_reconcile(spark, lake):
+    ctx, reports = run(spark, lake, tables=["orders"], gate="quarantine")
+    r = reports["orders"]
+    # o3 is malformed, o4 has a bad amount, o2 fails the gate (amount -3): only o1 lands
+    assert (r.rows_read, r.rows_inserted, r.quarantined) == (4, 1, 3) and r.reconciles
+    q = {row._raw_record: row._reasons
+         for row in ingest.quarantine_table(ctx, "orders").read().collect()}
+    assert q[ORDERS_1[1]] == ["expect_column_values_to_be_between(amount)"]
+    gate = ctx.table("orders").commit_metadata()["gate"]
+    assert (gate["policy"], gate["verdict"]) == ("quarantine", "quarantine")
+    assert gate["counts"] == {"input": 2, "passed": 1, "quarantined": 1}
 
 
 @pytest.mark.slow
