@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any, Literal
 
 from py4j.protocol import Py4JJavaError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
@@ -62,17 +62,10 @@ class FeaturesSettings(BaseModel):
 
 
 def features_settings(ctx: JobContext) -> FeaturesSettings:
-    raw = ctx.settings.extra.get("features")
-    where = _source_file(ctx, "features")
-    if raw is None:
+    if "features" not in ctx.settings.extra:
         raise ConfigError(f"{ctx.settings.conf_dir}: no `features:` section (conf/base/"
                           f"features.yaml declares the snapshot and the pipeline)")
-    try:
-        cfg = FeaturesSettings.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(f"features.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                             for err in e.errors())
-        raise ConfigError(f"{where}: {problems}") from None
+    cfg = ctx.settings.section("features", FeaturesSettings)
     for name in [cfg.table, *([cfg.inference_table] if cfg.inference_table else []),
                  *cfg.snapshot.sources()]:
         ctx.settings.table(name)  # unknown names fail here, before any Spark job
@@ -112,7 +105,8 @@ def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
     cutoff = cutoff or cfg.cutoff.isoformat()
     snap, inputs = _snapshot(ctx, cfg, cutoff, with_label=True)
     label = cfg.snapshot.label.name if cfg.snapshot.label else None
-    pipeline = build_pipeline(cfg.pipeline, snap.columns, source=_source_file(ctx, "features"))
+    pipeline = build_pipeline(cfg.pipeline, snap.columns,
+                              source=ctx.settings.where("features", "pipeline"))
     report = FeatureReport(cfg.table, cutoff, inputs=inputs)
     snap = snap.persist()
     outcome = None
@@ -170,7 +164,7 @@ def transform(ctx: JobContext, cutoff: str | None = None, model_path: str | None
     """Apply a saved pipeline to the snapshot as of ``cutoff`` (no label, nothing refitted)."""
     cfg = features_settings(ctx)
     if not cfg.inference_table:
-        raise ConfigError(f"{_source_file(ctx, 'features')}: features.inference_table is not "
+        raise ConfigError(f"{ctx.settings.where('features')}: features.inference_table is not "
                           f"set; it names the table transform writes")
     cutoff = cutoff or date.today().isoformat()
     if model_path is None:
@@ -256,13 +250,6 @@ def _models_root(ctx: JobContext, cfg: FeaturesSettings) -> str:
     if not root:
         raise ConfigError("lake.layers.features is not set; the pipeline model is saved there")
     return f"{root.rstrip('/')}/{cfg.models_folder}/{cfg.table}"
-
-
-def _source_file(ctx: JobContext, section: str) -> str:
-    for f in ctx.settings.files:
-        if f.endswith(f"{section}.yaml"):
-            return f
-    return f"{ctx.settings.conf_dir}/<{section}>"
 
 
 if __name__ == "__main__":  # spark-submit jobs/build_features.py --env local

@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -29,6 +29,7 @@ from lakeprep.errors import ConfigError
 
 ENVIRONMENTS = ("local", "emr", "glue")
 LAYERS = ("raw", "bronze", "silver", "features", "exports")
+M = TypeVar("M", bound=BaseModel)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -141,6 +142,8 @@ class Settings(_Model):
     suites: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="quality suites from <conf>/<env>/quality/*.yaml")
     suite_files: dict[str, str] = Field(default_factory=dict)
+    origins: dict[str, str] = Field(default_factory=dict,
+                                    description="dotted key -> the file that set it last")
 
     @model_validator(mode="after")
     def _check_references(self) -> Settings:
@@ -176,6 +179,42 @@ class Settings(_Model):
 
     def system_table(self, name: str) -> str:
         return _join(self.lake.system, name)
+
+    def where(self, *key: str) -> str:
+        """The conf file that set ``key`` (or its nearest parent; env files win over base).
+
+        >>> settings.where("export", "split", "seed")  # doctest: +SKIP
+        'conf/local/export.yaml'
+        """
+        for n in range(len(key), 0, -1):
+            found = self.origins.get(".".join(key[:n]))
+            if found:
+                return found
+        return self.conf_dir
+
+    def section(self, key: str, model: type[M]) -> M:
+        """The top-level section ``key`` validated as ``model``; errors name file and key.
+
+        >>> settings.section("export", ExportSettings).source_table  # doctest: +SKIP
+        """
+        raw = self.extra.get(key) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{self.where(key)}: {key}: expected a mapping, found "
+                              f"{type(raw).__name__}")
+        try:
+            return model.model_validate(raw)
+        except ValidationError as e:
+            raise ConfigError(self.explain(e, (key,), raw)) from None
+
+    def explain(self, error: ValidationError, prefix: tuple[str, ...] = (),
+                data: Any = None) -> str:
+        """One ``file: key: problem`` line per pydantic error under ``prefix``."""
+        lines = []
+        for err in error.errors():
+            loc = _user_keys(data, [str(p) for p in err["loc"]])
+            key = (*prefix, *loc)
+            lines.append(f"{self.where(*key)}: {'.'.join(key)}: {_message(err)}")
+        return "; ".join(lines)
 
 
 def default_conf_dir() -> Path:
@@ -308,9 +347,10 @@ def _validate(merged: dict[str, Any], env: str, root: Path, files: list[str],
     extra = {k: v for k, v in raw.items() if k not in known}
     conf_hash = hashlib.sha256(
         json.dumps(merged, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    origins = {".".join(k): v for k, v in origin.items()}
     try:
         return Settings(env=env, conf_dir=str(root), files=files, conf_hash=conf_hash,
-                        tables=tables, extra=extra, **body)
+                        tables=tables, extra=extra, origins=origins, **body)
     except ValidationError as e:
         raise ConfigError(_explain(e, origin, root)) from None
 
@@ -325,18 +365,35 @@ def _explain(e: ValidationError, origin: dict[tuple[str, ...], str], root: Path)
             where = origin.get(loc[:n])
             if where:
                 break
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = _message(err)
         if not loc and (m := re.match(r"([\w.]+): (.*)", msg)):
             # cross-field checks name their key in the message: find the file that set it
             loc, key, msg = tuple(m.group(1).split(".")), m.group(1), m.group(2)
             where = next((origin[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in origin),
                          None)
-        if err["type"] == "missing":
-            msg = "required key is missing"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
         lines.append(f"{where or root}: {key}: {msg}" if key else f"{where or root}: {msg}")
     return "; ".join(lines)
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "missing":
+        return "required key is missing"
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _user_keys(data: Any, loc: list[str]) -> list[str]:
+    """``loc`` without the segments the user did not write (a tagged union's tag)."""
+    if data is None:
+        return loc
+    out, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and i + 1 < len(loc):
+            continue  # e.g. pydantic's union tag in transport.http.url
+        out.append(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return out
 
 
 def _absolute(path: str) -> str:

@@ -27,13 +27,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from pyarrow import fs as pafs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyspark import StorageLevel
@@ -132,58 +130,17 @@ class ExportSettings(_Model):
                             mode="overwrite" if self.overwrite else "error")
 
 
-def conf_file(settings: Settings, key: tuple[str, ...]) -> str:
-    """The conf file that sets ``key`` (or its nearest parent), env files winning over base.
-
-    >>> conf_file(settings, ("export", "split", "seed"))  # doctest: +SKIP
-    'conf/local/export.yaml'
-    """
-    best, depth = None, 0
-    for path in settings.files:
-        try:
-            node: Any = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError):
-            continue
-        reached = 0
-        for part in key:
-            if not isinstance(node, dict) or part not in node:
-                break
-            node, reached = node[part], reached + 1
-        if reached and reached >= depth:
-            best, depth = path, reached
-    return best or f"{settings.conf_dir}/*/{key[0]}.yaml"
-
-
-def _config_error(settings: Settings, exc: ValidationError, prefix: tuple[str, ...]
-                  ) -> ConfigError:
-    lines = []
-    for err in exc.errors():
-        loc = (*prefix, *(str(p) for p in err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{conf_file(settings, loc)}: {'.'.join(loc)}: {msg}")
-    return ConfigError("; ".join(lines))
-
-
 def export_settings(settings: Settings) -> ExportSettings:
     """Validate ``settings.extra["export"]``; errors name the file and the key.
 
     >>> export_settings(load_settings("local")).source_table  # doctest: +SKIP
     'customer_features'
     """
-    raw = settings.extra.get(SECTION) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{conf_file(settings, (SECTION,))}: {SECTION}: expected a mapping, "
-                          f"found {type(raw).__name__}")
-    try:
-        cfg = ExportSettings.model_validate(raw)
-    except ValidationError as exc:
-        raise _config_error(settings, exc, (SECTION,)) from None
+    cfg = settings.section(SECTION, ExportSettings)
     try:  # method/label/time combinations, fractions: checked before any Spark job
         cfg.split_spec(cfg.label or "label", cfg.entity)
     except ValidationError as exc:
-        raise _config_error(settings, exc, (SECTION, "split")) from None
+        raise ConfigError(settings.explain(exc, (SECTION, "split"))) from None
     return cfg
 
 
@@ -236,7 +193,7 @@ class _Source:
 def _open_source(ctx: JobContext, cfg: ExportSettings, version: int | None) -> _Source:
     name = cfg.source_table
     if name not in ctx.settings.tables:
-        raise ConfigError(f"{conf_file(ctx.settings, (SECTION, 'source_table'))}: "
+        raise ConfigError(f"{ctx.settings.where(SECTION, 'source_table')}: "
                           f"export.source_table: no table named {name!r} in the catalog; "
                           f"known tables: {', '.join(sorted(ctx.settings.tables))}")
     table = ctx.table(name)
@@ -250,7 +207,7 @@ def _open_source(ctx: JobContext, cfg: ExportSettings, version: int | None) -> _
     meta = features_metadata(table, version, name)
     label = cfg.label or meta.get("label")
     if not label:
-        raise ConfigError(f"{conf_file(ctx.settings, (SECTION, 'label'))}: export.label: not "
+        raise ConfigError(f"{ctx.settings.where(SECTION, 'label')}: export.label: not "
                           f"set and table {name} version {version} names no label in its "
                           f"metadata")
     if meta.get("label") and meta["label"] != label:
@@ -315,7 +272,7 @@ def output_root(ctx: JobContext, cfg: ExportSettings) -> str:
         return _absolute(cfg.output)
     layer = ctx.settings.lake.layers.get("exports")
     if not layer:
-        raise ConfigError(f"{conf_file(ctx.settings, (SECTION, 'output'))}: export.output: not "
+        raise ConfigError(f"{ctx.settings.where(SECTION, 'output')}: export.output: not "
                           f"set and lake.layers.exports is not configured; set one of them")
     return join_uri(_absolute(layer), f"{cfg.source_table}/{ctx.run_id}")
 

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 import attr
-import yaml
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
     DatasetFacet,
@@ -62,7 +61,7 @@ from openlineage.client.transport.http import (
 )
 from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 from openlineage.client.uuid import generate_static_uuid
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyspark.sql import types as T
 from rich.markup import escape
 from rich.tree import Tree
@@ -129,41 +128,7 @@ def lineage_settings(settings: Settings) -> LineageSettings:
     >>> lineage_settings(load_settings("local")).namespace  # doctest: +SKIP
     'lakeprep'
     """
-    raw = settings.extra.get("lineage") or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{_origin(settings, ())}: lineage: expected a mapping, "
-                          f"found {type(raw).__name__}")
-    try:
-        return LineageSettings.model_validate(raw)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            loc = [str(p) for p in err["loc"]]
-            if len(loc) > 1 and loc[0] == "transport" and loc[1] in ("file", "http"):
-                del loc[1]  # the union's tag, not a key the user wrote
-            msg = {"missing": "required key is missing", "extra_forbidden": "unknown key"}.get(
-                err["type"], err["msg"].removeprefix("Value error, "))
-            lines.append(f"{_origin(settings, tuple(loc))}: {'.'.join(['lineage', *loc])}: {msg}")
-        raise ConfigError("; ".join(lines)) from None
-
-
-def _origin(settings: Settings, loc: tuple[str, ...]) -> str:
-    """The conf file that set ``lineage.<loc>`` (env files override base), else the conf dir."""
-    docs = []
-    for f in reversed(settings.files):
-        try:
-            docs.append((f, yaml.safe_load(Path(f).read_text()) or {}))
-        except (OSError, yaml.YAMLError):
-            continue
-    full = ("lineage", *loc)
-    for n in range(len(full), 0, -1):
-        for f, doc in docs:
-            node: Any = doc
-            for key in full[:n]:
-                node = node.get(key) if isinstance(node, dict) else None
-            if node is not None:
-                return f
-    return settings.conf_dir
+    return settings.section("lineage", LineageSettings)
 
 
 def _transport(conf: LineageSettings, settings: Settings) -> Transport:
@@ -184,7 +149,7 @@ def _transport(conf: LineageSettings, settings: Settings) -> Transport:
     path = t.path
     if not path:
         if not settings.lake.system:
-            raise ConfigError(f"{_origin(settings, ('transport',))}: lineage.transport.path: "
+            raise ConfigError(f"{settings.where('lineage', 'transport')}: lineage.transport.path: "
                               f"not set, and lake.system is empty so there is no default "
                               f"(<lake.system>/openlineage/events.jsonl)")
         path = settings.system_table("openlineage") + "/events.jsonl"

@@ -244,7 +244,7 @@ def test_config_errors_name_the_file_and_the_key(spark, tmp_path):
             export_training.run(context(spark, tmp_path, conf))
     # a key only the base file sets is reported against the base file
     settings = load_settings("local", make_conf(tmp_path), environ={})
-    assert export_training.conf_file(settings, ("export", "split", "seed")) == base
-    assert export_training.conf_file(settings, ("export", "formats")) == local
+    assert settings.where("export", "split", "seed") == base
+    assert settings.where("export", "formats") == local
     assert json.loads(json.dumps(export_training.export_settings(settings).model_dump(
         mode="json")))["split"]["fractions"] == {"train": 0.8, "validation": 0.1, "test": 0.1}
