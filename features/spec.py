@@ -61,8 +61,8 @@ class FeatureSpec(BaseModel):
     @field_validator("steps")
     @classmethod
     def _unique_names(cls, steps: list[StepSpec]) -> list[StepSpec]:
-        seen: set[str] = set()
-        repeated = [s.name for s in steps if s.name in seen or seen.add(s.name)]
+        names = [s.name for s in steps]
+        repeated = [n for i, n in enumerate(names) if n in names[:i]]
         if repeated:
             raise ValueError(f"step names must be unique; repeated: {sorted(set(repeated))}")
         return steps

@@ -164,6 +164,7 @@ class DeltaRsTable(LakeTable):
                 F.sum(F.when((F.col("__has_target") == 1) & (F.col("__rank") == 1), 1)
                       .otherwise(0)).alias("updated"),
             ).first()
+            assert c is not None  # a global aggregate always has one row
             result = ranked.where("__rank = 1").drop("__src", "__rank", "__has_target")
             metrics = {"rows_inserted": int(c.inserted or 0), "rows_updated": int(c.updated or 0)}
             res = self._write(result, {**metadata, "operation_metrics": metrics}, evolve,

@@ -138,11 +138,11 @@ class DeltaSparkTable(LakeTable):
         try:
             yield
         finally:
-            for k, v in old.items():
-                if v is None:
+            for k, previous in old.items():
+                if previous is None:
                     self.spark.conf.unset(k)
                 else:
-                    self.spark.conf.set(k, v)
+                    self.spark.conf.set(k, previous)
 
 
 def _metrics(m: dict[str, str]) -> dict[str, int]:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -20,8 +21,14 @@ class FileInfo:
     modified_ms: int
 
 
-def _fs(spark: SparkSession, path: str):  # -> (org.apache.hadoop.fs.FileSystem, Path)
+def _jvm(spark: SparkSession) -> Any:
     jvm = spark.sparkContext._jvm
+    assert jvm is not None, "the SparkContext has no JVM gateway (stopped?)"
+    return jvm
+
+
+def _fs(spark: SparkSession, path: str):  # -> (org.apache.hadoop.fs.FileSystem, Path)
+    jvm = _jvm(spark)
     hpath = jvm.org.apache.hadoop.fs.Path(path)
     return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
 
@@ -81,7 +88,7 @@ def delete_tree(spark: SparkSession, path: str) -> None:
 
 def read_text_head(spark: SparkSession, path: str, max_bytes: int = 65536) -> str:
     """The first line of a (possibly compressed) text file."""
-    jvm = spark.sparkContext._jvm
+    jvm = _jvm(spark)
     fs, hpath = _fs(spark, path)
     codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(
         spark.sparkContext._jsc.hadoopConfiguration()).getCodec(hpath)
@@ -133,7 +140,7 @@ def read_text(spark: SparkSession, path: str) -> str:
     """Read a small text file written by :func:`write_text`."""
     from lakeprep.errors import InputError
 
-    jvm = spark.sparkContext._jvm
+    jvm = _jvm(spark)
     fs, hpath = _fs(spark, path)
     if not fs.exists(hpath):
         raise InputError(f"{path}: no such file")
