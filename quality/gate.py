@@ -193,16 +193,17 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     if policy is Policy.QUARANTINE:
         # Cache the tagged rows (not the input): the one aggregation fills the cache, GE's
         # table-level jobs and the caller's writes of passed/quarantined read it.
-        tagged = df.withColumn(failed_column,
-                               rowmetrics.tag_column(decl, rowmetrics.labels(decl)))
+        tagged = rowmetrics.tag_frame(df, decl, rowmetrics.labels(decl), failed_column)
         cached = tagged.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else tagged
     else:
         cached = df.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else df
     try:
         metrics = None
         if policy is Policy.QUARANTINE:
-            metrics = rowmetrics.compute(cached, decl, sample_size, failed_column=failed_column)
-            data = cached.drop(failed_column)
+            # Uncached, the later jobs (sample fetch, GE's) read the input, not the tagging.
+            data = cached.drop(failed_column) if own_cache else df
+            metrics = rowmetrics.compute(cached, decl, sample_size, failed_column=failed_column,
+                                         untagged=data)
         else:
             data = cached
         report = run_validation(data, decl, source=source, sample_size=sample_size,

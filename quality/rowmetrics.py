@@ -32,6 +32,10 @@ from quality.predicates import row_predicate, supports_predicate
 
 # GE's null-expectations look at every row (no nonnull_count in their result).
 _NULL_EXPECTATIONS = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+# Evaluated over a key-only aggregation (count per key), never a per-row window.
+UNIQUE_EXPECTATIONS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
+_KEY = "__lakeprep_key"
+_COUNT = "__lakeprep_count"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,110 @@ def tag_column(decl: SuiteDeclaration, names: dict[int, str]) -> Column:
 
 def _col(name: str) -> Column:
     return F.col(f"`{name}`")
+
+
+def is_unique(item: ExpectationDeclaration) -> bool:
+    """True for the uniqueness expectations (evaluated over a count per key)."""
+    return item.type in UNIQUE_EXPECTATIONS
+
+
+def _key(item: ExpectationDeclaration) -> tuple[str, ...]:
+    """The key's distinct columns, in a canonical order: equal sets share one aggregation."""
+    kw = item.kwargs
+    columns = kw["column_list"] if "column_list" in kw else [kw["column"]]
+    return tuple(sorted(dict.fromkeys(str(c) for c in columns)))
+
+
+def _all_null(columns: tuple[str, ...]) -> Column:
+    out = F.lit(True)
+    for c in columns:
+        out = out & _col(c).isNull()
+    return out
+
+
+def _duplicated(columns: tuple[str, ...]) -> Column:
+    # GE's uniqueness: a row fails when its key occurs more than once and is not all null.
+    return (F.col(_COUNT) > 1) & ~_all_null(columns)
+
+
+def _key_counts(df: DataFrame, keys: list[tuple[str, ...]]) -> DataFrame:
+    """Rows per distinct value of each key, for all keys in one aggregation over key columns.
+
+    Each row is expanded into one (key index, key columns) row per key, with the other keys'
+    columns null; only these columns are shuffled (after a map-side partial count).
+    """
+    columns = list(dict.fromkeys(c for k in keys for c in k))
+    types = dict(zip(columns, [f.dataType for f in df.select(*map(_col, columns)).schema],
+                     strict=True))
+    if len(keys) == 1:
+        expanded = df.select(F.lit(0).alias(_KEY), *[_col(c).alias(c) for c in columns])
+    else:
+        structs = [F.struct(F.lit(k).alias(_KEY), *[
+            (_col(c) if c in key else F.lit(None).cast(types[c])).alias(c) for c in columns])
+            for k, key in enumerate(keys)]
+        expanded = df.select(F.explode(F.array(*structs)).alias("e")).select("e.*")
+    return expanded.groupBy(_KEY, *[_col(c) for c in columns]).agg(
+        F.count(F.lit(1)).alias(_COUNT))
+
+
+def duplicate_keys(df: DataFrame, columns: tuple[str, ...], prefix: str) -> DataFrame:
+    """The duplicated values of one key (columns renamed ``{prefix}{j}``), for a join back."""
+    return (df.select(*[_col(c).alias(c) for c in columns])
+            .groupBy(*[_col(c) for c in columns]).agg(F.count(F.lit(1)).alias(_COUNT))
+            .filter(_duplicated(columns))
+            .select(*[_col(c).alias(f"{prefix}{j}") for j, c in enumerate(columns)]))
+
+
+# Above this many duplicated values, a key is tagged with a window instead of a broadcast join.
+BROADCAST_DUPLICATES = 100_000
+
+
+def _duplicate_counts(df: DataFrame, keys: list[tuple[str, ...]]) -> dict[int, int]:
+    """How many distinct duplicated values each key has: one key-only aggregation (job)."""
+    counts = _key_counts(df, keys)
+    dup = F.lit(False)
+    for k, key in enumerate(keys):
+        dup = dup | ((F.col(_KEY) == k) & _duplicated(key))
+    got = counts.filter(dup).groupBy(_KEY).count().collect()
+    return {int(r[_KEY]): int(r["count"]) for r in got}
+
+
+def tag_frame(df: DataFrame, decl: SuiteDeclaration, names: dict[int, str],
+              failed_column: str) -> DataFrame:
+    """``df`` with ``failed_column``: the :func:`tag_column` array, cheaper for uniqueness.
+
+    One key-only aggregation counts each distinct uniqueness key's duplicated values: a key
+    without duplicates tags no row (no shuffle at all); one with a few has them broadcast and
+    joined back (null-safe); only one with many keeps the per-row window.
+    """
+    keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in names
+                              if is_unique(decl.expectations[i])))
+    duplicated = _duplicate_counts(df, keys) if keys else {}
+    joined = df
+    flags: dict[tuple[str, ...], Column | None] = {}
+    for k, columns in enumerate(keys):
+        n = duplicated.get(k, 0)
+        if n == 0:
+            flags[columns] = F.lit(False)
+        elif n > BROADCAST_DUPLICATES:
+            flags[columns] = None  # the window in row_predicate
+        else:
+            prefix = f"__lakeprep_d{k}_"
+            dups = duplicate_keys(df, columns, prefix).withColumn(f"__lakeprep_dup{k}",
+                                                                  F.lit(True))
+            on = [_col(c).eqNullSafe(F.col(f"{prefix}{j}")) for j, c in enumerate(columns)]
+            cond = on[0]
+            for extra in on[1:]:
+                cond = cond & extra
+            joined = joined.join(F.broadcast(dups), on=cond, how="left")
+            flags[columns] = F.col(f"__lakeprep_dup{k}").isNotNull()
+    tags = []
+    for i, label in names.items():
+        item = decl.expectations[i]
+        failed = flags.get(_key(item)) if is_unique(item) else None
+        tags.append(F.when(~row_predicate(item) if failed is None else failed, F.lit(label)))
+    tag = F.array_compact(F.array(*tags)) if tags else F.array().cast("array<string>")
+    return joined.select(*[_col(c) for c in df.columns], tag.alias(failed_column))
 
 
 def _value(item: ExpectationDeclaration) -> Column:
@@ -168,8 +276,29 @@ def _fetch_samples(df: DataFrame, decl: SuiteDeclaration,
     return out
 
 
+def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
+                    size: int) -> dict[str, Any]:
+    """``u{i}`` and the sample slots of uniqueness expectations: one key-only aggregation.
+
+    A row fails when its key's count is above 1, so the unexpected count is the sum of the
+    counts above 1, and the failing values' hashes are the duplicated keys' hashes.
+    """
+    keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
+    counts = _key_counts(df, keys)
+    aggs: list[Column] = []
+    for i in indices:
+        item = decl.expectations[i]
+        key = _key(item)
+        dup = (F.col(_KEY) == keys.index(key)) & _duplicated(key)
+        aggs.append(F.coalesce(F.sum(F.when(dup, F.col(_COUNT))), F.lit(0)).alias(f"u{i}"))
+        if size:
+            aggs += [slot.alias(f"s{i}_{j}") for j, slot in
+                     enumerate(_slot_orders(F.when(dup, _hash(item)), size))]
+    return counts.agg(*aggs).first().asDict()
+
+
 def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
-            failed_column: str | None = None) -> RowMetrics:
+            failed_column: str | None = None, untagged: DataFrame | None = None) -> RowMetrics:
     """Run the one aggregation over ``df`` for every expectation :func:`computed_here` accepts.
 
     With ``failed_column``, ``df`` already carries the tag array (the quarantine's tagged frame,
@@ -180,6 +309,9 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
              if computed_here(decl.expectations[i])}
     gate = failed_column is not None
     size = max(int(sample_size), 0)
+    # Without tags, uniqueness comes from one key-only aggregation (_unique_metrics); the main
+    # aggregation still counts its denominator.
+    keyed = [] if gate else [i for i in names if is_unique(decl.expectations[i])]
     # Two projections, then the aggregation: each flag (the predicate, or a lookup in the tags
     # the quarantine already computed) and each failing value's hash is evaluated once per row;
     # the aggregation only counts booleans and takes min/max of longs.
@@ -189,16 +321,19 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
                  for i, label in names.items()]
         extra = [F.size(tags).alias("__lakeprep_n_failed")]
     else:
-        flags = [(~row_predicate(decl.expectations[i])).alias(f"__lakeprep_f{i}") for i in names]
+        flags = [(~row_predicate(decl.expectations[i])).alias(f"__lakeprep_f{i}") for i in names
+                 if i not in keyed]
         extra = []
     flagged = df.select("*", *flags, *extra)
     columns = [F.col("__lakeprep_n_failed")] if gate else []
     for i in names:
         item = decl.expectations[i]
-        columns.append(F.col(f"__lakeprep_f{i}"))
         considered = _considered(item)
         if considered is not None:
             columns.append(considered.alias(f"n{i}"))
+        if i in keyed:
+            continue
+        columns.append(F.col(f"__lakeprep_f{i}"))
         if size:
             columns.append(F.when(F.col(f"__lakeprep_f{i}"), _hash(item)).alias(f"h{i}"))
     projected = flagged.select(*columns)
@@ -207,15 +342,21 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
         aggs += [F.count(F.when(F.col("__lakeprep_n_failed") == 0, F.lit(1))).alias("passed"),
                  F.count(F.when(F.col("__lakeprep_n_failed") > 0, F.lit(1))).alias("quarantined")]
     for i in names:
-        aggs.append(F.count(F.when(F.col(f"__lakeprep_f{i}"), F.lit(1))).alias(f"u{i}"))
         if _considered(decl.expectations[i]) is not None:
             aggs.append(F.count(F.when(F.col(f"n{i}"), F.lit(1))).alias(f"c{i}"))
+        if i in keyed:
+            continue
+        aggs.append(F.count(F.when(F.col(f"__lakeprep_f{i}"), F.lit(1))).alias(f"u{i}"))
         if size:
             aggs += [slot.alias(f"s{i}_{j}")
                      for j, slot in enumerate(_slot_orders(F.col(f"h{i}"), size))]
     got = projected.agg(*aggs).first().asDict()
+    if keyed:
+        got.update(_unique_metrics(df, decl, keyed, size))
     wanted = {i: _unhash([got[f"s{i}_{j}"] for j in range(size)], size) for i in names}
-    samples = _fetch_samples(df.drop(failed_column) if gate else df, decl,
+    if untagged is None:
+        untagged = df.drop(failed_column) if gate else df
+    samples = _fetch_samples(untagged, decl,
                              {i: h for i, h in wanted.items() if h})
     return RowMetrics(
         rows=int(got["rows"]),
