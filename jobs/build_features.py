@@ -130,9 +130,9 @@ def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
         result = _result(out, snap.columns)
-        if label:
+        if label:  # from the cached training rows: no second run of the pipeline's transform
             report.label_balance = {str(r[0]): int(r[1]) for r in
-                                    result.groupBy(label).count().collect()}
+                                    train.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
             table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
             gate=gates.summary(outcome),

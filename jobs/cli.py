@@ -114,16 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _context(settings: Settings, job: str):
-    from jobs.runtime import JobContext
-
-    return JobContext.start(settings, job)
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.lineage import LineageEmitter
+    from jobs.runtime import JobContext
 
-    ctx = _context(settings, args.job)
+    ctx = JobContext.start(settings, args.job)
     out.print(f"run [bold]{ctx.run_id}[/] · env {settings.env} · engine {ctx.engine}")
     try:
         with LineageEmitter.from_settings(settings).run(ctx) as lineage:

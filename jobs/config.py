@@ -79,11 +79,10 @@ class TableSpec(_Model):
     def quarantine_name(self) -> str:
         return f"{self.name}_quarantine"
 
-    def column(self, name: str) -> ColumnSpec:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise ConfigError(f"table {self.name!r} has no column {name!r}")
+    @property
+    def quarantine_location(self) -> str:
+        """Where the rows this table's ingest or gate set aside are kept."""
+        return f"{self.location.rstrip('/')}_quarantine"
 
 
 class SparkSettings(_Model):

@@ -67,7 +67,7 @@ def set_aside(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int |
     """Append the rows a quarantine gate split off to ``<table>_quarantine``; its version."""
     if outcome is None or outcome.quarantined is None or not outcome.counts.get("quarantined"):
         return None
-    q = ctx.table_at(f"{ctx.spec(table).location.rstrip('/')}_quarantine")
+    q = ctx.table_at(ctx.spec(table).quarantine_location)
     meta = ctx.commit_metadata(table=f"{table}_quarantine", source_table=table,
                                counts={"quarantined": outcome.counts["quarantined"]})
     return q.append(outcome.quarantined, meta, evolve=True).version

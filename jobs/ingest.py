@@ -62,14 +62,12 @@ class IngestReport:
         return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
                                   + self.duplicates_in_batch + self.duplicates_existing)
 
-    def counts(self, before_write: bool = False) -> dict[str, int]:
-        """The counts; ``before_write``: only those known before the commit (the commit's
-        ``operation_metrics`` and ``gate.counts`` hold the rest)."""
+    def counts_before_write(self) -> dict[str, int]:
+        """The counts known before the commit; its ``operation_metrics`` (inserted, updated)
+        and ``gate.counts`` (quarantined by the gate) hold the rest."""
         d = asdict(self)
-        keys = ["files_new", "files_seen", "rows_read", "quarantined", "duplicates_in_batch"]
-        if not before_write:
-            keys += ["rows_inserted", "rows_updated", "duplicates_existing"]
-        return {k: d[k] for k in keys}
+        return {k: d[k] for k in ("files_new", "files_seen", "rows_read", "quarantined",
+                                  "duplicates_in_batch")}
 
     def line(self) -> str:
         if not self.files_new:
@@ -152,7 +150,7 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
             res = table.merge(
                 to_write.drop(RAW_RECORD), keys,
                 ctx.commit_metadata(table=spec.name, inputs=inputs,
-                                    counts=report.counts(before_write=True),
+                                    counts=report.counts_before_write(),
                                     gate=gates.summary(outcome)),
                 when_matched="update" if spec.primary_key else "ignore",
                 order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
@@ -234,7 +232,7 @@ def _quarantine(ctx: JobContext, spec: TableSpec, bad: DataFrame,
     w = Window.partitionBy(SOURCE_FILE, RAW_RECORD).orderBy(F.lit(1))
     bad = (bad.withColumn("_occurrence", F.row_number().over(w))
            .withColumn("ingest_date", F.to_date(INGESTED_AT)))
-    q = ctx.table_at(_quarantine_location(spec), ["ingest_date"])
+    q = ctx.table_at(spec.quarantine_location, ["ingest_date"])
     meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
                                inputs=[{"table": spec.upstream, "kind": "files",
                                         "files": report.files}],
@@ -243,13 +241,9 @@ def _quarantine(ctx: JobContext, spec: TableSpec, bad: DataFrame,
                    when_matched="ignore").version
 
 
-def _quarantine_location(spec: TableSpec) -> str:
-    return f"{spec.location.rstrip('/')}_quarantine"
-
-
 def quarantine_table(ctx: JobContext, name: str):
     """The quarantine table of bronze table ``name``."""
-    return ctx.table_at(_quarantine_location(ctx.spec(name)), ["ingest_date"])
+    return ctx.table_at(ctx.spec(name).quarantine_location, ["ingest_date"])
 
 
 def _ingested_files(ctx: JobContext, table: str) -> dict[str, tuple[int, int]]:

@@ -72,11 +72,6 @@ def qualified(spark: SparkSession, path: str) -> str:
     return "file:/" + uri[len("file:///"):] if uri.startswith("file:///") else uri
 
 
-def path_exists(spark: SparkSession, path: str) -> bool:
-    fs, hpath = _fs(spark, path)
-    return bool(fs.exists(hpath))
-
-
 def delete_tree(spark: SparkSession, path: str) -> None:
     """Remove ``path`` and all below it; a failure is logged, not raised (best-effort clean-up)."""
     try:
