@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 DATA ?= ./lakeprep-data
 export LAKEPREP_DATA := $(DATA)
 LAKEPREP := $(BIN)/lakeprep
+# JVM jars for the delta-spark engine and s3a (jvm/pom.xml), fetched once by mvn; sessions put
+# them on the classpath (lakeprep.spark.jar_paths), nothing is downloaded at Spark start-up
+JARS := jvm/jars/.fetched
 
-.PHONY: demo test lint bench clean-data
+.PHONY: demo test lint bench clean-data jars
 
 $(LAKEPREP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
@@ -19,6 +22,14 @@ $(LAKEPREP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
+
+$(JARS): jvm/pom.xml
+	@command -v mvn >/dev/null || { echo "Maven is needed to fetch the JVM jars (apt-get install maven)"; exit 1; }
+	rm -rf jvm/jars
+	cd jvm && mvn -q -B dependency:copy-dependencies -DoutputDirectory=jars
+	@touch $@
+
+jars: $(JARS)
 
 demo: $(LAKEPREP)
 	@if [ -d "$(DATA)/raw/orders" ]; then echo "sample data already in $(DATA)/raw (make clean-data to regenerate)"; \
@@ -31,7 +42,7 @@ demo: $(LAKEPREP)
 	$(LAKEPREP) quality docs --env local
 	$(LAKEPREP) lineage customer_features --env local
 
-test: $(LAKEPREP)
+test: $(LAKEPREP) $(JARS)
 	$(BIN)/pytest -q
 
 lint: $(LAKEPREP)

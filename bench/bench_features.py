@@ -33,7 +33,7 @@ from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from features.spec import build_pipeline, load_operations  # noqa: E402
-from jobs.spark import get_spark  # noqa: E402
+from lakeprep.spark import get_spark  # noqa: E402
 
 INPUT_PARTITIONS = 7  # no shuffle uses 7 partitions, so a 7-task stage is a scan of the input
 NUMERIC = ["amount_sum_90d", "amount_mean_90d", "orders_count_90d", "tenure_days",

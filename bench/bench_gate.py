@@ -21,7 +21,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.spark import get_spark
+from lakeprep.spark import get_spark
 from quality import run_gate
 
 EXPECTATIONS = [

@@ -10,7 +10,6 @@ Features use only events strictly before the cutoff (see
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
@@ -18,52 +17,9 @@ from pyspark.sql.utils import AnalysisException
 from features.checks import require_columns
 from features.creation.point_in_time import point_in_time_aggregates, window_label
 from features.errors import FeatureSpecError
+from lakeprep.config.sections import SnapshotSpec
 
 SNAPSHOT_DATE = "snapshot_date"
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AggregateSpec(_Spec):
-    """Windowed aggregates of one event table per entity."""
-
-    source: str
-    timestamp: str
-    windows: list[int] = Field(min_length=1)
-    aggregations: dict[str, list[str]] = Field(default_factory=dict)
-    count_prefix: str = ""
-    recency: str | None = None
-
-
-class LabelSpec(_Spec):
-    """``name`` is 1 when the entity has an event in ``source`` within the horizon."""
-
-    name: str
-    source: str
-    timestamp: str
-    horizon_days: int = Field(ge=1)
-
-
-class SnapshotSpec(_Spec):
-    """How to assemble the per-entity snapshot the feature pipeline is fitted on."""
-
-    entity: str
-    entity_table: str
-    entity_since: str | None = Field(default=None, description="the entity's creation time; "
-                                     "entities created at or after the cutoff are left out")
-    attributes: list[str] = Field(default_factory=list)
-    derived: dict[str, str] = Field(default_factory=dict, description="name: Spark SQL expr")
-    aggregates: list[AggregateSpec] = Field(default_factory=list)
-    label: LabelSpec | None = None
-
-    def sources(self) -> list[str]:
-        """Every table the snapshot reads, entity table first."""
-        names = [self.entity_table, *(a.source for a in self.aggregates)]
-        if self.label:
-            names.append(self.label.source)
-        return list(dict.fromkeys(names))
 
 
 def build_snapshot(tables: dict[str, DataFrame], spec: SnapshotSpec, cutoff: str,

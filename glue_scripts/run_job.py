@@ -28,11 +28,17 @@ def main() -> int:
 
     from jobs.cli import main as lakeprep
 
-    argv = ["run", args["LAKEPREP_JOB"], "--env", args["LAKEPREP_ENV"]]
     if "--LAKEPREP_CONF_DIR" in sys.argv:
-        argv += ["--conf-dir", getResolvedOptions(sys.argv, ["LAKEPREP_CONF_DIR"])
-                 ["LAKEPREP_CONF_DIR"]]
-    return lakeprep(argv)
+        args.update(getResolvedOptions(sys.argv, ["LAKEPREP_CONF_DIR"]))
+    return lakeprep(cli_arguments(args))
+
+
+def cli_arguments(args: dict[str, str]) -> list[str]:
+    """The ``lakeprep`` command line for the Glue job's resolved ``--LAKEPREP_*`` parameters."""
+    argv = ["run", args["LAKEPREP_JOB"], "--env", args["LAKEPREP_ENV"]]
+    if args.get("LAKEPREP_CONF_DIR"):
+        argv += ["--conf-dir", args["LAKEPREP_CONF_DIR"]]
+    return argv
 
 
 if __name__ == "__main__":

@@ -1,75 +1,39 @@
 """build_features: bronze tables -> per-customer snapshot as of a cutoff -> fitted feature pipeline
--> feature table (Delta, partitioned by snapshot date) + the saved pipeline model.
-
-``transform`` applies a saved pipeline to a new snapshot (batch inference preprocessing), after a
-drift gate against the training baseline saved with the model.
+-> feature table (Delta, partitioned by snapshot date) + the saved pipeline model and the drift
+baseline that ``jobs.transform`` checks new snapshots against.
 
     lakeprep run build-features --env local [--cutoff 2026-05-01]
-    lakeprep run transform --env local [--cutoff 2026-06-01] [--model PATH]
+
+>>> report = run(load_settings("local"), date(2026, 5, 1))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from py4j.protocol import Py4JJavaError
-from pydantic import BaseModel, ConfigDict, Field
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.snapshot import SNAPSHOT_DATE, SnapshotSpec, build_snapshot
+from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
-from jobs.lake.storage import read_text, write_text
-from jobs.runtime import JobContext
-from lakeprep.errors import ConfigError, GateFailed, InputError
-from quality.drift import DriftBaseline, check_drift
+from lakeprep.config.sections import FeaturesSettings
+from lakeprep.errors import ConfigError, InputError
+from lakeprep.runtime import JobContext, job
+from lakeprep.storage import write_text
+from quality.drift import DriftBaseline
 
 log = logging.getLogger(__name__)
 
 FEATURES_COL = "features"
 BASELINE_FILE = "drift_baseline.json"
-
-
-class DriftSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    policy: Literal["fail", "warn"] = "warn"
-    warn: float = 0.1
-    fail: float = 0.25
-    bins: int = 10
-
-
-class FeaturesSettings(BaseModel):
-    """The ``features:`` section of conf (conf/base/features.yaml)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    table: str
-    cutoff: date
-    inference_table: str | None = None
-    snapshot: SnapshotSpec
-    pipeline: dict[str, Any]
-    drift: DriftSettings = DriftSettings()
-    models_folder: str = Field(default="_models", description="under the features layer root")
-
-
-def features_settings(ctx: JobContext) -> FeaturesSettings:
-    if "features" not in ctx.settings.extra:
-        raise ConfigError(f"{ctx.settings.conf_dir}: no `features:` section (conf/base/"
-                          f"features.yaml declares the snapshot and the pipeline)")
-    cfg = ctx.settings.section("features", FeaturesSettings)
-    for name in [cfg.table, *([cfg.inference_table] if cfg.inference_table else []),
-                 *cfg.snapshot.sources()]:
-        ctx.settings.table(name)  # unknown names fail here, before any Spark job
-    return cfg
 
 
 @dataclass
@@ -99,10 +63,12 @@ class FeatureReport:
         return out
 
 
-def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
-    """Fit the spec pipeline on the snapshot as of ``cutoff`` and write the feature table."""
-    cfg = features_settings(ctx)
-    cutoff = cutoff or cfg.cutoff.isoformat()
+@job("build-features")
+def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
+    """Fit the spec pipeline on the snapshot as of ``cutoff`` (default ``features.cutoff``) and
+    write the feature table."""
+    cfg = ctx.settings.require_features()
+    cutoff = (cutoff or cfg.cutoff).isoformat()
     snap, inputs = _snapshot(ctx, cfg, cutoff, with_label=True)
     label = cfg.snapshot.label.name if cfg.snapshot.label else None
     pipeline = build_pipeline(cfg.pipeline, snap.columns,
@@ -141,7 +107,7 @@ def run(ctx: JobContext, cutoff: str | None = None) -> FeatureReport:
                       "pipeline_model": report.model_path,
                       "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
         report.version = ctx.table(cfg.table).overwrite_partitions(result, meta).version
-        gates.set_aside(ctx, cfg.table, outcome)
+        gates.set_aside_gate(ctx, cfg.table, outcome)
     finally:
         if outcome is not None:
             outcome.unpersist()
@@ -157,57 +123,6 @@ def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel
         first = str(e.java_exception).splitlines()[0]
         raise InputError(f"{table}: fitting the feature pipeline on the snapshot as of "
                          f"{cutoff} failed: {first}") from None
-
-
-def transform(ctx: JobContext, cutoff: str | None = None, model_path: str | None = None
-              ) -> FeatureReport:
-    """Apply a saved pipeline to the snapshot as of ``cutoff`` (no label, nothing refitted)."""
-    cfg = features_settings(ctx)
-    if not cfg.inference_table:
-        raise ConfigError(f"{ctx.settings.where('features')}: features.inference_table is not "
-                          f"set; it names the table transform writes")
-    cutoff = cutoff or date.today().isoformat()
-    if model_path is None:
-        meta = ctx.table(cfg.table).commit_metadata()
-        model_path = (meta.get("features") or {}).get("pipeline_model")
-        if not model_path:
-            raise InputError(f"{cfg.table}: its latest version records no pipeline model; run "
-                             f"build-features first or pass --model")
-    snap, inputs = _snapshot(ctx, cfg, cutoff, with_label=False)
-    report = FeatureReport(cfg.inference_table, cutoff, inputs=inputs, model_path=model_path)
-    snap = snap.persist()
-    try:
-        baseline = DriftBaseline.from_dict(
-            json.loads(read_text(ctx.spark, f"{model_path}/{BASELINE_FILE}")),
-            source=f"{model_path}/{BASELINE_FILE}")
-        drift = check_drift(snap, baseline, warn=cfg.drift.warn, fail=cfg.drift.fail)
-        report.drift = _drift_summary(drift)
-        if drift.verdict == "fail" and cfg.drift.policy == "fail":
-            raise GateFailed(f"drift gate: {cfg.inference_table} as of {cutoff} drifted from the "
-                             f"training baseline ({report.lines()[-1]}); nothing was written")
-        model = load_for_inference(model_path)
-        out = model.transform(snap)
-        report.feature_names = feature_names(model, out)
-        result = _result(out, snap.columns)
-        report.rows = snap.count()
-        meta = ctx.commit_metadata(
-            table=cfg.inference_table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
-            drift=report.drift,
-            features={"names": report.feature_names, "entity": cfg.snapshot.entity,
-                      "column": FEATURES_COL, "pipeline_model": model_path})
-        report.version = ctx.table(cfg.inference_table).overwrite_partitions(result, meta).version
-    finally:
-        snap.unpersist()
-    return report
-
-
-def load_for_inference(path: str) -> PipelineModel:
-    """A saved pipeline, with out-of-fold encoders switched to their full-data encodings."""
-    model = PipelineModel.load(path)
-    for stage in model.stages:
-        if hasattr(stage, "setOutOfFold"):
-            stage.setOutOfFold(False)
-    return model
 
 
 def _snapshot(ctx: JobContext, cfg: FeaturesSettings, cutoff: str, with_label: bool
@@ -251,8 +166,3 @@ def _models_root(ctx: JobContext, cfg: FeaturesSettings) -> str:
         raise ConfigError("lake.layers.features is not set; the pipeline model is saved there")
     return f"{root.rstrip('/')}/{cfg.models_folder}/{cfg.table}"
 
-
-if __name__ == "__main__":  # spark-submit jobs/build_features.py --env local
-    from jobs.cli import main
-
-    sys.exit(main(["run", "build-features", *sys.argv[1:]]))

@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from jobs.config import ENVIRONMENTS, Settings, load_settings
+from lakeprep.config import ENVIRONMENTS, Settings, load_settings
 from lakeprep.errors import LakeprepError, UsageError
 
 out = Console()
@@ -29,7 +30,7 @@ JOBS: dict[str, str] = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env", default="local", help=f"configuration environment "
                         f"(conf/<env>; shipped: {', '.join(ENVIRONMENTS)}); default local")
@@ -47,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--table", action="append", dest="tables", metavar="NAME",
                      help="only this table (repeatable); default: all the job's tables")
-    run.add_argument("--cutoff", help="snapshot date YYYY-MM-DD (build-features, transform)")
+    run.add_argument("--cutoff", type=_iso_date, metavar="YYYY-MM-DD",
+                     help="snapshot date (build-features, transform)")
     run.add_argument("--model", help="pipeline model path (transform; default: the one the "
                      "feature table's latest version records)")
     run.add_argument("--version", type=int, help="feature table version to export "
@@ -95,8 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {value!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(message)s", handlers=[RichHandler(console=err,
                                                                     show_path=False)])
@@ -115,66 +124,71 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.lineage import LineageEmitter
-    from jobs.runtime import JobContext
+    from lakeprep.runtime import JobContext
 
-    ctx = JobContext.start(settings, args.job)
+    job, show = RUNNERS[args.job]()
+    ctx = JobContext.start(settings, job.job_name)
     out.print(f"run [bold]{ctx.run_id}[/] · env {settings.env} · engine {ctx.engine}")
     try:
-        with LineageEmitter.from_settings(settings).run(ctx) as lineage:
-            return RUNNERS[args.job](ctx, args, lineage)
+        return show(job(ctx, **_job_arguments(args)))
     finally:
         _print_gates(ctx)
 
 
-def _run_ingest(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
-    from jobs import ingest
+def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    if args.job == "ingest":
+        return {"tables": args.tables}
+    if args.job == "build-features":
+        return {"cutoff": args.cutoff}
+    if args.job == "transform":
+        return {"cutoff": args.cutoff, "model_path": args.model}
+    return {"version": args.version}
 
-    reports = ingest.run(ctx, args.tables)
+
+def _show_ingest(reports: Any) -> int:
     for r in reports:
-        if r.files_new:
-            lineage.add_commit(r.table, r.version)
-        if r.quarantine_version is not None:
-            lineage.add_commit(f"{r.table}_quarantine", r.quarantine_version,
-                               location=ingest.quarantine_table(ctx, r.table).location)
         style = "green" if r.reconciles or not r.files_new else "bold red"
         out.print(f"[{style}]{r.line()}[/]", highlight=False)
     return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
 
 
-def _run_features(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
+def _show_lines(report: Any) -> int:
+    for line in report.lines():
+        out.print(line, highlight=False)
+    return 0
+
+
+def _ingest() -> tuple[Any, Callable[[Any], int]]:
+    from jobs import ingest
+
+    return ingest.run, _show_ingest
+
+
+def _build_features() -> tuple[Any, Callable[[Any], int]]:
     from jobs import build_features
 
-    if args.job == "build-features":
-        report = build_features.run(ctx, args.cutoff)
-    else:
-        report = build_features.transform(ctx, args.cutoff, args.model)
-    lineage.add_commit(report.table, report.version)
-    for line in report.lines():
-        out.print(line, highlight=False)
-    return 0
+    return build_features.run, _show_lines
 
 
-def _run_export(ctx: Any, args: argparse.Namespace, lineage: Any) -> int:
+def _transform() -> tuple[Any, Callable[[Any], int]]:
+    from jobs import transform
+
+    return transform.run, _show_lines
+
+
+def _export() -> tuple[Any, Callable[[Any], int]]:
     from jobs import export_training
-    from jobs.lineage import DatasetRef, table_ref
 
-    report = export_training.run(ctx, args.version)
-    lineage.add_input(table_ref(ctx, report.source_table, report.source_version))
-    for channel, formats in report.channels.items():
-        for fmt, files in formats.items():
-            lineage.add_output(DatasetRef(f"{channel}/{fmt}", files.uri, version=ctx.run_id,
-                                          file_format=fmt))
-    for line in report.lines():
-        out.print(line, highlight=False)
-    return 0
+    return export_training.run, _show_lines
 
 
-RUNNERS: dict[str, Callable[[Any, argparse.Namespace, Any], int]] = {
-    "ingest": _run_ingest,
-    "build-features": _run_features,
-    "transform": _run_features,
-    "export": _run_export,
+# the job's function (imported when it runs: Spark and its libraries load only then) and how
+# its report is shown
+RUNNERS: dict[str, Callable[[], tuple[Any, Callable[[Any], int]]]] = {
+    "ingest": _ingest,
+    "build-features": _build_features,
+    "transform": _transform,
+    "export": _export,
 }
 
 
@@ -191,8 +205,8 @@ def _print_gates(ctx: Any) -> None:
 def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
 
-    from jobs.runtime import session_for
-    from jobs.sample_data import generate
+    from jobs.generate_sample import generate
+    from lakeprep.runtime import session_for
 
     target = args.out or settings.lake.layers.get("raw")
     if not target:
@@ -224,7 +238,7 @@ def _default_taxi_dir() -> Path | None:
 
 
 def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.runtime import JobContext
+    from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "tables")
     t = Table("name", "layer", "version", "partitioned by", "primary key", "location")
@@ -239,7 +253,7 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.runtime import JobContext
+    from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "history")
     t = Table("version", "time (UTC)", "operation", "run", "job", "counts")
@@ -253,11 +267,9 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs import export_training
-    from jobs.runtime import JobContext
+    from jobs.reproduce import reproduce
 
-    report = export_training.reproduce(JobContext.start(settings, "reproduce"), args.manifest,
-                                       into=args.into, keep=args.keep)
+    report = reproduce(settings, args.manifest, into=args.into, keep=args.keep)
     for line in report.lines():
         out.print(line, highlight=False)
     return 0 if report.identical else 1
@@ -266,8 +278,8 @@ def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from rich.tree import Tree
 
-    from jobs.lineage import lineage_tree, render_tree
-    from jobs.runtime import JobContext
+    from lakeprep.lineage import lineage_tree, render_tree
+    from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "lineage")
     if args.table in settings.tables:
@@ -276,8 +288,8 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     if "/" not in args.table and not args.table.endswith(".json"):
         settings.table(args.table)  # neither a table nor a path: list the known tables
     # an export: its manifest pins the feature table versions it was built from
-    from jobs.lineage import lineage_graph
-    from jobs.sagemaker import read_manifest
+    from lakeprep.lineage import lineage_graph
+    from lakeprep.sagemaker import read_manifest
 
     m = read_manifest(args.table)
     channels = ", ".join(f"{c} {next(iter(f.values())).rows:,}" for c, f in m.channels.items())
@@ -291,7 +303,7 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     from jobs import gates
-    from jobs.runtime import JobContext
+    from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, f"quality-{args.quality_command}")
     if args.quality_command == "docs":

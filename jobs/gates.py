@@ -11,15 +11,19 @@ docs`` renders them as Great Expectations Data Docs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
 
-from jobs.runtime import JobContext
-from quality.declaration import SuiteDeclaration
-from quality.gate import GateOutcome, run_gate
+from lakeprep.config.suites import SuiteDeclaration
+from lakeprep.lake import LakeTable
+from lakeprep.runtime import JobContext
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
 
 log = logging.getLogger(__name__)
+OCCURRENCE = "_occurrence"
 
 
 def results_folder(ctx: JobContext) -> str:
@@ -35,11 +39,10 @@ def suite_for(ctx: JobContext, table: str, suite: str | None = None
     """The declared suite of ``table`` (or the one named ``suite``) and the file it came from,
     or None (no gate)."""
     name = suite or ctx.spec(table).quality_suite or table
-    raw = ctx.settings.suites.get(name)
-    if raw is None:
+    suite = ctx.settings.suites.get(name)
+    if suite is None:
         return None
-    source = ctx.settings.suite_files.get(name, f"<suite {name}>")
-    return SuiteDeclaration.from_mapping(raw, source=source), source
+    return suite, ctx.settings.suite_files.get(name, f"<suite {name}>")
 
 
 def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
@@ -63,14 +66,37 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
     return outcome
 
 
-def set_aside(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int | None:
-    """Append the rows a quarantine gate split off to ``<table>_quarantine``; its version."""
+def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
+              counts: dict[str, int], inputs: list[dict[str, Any]] | None = None,
+              partition_by: Sequence[str] = ()) -> int | None:
+    """Merge ``rows`` into ``<table>_quarantine`` (the one quarantine writer, for ingest's parse
+    rejects and for rows a `quarantine` gate split off); its new version.
+
+    Idempotent: a row already there under ``keys`` is left alone, so a re-run of the same batch
+    adds nothing; identical rows of one batch stay distinct (numbered by ``_occurrence``).
+    """
+    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(F.lit(1))
+    rows = rows.withColumn(OCCURRENCE, F.row_number().over(w))
+    spec = ctx.spec(table)
+    meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=table, inputs=inputs,
+                               counts=counts)
+    return quarantine_table(ctx, table, partition_by).merge(
+        rows, [*keys, OCCURRENCE], meta, when_matched="ignore", evolve=True).version
+
+
+def quarantine_table(ctx: JobContext, table: str, partition_by: Sequence[str] = ()
+                     ) -> LakeTable:
+    """The quarantine table of ``table`` (``TableSpec.quarantine_location``)."""
+    return ctx.table_at(ctx.spec(table).quarantine_location, list(partition_by))
+
+
+def set_aside_gate(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int | None:
+    """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole."""
     if outcome is None or outcome.quarantined is None or not outcome.counts.get("quarantined"):
         return None
-    q = ctx.table_at(ctx.spec(table).quarantine_location)
-    meta = ctx.commit_metadata(table=f"{table}_quarantine", source_table=table,
-                               counts={"quarantined": outcome.counts["quarantined"]})
-    return q.append(outcome.quarantined, meta, evolve=True).version
+    rows = outcome.quarantined
+    keys = [c for c in rows.columns if c != FAILED_EXPECTATIONS_COLUMN]
+    return set_aside(ctx, table, rows, keys, {"quarantined": outcome.counts["quarantined"]})
 
 
 def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:

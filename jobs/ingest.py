@@ -8,14 +8,14 @@ into the table in one commit whose metadata holds the run, the input files and t
 
     rows read = rows inserted + rows updated + quarantined + duplicates
 
-Run it: ``lakeprep run ingest --env local`` or ``spark-submit jobs/ingest.py --env local``.
+Run it: ``lakeprep run ingest --env local``, ``spark-submit jobs/cli.py run ingest --env local``,
+or from a notebook ``ingest.run(load_settings("local"))``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,11 +24,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
-from jobs.config import Settings, TableSpec
-from jobs.lake.storage import FileInfo, file_checksums, glob_files
 from jobs.raw_reader import RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
-from jobs.runtime import JobContext
+from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.runtime import JobContext, job
+from lakeprep.storage import FileInfo, file_checksums, glob_files
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def bronze_tables(settings: Settings, names: list[str] | None) -> list[TableSpec
     return out
 
 
+@job("ingest")
 def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
     """Ingest every table named (default: ``ingest.tables`` in conf)."""
     specs = bronze_tables(ctx.settings, tables)
@@ -109,7 +110,7 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
     raw = ctx.spec(spec.upstream or "")
     report = IngestReport(spec.name)
     table = ctx.table(spec.name)
-    pattern = source_pattern(ctx.settings, raw)
+    pattern = ctx.settings.source_pattern(raw)
     listed = glob_files(ctx.spark, pattern)
     if not listed:
         raise InputError(f"table {spec.name}: no input files match {pattern} "
@@ -166,7 +167,11 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
                     SOURCE_FILE, RAW_RECORD, F.col(FAILED_EXPECTATIONS_COLUMN).alias(REASONS),
                     RUN_ID, INGESTED_AT))
             if report.quarantined:
-                report.quarantine_version = _quarantine(ctx, spec, bad, report)
+                report.quarantine_version = gates.set_aside(
+                    ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
+                    [SOURCE_FILE, RAW_RECORD], {"quarantined": report.quarantined},
+                    inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
+                    partition_by=["ingest_date"])
         finally:
             if outcome is not None:
                 outcome.unpersist()
@@ -177,19 +182,6 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
     # the table's commit holds the counts known before the write; log the final ones
     log.info("%s", report.line())
     return report
-
-
-def source_pattern(settings: Settings, raw: TableSpec) -> str:
-    """The raw table's file glob, relative paths taken from the raw layer's root."""
-    assert raw.source is not None
-    path = raw.source.path
-    if "://" in path or os.path.isabs(path):
-        return path
-    root = settings.lake.layers.get("raw")
-    if not root:
-        raise ConfigError(f"tables.{raw.name}.source.path is relative ({path!r}) but "
-                          f"lake.layers.raw is not set")
-    return f"{root.rstrip('/')}/{path}"
 
 
 def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
@@ -223,27 +215,6 @@ def _deduplicate(df: DataFrame, keys: list[str], order_by: str | None) -> DataFr
         F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
     w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order)
     return df.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")
-
-
-def _quarantine(ctx: JobContext, spec: TableSpec, bad: DataFrame,
-                report: IngestReport) -> int | None:
-    """Append the batch's unusable rows; idempotent across re-runs of the same files."""
-    # identical bad lines of one file stay distinct rows: number them
-    w = Window.partitionBy(SOURCE_FILE, RAW_RECORD).orderBy(F.lit(1))
-    bad = (bad.withColumn("_occurrence", F.row_number().over(w))
-           .withColumn("ingest_date", F.to_date(INGESTED_AT)))
-    q = ctx.table_at(spec.quarantine_location, ["ingest_date"])
-    meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
-                               inputs=[{"table": spec.upstream, "kind": "files",
-                                        "files": report.files}],
-                               counts={"quarantined": report.quarantined})
-    return q.merge(bad, [SOURCE_FILE, RAW_RECORD, "_occurrence"], meta,
-                   when_matched="ignore").version
-
-
-def quarantine_table(ctx: JobContext, name: str):
-    """The quarantine table of bronze table ``name``."""
-    return ctx.table_at(ctx.spec(name).quarantine_location, ["ingest_date"])
 
 
 def _ingested_files(ctx: JobContext, table: str) -> dict[str, tuple[int, int]]:
@@ -281,8 +252,3 @@ def _salt(ctx: JobContext, specs: list[TableSpec]) -> str | None:
     raise ConfigError(f"ingest.pii_salt_env: environment variable {var} is not set; it salts "
                       f"the hash of personal data columns {needs} and never comes from conf")
 
-
-if __name__ == "__main__":  # spark-submit jobs/ingest.py --env local [--table orders]
-    from jobs.cli import main
-
-    sys.exit(main(["run", "ingest", *sys.argv[1:]]))

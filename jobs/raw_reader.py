@@ -21,9 +21,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import ColumnSpec, TableSpec
-from jobs.lake.storage import FileInfo, read_text_head
+from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
+from lakeprep.storage import FileInfo, read_text_head
 
 log = logging.getLogger(__name__)
 

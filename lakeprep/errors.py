@@ -19,6 +19,10 @@ class ConfigError(LakeprepError):
     exit_code = 2
 
 
+class SuiteConfigError(ConfigError):
+    """A quality suite names an unknown expectation, bad parameters or a missing column."""
+
+
 class UsageError(LakeprepError):
     """The command line asks for something that cannot be done as asked."""
 

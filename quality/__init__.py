@@ -7,8 +7,8 @@ and builds Data Docs).
 >>> outcome.raise_if_failed()  # doctest: +SKIP
 """
 
+from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from quality.compile import compile_suite, known_expectations
-from quality.declaration import ExpectationDeclaration, SuiteDeclaration
 from quality.drift import DriftBaseline, DriftReport, check_drift
 from quality.errors import DriftConfigError, QualityInputError, SuiteConfigError
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, Policy, Verdict, run_gate

@@ -29,7 +29,7 @@ from great_expectations.expectations.registry import (
 )
 from pyspark.sql import types as T
 
-from quality.declaration import ExpectationDeclaration, SuiteDeclaration
+from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from quality.errors import SuiteConfigError
 from quality.predicates import PREDICATES, supports_predicate
 

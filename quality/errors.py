@@ -1,10 +1,8 @@
 """Errors of the quality package."""
 
-from lakeprep.errors import ConfigError, InputError
+from lakeprep.errors import ConfigError, InputError, SuiteConfigError
 
-
-class SuiteConfigError(ConfigError):
-    """A suite declaration names an unknown expectation, bad parameters or a missing column."""
+__all__ = ["DriftConfigError", "QualityInputError", "SuiteConfigError"]
 
 
 class DriftConfigError(ConfigError):

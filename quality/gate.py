@@ -44,10 +44,10 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import GateFailed
 from quality import rowmetrics
 from quality.compile import compile_suite, require_predicates
-from quality.declaration import SuiteDeclaration
 from quality.errors import SuiteConfigError
 from quality.result import ValidationReport
 from quality.validate import run_validation

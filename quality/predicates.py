@@ -19,7 +19,7 @@ from typing import Any
 from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 
-from quality.declaration import ExpectationDeclaration
+from lakeprep.config.suites import ExpectationDeclaration
 
 
 def _col(name: str) -> Column:

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from quality.declaration import SuiteDeclaration
+from lakeprep.config.suites import SuiteDeclaration
 from quality.errors import QualityInputError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def _number(value: Any) -> Any:
 
 def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: float = 0.5,
             sample_note: str | None = None) -> dict[str, Any]:
-    """Return a suite declaration mapping (see ``quality.declaration``) describing ``df``.
+    """Return a suite declaration mapping (see ``lakeprep.config.suites``) describing ``df``.
 
     One aggregation reads row count, non-null counts, approximate distinct counts and numeric
     min/max for every column; a second reads exact distinct counts of unique-looking columns and

@@ -26,8 +26,8 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from quality.compile import is_row_level
-from quality.declaration import ExpectationDeclaration, SuiteDeclaration
 from quality.predicates import row_predicate, supports_predicate
 
 # GE's null-expectations look at every row (no nonnull_count in their result).

@@ -25,9 +25,9 @@ from great_expectations.expectations.expectation_configuration import parse_resu
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 from pyspark.sql import DataFrame
 
+from lakeprep.config.suites import SuiteDeclaration
 from quality import rowmetrics
 from quality.compile import compile_suite, is_row_level
-from quality.declaration import SuiteDeclaration
 from quality.result import ExpectationOutcome, ValidationReport
 from quality.rowmetrics import RowMetrics, computed_here
 

@@ -17,7 +17,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def spark():
-    from jobs.spark import get_spark
+    from lakeprep.spark import get_spark
 
     session = get_spark(
         "lakeprep-tests",

@@ -6,19 +6,20 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
 from deltalake import DeltaTable
 
-from jobs import build_features
-from jobs.config import load_settings
-from jobs.runtime import JobContext
+from jobs import build_features, transform
+from lakeprep.config import load_settings
 from lakeprep.errors import GateFailed
+from lakeprep.runtime import JobContext
 
 REPO = Path(__file__).resolve().parents[2]
-CUTOFF = "2026-05-01"
+CUTOFF = date(2026, 5, 1)
 T = dt.datetime
 
 
@@ -84,7 +85,7 @@ def test_transform_is_deterministic_and_reproduced_by_a_fresh_process(spark, lak
     ctx = JobContext.start(settings, "transform", spark=spark)
     if ctx.table("customer_features").version() is None:
         build_features.run(JobContext.start(settings, "build-features", spark=spark), CUTOFF)
-    first = build_features.transform(ctx, "2026-05-15")
+    first = transform.run(ctx, date(2026, 5, 15))
     table = ctx.table("customer_features_inference")
     v_first = table.version()
     cols = ["customer_id", "snapshot_date", "features"]
@@ -106,5 +107,5 @@ def test_feature_gate_failure_leaves_the_table_unchanged(spark, lake):
     before = ctx.table("customer_features").version()
     # on 2026-01-05 only 4 customers exist: the suite asks for at least 10 rows
     with pytest.raises(GateFailed, match="customer_features.*row_count"):
-        build_features.run(ctx, "2026-01-05")
+        build_features.run(ctx, date(2026, 1, 5))
     assert ctx.table("customer_features").version() == before

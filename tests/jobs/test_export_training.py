@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs import export_training
-from jobs.config import load_settings
-from jobs.runtime import JobContext
-from jobs.sagemaker import read_manifest, write_manifest
+from jobs import export_training, reproduce
+from lakeprep.config import load_settings
 from lakeprep.errors import ConfigError, InputError, UsageError
+from lakeprep.runtime import JobContext
+from lakeprep.sagemaker import read_manifest, write_manifest
 
 REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
 FORMATS = ["csv", "libsvm", "recordio-protobuf", "parquet"]
@@ -143,7 +143,7 @@ def test_latest_version_has_both_snapshots_and_no_customer_in_two_splits(spark, 
 def test_reproduce_after_new_data_is_identical_by_time_travel(spark, lake):
     root, _, first = lake
     ctx = context(spark, root)
-    report = export_training.reproduce(ctx, first.manifest_uri)
+    report = reproduce.reproduce(ctx, first.manifest_uri)
     assert report.identical, report.lines()
     assert report.source_version == 0 and not report.config_changed
     assert len(report.diffs) == 12
@@ -180,7 +180,7 @@ def test_reproduce_reports_a_tampered_line_and_a_stray_file(spark, lake):
 
     # Another file layout (one file per channel, no shuffle) changes the conf hash, not the rows.
     ctx = context(spark, root, {"shuffle": False, "rows_per_file": None, "num_files": 1})
-    report = export_training.reproduce(ctx, str(Path(uri).parent), into=str(root / "rebuild"))
+    report = reproduce.reproduce(ctx, str(Path(uri).parent), into=str(root / "rebuild"))
     assert not report.identical and report.config_changed
     assert "config hash changed" in report.lines()[1]
     assert report.rebuilt_at == str(root / "rebuild")
@@ -246,5 +246,5 @@ def test_config_errors_name_the_file_and_the_key(spark, tmp_path):
     settings = load_settings("local", make_conf(tmp_path), environ={})
     assert settings.where("export", "split", "seed") == base
     assert settings.where("export", "formats") == local
-    assert json.loads(json.dumps(export_training.export_settings(settings).model_dump(
+    assert json.loads(json.dumps(settings.export.model_dump(
         mode="json")))["split"]["fractions"] == {"train": 0.8, "validation": 0.1, "test": 0.1}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
+from lakeprep.config.suites import SuiteDeclaration
 from quality import FAILED_EXPECTATIONS_COLUMN, rowmetrics, run_gate
-from quality.declaration import SuiteDeclaration
 from tests.quality.conftest import local_frame
 
 SCHEMA = "a string, b int, c string"

@@ -1,0 +1,434 @@
+"""Layered YAML configuration: ``conf/base`` then ``conf/<env>``, key by key, validated by pydantic.
+
+Every YAML file of a folder contributes its top-level keys (two files of one folder may not define
+the same key). ``conf/<env>`` overrides ``conf/base`` key by key (dicts merge, anything else
+replaces). ``${VAR}`` and ``${VAR:-default}`` are replaced from the environment. Any error names
+the file and the key:
+
+    conf/local/catalog.yaml: tables.orders.partition_by: Input should be a valid list
+
+>>> settings = load_settings("local")  # doctest: +SKIP
+>>> settings.table("orders").location  # doctest: +SKIP
+'/abs/lakeprep-data/bronze/orders'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lakeprep.config.sections import ExportSettings, FeaturesSettings, LineageSettings
+from lakeprep.config.suites import SuiteDeclaration
+from lakeprep.errors import ConfigError
+
+ENVIRONMENTS = ("local", "emr", "glue")
+LAYERS = ("raw", "bronze", "silver", "features", "exports")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Model):
+    """One column of a declared schema."""
+
+    name: str
+    type: str = Field(description="Spark SQL type: string, int, bigint, double, decimal(10,2), "
+                                  "date, timestamp, boolean")
+    nullable: bool = True
+    pii: Literal["hash", "drop"] | None = None
+    format: str | None = Field(default=None, description="datetime pattern for parsing text")
+    description: str | None = None
+
+
+class SourceSpec(_Model):
+    """Where a raw table's files are and how to parse them."""
+
+    format: Literal["csv", "json", "parquet"]
+    path: str = Field(description="file, folder or glob; local or s3://")
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class TableSpec(_Model):
+    """A catalog entry. Code refers to tables by name, never by path."""
+
+    name: str
+    layer: Literal["raw", "bronze", "silver", "features", "exports"]
+    location: str
+    description: str | None = None
+    source: SourceSpec | None = None  # raw tables: their files
+    upstream: str | None = None  # bronze tables: the raw table they ingest
+    columns: list[ColumnSpec] = Field(default_factory=list)
+    derive: dict[str, str] = Field(default_factory=dict, description="column: Spark SQL expr")
+    partition_by: list[str] = Field(default_factory=list)
+    primary_key: list[str] = Field(default_factory=list)
+    order_by: str | None = Field(default=None, description="newest record wins on a key clash")
+    schema_drift: Literal["fail", "ignore", "evolve"] = "fail"
+    quality_suite: str | None = None
+    gate: Literal["fail", "quarantine", "warn"] = "fail"
+
+    @property
+    def quarantine_name(self) -> str:
+        return f"{self.name}_quarantine"
+
+    @property
+    def quarantine_location(self) -> str:
+        """Where the rows this table's ingest or gate set aside are kept."""
+        return f"{self.location.rstrip('/')}_quarantine"
+
+
+class SparkSettings(_Model):
+    master: str | None = None
+    app_name: str = "lakeprep"
+    delta_packages: bool = False
+    conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        # YAML turns `4` and `false` into int/bool; Spark wants strings
+        if isinstance(v, Mapping):
+            return {k: str(x).lower() if isinstance(x, bool) else str(x) for k, x in v.items()}
+        return v
+
+
+class LakeSettings(_Model):
+    engine: Literal["auto", "deltalake", "delta-spark"] = "auto"
+    layers: dict[str, str]
+    system: str = Field(description="folder of lakeprep's own tables (ingest log)")
+    storage_options: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("layers")
+    @classmethod
+    def _known_layers(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(LAYERS))
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown}; valid layers: {list(LAYERS)}")
+        # recorded paths (models, inputs) must not depend on the directory a job ran from
+        return {k: _absolute(p) for k, p in v.items()}
+
+    @field_validator("system")
+    @classmethod
+    def _absolute_system(cls, v: str) -> str:
+        return _absolute(v) if v else v
+
+
+class IngestSettings(_Model):
+    tables: list[str] = Field(default_factory=list, description="bronze tables run by default")
+    pii_salt_env: str = "LAKEPREP_PII_SALT"
+
+
+class Settings(_Model):
+    """Everything a job needs, validated. ``conf_hash`` identifies the effective configuration."""
+
+    env: str
+    conf_dir: str
+    files: list[str]
+    conf_hash: str
+    spark: SparkSettings = SparkSettings()
+    lake: LakeSettings
+    ingest: IngestSettings = IngestSettings()
+    tables: dict[str, TableSpec]
+    features: FeaturesSettings | None = None
+    export: ExportSettings = ExportSettings()
+    lineage: LineageSettings = LineageSettings()
+    suites: dict[str, SuiteDeclaration] = Field(
+        default_factory=dict, description="quality suites from <conf>/<env>/quality/*.yaml")
+    suite_files: dict[str, str] = Field(default_factory=dict)
+    origins: dict[str, str] = Field(default_factory=dict,
+                                    description="dotted key -> the file that set it last")
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Settings:
+        for t in self.tables.values():
+            if t.upstream is not None and t.upstream not in self.tables:
+                raise ValueError(f"tables.{t.name}.upstream: no table named {t.upstream!r}; "
+                                 f"known tables: {sorted(self.tables)}")
+            if t.layer == "raw" and t.source is None:
+                raise ValueError(f"tables.{t.name}.source: a raw table needs a source")
+            known = {c.name for c in self.tables[t.upstream].columns} if t.upstream else set()
+            known |= {c.name for c in t.columns} | set(t.derive)
+            if not known:
+                continue  # a job decides the schema (feature tables): nothing to check against
+            for key in ("partition_by", "primary_key"):
+                missing = [c for c in getattr(t, key) if c not in known]
+                if missing:
+                    raise ValueError(f"tables.{t.name}.{key}: column(s) {missing} not declared; "
+                                     f"declared: {sorted(known)}")
+        for name in self.ingest.tables:
+            if name not in self.tables:
+                raise ValueError(f"ingest.tables: no table named {name!r}")
+        # sections a conf declares must name catalog tables (defaults are not checked)
+        named = ([("export.source_table", self.export.source_table)]
+                 if "export" in self.model_fields_set else [])
+        if self.features is not None:
+            named += [("features", t) for t in self.features.tables()]
+        for key, name in named:
+            if name not in self.tables:
+                raise ValueError(f"{key}: no table named {name!r} in the catalog; known "
+                                 f"tables: {sorted(self.tables)}")
+        return self
+
+    def source_pattern(self, raw: TableSpec) -> str:
+        """The raw table's file glob; a relative ``source.path`` is under the raw layer."""
+        if raw.source is None:
+            raise ConfigError(f"{self.where('tables', raw.name)}: tables.{raw.name}: not a raw "
+                              f"table (no source)")
+        path = raw.source.path
+        if "://" in path or os.path.isabs(path):
+            return path
+        root = self.lake.layers.get("raw")
+        if not root:
+            raise ConfigError(f"tables.{raw.name}.source.path is relative ({path!r}) but "
+                              f"lake.layers.raw is not set")
+        return f"{root.rstrip('/')}/{path}"
+
+    def require_features(self) -> FeaturesSettings:
+        """The ``features`` section, or an error saying where it belongs."""
+        if self.features is None:
+            raise ConfigError(f"{self.conf_dir}: no `features:` section (conf/base/features.yaml "
+                              f"declares the snapshot and the pipeline)")
+        return self.features
+
+    def table(self, name: str) -> TableSpec:
+        """The catalog entry ``name``, or an error listing the known tables."""
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise ConfigError(
+                f"no table named {name!r} in the catalog ({self.conf_dir}); "
+                f"known tables: {', '.join(sorted(self.tables))}"
+            ) from None
+
+    def system_table(self, name: str) -> str:
+        return _join(self.lake.system, name)
+
+    def where(self, *key: str) -> str:
+        """The conf file that set ``key`` (or its nearest parent; env files win over base).
+
+        >>> settings.where("export", "split", "seed")  # doctest: +SKIP
+        'conf/local/export.yaml'
+        """
+        for n in range(len(key), 0, -1):
+            found = self.origins.get(".".join(key[:n]))
+            if found:
+                return found
+        return self.conf_dir
+
+    def explain(self, error: ValidationError, prefix: tuple[str, ...] = (),
+                data: Any = None) -> str:
+        """One ``file: key: problem`` line per pydantic error under ``prefix``."""
+        lines = []
+        for err in error.errors():
+            loc = _user_keys(data, [str(p) for p in err["loc"]])
+            key = (*prefix, *loc)
+            lines.append(f"{self.where(*key)}: {'.'.join(key)}: {_message(err)}")
+        return "; ".join(lines)
+
+
+def default_conf_dir() -> Path:
+    """``$LAKEPREP_CONF_DIR``, else ``./conf``, else the conf folder of this source tree."""
+    if os.environ.get("LAKEPREP_CONF_DIR"):
+        return Path(os.environ["LAKEPREP_CONF_DIR"])
+    if Path("conf/base").is_dir():
+        return Path("conf")
+    return Path(__file__).resolve().parents[1] / "conf"
+
+
+def load_settings(env: str = "local", conf_dir: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, layer, interpolate and validate the configuration of ``env``."""
+    root = Path(conf_dir) if conf_dir is not None else default_conf_dir()
+    environ = os.environ if environ is None else environ
+    if not (root / "base").is_dir():
+        raise ConfigError(f"{root}/base: configuration folder not found "
+                          f"(pass --conf-dir or set LAKEPREP_CONF_DIR)")
+    if not (root / env).is_dir():
+        envs = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "base")
+        raise ConfigError(f"{root}/{env}: no such environment; environments: {envs}")
+    origin: dict[tuple[str, ...], str] = {}
+    merged: dict[str, Any] = {}
+    files: list[str] = []
+    suites: dict[str, Any] = {}
+    suite_files: dict[str, str] = {}
+    for folder in (root / "base", root / env):
+        layer, layer_files = _read_folder(folder, origin, environ)
+        merged = _merge(merged, layer)
+        files += layer_files
+        # one quality suite per file: <folder>/quality/<table>.yaml
+        for path in sorted((folder / "quality").glob("*.y*ml")):
+            data = _read_yaml(path, environ)
+            suites[path.stem] = _merge(suites.get(path.stem, {}), data)
+            suite_files[path.stem] = str(path)
+            files.append(str(path))
+    settings = _validate(merged, env, root, files, origin)
+    conf_hash = hashlib.sha256(json.dumps([merged, suites], sort_keys=True, default=str)
+                               .encode()).hexdigest()[:16]
+    declared = {}
+    for name, data in suites.items():
+        suite = SuiteDeclaration.from_mapping(data, source=suite_files[name])
+        if suite.table not in settings.tables:
+            raise ConfigError(f"{suite_files[name]}: table: no table named {suite.table!r} in "
+                              f"the catalog; known tables: {sorted(settings.tables)}")
+        declared[name] = suite
+    return settings.model_copy(update={"suites": declared, "suite_files": suite_files,
+                                       "conf_hash": conf_hash})
+
+
+def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
+                 environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    out: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    for path in paths:
+        data = _read_yaml(path, environ)
+        for key, value in data.items():
+            if key in owner:
+                raise ConfigError(f"{path}: key {key!r} is already defined in {owner[key]}")
+            owner[key] = str(path)
+            out[key] = value
+            _record_origin(value, (key,), str(path), origin)
+    return out, [str(p) for p in paths]
+
+
+def _read_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML: "
+                          f"{getattr(e, 'problem', None) or e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level, "
+                          f"found {type(data).__name__}")
+    return _interpolate(data, path, (), environ)
+
+
+def _record_origin(value: Any, at: tuple[str, ...], path: str,
+                   origin: dict[tuple[str, ...], str]) -> None:
+    origin[at] = path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record_origin(v, (*at, str(k)), path, origin)
+
+
+def _interpolate(value: Any, path: Path, at: tuple[str, ...], environ: Mapping[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, path, (*at, str(k)), environ) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, path, (*at, str(i)), environ) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{path}: {'.'.join(at)}: environment variable {name} is not set "
+                          f"(set it, or write ${{{name}:-default}})")
+
+    return _ENV_REF.sub(sub, value)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _validate(merged: dict[str, Any], env: str, root: Path, files: list[str],
+              origin: dict[tuple[str, ...], str]) -> Settings:
+    raw = dict(merged)
+    lake = raw.get("lake") or {}
+    layers = lake.get("layers") if isinstance(lake, dict) else None
+    tables_in = raw.pop("tables", None) or {}
+    if not isinstance(tables_in, dict):
+        raise ConfigError(f"{origin.get(('tables',), root)}: tables: expected a mapping of "
+                          f"table name to entry")
+    tables: dict[str, Any] = {}
+    for name, entry in tables_in.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{origin.get(('tables', name), root)}: tables.{name}: expected a "
+                              f"mapping, found {type(entry).__name__}")
+        entry = {"name": name, **entry}
+        if "location" not in entry and isinstance(layers, dict) and entry.get("layer") in layers:
+            entry["location"] = _join(layers[entry["layer"]], name)
+        tables[name] = entry
+    reserved = {"env", "conf_dir", "files", "conf_hash", "suites", "suite_files", "origins"}
+    clash = sorted(reserved & set(raw))
+    if clash:
+        raise ConfigError(f"{origin.get((clash[0],), root)}: {clash[0]}: unknown key")
+    conf_hash = hashlib.sha256(
+        json.dumps(merged, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    origins = {".".join(k): v for k, v in origin.items()}
+    try:
+        return Settings(env=env, conf_dir=str(root), files=files, conf_hash=conf_hash,
+                        tables=tables, origins=origins, **raw)
+    except ValidationError as e:
+        raise ConfigError(_explain(e, origin, root, merged)) from None
+
+
+def _explain(e: ValidationError, origin: dict[tuple[str, ...], str], root: Path,
+             data: Any = None) -> str:
+    lines = []
+    for err in e.errors():
+        loc = tuple(_user_keys(data, [str(p) for p in err["loc"]]))
+        key = ".".join(loc)
+        where = None
+        for n in range(len(loc), 0, -1):
+            where = origin.get(loc[:n])
+            if where:
+                break
+        msg = _message(err)
+        if err["type"] == "value_error" and (m := re.match(r"([\w.]+): (.*)", msg)):
+            # cross-field checks name their key in the message: find the file that set it
+            loc = (*loc, *m.group(1).split("."))
+            key, msg = ".".join(loc), m.group(2)
+            where = next((origin[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in origin),
+                         None)
+        lines.append(f"{where or root}: {key}: {msg}" if key else f"{where or root}: {msg}")
+    return "; ".join(lines)
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "missing":
+        return "required key is missing"
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _user_keys(data: Any, loc: list[str]) -> list[str]:
+    """``loc`` without the segments the user did not write (a tagged union's tag)."""
+    if data is None:
+        return loc
+    out, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part not in node and i + 1 < len(loc):
+            continue  # e.g. pydantic's union tag in transport.http.url
+        out.append(part)
+        node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _absolute(path: str) -> str:
+    return path if "://" in path else str(Path(path).expanduser().resolve())
+
+
+def _join(root: str, name: str) -> str:
+    if "://" in root:
+        return root.rstrip("/") + "/" + name
+    return str(Path(root).expanduser().resolve() / name)

@@ -1,0 +1,178 @@
+"""What every job run shares: settings, the session, a run id, the code version, lake tables, and
+the run's lineage.
+
+A job is a function ``fn(ctx, ...)`` decorated with :func:`job`: called from the CLI, a notebook
+or a test, the run records its own lineage the same way (OpenLineage START, then COMPLETE with
+every lake commit it made and the inputs those commits name, or FAIL).
+
+>>> from jobs import ingest  # doctest: +SKIP
+>>> ingest.run(load_settings("local"))  # a run of its own, lineage and all  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from pyspark.sql import SparkSession
+
+import lakeprep
+from lakeprep.config import Settings, TableSpec
+from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine
+from lakeprep.spark import get_spark
+
+if TYPE_CHECKING:
+    from lakeprep.lineage import DatasetRef, LineageRun
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@cache
+def code_version() -> dict[str, str | None]:
+    """The package version and, when known, the git commit the code was built from."""
+    commit = os.environ.get("LAKEPREP_GIT_COMMIT")
+    if commit is None:
+        try:
+            commit = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                capture_output=True, text=True, timeout=5, check=True).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {"package": lakeprep.__version__, "git_commit": commit}
+
+
+def session_for(settings: Settings) -> SparkSession:
+    """The active session (EMR, Glue, notebook) or a local one configured from ``settings``."""
+    spark = get_spark(settings.spark.app_name, master=settings.spark.master,
+                      conf=settings.spark.conf, delta_packages=settings.spark.delta_packages)
+    # SQL settings are session-level: apply them to a session we did not create as well.
+    for key, value in settings.spark.conf.items():
+        if key.startswith("spark.sql."):
+            spark.conf.set(key, value)
+    return spark
+
+
+@dataclass
+class JobContext:
+    """One run of one job.
+
+    >>> ctx = JobContext.start(load_settings("local"), job="ingest")  # doctest: +SKIP
+    >>> ctx.table("orders").version()  # doctest: +SKIP
+    """
+
+    spark: SparkSession
+    settings: Settings
+    job: str
+    run_id: str
+    started_at: datetime
+    engine: str
+    gates: list[tuple[str, Any]] = field(default_factory=list)  # (table, GateOutcome) run so far
+    lineage: LineageRun | None = None  # while the run records (see `recording`)
+    _tables: dict[str, LakeTable] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, settings: Settings, job: str, spark: SparkSession | None = None,
+              run_id: str | None = None) -> JobContext:
+        spark = spark or session_for(settings)
+        started = datetime.now(UTC)
+        run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{job}-{uuid.uuid4().hex[:8]}"
+        engine = resolve_engine(spark, settings.lake.engine)
+        log.info("run %s: job %s, env %s, engine %s", run_id, job, settings.env, engine)
+        return cls(spark, settings, job, run_id, started, engine)
+
+    def table(self, name: str) -> LakeTable:
+        """The lake table catalogued as ``name``."""
+        if name not in self._tables:
+            spec = self.settings.table(name)
+            self._tables[name] = self.table_at(spec.location, spec.partition_by)
+        return self._tables[name]
+
+    def table_at(self, location: str, partition_by: list[str] | tuple[str, ...] = ()
+                 ) -> LakeTable:
+        """The Delta table at ``location``; its commits are recorded in the run's lineage."""
+        table = open_table(self.spark, location, partition_by, self.engine,
+                           self.settings.lake.storage_options)
+        table.listeners.append(self._committed)
+        return table
+
+    @contextmanager
+    def recording(self) -> Iterator[JobContext]:
+        """Send the run's OpenLineage START now, and COMPLETE (with every commit made through
+        this context's tables) or FAIL at the end. Re-entering an active recording is a no-op."""
+        if self.lineage is not None:
+            yield self
+            return
+        from lakeprep.lineage import LineageEmitter
+
+        with LineageEmitter.from_settings(self.settings).run(self) as run:
+            self.lineage = run
+            try:
+                yield self
+            finally:
+                self.lineage = None
+
+    def record_input(self, ref: DatasetRef) -> None:
+        """A dataset the run read that no commit names (e.g. the table an export reads)."""
+        if self.lineage is not None:
+            self.lineage.add_input(ref)
+
+    def record_output(self, ref: DatasetRef) -> None:
+        """A dataset the run wrote outside the lake's tables (e.g. export channels)."""
+        if self.lineage is not None:
+            self.lineage.add_output(ref)
+
+    def _committed(self, table: LakeTable, result: WriteResult, metadata: dict[str, Any]
+                   ) -> None:
+        if self.lineage is not None and result.version is not None:
+            name = str(metadata.get("table") or table.location.rstrip("/").rsplit("/", 1)[-1])
+            self.lineage.add_commit(name, table.location, result.version, metadata)
+
+    def spec(self, name: str) -> TableSpec:
+        return self.settings.table(name)
+
+    def commit_metadata(self, **extra: Any) -> dict[str, Any]:
+        """The lineage every commit of this run carries; ``extra`` adds inputs, counts, gate."""
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "env": self.settings.env,
+            "started_at": self.started_at.isoformat(),
+            "config_hash": self.settings.conf_hash,
+            "code_version": code_version(),
+            "engine": self.engine,
+            **extra,
+        }
+
+
+def job(name: str) -> Callable[[Callable[Concatenate[JobContext, P], R]],
+                               Callable[Concatenate[JobContext | Settings, P], R]]:
+    """Make ``fn(ctx, ...)`` the job ``name``: it takes a ``JobContext`` or ``Settings`` (then the
+    run gets a context of its own) and records its lineage wherever it is called from.
+
+    >>> @job("ingest")  # doctest: +SKIP
+    ... def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]: ...
+    """
+    def wrap(fn: Callable[Concatenate[JobContext, P], R]
+             ) -> Callable[Concatenate[JobContext | Settings, P], R]:
+        @functools.wraps(fn)
+        def run(target: JobContext | Settings, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            ctx = target if isinstance(target, JobContext) else JobContext.start(target, name)
+            with ctx.recording():
+                return fn(ctx, *args, **kwargs)
+
+        run.job_name = name  # type: ignore[attr-defined]
+        return run
+
+    return wrap

@@ -1,0 +1,185 @@
+"""One pass over a channel's rows: counts, class balance and the checks SageMaker needs.
+
+SageMaker's built-in algorithms reject NaN and infinities and expect one vector width, so a
+channel is checked before any byte is written: a bad channel leaves no partial output.
+
+>>> profile = profile_channel(df, "features", "label")  # doctest: +SKIP
+>>> check_profile(profile, "features", "label")  # doctest: +SKIP
+>>> profile.class_balance("auto")  # doctest: +SKIP
+{'0': 812, '1': 188}
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pyspark.ml.linalg import SparseVector, VectorUDT
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakeprep.errors import InputError
+from lakeprep.sagemaker.formats import fmt_float
+
+Task = Literal["auto", "classification", "regression"]
+# Beyond this many distinct labels (or any fractional one) "auto" treats the label as a target
+# for regression and reports no class balance.
+MAX_CLASSES = 200
+_MAX_TRACKED = 1000  # bound on what a partition ships back (distinct widths, bad indices)
+_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
+            T.DecimalType)
+
+
+@dataclass
+class ChannelProfile:
+    """What one pass learned about a channel; partitions' profiles merge with `merge`."""
+
+    rows: int = 0
+    widths: Counter = field(default_factory=Counter)
+    nonfinite: Counter = field(default_factory=Counter)  # feature index -> rows
+    nonfinite_rows: int = 0
+    null_features: int = 0
+    null_labels: int = 0
+    nonfinite_labels: int = 0
+    labels: Counter | None = field(default_factory=Counter)  # None once not a class label
+
+    def merge(self, other: ChannelProfile) -> ChannelProfile:
+        """Combine two partitions' profiles (associative, so Spark may reduce in any order)."""
+        labels = None
+        if self.labels is not None and other.labels is not None:
+            labels = self.labels + other.labels
+            if len(labels) > MAX_CLASSES:
+                labels = None
+        return ChannelProfile(
+            rows=self.rows + other.rows,
+            widths=_bounded(self.widths + other.widths),
+            nonfinite=_bounded(self.nonfinite + other.nonfinite),
+            nonfinite_rows=self.nonfinite_rows + other.nonfinite_rows,
+            null_features=self.null_features + other.null_features,
+            null_labels=self.null_labels + other.null_labels,
+            nonfinite_labels=self.nonfinite_labels + other.nonfinite_labels,
+            labels=labels,
+        )
+
+    @property
+    def width(self) -> int | None:
+        """The vector width when every row has the same one."""
+        return next(iter(self.widths)) if len(self.widths) == 1 else None
+
+    def class_balance(self, task: Task = "auto") -> dict[str, int] | None:
+        """Rows per label value (``"1"``, ``"0"``, ...) for a classification label, else None."""
+        if task == "regression":
+            return None
+        if self.labels is None:
+            if task == "classification":
+                raise InputError(
+                    f"task='classification' but the label has fractional values or more than "
+                    f"{MAX_CLASSES} distinct values; use task='regression' or fix the label")
+            return None
+        return {fmt_float(k): n for k, n in sorted(self.labels.items())}
+
+
+def _bounded(counter: Counter) -> Counter:
+    if len(counter) <= _MAX_TRACKED:
+        return counter
+    return Counter(dict(counter.most_common(_MAX_TRACKED)))
+
+
+def _profile_partition(rows: Iterable) -> Iterator[ChannelProfile]:
+    p = ChannelProfile()
+    labels: Counter | None = Counter()
+    for label, vector in rows:
+        p.rows += 1
+        if label is None:
+            p.null_labels += 1
+        elif not math.isfinite(label):
+            p.nonfinite_labels += 1
+        elif labels is not None:
+            if label.is_integer():
+                labels[label] += 1
+                if len(labels) > MAX_CLASSES:
+                    labels = None
+            else:
+                labels = None
+        if vector is None:
+            p.null_features += 1
+            continue
+        p.widths[vector.size] += 1
+        values = vector.values if isinstance(vector, SparseVector) else vector.toArray()
+        finite = np.isfinite(values)
+        if not finite.all():
+            p.nonfinite_rows += 1
+            bad = np.flatnonzero(~finite)
+            if isinstance(vector, SparseVector):
+                bad = vector.indices[bad]
+            p.nonfinite.update(bad.tolist())
+    p.labels = labels
+    p.widths = _bounded(p.widths)
+    p.nonfinite = _bounded(p.nonfinite)
+    yield p
+
+
+def require_channel_columns(df: DataFrame, features_col: str, label_col: str) -> None:
+    """Raise `InputError` unless ``features_col`` is an ML vector and ``label_col`` is numeric."""
+    for name in (features_col, label_col):
+        if name not in df.columns:
+            raise InputError(f"SageMaker channel: column '{name}' not found; "
+                             f"available: {sorted(df.columns)}")
+    ftype = df.schema[features_col].dataType
+    if not isinstance(ftype, VectorUDT):
+        raise InputError(
+            f"SageMaker channel: features column '{features_col}' must be a Spark ML vector, "
+            f"found {ftype.simpleString()}; assemble it with VectorAssembler first")
+    ltype = df.schema[label_col].dataType
+    if not isinstance(ltype, _NUMERIC):
+        raise InputError(
+            f"SageMaker channel: label column '{label_col}' must be numeric, found "
+            f"{ltype.simpleString()}; cast it (booleans: cast to int) or index it with "
+            f"StringIndexer")
+
+
+def profile_channel(df: DataFrame, features_col: str = "features",
+                    label_col: str = "label") -> ChannelProfile:
+    """Count rows, labels, vector widths and non-finite entries in one Spark job."""
+    require_channel_columns(df, features_col, label_col)
+    rows = df.select(F.col(label_col).cast("double"), F.col(features_col)).rdd
+    return rows.mapPartitions(_profile_partition).treeAggregate(
+        ChannelProfile(), lambda a, b: a.merge(b), lambda a, b: a.merge(b))
+
+
+def check_profile(profile: ChannelProfile, features_col: str, label_col: str,
+                  feature_names: Sequence[str] | None = None, where: str = "channel") -> None:
+    """Raise `InputError` naming what SageMaker would reject: empty, nulls, NaN/inf, widths."""
+    if profile.rows == 0:
+        raise InputError(f"{where}: no rows to write; check the split fractions and the filter "
+                         f"that produced this channel")
+    problems = []
+    if profile.null_labels or profile.nonfinite_labels:
+        problems.append(f"label '{label_col}' is null in {profile.null_labels} and NaN/inf in "
+                        f"{profile.nonfinite_labels} of {profile.rows} rows")
+    if profile.null_features:
+        problems.append(f"features '{features_col}' is null in {profile.null_features} rows")
+    if profile.nonfinite_rows:
+        def name(i: int) -> str:
+            known = feature_names is not None and i < len(feature_names)
+            return f"{i} ({feature_names[i]})" if known else str(i)
+        worst = ", ".join(f"index {name(i)} in {n} rows"
+                          for i, n in sorted(profile.nonfinite.most_common(20)))
+        problems.append(
+            f"features '{features_col}' hold NaN or +-inf in {profile.nonfinite_rows} rows: "
+            f"{worst}; SageMaker's built-in algorithms reject them: impute or drop them first")
+    if len(profile.widths) > 1:
+        widths = ", ".join(f"{w} ({n} rows)" for w, n in sorted(profile.widths.items()))
+        problems.append(f"features '{features_col}' vectors differ in width: {widths}; "
+                        f"every row needs the same width")
+    if (feature_names is not None and profile.width is not None
+            and profile.width != len(feature_names)):
+        problems.append(f"{len(feature_names)} feature names given, but vectors have "
+                        f"{profile.width} entries")
+    if problems:
+        raise InputError(f"{where}: " + "; ".join(problems))

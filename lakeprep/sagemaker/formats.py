@@ -1,0 +1,92 @@
+"""The channel formats SageMaker's built-in algorithms read, and one row encoder for each.
+
+Rows arrive as ``(label, vector)`` with a float label and a Spark ML ``DenseVector`` or
+``SparseVector``. Text encoders write floats in their shortest round-trip form (``repr``) with a
+trailing ``.0`` dropped, so a label ``1.0`` is written ``1`` and every value parses back exactly.
+
+>>> from pyspark.ml.linalg import Vectors
+>>> csv_line(1.0, Vectors.dense([0.5, 0.0, 2.0]))
+b'1,0.5,0,2\\n'
+>>> libsvm_line(0.0, Vectors.sparse(4, [1, 3], [1.5, 2.0]), index_base=0)
+b'0 1:1.5 3:2\\n'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pyspark.ml.linalg import SparseVector, Vector
+
+from lakeprep.sagemaker.recordio import encode_record, frame
+
+Format = Literal["csv", "libsvm", "recordio-protobuf", "parquet"]
+TensorLayout = Literal["auto", "dense", "sparse"]
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """What SageMaker needs to know about a format: its content type and the files' suffix."""
+
+    name: str
+    content_type: str
+    extension: str
+
+
+FORMATS: dict[str, FormatInfo] = {
+    "csv": FormatInfo("csv", "text/csv", ".csv"),
+    "libsvm": FormatInfo("libsvm", "text/libsvm", ".libsvm"),
+    # sagemaker-spark names its RecordIO-protobuf parts *.pbr; the algorithms ignore the suffix.
+    "recordio-protobuf": FormatInfo("recordio-protobuf", "application/x-recordio-protobuf",
+                                    ".pbr"),
+    "parquet": FormatInfo("parquet", "application/x-parquet", ".parquet"),
+}
+
+
+def fmt_float(x: float) -> str:
+    """Shortest text that parses back to the same double, without a trailing ``.0``."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def csv_line(label: float, vector: Vector) -> bytes:
+    """One CSV line: label first, then every feature (sparse vectors are densified), no quoting."""
+    values = vector.toArray().tolist()
+    return (",".join([fmt_float(label), *map(fmt_float, values)]) + "\n").encode()
+
+
+def libsvm_line(label: float, vector: Vector, index_base: int = 0) -> bytes:
+    """One LibSVM line: ``label i:v ...`` over the non-zero entries, indices from ``index_base``.
+
+    SageMaker's XGBoost reads zero-based indices (its docs: "zero-based index value pairs");
+    Spark's ``libsvm`` data source and sagemaker-spark write one-based ones.
+    """
+    if isinstance(vector, SparseVector):
+        indices, values = vector.indices, vector.values
+    else:
+        values = vector.toArray()
+        indices = np.flatnonzero(values)
+        values = values[indices]
+    keep = values != 0.0
+    pairs = [f"{i + index_base}:{fmt_float(v)}"
+             for i, v in zip(indices[keep].tolist(), values[keep].tolist(), strict=True)]
+    return (" ".join([fmt_float(label), *pairs]) + "\n").encode()
+
+
+def recordio_record(label: float, vector: Vector, layout: TensorLayout = "auto") -> bytes:
+    """One framed Amazon Record: dense tensor for a DenseVector, keys + shape for a SparseVector.
+
+    ``layout`` forces one tensor layout for every row (``"sparse"`` keeps the stored entries of a
+    SparseVector, or the non-zero ones of a DenseVector), as sagemaker-spark does per row type.
+    """
+    sparse = isinstance(vector, SparseVector) if layout == "auto" else layout == "sparse"
+    if not sparse:
+        return frame(encode_record(vector.toArray(), label))
+    if isinstance(vector, SparseVector):
+        keys, values = vector.indices, vector.values
+    else:
+        dense = vector.toArray()
+        keys = np.flatnonzero(dense)
+        values = dense[keys]
+    return frame(encode_record(values, label, keys=keys, size=vector.size))

@@ -1,0 +1,117 @@
+"""The one place that creates or finds a SparkSession; library code receives one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+LOCAL_DEFAULTS: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.sql.adaptive.enabled": "true",
+}
+
+DELTA_SQL_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+JARS_ENV = "LAKEPREP_JARS_DIR"
+
+
+def jar_paths(folder: str | Path | None = None) -> list[str]:
+    """The JVM jars fetched by ``make jars`` (delta-spark, delta-storage, hadoop-aws and the AWS
+    SDK bundle, from ``jvm/pom.xml``): ``folder``, else ``$LAKEPREP_JARS_DIR``, else
+    ``jvm/jars`` of this source tree or of the working directory. Empty when none is there:
+    nothing is ever downloaded when a session starts.
+
+    >>> jar_paths("/nonexistent")
+    []
+    """
+    candidates = ([Path(folder)] if folder is not None else
+                  [Path(os.environ[JARS_ENV])] if os.environ.get(JARS_ENV) else
+                  [Path(__file__).resolve().parents[1] / "jvm" / "jars", Path("jvm/jars")])
+    for candidate in candidates:
+        jars = sorted(str(p.resolve()) for p in candidate.glob("*.jar"))
+        if jars:
+            return jars
+    return []
+
+
+def get_spark(
+    app_name: str = "lakeprep",
+    master: str | None = None,
+    conf: Mapping[str, str] | None = None,
+    delta_packages: bool = False,
+) -> SparkSession:
+    """Return the active session (EMR, Glue, notebooks) or start a local one.
+
+    >>> spark = get_spark("doc", master="local[1]")  # doctest: +SKIP
+    >>> spark.conf.get("spark.sql.session.timeZone")  # doctest: +SKIP
+    'UTC'
+
+    A local session gets the jars of :func:`jar_paths` on its classpath (``spark.jars``) and
+    Delta's SQL extensions with them, so both lake engines can run. ``delta_packages`` instead
+    resolves delta-spark's Maven coordinates at start-up (``spark.jars.packages``; needs Maven
+    Central from the driver, so it is never the default).
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        log.debug("reusing the active SparkSession %s", active.sparkContext.appName)
+        return active
+    # Python workers run the driver's interpreter (the venv with lakeprep installed), not
+    # whatever `python3` is first on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if not _submitted_with_master():
+        builder = builder.master(master or "local[*]")
+    settings = {**LOCAL_DEFAULTS, **(conf or {})}
+    jars = [] if delta_packages else jar_paths()
+    if jars:
+        settings["spark.jars"] = ",".join([*jars, *filter(None, [settings.get("spark.jars")])])
+    if delta_packages or jars:
+        settings = {**DELTA_SQL_CONF, **settings}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    if delta_packages:
+        from delta import configure_spark_with_delta_pip
+
+        builder = configure_spark_with_delta_pip(builder)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _submitted_with_master() -> bool:
+    """True under spark-submit with --master: its choice wins over our local default."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only when spark-submit runs us
+        return False
+    from pyspark import SparkConf
+
+    return SparkConf().contains("spark.master")
+
+
+def has_delta_classes(spark: SparkSession) -> bool:
+    """True when delta-spark's JVM classes are on the driver's classpath."""
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName(  # type: ignore[union-attr]
+            "io.delta.tables.DeltaTable",
+            True,
+            spark.sparkContext._jvm.Thread.currentThread().getContextClassLoader(),  # type: ignore[union-attr]
+        )
+        return True
+    except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        return False

@@ -1,0 +1,57 @@
+"""Channels and the manifest written to an s3:// prefix (moto server on loopback)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sm_data import CHANNEL_ROWS
+
+from lakeprep.errors import UsageError
+from lakeprep.sagemaker import Manifest, WriteOptions, read_manifest, write_channel, write_manifest
+
+BUCKET = "lakeprep-exports"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    boto3 = pytest.importorskip("boto3")
+    server_mod = pytest.importorskip("moto.server")
+    from pyarrow.fs import S3FileSystem
+
+    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+             "region_name": "us-east-1"}
+    client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", **creds)
+    client.create_bucket(Bucket=BUCKET)
+    fs = S3FileSystem(access_key="testing", secret_key="testing", region="us-east-1",
+                      scheme="http", endpoint_override=f"{host}:{port}")
+    yield client, fs
+    server.stop()
+
+
+def test_csv_channel_on_s3_holds_only_parts(channel_df, s3):
+    client, fs = s3
+    uri = f"s3://{BUCKET}/run-1/train/csv"
+    out = write_channel(channel_df, uri, "csv", WriteOptions(num_files=2), filesystem=fs)
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix="run-1/train/csv")["Contents"]
+    keys = sorted(o["Key"] for o in listed)
+    assert keys == [f"run-1/train/csv/{name}" for name in out.files]  # no markers, no folders
+    assert sum(o["Size"] for o in listed) == out.bytes
+    lines = Counter(line for k in keys for line in
+                    client.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode().splitlines())
+    assert sum(lines.values()) == len(CHANNEL_ROWS)
+    assert lines["0,0,3.5,0,-1"] == 1
+    with pytest.raises(UsageError, match="already holds"):
+        write_channel(channel_df, uri, "csv", filesystem=fs)
+
+
+def test_manifest_round_trip_on_s3(s3):
+    _, fs = s3
+    m = Manifest(run_id="run-1", label="label", feature_names=["a"], config_hash="h",
+                 channels={})
+    uri = write_manifest(m, f"s3://{BUCKET}/run-1", filesystem=fs)
+    assert uri == f"s3://{BUCKET}/run-1/manifest.json"
+    assert read_manifest(uri, filesystem=fs) == m

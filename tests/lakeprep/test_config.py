@@ -1,0 +1,130 @@
+"""Configuration: layering, interpolation, validation, and errors that name file and key."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from jobs.cli import main
+from lakeprep.config import load_settings
+from lakeprep.errors import ConfigError
+
+REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def conf(tmp_path):
+    root = tmp_path / "conf"
+    write(root / "base/lakeprep.yaml", """
+        spark: {conf: {spark.sql.shuffle.partitions: 4, spark.sql.ansi.enabled: false}}
+        lake:
+          engine: auto
+          layers: {raw: /data/raw, bronze: "${LAKE_ROOT:-/lake}/bronze"}
+          system: /lake/_sys
+        """)
+    write(root / "base/catalog.yaml", """
+        tables:
+          raw_t:
+            layer: raw
+            source: {format: csv, path: "t/*.csv"}
+            columns: [{name: id, type: string}, {name: ts, type: timestamp}]
+          t:
+            layer: bronze
+            upstream: raw_t
+            derive: {day: "to_date(ts)"}
+            partition_by: [day]
+            primary_key: [id]
+        """)
+    write(root / "local/lakeprep.yaml", """
+        spark: {conf: {spark.sql.shuffle.partitions: 2}}
+        lake: {engine: deltalake}
+        """)
+    (root / "emr").mkdir()
+    return root
+
+
+def test_env_overrides_base_key_by_key(conf):
+    s = load_settings("local", conf, environ={})
+    assert s.lake.engine == "deltalake"
+    assert s.spark.conf == {"spark.sql.shuffle.partitions": "2", "spark.sql.ansi.enabled": "false"}
+    assert s.table("t").location == "/lake/bronze/t"
+    assert s.table("t").partition_by == ["day"]
+    assert load_settings("emr", conf, environ={}).lake.engine == "auto"
+
+
+def test_environment_variables_are_interpolated(conf):
+    s = load_settings("local", conf, environ={"LAKE_ROOT": "s3://bucket/lake"})
+    assert s.table("t").location == "s3://bucket/lake/bronze/t"
+
+
+def test_conf_hash_changes_with_the_effective_config(conf):
+    a = load_settings("local", conf, environ={}).conf_hash
+    b = load_settings("local", conf, environ={"LAKE_ROOT": "/elsewhere"}).conf_hash
+    assert a != b and a == load_settings("local", conf, environ={}).conf_hash
+
+
+def test_unset_variable_names_file_and_key(conf):
+    write(conf / "local/extra.yaml", "ingest: {pii_salt_env: '${NOPE}'}\n")
+    with pytest.raises(ConfigError, match=r"local/extra.yaml: ingest.pii_salt_env: environment "
+                                          r"variable NOPE is not set"):
+        load_settings("local", conf, environ={})
+
+
+def test_invalid_value_names_file_and_key(conf):
+    write(conf / "local/lakeprep.yaml", "lake: {engine: spark-sql}\n")
+    with pytest.raises(ConfigError, match=r"local/lakeprep.yaml: lake.engine: Input should be"):
+        load_settings("local", conf, environ={})
+
+
+def test_unknown_key_and_missing_column_are_reported(conf):
+    write(conf / "local/catalog.yaml", "tables: {t: {partition_by: [nope]}}\n")
+    with pytest.raises(ConfigError, match=r"catalog.yaml: tables.t.partition_by: column\(s\) "
+                                          r"\['nope'\] not declared"):
+        load_settings("local", conf, environ={})
+    write(conf / "local/catalog.yaml", "tables: {t: {partition: [day]}}\n")
+    with pytest.raises(ConfigError, match=r"local/catalog.yaml: tables.t.partition: unknown key"):
+        load_settings("local", conf, environ={})
+
+
+def test_same_top_level_key_in_two_files_of_one_folder(conf):
+    write(conf / "base/more.yaml", "lake: {engine: auto}\n")
+    with pytest.raises(ConfigError, match="key 'lake' is already defined in"):
+        load_settings("local", conf, environ={})
+
+
+def test_bad_yaml_and_unknown_env(conf):
+    write(conf / "local/broken.yaml", "lake: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml:\d+: not valid YAML"):
+        load_settings("local", conf, environ={})
+    with pytest.raises(ConfigError, match=r"no such environment; environments: \['emr', 'local'\]"):
+        load_settings("prod", conf, environ={})
+
+
+def test_unknown_table_lists_the_known_ones(conf):
+    s = load_settings("local", conf, environ={})
+    with pytest.raises(ConfigError, match="no table named 'x'.*known tables: raw_t, t"):
+        s.table("x")
+
+
+def test_cli_config_error_exits_2_with_one_line(conf, capsys):
+    write(conf / "local/lakeprep.yaml", "lake: {engine: spark-sql}\n")
+    assert main(["tables", "--env", "local", "--conf-dir", str(conf)]) == 2
+    err = capsys.readouterr().err
+    assert "lake.engine" in err and "lakeprep.yaml" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("env", ["local", "emr", "glue"])
+def test_shipped_configuration_is_valid(env):
+    s = load_settings(env, REPO_CONF, environ={"LAKEPREP_BUCKET": "my-bucket",
+                                                "LAKEPREP_DATA": "/tmp/lakeprep"})
+    assert {"customers", "orders", "web_events", "taxi_trips"} <= set(s.tables)
+    assert s.table("orders").partition_by == ["order_date"]
+    if env != "local":
+        assert s.table("orders").location == "s3://my-bucket/lake/bronze/orders"
