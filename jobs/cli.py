@@ -206,7 +206,7 @@ def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
 
     from jobs.generate_sample import generate
-    from lakeprep.runtime import session_for
+    from lakeprep.spark import session_for
 
     target = args.out or settings.lake.layers.get("raw")
     if not target:

@@ -13,55 +13,24 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyspark.sql import SparkSession
 
-import lakeprep
 from lakeprep.config import Settings, TableSpec
 from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine
-from lakeprep.spark import get_spark
-
-if TYPE_CHECKING:
-    from lakeprep.lineage import DatasetRef, LineageRun
+from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun
+from lakeprep.spark import session_for
+from lakeprep.version import code_version
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@cache
-def code_version() -> dict[str, str | None]:
-    """The package version and, when known, the git commit the code was built from."""
-    commit = os.environ.get("LAKEPREP_GIT_COMMIT")
-    if commit is None:
-        try:
-            commit = subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                capture_output=True, text=True, timeout=5, check=True).stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            commit = None
-    return {"package": lakeprep.__version__, "git_commit": commit}
-
-
-def session_for(settings: Settings) -> SparkSession:
-    """The active session (EMR, Glue, notebook) or a local one configured from ``settings``."""
-    spark = get_spark(settings.spark.app_name, master=settings.spark.master,
-                      conf=settings.spark.conf, delta_packages=settings.spark.delta_packages)
-    # SQL settings are session-level: apply them to a session we did not create as well.
-    for key, value in settings.spark.conf.items():
-        if key.startswith("spark.sql."):
-            spark.conf.set(key, value)
-    return spark
 
 
 @dataclass
@@ -114,8 +83,6 @@ class JobContext:
         if self.lineage is not None:
             yield self
             return
-        from lakeprep.lineage import LineageEmitter
-
         with LineageEmitter.from_settings(self.settings).run(self) as run:
             self.lineage = run
             try:

@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
+
+if TYPE_CHECKING:
+    from lakeprep.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +119,14 @@ def has_delta_classes(spark: SparkSession) -> bool:
         return True
     except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
         return False
+
+
+def session_for(settings: Settings) -> SparkSession:
+    """The active session (EMR, Glue, notebook) or a local one configured from ``settings``."""
+    spark = get_spark(settings.spark.app_name, master=settings.spark.master,
+                      conf=settings.spark.conf, delta_packages=settings.spark.delta_packages)
+    # SQL settings are session-level: apply them to a session we did not create as well.
+    for key, value in settings.spark.conf.items():
+        if key.startswith("spark.sql."):
+            spark.conf.set(key, value)
+    return spark

@@ -30,7 +30,7 @@ from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import ConfigError
 
 ENVIRONMENTS = ("local", "emr", "glue")
-LAYERS = ("raw", "bronze", "silver", "features", "exports")
+LAYERS = ("raw", "bronze", "features", "exports")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -62,7 +62,7 @@ class TableSpec(_Model):
     """A catalog entry. Code refers to tables by name, never by path."""
 
     name: str
-    layer: Literal["raw", "bronze", "silver", "features", "exports"]
+    layer: Literal["raw", "bronze", "features", "exports"]
     location: str
     description: str | None = None
     source: SourceSpec | None = None  # raw tables: their files

@@ -63,7 +63,7 @@ def read_table(name: str, version: int | None = None, timestamp: datetime | str 
     """
     from lakeprep.config import load_settings
     from lakeprep.errors import LakeTableError
-    from lakeprep.runtime import session_for
+    from lakeprep.spark import session_for
 
     settings = settings or load_settings(env)
     spec = settings.table(name)

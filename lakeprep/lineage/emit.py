@@ -48,6 +48,7 @@ from lakeprep.lineage.facets import (
     LakeprepRunFacet,
 )
 from lakeprep.lineage.transport import transport_for
+from lakeprep.version import code_version
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
@@ -176,7 +177,6 @@ class LineageEmitter:
             return False
 
     def _job_facets(self, ctx: JobContext) -> dict[str, JobFacet]:
-        from lakeprep.runtime import code_version
 
         code = code_version()
         facets: dict[str, JobFacet] = {
