@@ -116,7 +116,7 @@ class ExportSettings(_Model):
     entity: str | None = None  # None: the entity the table version's metadata names
     features_col: str = "features"
     split: SplitSettings = SplitSettings()
-    formats: list[Format] = Field(default_factory=lambda: ["csv"])
+    formats: list[Format] = Field(default_factory=lambda: list[Format](["csv"]))
     output: str | None = None
     overwrite: bool = False
     shuffle: bool = True

@@ -93,7 +93,8 @@ class _Walker:
         if not meta.get("run_id") or not meta.get("job"):
             return {**node, "status": "foreign",
                     "note": "no lakeprep metadata (written by another engine or tool)"}
-        gate = meta.get("gate") if isinstance(meta.get("gate"), Mapping) else {}
+        gate = meta.get("gate")
+        gate = gate if isinstance(gate, Mapping) else {}
         node.update(status="lakeprep", job=meta.get("job"), run_id=meta.get("run_id"),
                     gate=gate.get("verdict"), counts=meta.get("counts") or {})
         if depth >= self.max_depth:

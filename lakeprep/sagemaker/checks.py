@@ -166,8 +166,9 @@ def check_profile(profile: ChannelProfile, features_col: str, label_col: str,
         problems.append(f"features '{features_col}' is null in {profile.null_features} rows")
     if profile.nonfinite_rows:
         def name(i: int) -> str:
-            known = feature_names is not None and i < len(feature_names)
-            return f"{i} ({feature_names[i]})" if known else str(i)
+            if feature_names is not None and i < len(feature_names):
+                return f"{i} ({feature_names[i]})"
+            return str(i)
         worst = ", ".join(f"index {name(i)} in {n} rows"
                           for i, n in sorted(profile.nonfinite.most_common(20)))
         problems.append(

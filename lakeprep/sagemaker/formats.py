@@ -89,4 +89,4 @@ def recordio_record(label: float, vector: Vector, layout: TensorLayout = "auto")
         dense = vector.toArray()
         keys = np.flatnonzero(dense)
         values = dense[keys]
-    return frame(encode_record(values, label, keys=keys, size=vector.size))
+    return frame(encode_record(values, label, keys=keys, size=len(vector)))

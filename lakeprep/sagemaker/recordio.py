@@ -148,6 +148,7 @@ def _iter_fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
     while pos < len(buf):
         tag, pos = _read_varint(buf, pos)
         number, wire = tag >> 3, tag & 7
+        value: int | bytes
         if wire == _WIRE_VARINT:
             value, pos = _read_varint(buf, pos)
         elif wire == _WIRE_LEN:
@@ -185,7 +186,8 @@ def decode_float32_tensor(buf: bytes) -> dict[str, list]:
 
 
 def _decode_value_map(entry: bytes) -> tuple[str, dict[str, list]]:
-    key, tensor = "", {"values": [], "keys": [], "shape": []}
+    key = ""
+    tensor: dict[str, list] = {"values": [], "keys": [], "shape": []}
     for number, _, value in _iter_fields(entry):
         if number == 1:
             key = value.decode()

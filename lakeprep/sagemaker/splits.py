@@ -181,6 +181,7 @@ def _random(df: DataFrame, spec: SplitSpec, split_col: str) -> DataFrame:
 
 def _stratified(df: DataFrame, spec: SplitSpec, split_col: str) -> DataFrame:
     label = spec.label_col
+    assert label is not None, "SplitSpec validates that a stratified split names its label"
     _require(df, [label], "label")
     names, cum = _cumulative(spec)
     if spec.entity_cols:
@@ -230,6 +231,7 @@ def _cut_value(df: DataFrame, col: str, cut: datetime | date | float) -> Column:
 
 def _time(df: DataFrame, spec: SplitSpec, split_col: str) -> DataFrame:
     col = spec.time_col
+    assert col is not None, "SplitSpec validates that a time split names its column"
     _require(df, [col], "time")
     names, cum = _cumulative(spec)
     t = _time_value(df, col)
@@ -246,7 +248,8 @@ def _time(df: DataFrame, spec: SplitSpec, split_col: str) -> DataFrame:
     elif not cum:
         expr = F.when(F.col(_T).isNotNull(), F.lit(names[0]))
     else:
-        q = units.agg(F.percentile_approx(_T, cum, _ACCURACY)).first()[0]
+        row = units.agg(F.percentile_approx(_T, cum, _ACCURACY)).first()
+        q = row[0] if row is not None else None
         if q is None:
             raise InputError(f"split: time column '{col}' has no values")
         # A quantile q holds at least its fraction of rows at or below it, so ties at q stay

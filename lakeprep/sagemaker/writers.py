@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
+from pyspark.ml.linalg import Vector
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -95,7 +96,7 @@ class _PartSpec:
     columns: tuple[str, ...]  # Parquet: label name, then one name per feature
 
 
-def _encoder(spec: _PartSpec) -> Callable[[float, object], bytes]:
+def _encoder(spec: _PartSpec) -> Callable[[float, Vector], bytes]:
     if spec.fmt == "csv":
         return csv_line
     if spec.fmt == "libsvm":
