@@ -56,11 +56,20 @@ def csv_line(label: float, vector: Vector) -> bytes:
     return (",".join([fmt_float(label), *map(fmt_float, values)]) + "\n").encode()
 
 
-def libsvm_line(label: float, vector: Vector, index_base: int = 0) -> bytes:
+def libsvm_line(label: float, vector: Vector, index_base: int = 0,
+                full_width: bool = False) -> bytes:
     """One LibSVM line: ``label i:v ...`` over the non-zero entries, indices from ``index_base``.
 
     SageMaker's XGBoost reads zero-based indices (its docs: "zero-based index value pairs");
-    Spark's ``libsvm`` data source and sagemaker-spark write one-based ones.
+    Spark's ``libsvm`` data source and sagemaker-spark write one-based ones. A LibSVM reader
+    takes a file's width from the largest index it sees, so ``full_width`` writes the last
+    feature even when it is zero (``n-1:0``): the writers do it on each file's first line, so
+    every file parses to the full feature width (otherwise a train file whose rows never use the
+    last features is narrower than validation, and XGBoost refuses the model).
+
+    >>> from pyspark.ml.linalg import Vectors
+    >>> libsvm_line(1.0, Vectors.dense([0.5, 0.0, 0.0]), full_width=True)
+    b'1 0:0.5 2:0\\n'
     """
     if isinstance(vector, SparseVector):
         indices, values = vector.indices, vector.values
@@ -71,6 +80,9 @@ def libsvm_line(label: float, vector: Vector, index_base: int = 0) -> bytes:
     keep = values != 0.0
     pairs = [f"{i + index_base}:{fmt_float(v)}"
              for i, v in zip(indices[keep].tolist(), values[keep].tolist(), strict=True)]
+    last = len(vector) - 1
+    if full_width and last >= 0 and not (keep.any() and int(indices[keep][-1]) == last):
+        pairs.append(f"{last + index_base}:0")
     return (" ".join([fmt_float(label), *pairs]) + "\n").encode()
 
 

@@ -129,7 +129,10 @@ def _write_bytes(spec: _PartSpec, path: str, rows: Iterator) -> tuple[int, int]:
         buf: list[bytes] = []
         size = 0
         for label, vector in rows:
-            data = encode(label, vector)
+            if count == 0 and spec.fmt == "libsvm":  # the file's first line spans its width
+                data = libsvm_line(label, vector, spec.index_base, full_width=True)
+            else:
+                data = encode(label, vector)
             buf.append(data)
             size += len(data)
             count += 1

@@ -134,7 +134,8 @@ def read_libsvm_dir(folder: Path, index_base: int) -> list[tuple[float, dict[int
             entries = {}
             for pair in pairs:
                 i, v = pair.split(":")
-                entries[int(i) - index_base] = float(v)
+                if float(v) != 0.0:  # an explicit zero only marks the file's width
+                    entries[int(i) - index_base] = float(v)
             rows.append((float(label), entries))
     return rows
 

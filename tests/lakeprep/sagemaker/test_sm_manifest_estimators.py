@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -86,9 +86,8 @@ def test_training_input_errors():
         training_input_kwargs(_manifest(), "csv", input_mode="Stream")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sagemaker") is not None,
-                    reason="the sagemaker SDK is installed; this checks the message without it")
-def test_training_inputs_without_sdk_says_what_to_install():
+def test_training_inputs_without_sdk_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sagemaker.inputs", None)  # as if not installed
     with pytest.raises(UsageError, match=r"pip install lakeprep\[sagemaker\]"):
         training_inputs(_manifest(), "csv")
 

@@ -55,3 +55,30 @@ def test_manifest_round_trip_on_s3(s3):
     uri = write_manifest(m, f"s3://{BUCKET}/run-1", filesystem=fs)
     assert uri == f"s3://{BUCKET}/run-1/manifest.json"
     assert read_manifest(uri, filesystem=fs) == m
+
+
+def test_training_inputs_from_a_manifest_on_s3_with_the_sdk(s3):
+    """What the README's Estimator snippet feeds `fit`: real SDK objects, from a real manifest."""
+    pytest.importorskip("sagemaker", reason="pip install lakeprep[sagemaker]")
+    from sagemaker.inputs import TrainingInput
+
+    from lakeprep.sagemaker import ChannelFiles
+    from lakeprep.sagemaker.estimators import training_inputs
+
+    _, fs = s3
+    channels = {name: {"csv": ChannelFiles(uri=f"s3://{BUCKET}/run-2/{name}/csv",
+                                           content_type="text/csv", rows=rows,
+                                           files=["part-00000-0000.csv"], bytes=10)}
+                for name, rows in (("train", 8), ("validation", 1))}
+    m = Manifest(run_id="run-2", label="label", feature_names=["a"], config_hash="h",
+                 channels=channels)
+    inputs = training_inputs(read_manifest(write_manifest(m, f"s3://{BUCKET}/run-2",
+                                                          filesystem=fs), filesystem=fs),
+                             "csv", channels=["train", "validation"])
+    assert set(inputs) == {"train", "validation"}
+    assert all(isinstance(i, TrainingInput) for i in inputs.values())
+    config = inputs["train"].config
+    assert config["DataSource"]["S3DataSource"] == {
+        "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/run-2/train/csv/",
+        "S3DataDistributionType": "FullyReplicated"}
+    assert config["ContentType"] == "text/csv" and config["InputMode"] == "File"

@@ -71,6 +71,30 @@ def test_libsvm_round_trips_nonzeros_zero_based(written):
     assert _libsvm_got(root / "libsvm", 0) == _libsvm_expected()
 
 
+def _file_width(path, base: int) -> int:
+    """The width a LibSVM reader (XGBoost's) gives a file: its largest index + 1."""
+    return max((int(pair.split(":")[0]) - base + 1 for line in path.read_text().splitlines()
+                for pair in line.split(" ")[1:]), default=0)
+
+
+def test_every_libsvm_file_parses_to_the_full_feature_width(spark, tmp_path):
+    # no row of this channel uses the last two features; two files of three rows each
+    rows = [(float(i % 2), Vectors.sparse(6, [0, 1 + i % 3], [1.0, 2.0 + i])) for i in range(6)]
+    df = spark.createDataFrame(rows, ["label", "features"]).coalesce(1)
+    for base in (0, 1):
+        out = write_channel(df, str(tmp_path / f"svm{base}"), "libsvm",
+                            WriteOptions(rows_per_file=3, libsvm_index_base=base))
+        files = sorted((tmp_path / f"svm{base}").iterdir())
+        assert len(files) == len(out.files) == 2
+        assert [_file_width(f, base) for f in files] == [6, 6]
+        # the width marker is one explicit zero per file; the data are unchanged
+        assert sum(line.count(f" {5 + base}:0") for f in files
+                   for line in f.read_text().splitlines()) == 2
+        got = read_libsvm_dir(tmp_path / f"svm{base}", base)
+        assert sorted((lab, tuple(sorted(e.items()))) for lab, e in got) == sorted(
+            (lab, ((0, 1.0), (1 + i % 3, 2.0 + i))) for i, (lab, _) in enumerate(rows))
+
+
 def test_libsvm_one_based_option(channel_df, tmp_path):
     write_channel(channel_df, str(tmp_path / "svm"), "libsvm", WriteOptions(libsvm_index_base=1))
     assert _libsvm_got(tmp_path / "svm", 1) == _libsvm_expected()
