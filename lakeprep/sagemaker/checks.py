@@ -11,19 +11,22 @@ channel is checked before any byte is written: a bad channel leaves no partial o
 
 from __future__ import annotations
 
-import math
+import functools
+import pickle
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pyspark.ml.linalg import SparseVector, VectorUDT
+import pyarrow as pa
+from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.errors import InputError
+from lakeprep.sagemaker.batches import VectorBatch
 from lakeprep.sagemaker.formats import fmt_float
 
 Task = Literal["auto", "classification", "regression"]
@@ -90,38 +93,49 @@ def _bounded(counter: Counter) -> Counter:
     return Counter(dict(counter.most_common(_MAX_TRACKED)))
 
 
-def _profile_partition(rows: Iterable) -> Iterator[ChannelProfile]:
+def _profile_batch(p: ChannelProfile, b: VectorBatch, labels: Counter | None
+                   ) -> Counter | None:
+    """Add one Arrow batch to ``p`` (vectorised); returns the class-label counts so far."""
+    p.rows += len(b)
+    p.null_labels += int(b.null_labels.sum())
+    finite = np.isfinite(b.labels)
+    p.nonfinite_labels += int((~finite & ~b.null_labels).sum())
+    if labels is not None:
+        ok = b.labels[finite]
+        if not np.all(ok == np.floor(ok)):
+            labels = None
+        else:
+            values, counts = np.unique(ok, return_counts=True)
+            labels.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+            labels = labels if len(labels) <= MAX_CLASSES else None
+    p.null_features += int(b.null_vectors.sum())
+    sizes, counts = np.unique(b.sizes[~b.null_vectors], return_counts=True)
+    p.widths.update(dict(zip(sizes.tolist(), counts.tolist(), strict=True)))
+    lo, hi = int(b.value_offsets[0]), int(b.value_offsets[-1])
+    bad = lo + np.flatnonzero(~np.isfinite(b.values[lo:hi]))
+    if bad.size:
+        rows = np.searchsorted(b.value_offsets, bad, side="right") - 1
+        within = bad - b.value_offsets[rows]
+        index = within.copy()  # a dense row's position is its feature index
+        sparse = b.sparse[rows]
+        index[sparse] = b.indices[b.index_offsets[rows[sparse]] + within[sparse]]
+        p.nonfinite_rows += len(np.unique(rows))
+        p.nonfinite.update(index.tolist())
+    return labels
+
+
+def _profile_batches(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+    """mapInArrow body: one partition's ``(label, features)`` batches -> one pickled profile."""
     p = ChannelProfile()
     labels: Counter | None = Counter()
-    for label, vector in rows:
-        p.rows += 1
-        if label is None:
-            p.null_labels += 1
-        elif not math.isfinite(label):
-            p.nonfinite_labels += 1
-        elif labels is not None:
-            if label.is_integer():
-                labels[label] += 1
-                if len(labels) > MAX_CLASSES:
-                    labels = None
-            else:
-                labels = None
-        if vector is None:
-            p.null_features += 1
-            continue
-        p.widths[vector.size] += 1
-        values = vector.values if isinstance(vector, SparseVector) else vector.toArray()
-        finite = np.isfinite(values)
-        if not finite.all():
-            p.nonfinite_rows += 1
-            bad = np.flatnonzero(~finite)
-            if isinstance(vector, SparseVector):
-                bad = vector.indices[bad]
-            p.nonfinite.update(bad.tolist())
+    for batch in batches:
+        labels = _profile_batch(p, VectorBatch.from_arrow(batch.column(0), batch.column(1)),
+                                labels)
     p.labels = labels
     p.widths = _bounded(p.widths)
     p.nonfinite = _bounded(p.nonfinite)
-    yield p
+    yield pa.RecordBatch.from_pydict({"profile": [pickle.dumps(p)]},
+                                     schema=pa.schema([("profile", pa.binary())]))
 
 
 def require_channel_columns(df: DataFrame, features_col: str, label_col: str) -> None:
@@ -145,11 +159,14 @@ def require_channel_columns(df: DataFrame, features_col: str, label_col: str) ->
 
 def profile_channel(df: DataFrame, features_col: str = "features",
                     label_col: str = "label") -> ChannelProfile:
-    """Count rows, labels, vector widths and non-finite entries in one Spark job."""
+    """Count rows, labels, vector widths and non-finite entries in one Spark job (Arrow
+    batches, vectorised; one small profile per partition comes back)."""
     require_channel_columns(df, features_col, label_col)
-    rows = df.select(F.col(label_col).cast("double"), F.col(features_col)).rdd
-    return rows.mapPartitions(_profile_partition).treeAggregate(
-        ChannelProfile(), lambda a, b: a.merge(b), lambda a, b: a.merge(b))
+    rows = df.select(F.col(label_col).cast("double").alias("label"),
+                     F.col(features_col).alias("features"))
+    profiles = rows.mapInArrow(_profile_batches, "profile binary").collect()
+    return functools.reduce(ChannelProfile.merge, (pickle.loads(r.profile) for r in profiles),
+                            ChannelProfile())
 
 
 def check_profile(profile: ChannelProfile, features_col: str, label_col: str,

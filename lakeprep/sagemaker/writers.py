@@ -15,18 +15,24 @@ overwrites its own parts instead of adding duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
-from pyspark.ml.linalg import Vector
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakeprep.errors import UsageError
+from lakeprep.sagemaker.batches import (
+    VectorBatch,
+    csv_lines,
+    libsvm_lines,
+    parquet_batch,
+    recordio_records,
+)
 from lakeprep.sagemaker.checks import (
     ChannelProfile,
     Task,
@@ -34,19 +40,13 @@ from lakeprep.sagemaker.checks import (
     profile_channel,
     require_channel_columns,
 )
-from lakeprep.sagemaker.formats import (
-    FORMATS,
-    TensorLayout,
-    csv_line,
-    libsvm_line,
-    recordio_record,
-)
+from lakeprep.sagemaker.formats import FORMATS, TensorLayout
 from lakeprep.sagemaker.manifest import ChannelFiles
 from lakeprep.storage import Mode, prepare_prefix, resolve
 
 log = logging.getLogger(__name__)
-_FLUSH_BYTES = 4 << 20  # write to the stream in ~4 MiB pieces, not per row
-_PARQUET_BATCH = 8192
+
+
 
 
 @dataclass(frozen=True)
@@ -94,90 +94,92 @@ class _PartSpec:
     index_base: int
     layout: TensorLayout
     columns: tuple[str, ...]  # Parquet: label name, then one name per feature
+    width: int  # every vector's size (check_profile refuses mixed widths)
 
 
-def _encoder(spec: _PartSpec) -> Callable[[float, Vector], bytes]:
-    if spec.fmt == "csv":
-        return csv_line
-    if spec.fmt == "libsvm":
-        return lambda label, vector: libsvm_line(label, vector, spec.index_base)
-    return lambda label, vector: recordio_record(label, vector, spec.layout)
+class _PartWriter:
+    """Writes one partition's rows as parts of at most ``rows_per_file`` rows; encodes whole
+    Arrow batches with numpy (`lakeprep.sagemaker.batches`), never row by row."""
 
+    def __init__(self, spec: _PartSpec, index: int):
+        self.spec, self.index = spec, index
+        self.done: list[tuple[str, int, int]] = []
+        self._stream: Any = None
+        self._parquet: pq.ParquetWriter | None = None
+        self._name, self._rows, self._bytes = "", 0, 0
 
-def _chunks(rows: Iterable, size: int | None) -> Iterator[Iterator]:
-    """Split a row iterator into consecutive runs of at most ``size`` rows, lazily."""
-    it = iter(rows)
-    for first in it:
-        yield _run(first, it, size)
+    def write(self, batch: VectorBatch) -> None:
+        start, size = 0, self.spec.rows_per_file
+        while start < len(batch):
+            if self._stream is None:
+                self._open()
+            room = len(batch) - start if size is None else min(size - self._rows,
+                                                                len(batch) - start)
+            self._encode(batch.slice(start, start + room), first=self._rows == 0)
+            self._rows += room
+            start += room
+            if size is not None and self._rows >= size:
+                self._close()
 
+    def finish(self) -> list[tuple[str, int, int]]:
+        if self._stream is not None:
+            self._close()
+        return self.done
 
-def _run(first, it: Iterator, size: int | None) -> Iterator:
-    yield first
-    taken = 1
-    while size is None or taken < size:
-        try:
-            yield next(it)
-        except StopIteration:
+    def _open(self) -> None:
+        spec = self.spec
+        self._name = f"part-{self.index:05d}-{len(self.done):04d}{spec.extension}"
+        self._stream = spec.fs.open_output_stream(f"{spec.root}/{self._name}")
+        self._rows = self._bytes = 0
+        if spec.fmt == "parquet":
+            schema = pa.schema([(name, pa.float64()) for name in spec.columns])
+            self._parquet = pq.ParquetWriter(self._stream, schema)
+
+    def _encode(self, rows: VectorBatch, first: bool) -> None:
+        spec, width = self.spec, self.spec.width
+        if spec.fmt == "recordio-protobuf":
+            data = recordio_records(rows, width, spec.layout)
+        elif spec.fmt == "parquet":
+            assert self._parquet is not None
+            self._parquet.write_batch(parquet_batch(rows.labels, rows.dense(width),
+                                                    spec.columns))
             return
-        taken += 1
+        elif spec.fmt == "libsvm":
+            data = libsvm_lines(rows.labels, rows.dense(width), spec.index_base,
+                                full_width_first=first)
+        else:
+            data = csv_lines(rows.labels, rows.dense(width))
+        self._stream.write(data)
+        self._bytes += len(data)
+
+    def _close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        size = self._stream.tell() if self.spec.fmt == "parquet" else self._bytes
+        self._stream.close()
+        self._stream = None
+        self.done.append((self._name, self._rows, size))
 
 
-def _write_bytes(spec: _PartSpec, path: str, rows: Iterator) -> tuple[int, int]:
-    encode = _encoder(spec)
-    count = written = 0
-    with spec.fs.open_output_stream(path) as out:
-        buf: list[bytes] = []
-        size = 0
-        for label, vector in rows:
-            if count == 0 and spec.fmt == "libsvm":  # the file's first line spans its width
-                data = libsvm_line(label, vector, spec.index_base, full_width=True)
-            else:
-                data = encode(label, vector)
-            buf.append(data)
-            size += len(data)
-            count += 1
-            if size >= _FLUSH_BYTES:
-                out.write(b"".join(buf))
-                written += size
-                buf, size = [], 0
-        out.write(b"".join(buf))
-        written += size
-    return count, written
+_PARTS_SCHEMA = "name string, rows long, bytes long"
 
 
-def _parquet_batch(rows: list, columns: tuple[str, ...]) -> pa.RecordBatch:
-    labels = np.fromiter((r[0] for r in rows), dtype=np.float64, count=len(rows))
-    matrix = np.vstack([r[1].toArray() for r in rows])
-    arrays = [pa.array(labels)] + [pa.array(matrix[:, j]) for j in range(matrix.shape[1])]
-    return pa.RecordBatch.from_arrays(arrays, names=list(columns))
-
-
-def _write_parquet(spec: _PartSpec, path: str, rows: Iterator) -> tuple[int, int]:
-    schema = pa.schema([(name, pa.float64()) for name in spec.columns])
-    count = 0
-    with spec.fs.open_output_stream(path) as out:
-        with pq.ParquetWriter(out, schema) as writer:
-            batch: list = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) == _PARQUET_BATCH:
-                    writer.write_batch(_parquet_batch(batch, spec.columns))
-                    count, batch = count + len(batch), []
-            if batch:
-                writer.write_batch(_parquet_batch(batch, spec.columns))
-                count += len(batch)
-        written = out.tell()
-    return count, written
-
-
-def _write_partition(spec: _PartSpec, index: int,
-                     rows: Iterable) -> Iterator[tuple[str, int, int]]:
-    """Write one partition as one or more parts; yield ``(name, rows, bytes)`` for each."""
-    write = _write_parquet if spec.fmt == "parquet" else _write_bytes
-    for seq, chunk in enumerate(_chunks(rows, spec.rows_per_file)):
-        name = f"part-{index:05d}-{seq:04d}{spec.extension}"
-        count, size = write(spec, f"{spec.root}/{name}", chunk)
-        yield name, count, size
+def _write_batches(spec: _PartSpec, batches: Iterable[pa.RecordBatch]
+                   ) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: one partition's ``(_part, label, features)`` batches -> its parts."""
+    writer: _PartWriter | None = None
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        if writer is None:
+            writer = _PartWriter(spec, int(batch.column(0)[0].as_py()))
+        writer.write(VectorBatch.from_arrow(batch.column(1), batch.column(2)))
+    done = writer.finish() if writer is not None else []
+    if done:
+        names, rows, sizes = zip(*done, strict=True)
+        yield pa.RecordBatch.from_pydict({"name": list(names), "rows": list(rows),
+                                          "bytes": list(sizes)})
 
 
 def arrange_rows(df: DataFrame, options: WriteOptions) -> DataFrame:
@@ -233,11 +235,12 @@ def write_channel(df: DataFrame, uri: str, fmt: str, options: WriteOptions | Non
     info = FORMATS[fmt]
     spec = _PartSpec(fs, root, fmt, info.extension, options.rows_per_file,
                      options.libsvm_index_base, options.tensor_layout,
-                     _columns(options, profile.width) if fmt == "parquet" else ())
-    parts = (arrange_rows(df, options).rdd
-             .mapPartitionsWithIndex(lambda i, rows: _write_partition(spec, i, rows))
-             .collect())
-    parts.sort()
+                     _columns(options, profile.width) if fmt == "parquet" else (),
+                     profile.width or 0)
+    rows_df = arrange_rows(df, options)
+    parts = sorted(tuple(r) for r in rows_df.select(
+        F.spark_partition_id().alias("_part"), "label", "features")
+        .mapInArrow(lambda batches: _write_batches(spec, batches), _PARTS_SCHEMA).collect())
     rows = sum(p[1] for p in parts)
     if rows != profile.rows:
         raise UsageError(f"channel {uri}: wrote {rows} rows but the input had {profile.rows}; "

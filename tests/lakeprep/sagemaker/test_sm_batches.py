@@ -1,0 +1,78 @@
+"""The per-batch encoders write exactly the bytes of the per-row encoders (formats.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pyspark.ml.linalg import DenseVector, SparseVector, Vectors
+
+from lakeprep.sagemaker.batches import (
+    VectorBatch,
+    csv_lines,
+    libsvm_lines,
+    parquet_batch,
+    recordio_records,
+)
+from lakeprep.sagemaker.formats import csv_line, libsvm_line, recordio_record
+
+WIDTH = 7
+
+
+def _rows(kind: str, n: int = 300, seed: int = 3) -> list[tuple[float, object]]:
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, 1.0, 1e-7, 1e20, 1 / 3, -2.5e-300, 123456789.0, 10.0])
+    out = []
+    for i in range(n):
+        dense = np.where(rng.random(WIDTH) < 0.4, 0.0, rng.choice(specials, WIDTH)
+                         * rng.choice([1, rng.lognormal()], WIDTH))
+        sparse = kind == "sparse" or (kind == "mixed" and i % 3 == 0)
+        vector = (Vectors.sparse(WIDTH, {int(j): float(dense[j]) for j in np.flatnonzero(dense)})
+                  if sparse else Vectors.dense(dense))
+        out.append((float(rng.integers(0, 3)) if i % 5 else -0.0, vector))
+    return out
+
+
+def _arrow(rows: list[tuple[float, object]]) -> VectorBatch:
+    def struct(v):
+        if isinstance(v, SparseVector):
+            return {"type": 0, "size": v.size, "indices": v.indices.tolist(),
+                    "values": v.values.tolist()}
+        assert isinstance(v, DenseVector)
+        return {"type": 1, "size": None, "indices": None, "values": v.toArray().tolist()}
+
+    vtype = pa.struct([("type", pa.int8()), ("size", pa.int32()),
+                       ("indices", pa.list_(pa.int32())), ("values", pa.list_(pa.float64()))])
+    return VectorBatch.from_arrow(pa.array([r[0] for r in rows], pa.float64()),
+                                  pa.array([struct(r[1]) for r in rows], vtype))
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "mixed"])
+def test_text_formats_equal_the_row_encoders(kind):
+    rows = _rows(kind)
+    batch = _arrow(rows)
+    matrix = batch.dense(WIDTH)
+    assert np.array_equal(matrix, np.vstack([v.toArray() for _, v in rows]))
+    assert csv_lines(batch.labels, matrix) == b"".join(csv_line(lab, v) for lab, v in rows)
+    for base in (0, 1):
+        want = [libsvm_line(lab, v, base, full_width=i == 0) for i, (lab, v) in enumerate(rows)]
+        assert libsvm_lines(batch.labels, matrix, base, full_width_first=True) == b"".join(want)
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "mixed"])
+@pytest.mark.parametrize("layout", ["auto", "dense", "sparse"])
+def test_recordio_equals_the_row_encoder(kind, layout):
+    rows = _rows(kind)
+    got = recordio_records(_arrow(rows), WIDTH, layout)
+    assert got == b"".join(recordio_record(lab, v, layout) for lab, v in rows)
+
+
+def test_slices_and_parquet_keep_rows_in_order():
+    rows = _rows("mixed", n=50)
+    batch = _arrow(rows)
+    part = batch.slice(10, 20)
+    assert csv_lines(part.labels, part.dense(WIDTH)) == b"".join(
+        csv_line(lab, v) for lab, v in rows[10:20])
+    table = parquet_batch(part.labels, part.dense(WIDTH), ("label", *map(str, range(WIDTH))))
+    assert table.num_rows == 10 and table.column(3).to_pylist() == [
+        float(v.toArray()[2]) for _, v in rows[10:20]]
