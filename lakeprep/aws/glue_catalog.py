@@ -78,6 +78,7 @@ def table_input(name: str, location: str, schema: dict[str, Any], partition_by: 
 def plan(settings: Settings) -> CatalogPlan:
     """The database and one table request per lake table with a Delta version."""
     from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
 
     db = settings.deploy.database
     p = CatalogPlan(db, settings.deploy.region)
@@ -87,10 +88,12 @@ def plan(settings: Settings) -> CatalogPlan:
     for spec in settings.tables.values():
         if spec.layer == "raw":
             continue
-        if not DeltaTable.is_deltatable(spec.location, options):
+        try:  # (not DeltaTable.is_deltatable: against moto server it never answers)
+            table = DeltaTable(spec.location, storage_options=options)
+        except TableNotFoundError:
             p.missing.append(spec.name)
             continue
-        schema = json.loads(DeltaTable(spec.location, storage_options=options).schema().to_json())
+        schema = json.loads(table.schema().to_json())
         p.requests.append(Request("glue", "create_table", {
             "DatabaseName": db,
             "TableInput": table_input(spec.name, spec.location, schema, spec.partition_by,
