@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     reg = csub.add_parser("register", parents=[common], help="register every lake table")
     reg.add_argument("--dry-run", action="store_true", help="print the requests, send none")
+    sub.add_parser("iam-policy", parents=[common], help="least-privilege IAM policies of the "
+                   "Glue, EMR and EMR Serverless roles")
     return p
 
 
@@ -387,7 +389,15 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws.iam import policies
+
+    out.print_json(json.dumps(policies(settings)))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "iam-policy": cmd_iam_policy,
     "package": cmd_package,
     "deploy": cmd_deploy,
     "catalog": cmd_catalog,
