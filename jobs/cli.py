@@ -358,7 +358,7 @@ def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     targets = list(TARGETS) if args.target == "all" else [args.target]
     report = build(targets, Path(args.out))
     for line in report.lines():
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, soft_wrap=True)
     return 0
 
 
