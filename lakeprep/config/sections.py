@@ -211,7 +211,7 @@ class GlueDeploy(_Model):
     """``deploy.glue``: the Glue job each lakeprep job becomes (``lakeprep-<job>-<env>``)."""
 
     role_arn: str | None = None
-    glue_version: str = "5.0"
+    glue_version: str = "5.1"  # DESIGN.md: the runtime baseline is what Glue 5.1 runs
     worker_type: str = "G.1X"
     number_of_workers: int = Field(default=2, ge=2)
     timeout_minutes: int = Field(default=120, ge=1)

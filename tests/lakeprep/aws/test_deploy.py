@@ -91,7 +91,7 @@ def test_glue_deploy_uploads_creates_updates_and_waits(env, dist, capsys, monkey
     assert s3.get_object(Bucket=BUCKET, Key=prefix + "run_job.py")["Body"].read() == \
         (dist / "run_job.py").read_bytes()
     job = glue.get_job(JobName="lakeprep-ingest-glue")["Job"]
-    assert job["Role"] == ROLE and job["GlueVersion"] == "5.0"
+    assert job["Role"] == ROLE and job["GlueVersion"] == "5.1"
     assert job["Command"]["ScriptLocation"] == f"s3://{BUCKET}/{prefix}run_job.py"
     args = job["DefaultArguments"]
     assert args["--datalake-formats"] == "delta"
