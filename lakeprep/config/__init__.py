@@ -320,7 +320,9 @@ def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
             suite_files[path.stem] = str(path)
             files.append(str(path))
     settings = _validate(merged, env, root, files, origin)
-    conf_hash = hashlib.sha256(json.dumps([merged, suites], sort_keys=True, default=str)
+    # `deploy` says where a job runs, not what it computes: it does not change the hash
+    computed = {k: v for k, v in merged.items() if k != "deploy"}
+    conf_hash = hashlib.sha256(json.dumps([computed, suites], sort_keys=True, default=str)
                                .encode()).hexdigest()[:16]
     declared = {}
     for name, data in suites.items():

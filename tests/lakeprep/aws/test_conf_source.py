@@ -88,3 +88,12 @@ def test_the_wheel_carries_the_conf_and_its_conf_resolves_without_a_checkout(tmp
     conf_dir, tables = done.stdout.split()
     assert conf_dir == str(tmp_path / "site" / "conf") and int(tables) == len(
         load_settings("local", REPO / "conf").tables)
+
+
+def test_deploy_settings_leave_the_conf_hash_alone(monkeypatch):
+    monkeypatch.setenv("LAKEPREP_BUCKET", "one")
+    first = load_settings("glue")
+    monkeypatch.setenv("LAKEPREP_GLUE_ROLE_ARN", "arn:aws:iam::123456789012:role/other")
+    monkeypatch.setenv("LAKEPREP_KMS_KEY", "key-1")
+    second = load_settings("glue")
+    assert second.deploy.kms_key == "key-1" and second.conf_hash == first.conf_hash
