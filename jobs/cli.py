@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -94,6 +95,25 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata")
     hist.add_argument("table")
     hist.add_argument("--limit", type=int, default=20)
+
+    # AWS: package, deploy, catalog (lakeprep.aws does the work)
+    pkg = sub.add_parser("package", parents=[common], help="build the wheel (with conf), entry "
+                         "scripts and the EMR Serverless venv archive")
+    pkg.add_argument("--target", choices=["glue", "emr", "emr-serverless", "all"], default="all")
+    pkg.add_argument("--out", default="dist", help="output folder (default dist/)")
+    dep = sub.add_parser("deploy", parents=[common], help="upload the artefacts and run a job "
+                         "on Glue, EMR or EMR Serverless")
+    dep.add_argument("target", choices=["glue", "emr", "emr-serverless"])
+    dep.add_argument("job", choices=sorted(JOBS))
+    dep.add_argument("--dist", default="dist", help="where `lakeprep package` put the artefacts")
+    dep.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    dep.add_argument("--dry-run", action="store_true", help="print the requests, send none")
+    cat = sub.add_parser("catalog", help="the Glue Data Catalog")
+    csub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    reg = csub.add_parser("register", parents=[common], help="register every lake table")
+    reg.add_argument("--dry-run", action="store_true", help="print the requests, send none")
+    sub.add_parser("iam-policy", parents=[common], help="least-privilege IAM policies of the "
+                   "Glue, EMR and EMR Serverless roles")
     return p
 
 
@@ -332,7 +352,55 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws.package import TARGETS, build
+
+    targets = list(TARGETS) if args.target == "all" else [args.target]
+    report = build(targets, Path(args.out))
+    for line in report.lines():
+        out.print(line, highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws import deploy
+
+    plan = deploy.plan(args.target, args.job, settings, Path(args.dist))
+    if args.dry_run:
+        out.print_json(deploy.dumps(plan))
+        return 0
+    submitted = deploy.execute(plan)
+    out.print(f"{args.target}: {submitted.describe()}", highlight=False)
+    if args.wait:
+        deploy.wait(submitted, lambda state: out.print(f"{args.target} run: {state}"),
+                    settings.deploy.region)
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws import glue_catalog
+
+    plan = glue_catalog.plan(settings)
+    if args.dry_run:
+        out.print_json(json.dumps(plan.as_json()))
+        return 0
+    for line in glue_catalog.execute(plan):
+        out.print(line, highlight=False)
+    return 0
+
+
+def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws.iam import policies
+
+    out.print_json(json.dumps(policies(settings)))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "iam-policy": cmd_iam_policy,
+    "package": cmd_package,
+    "deploy": cmd_deploy,
+    "catalog": cmd_catalog,
     "reproduce": cmd_reproduce,
     "lineage": cmd_lineage,
     "quality": cmd_quality,

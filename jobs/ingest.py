@@ -245,10 +245,16 @@ def _salt(ctx: JobContext, specs: list[TableSpec]) -> str | None:
     salt = os.environ.get(var)
     if salt:
         return salt
+    reference = ctx.settings.ingest.pii_salt_secret
+    if reference:  # a job definition names the secret; its value is only read here, at run time
+        from lakeprep.aws.secrets import read_secret
+
+        return read_secret(reference, "ingest.pii_salt_secret", ctx.settings.deploy.region)
     if ctx.settings.env == "local":
         log.warning("%s is not set: hashing personal data (%s) with the local development "
                     "salt; set it for anything but a local trial", var, ", ".join(needs))
         return DEV_SALT
-    raise ConfigError(f"ingest.pii_salt_env: environment variable {var} is not set; it salts "
-                      f"the hash of personal data columns {needs} and never comes from conf")
+    raise ConfigError(f"ingest.pii_salt_env: environment variable {var} is not set and "
+                      f"ingest.pii_salt_secret names no secret; the salt hashes personal data "
+                      f"columns {needs} and never comes from conf")
 

@@ -25,12 +25,19 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lakeprep.config.sections import ExportSettings, FeaturesSettings, LineageSettings
+from lakeprep.config.sections import (
+    DeploySettings,
+    ExportSettings,
+    FeaturesSettings,
+    LineageSettings,
+)
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import ConfigError
 
 ENVIRONMENTS = ("local", "emr", "glue")
 LAYERS = ("raw", "bronze", "features", "exports")
+# the default conf: beside the lakeprep package, in a checkout and in an installed wheel alike
+SHIPPED_CONF = Path(__file__).resolve().parents[2] / "conf"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -125,6 +132,14 @@ class LakeSettings(_Model):
 class IngestSettings(_Model):
     tables: list[str] = Field(default_factory=list, description="bronze tables run by default")
     pii_salt_env: str = "LAKEPREP_PII_SALT"
+    pii_salt_secret: str | None = Field(
+        default=None, description="Secrets Manager name/ARN or ssm:/parameter holding the salt, "
+        "read at run time when the pii_salt_env variable is not set")
+
+    @field_validator("pii_salt_secret")
+    @classmethod
+    def _empty_is_unset(cls, v: str | None) -> str | None:
+        return v or None
 
 
 class Settings(_Model):
@@ -141,6 +156,7 @@ class Settings(_Model):
     features: FeaturesSettings | None = None
     export: ExportSettings = ExportSettings()
     lineage: LineageSettings = LineageSettings()
+    deploy: DeploySettings = DeploySettings()
     suites: dict[str, SuiteDeclaration] = Field(
         default_factory=dict, description="quality suites from <conf>/<env>/quality/*.yaml")
     suite_files: dict[str, str] = Field(default_factory=dict)
@@ -236,18 +252,51 @@ class Settings(_Model):
 
 
 def default_conf_dir() -> Path:
-    """``$LAKEPREP_CONF_DIR``, else ``./conf``, else the conf folder of this source tree."""
+    """``$LAKEPREP_CONF_DIR``, else ``./conf``, else the conf shipped beside the package.
+
+    The shipped conf is the folder next to the ``lakeprep`` package: the checkout's ``conf/`` in a
+    source tree, ``site-packages/conf`` when installed from the wheel (pyproject ships it there).
+    """
     if os.environ.get("LAKEPREP_CONF_DIR"):
         return Path(os.environ["LAKEPREP_CONF_DIR"])
     if Path("conf/base").is_dir():
         return Path("conf")
-    return Path(__file__).resolve().parents[1] / "conf"
+    return SHIPPED_CONF
 
 
 def load_settings(env: str = "local", conf_dir: str | Path | None = None,
                   environ: Mapping[str, str] | None = None) -> Settings:
-    """Read, layer, interpolate and validate the configuration of ``env``."""
-    root = Path(conf_dir) if conf_dir is not None else default_conf_dir()
+    """Read, layer, interpolate and validate the configuration of ``env``.
+
+    ``conf_dir`` (or ``$LAKEPREP_CONF_DIR``) is a local folder, a ``.zip`` of one, or an
+    ``s3://`` URI of either: remote conf is copied into a temporary folder first, and errors
+    name the URI's files.
+    """
+    where = str(conf_dir) if conf_dir is not None else str(default_conf_dir())
+    if "://" in where or where.endswith(".zip"):
+        from lakeprep.aws.confsource import materialize
+
+        with materialize(where) as local:
+            try:
+                settings = _load(env, local, environ)
+            except ConfigError as e:
+                raise ConfigError(str(e).replace(str(local), where.rstrip("/"))) from None
+        return _relocated(settings, str(local), where.rstrip("/"))
+    return _load(env, Path(where), environ)
+
+
+def _relocated(settings: Settings, local: str, uri: str) -> Settings:
+    """``settings`` loaded from ``local`` with its file names given as under ``uri``."""
+    def at(path: str) -> str:
+        return path.replace(local, uri, 1)
+
+    return settings.model_copy(update={
+        "conf_dir": uri, "files": [at(f) for f in settings.files],
+        "suite_files": {k: at(v) for k, v in settings.suite_files.items()},
+        "origins": {k: at(v) for k, v in settings.origins.items()}})
+
+
+def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
     environ = os.environ if environ is None else environ
     if not (root / "base").is_dir():
         raise ConfigError(f"{root}/base: configuration folder not found "
@@ -271,7 +320,9 @@ def load_settings(env: str = "local", conf_dir: str | Path | None = None,
             suite_files[path.stem] = str(path)
             files.append(str(path))
     settings = _validate(merged, env, root, files, origin)
-    conf_hash = hashlib.sha256(json.dumps([merged, suites], sort_keys=True, default=str)
+    # `deploy` says where a job runs, not what it computes: it does not change the hash
+    computed = {k: v for k, v in merged.items() if k != "deploy"}
+    conf_hash = hashlib.sha256(json.dumps([computed, suites], sort_keys=True, default=str)
                                .encode()).hexdigest()[:16]
     declared = {}
     for name, data in suites.items():

@@ -200,3 +200,72 @@ class LineageSettings(_Model):
     source_url: str | None = None
     transport: FileTransportConf | HttpTransportConf = Field(
         default_factory=FileTransportConf, discriminator="type")
+
+
+# deploy --------------------------------------------------------------------------------------
+def _unset_if_empty(v: str | None) -> str | None:
+    return v or None  # `${VAR:-}` in conf gives "" when the variable is not set
+
+
+class GlueDeploy(_Model):
+    """``deploy.glue``: the Glue job each lakeprep job becomes (``lakeprep-<job>-<env>``)."""
+
+    role_arn: str | None = None
+    glue_version: str = "5.1"  # DESIGN.md: the runtime baseline is what Glue 5.1 runs
+    worker_type: str = "G.1X"
+    number_of_workers: int = Field(default=2, ge=2)
+    timeout_minutes: int = Field(default=120, ge=1)
+    max_retries: int = Field(default=0, ge=0)
+    bookmarks: bool = False
+
+    _role = field_validator("role_arn")(_unset_if_empty)
+
+
+class EmrDeploy(_Model):
+    """``deploy.emr``: the running EMR on EC2 cluster the steps go to."""
+
+    cluster_id: str | None = None
+    action_on_failure: Literal["CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER"] = "CONTINUE"
+
+    _cluster = field_validator("cluster_id")(_unset_if_empty)
+
+
+class EmrServerlessDeploy(_Model):
+    """``deploy.emr_serverless``: the Spark application and the role job runs assume."""
+
+    application_id: str | None = None
+    execution_role_arn: str | None = None
+    driver_cores: int = Field(default=2, ge=1)
+    driver_memory: str = "4g"
+    executor_cores: int = Field(default=2, ge=1)
+    executor_memory: str = "4g"
+    executor_instances: int = Field(default=2, ge=1)
+
+    _ids = field_validator("application_id", "execution_role_arn")(_unset_if_empty)
+
+
+class DeploySettings(_Model):
+    """The ``deploy:`` section: where artefacts go and which AWS resources run the jobs.
+
+    ``job_env`` are the environment variables a job run gets (what ``conf/<env>`` interpolates,
+    e.g. ``LAKEPREP_BUCKET``); secrets are never among them, only their references
+    (``ingest.pii_salt_secret``).
+    """
+
+    bucket: str | None = Field(default=None, description="artefact bucket")
+    prefix: str = "lakeprep/artifacts"
+    region: str | None = None
+    kms_key: str | None = Field(default=None, description="KMS key id/ARN for SSE-KMS uploads")
+    database: str = Field(default="lakeprep", description="Glue Data Catalog database")
+    job_env: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    glue: GlueDeploy = GlueDeploy()
+    emr: EmrDeploy = EmrDeploy()
+    emr_serverless: EmrServerlessDeploy = EmrServerlessDeploy()
+
+    _unset = field_validator("bucket", "region", "kms_key")(_unset_if_empty)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        return v.strip("/")

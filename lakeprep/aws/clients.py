@@ -1,0 +1,23 @@
+"""boto3 clients and the small S3 helpers the AWS commands share."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from lakeprep.errors import UsageError
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client; the endpoint comes from ``AWS_ENDPOINT_URL`` (boto3 reads it itself)."""
+    import boto3
+
+    return boto3.session.Session(region_name=region).client(service)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``("bucket", "key")``; anything else is a usage error."""
+    u = urlparse(uri)
+    if u.scheme not in ("s3", "s3a") or not u.netloc:
+        raise UsageError(f"expected an s3://bucket/key URI, found {uri!r}")
+    return u.netloc, u.path.lstrip("/")
