@@ -68,12 +68,12 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
     """Fit the spec pipeline on the snapshot as of ``cutoff`` (default ``features.cutoff``) and
     write the feature table."""
     cfg = ctx.settings.require_features()
-    cutoff = (cutoff or cfg.cutoff).isoformat()
-    snap, inputs = _snapshot(ctx, cfg, cutoff, with_label=True)
+    day = (cutoff or cfg.cutoff).isoformat()
+    snap, inputs = _snapshot(ctx, cfg, day, with_label=True)
     label = cfg.snapshot.label.name if cfg.snapshot.label else None
     pipeline = build_pipeline(cfg.pipeline, snap.columns,
                               source=ctx.settings.where("features", "pipeline"))
-    report = FeatureReport(cfg.table, cutoff, inputs=inputs)
+    report = FeatureReport(cfg.table, day, inputs=inputs)
     snap = snap.persist()
     outcome = None
     try:
@@ -81,12 +81,12 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
         # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
         # aside are neither fitted on nor written
         outcome = gates.check(ctx, cfg.table, snap)
-        train = outcome.passed if outcome is not None else snap
+        train = outcome.passed if outcome is not None and outcome.passed is not None else snap
         report.rows = train.count()
         if report.rows == 0:
-            raise InputError(f"{cfg.table}: the snapshot as of {cutoff} is empty: no "
+            raise InputError(f"{cfg.table}: the snapshot as of {day} is empty: no "
                              f"{cfg.snapshot.entity_table} row existed before the cutoff")
-        model = _fit(pipeline, train, cfg.table, cutoff)
+        model = _fit(pipeline, train, cfg.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
         report.model_path = f"{_models_root(ctx, cfg)}/{ctx.run_id}"
@@ -100,7 +100,7 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
             report.label_balance = {str(r[0]): int(r[1]) for r in
                                     train.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
-            table=cfg.table, inputs=inputs, cutoff=cutoff, counts={"rows": report.rows},
+            table=cfg.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
             gate=gates.summary(outcome),
             features={"names": report.feature_names, "label": label,
                       "entity": cfg.snapshot.entity, "column": FEATURES_COL,
@@ -143,7 +143,7 @@ def _snapshot(ctx: JobContext, cfg: FeaturesSettings, cutoff: str, with_label: b
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
     # Delta stores no ML vectors: the assembled vector lands as array<double>
     return out.select(*[F.col(f"`{c}`") for c in snapshot_columns],
-                      vector_to_array(FEATURES_COL).alias(FEATURES_COL))
+                      vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
 def _drift_features(cfg: FeaturesSettings, snap: DataFrame) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -136,7 +137,7 @@ def _sized(options: WriteOptions, rows: int) -> WriteOptions:
     return replace(options, num_files=max(1, -(-rows // options.rows_per_file)))
 
 
-def _write_splits(df: DataFrame, spec: SplitSpec, formats: list[str], root: str,
+def _write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: str,
                   options: WriteOptions, where: str) -> tuple[dict[str, int],
                                                            dict[str, dict[str, ChannelFiles]]]:
     """Check, split and write ``df``; nothing is written when any row is unusable."""

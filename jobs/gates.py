@@ -39,10 +39,10 @@ def suite_for(ctx: JobContext, table: str, suite: str | None = None
     """The declared suite of ``table`` (or the one named ``suite``) and the file it came from,
     or None (no gate)."""
     name = suite or ctx.spec(table).quality_suite or table
-    suite = ctx.settings.suites.get(name)
-    if suite is None:
+    declared = ctx.settings.suites.get(name)
+    if declared is None:
         return None
-    return suite, ctx.settings.suite_files.get(name, f"<suite {name}>")
+    return declared, ctx.settings.suite_files.get(name, f"<suite {name}>")
 
 
 def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,

@@ -523,6 +523,7 @@ class _Plan:
 
     def batch(self, entity: str, number: int) -> _Batch:
         extra: tuple[str, ...] = ()
+        columns: tuple[str, ...]
         if entity == "customers":
             lo, hi = self.customer_bounds[number - 1], self.customer_bounds[number]
             rows = hi - lo + self.customer_updates(number)

@@ -240,6 +240,7 @@ def _decide(cached: DataFrame, tagged: DataFrame | None, decl: SuiteDeclaration,
         return GateOutcome(policy, Verdict.FAIL, report, passed=None, counts=counts,
                            reasons=[f"table-level expectation failed, rows cannot be quarantined "
                                     f"to fix it: {f}" for f in table_failures])
+    assert tagged is not None and metrics is not None  # always set under `quarantine`
     return _quarantine(tagged, decl, metrics, report, max_fraction, keep_cached, failed_column,
                        failures)
 

@@ -294,7 +294,14 @@ def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
         if size:
             aggs += [slot.alias(f"s{i}_{j}") for j, slot in
                      enumerate(_slot_orders(F.when(dup, _hash(item)), size))]
-    return counts.agg(*aggs).first().asDict()
+    return _one_row(counts.agg(*aggs))
+
+
+def _one_row(aggregated: DataFrame) -> dict[str, Any]:
+    """The single row of a global aggregation, as a dict."""
+    row = aggregated.first()
+    assert row is not None, "a global aggregation always has one row"
+    return row.asDict()
 
 
 def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
@@ -350,12 +357,12 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
         if size:
             aggs += [slot.alias(f"s{i}_{j}")
                      for j, slot in enumerate(_slot_orders(F.col(f"h{i}"), size))]
-    got = projected.agg(*aggs).first().asDict()
+    got = _one_row(projected.agg(*aggs))
     if keyed:
         got.update(_unique_metrics(df, decl, keyed, size))
     wanted = {i: _unhash([got[f"s{i}_{j}"] for j in range(size)], size) for i in names}
     if untagged is None:
-        untagged = df.drop(failed_column) if gate else df
+        untagged = df.drop(failed_column) if gate and failed_column else df
     samples = _fetch_samples(untagged, decl,
                              {i: h for i, h in wanted.items() if h})
     return RowMetrics(

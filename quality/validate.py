@@ -156,6 +156,7 @@ def run_validation(df: DataFrame, suite: SuiteDeclaration | dict, source: str = 
     for i in ours:
         expectation = full.expectations[i]
         expectation.id = str(uuid.uuid4())
+        assert metrics is not None  # computed above whenever `ours` is not empty
         by_position[i] = _synthesized(expectation, decl.expectations[i], metrics, i,
                                       sample_size)
     results = [by_position[i] for i in sorted(by_position)]
