@@ -341,8 +341,11 @@ def numeric_histograms(df: DataFrame, columns: Sequence[str], bins: int = BINS
             continue
         width = (hi - lo) / bins if hi > lo else 1.0
         edges[c] = [lo + k * width for k in range(bins + 1)]
-        b = F.least(F.floor((F.col(f"`{c}`").cast("double") - F.lit(lo)) / F.lit(width)),
-                    F.lit(bins - 1)).cast("int")
+        value = F.col(f"`{c}`").cast("double")
+        # least() skips nulls: a null value would land in the last bin without the when()
+        b = F.when(value.isNotNull() & ~F.isnan(value),
+                   F.least(F.floor((value - F.lit(lo)) / F.lit(width)), F.lit(bins - 1))
+                   ).cast("int")
         entries.append(F.struct(F.lit(c).alias("k"), b.alias("b")))
     if not entries:
         return {}

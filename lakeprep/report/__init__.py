@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -111,7 +112,8 @@ def _svg(fig: Any, caption: str = "") -> str:
     # svg.fonttype "path": glyphs become paths, so the page needs no font from anywhere
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
+    # the RDF block only names namespaces and matplotlib's home page: not needed to draw
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return f"<figure>{svg}{cap}</figure>"
 
