@@ -501,6 +501,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     spark = session_for(settings)
     display = _DemoDisplay(out, spark)
+    if display.live and not args.verbose:
+        _info_logs_to_file(settings)
     try:
         rec = run_demo(settings, customers=args.customers, seed=args.seed, listener=display,
                        spark=spark)
@@ -514,6 +516,26 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     out.line(f"run report: {rec.report_path}", essential=True, report=rec.report_path)
     out.line(f"Data Docs: {rec.data_docs}", data_docs=rec.data_docs)
     return 0
+
+
+def _info_logs_to_file(settings: Settings) -> None:
+    """Under the live progress display, keep the console for warnings and errors; the INFO
+    lines go to ``<lake>/_lakeprep/logs/lakeprep-<time>.log`` beside Spark's log."""
+    from datetime import UTC, datetime
+
+    system = settings.lake.system
+    if not system or "://" in system:
+        return
+    folder = Path(settings.system_table("logs"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"lakeprep-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+    out.line(f"log: {path}")
 
 
 def _show_summary(rec: Any) -> None:

@@ -74,3 +74,34 @@ def test_demo_rerun_through_the_cli_is_safe_and_prints_json_lines(demo_run, caps
     features = tables["customer_features"]
     assert features["rows in table"] == first.tables[-1].rows_in_table
     assert any(x.get("report", "").endswith(".html") for x in lines)
+
+
+def test_piped_output_is_full_width_and_counts_add_up(demo_run, capsys, monkeypatch):
+    """history, lineage and tables on the demo's lake, as a log or `| cat` would get them."""
+    from jobs.cli import main
+
+    root, settings, rec = demo_run
+    monkeypatch.setenv("LAKEPREP_DATA", str(root))
+    orders = next(r for r in rec.ingest if r["table"] == "orders")
+    conf = ["--conf-dir", settings.conf_dir, "--quiet"]
+
+    assert main(["history", "orders", *conf]) == 0
+    text = capsys.readouterr().out
+    assert "…" not in text and rec.job_runs["ingest"] in text  # not cut, not wrapped
+    assert main(["history", "orders", *conf, "--output", "json"]) == 0
+    first = [json.loads(x) for x in capsys.readouterr().out.splitlines()][-1]
+    parse = int(dict(kv.split("=") for kv in first["counts"].split(", "))["quarantined"])
+    # parse rejects (in the commit's counts) + the gate's quarantine = what ingest set aside
+    assert parse + first["gate quarantined"] == orders["quarantined"]
+
+    assert main(["lineage", "orders", *conf]) == 0
+    text = capsys.readouterr().out
+    assert f"quarantined={parse}" in text
+    assert f"gate_quarantined={first['gate quarantined']}" in text or not first[
+        "gate quarantined"]
+
+    assert main(["tables", *conf, "--output", "json"]) == 0
+    rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["raw_orders"]["location"] == settings.source_pattern(settings.table("raw_orders"))
+    assert rows["raw_orders"]["location"].startswith(str(root))
+    assert rows["orders"]["version"] == orders["version"]

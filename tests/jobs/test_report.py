@@ -60,16 +60,22 @@ def test_page_charts_are_inline_svg_without_remote_references():
     assert "https://" not in html and "<script" not in html
 
 
-def test_report_command_rebuilds_the_latest_report(demo_run, monkeypatch, capsys):
+def test_report_command_rebuilds_a_run_report_by_id_or_latest(demo_run, monkeypatch, capsys):
     from jobs.cli import main
 
     root, settings, rec = demo_run
     monkeypatch.setenv("LAKEPREP_DATA", str(root))
+    conf = ["--conf-dir", settings.conf_dir, "--output", "json"]
     report = Path(rec.report_path)
     report.unlink()
-    assert main(["report", "latest", "--conf-dir", settings.conf_dir, "--output", "json"]) == 0
+    assert main(["report", rec.run_id, *conf]) == 0
     line = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert line["report"] == str(report) and report.exists()
+    # latest: the newest run record (run ids start with their UTC start time)
+    newest = max(p.stem for p in (root / "_lakeprep" / "runs").glob("*.json"))
+    assert main(["report", "latest", *conf]) == 0
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert Path(line["report"]).name == f"{newest}.html"
     assert main(["report", "no-such-run", "--conf-dir", settings.conf_dir]) == 2
 
 
