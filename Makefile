@@ -31,16 +31,10 @@ $(JARS): jvm/pom.xml
 
 jars: $(JARS)
 
+# `lakeprep demo` is the whole pipeline in one process: sample data (kept when already there;
+# make clean-data to regenerate), ingest, gates, features, export, Data Docs and the run report
 demo: $(LAKEPREP)
-	@if [ -d "$(DATA)/raw/orders" ]; then echo "sample data already in $(DATA)/raw (make clean-data to regenerate)"; \
-	else $(LAKEPREP) generate-sample --env local --customers 500; fi
-	@# the NYC taxi samples are copied in only when ../shared/data/nyc_taxi (or --taxi-dir) exists
-	$(LAKEPREP) run ingest --env local --table customers --table orders --table web_events \
-		$$([ -d "$(DATA)/raw/nyc_taxi" ] && echo --table taxi_trips)
-	$(LAKEPREP) run build-features --env local
-	$(LAKEPREP) run export --env local
-	$(LAKEPREP) quality docs --env local
-	$(LAKEPREP) lineage customer_features --env local
+	$(LAKEPREP) demo --env local --customers 500
 
 test: $(LAKEPREP) $(JARS)
 	$(BIN)/pytest -q

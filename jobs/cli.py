@@ -1,5 +1,11 @@
 """The ``lakeprep`` command line. Exit codes: 0 ok, 2 usage or config error, 3 input error,
-4 lake table error, 5 quality gate failed, 1 anything else lakeprep raised on purpose."""
+4 lake table error, 5 quality gate failed, 1 anything else lakeprep raised on purpose.
+
+Every command takes ``--quiet`` (warnings, errors and the essential result only) and
+``--output json`` (stdout is JSON lines: one object per table row or message). When stdout is
+not a terminal (CI, CloudWatch, a log file, ``| cat``), tables print at their full width and log
+lines are plain text, so nothing is wrapped or cut.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +25,79 @@ from rich.table import Table
 from lakeprep.config import ENVIRONMENTS, Settings, load_settings
 from lakeprep.errors import LakeprepError, UsageError
 
-out = Console()
-err = Console(stderr=True)
 log = logging.getLogger("lakeprep")
+# rich wraps at 80 columns when it is not writing to a terminal; a log has no width to respect
+LOG_WIDTH = 100_000
+
+
+def _console(stderr: bool = False) -> Console:
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=LOG_WIDTH,
+                                                   soft_wrap=True)
+
+
+class Output:
+    """What a command shows on stdout: text (rich; full width when piped) or JSON lines, with
+    ``quiet`` keeping only the lines marked essential (the result a script needs)."""
+
+    def __init__(self, mode: str = "text", quiet: bool = False):
+        self.mode, self.quiet = mode, quiet
+        self.console = _console()
+
+    @property
+    def json(self) -> bool:
+        return self.mode == "json"
+
+    def line(self, text: str, essential: bool = False, style: str | None = None,
+             **data: Any) -> None:
+        """A message; in JSON mode ``{"message": text, **data}``."""
+        if self.quiet and not essential:
+            return
+        if self.json:
+            self._json({"message": text, **data})
+        else:
+            self.console.print(text, style=style, highlight=False, markup=False,
+                               soft_wrap=True)
+
+    def table(self, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+              essential: bool = True, kind: str | None = None) -> None:
+        """A table; in JSON mode one object per row, ``{"table": kind or title, col: value}``."""
+        if self.quiet and not essential:
+            return
+        if self.json:
+            for row in rows:
+                self._json({"table": kind or title, **dict(zip(headers, row, strict=True))})
+            return
+        t = Table(*headers, title=title or None, title_justify="left")
+        for row in rows:
+            t.add_row(*["" if v is None else f"{v:,}" if isinstance(v, int) and not
+                        isinstance(v, bool) else str(v) for v in row])
+        self.console.print(t)
+
+    def show(self, renderable: Any, data: Any, essential: bool = True) -> None:
+        """A rich renderable (tree, table) in text mode, ``data`` as one JSON line otherwise."""
+        if self.quiet and not essential:
+            return
+        if self.json:
+            self._json(data)
+        else:
+            self.console.print(renderable)
+
+    def document(self, obj: Any) -> None:
+        """A JSON document (a dry-run's requests, IAM policies): indented text, or one line."""
+        if self.json:
+            self._json(obj)
+        else:
+            sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+            sys.stdout.flush()
+
+    def _json(self, obj: Any) -> None:
+        sys.stdout.write(json.dumps(obj, default=str) + "\n")
+        sys.stdout.flush()
+
+
+out = Output()
+err = _console(stderr=True)
 
 JOBS: dict[str, str] = {
     "ingest": "raw files -> bronze Delta tables (incremental, deduplicated, quarantined)",
@@ -38,9 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--conf-dir", help="configuration folder (default: $LAKEPREP_CONF_DIR, "
                         "./conf, or the one shipped with the source)")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="only warnings, errors and the essential result")
+    common.add_argument("--output", choices=("text", "json"), default="text",
+                        help="text (default) or json: one JSON object per line on stdout")
 
     p = argparse.ArgumentParser(prog="lakeprep", description="Spark data prep and feature "
                                 "engineering for ML on AWS.")
+    p.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="run a job",
@@ -114,7 +195,31 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--dry-run", action="store_true", help="print the requests, send none")
     sub.add_parser("iam-policy", parents=[common], help="least-privilege IAM policies of the "
                    "Glue, EMR and EMR Serverless roles")
+    demo = sub.add_parser("demo", parents=[common],
+                          help="the whole pipeline on sample data, with progress and a report",
+                          description="generate sample data -> ingest -> gates -> build "
+                          "features -> export -> Data Docs -> run report, in one Spark session")
+    demo.add_argument("--customers", type=int, default=500,
+                      help="sample size when no sample data is there yet (default 500)")
+    demo.add_argument("--seed", type=int, default=42)
+
+    report = sub.add_parser("report", parents=[common],
+                            help="(re)build the HTML run report of a run")
+    report.add_argument("run_id", metavar="RUN_ID|latest")
     return p
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from lakeprep.version import code_version
+
+        v = code_version()
+        commit = f" (git {v['git_commit'][:12]})" if v.get("git_commit") else ""
+        print(f"lakeprep {v['package']}{commit}")
+        parser.exit()
 
 
 def _iso_date(value: str) -> date:
@@ -125,14 +230,21 @@ def _iso_date(value: str) -> date:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global out
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(message)s", handlers=[RichHandler(console=err,
-                                                                    show_path=False)])
+    out = Output(getattr(args, "output", "text"), getattr(args, "quiet", False))
+    level = (logging.DEBUG if args.verbose else
+             logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    handler = (RichHandler(console=err, show_path=False) if err.is_terminal else
+               logging.StreamHandler(sys.stderr))
+    if not err.is_terminal:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                               "%(message)s"))
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("py4j", "great_expectations", "urllib3", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        settings = load_settings(args.env, args.conf_dir)
+        settings = _spark_log_to_file(load_settings(args.env, args.conf_dir))
         handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
         return handler(args, settings)
     except LakeprepError as e:
@@ -143,12 +255,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _spark_log_to_file(settings: Settings) -> Settings:
+    """Send the Spark session's own log (log4j2) to ``<lake>/_lakeprep/logs/spark-<time>.log``
+    (a local temp folder when the lake is remote): kept, but out of the user's view. Only for
+    a session this process starts (under spark-submit the driver JVM is already running)."""
+    import os
+    import tempfile
+    from datetime import UTC, datetime
+
+    from lakeprep.spark import log_to_file
+
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        return settings
+    system = settings.lake.system
+    folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or "://" in system
+              else Path(settings.system_table("logs")))
+    path = folder / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    log.debug("Spark's log: %s", path)
+    conf = log_to_file(settings.spark.conf, path)
+    return settings.model_copy(update={"spark": settings.spark.model_copy(
+        update={"conf": conf})})
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.runtime import JobContext
 
     job, show = RUNNERS[args.job]()
     ctx = JobContext.start(settings, job.job_name)
-    out.print(f"run [bold]{ctx.run_id}[/] · env {settings.env} · engine {ctx.engine}")
+    out.line(f"run {ctx.run_id} · env {settings.env} · engine {ctx.engine}", essential=True,
+             run_id=ctx.run_id, env=settings.env, engine=ctx.engine)
     try:
         return show(job(ctx, **_job_arguments(args)))
     finally:
@@ -166,15 +301,18 @@ def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _show_ingest(reports: Any) -> int:
+    from dataclasses import asdict
+
     for r in reports:
-        style = "green" if r.reconciles or not r.files_new else "bold red"
-        out.print(f"[{style}]{r.line()}[/]", highlight=False)
+        ok = r.reconciles or not r.files_new
+        out.line(r.line(), essential=True, style="green" if ok else "bold red",
+                 **{k: v for k, v in asdict(r).items() if k != "files"}, reconciles=ok)
     return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
 
 
 def _show_lines(report: Any) -> int:
     for line in report.lines():
-        out.print(line, highlight=False)
+        out.line(line, essential=True)
     return 0
 
 
@@ -213,13 +351,24 @@ RUNNERS: dict[str, Callable[[], tuple[Any, Callable[[Any], int]]]] = {
 
 
 def _print_gates(ctx: Any) -> None:
-    from quality.summary import summary_table
-
     for table, outcome in ctx.gates:
         counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
-        out.print(summary_table(outcome.report, title=f"quality gate {table}: "
-                                f"{outcome.verdict.value} (policy {outcome.policy.value}"
-                                f"{'; ' + counts if counts else ''})"))
+        title = (f"quality gate {table}: {outcome.verdict.value} (policy "
+                 f"{outcome.policy.value}{'; ' + counts if counts else ''})")
+        rows = []
+        for o in outcome.report.outcomes:
+            if o.exception:
+                observed = f"error: {o.exception}"
+            elif o.unexpected_count is not None:
+                observed = (f"{o.unexpected_count:,} of {o.element_count or 0:,} "
+                            f"({o.unexpected_percent or 0.0:.2f}%)")
+            else:
+                observed = json.dumps(o.observed_value, default=str)
+            rows.append(["ok" if o.success else "X", o.expectation, ", ".join(o.columns),
+                         observed, json.dumps(o.sample, default=str) if o.sample else ""])
+        out.table(title, ["", "expectation", "column(s)", "observed / unexpected",
+                          "sample of failing values"], rows,
+                  essential=not outcome.report.success, kind=f"gate {table}")
 
 
 def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,13 +385,13 @@ def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
                       orders_per_customer=args.orders_per_customer,
                       events_per_customer=args.events_per_customer, batches=args.batches,
                       seed=args.seed, overwrite=args.overwrite)
-    out.print(report.summary(), highlight=False)
+    out.line(report.summary(), essential=True)
     taxi = Path(args.taxi_dir) if args.taxi_dir else _default_taxi_dir()
     if taxi is not None and "://" not in target:
         dest = Path(target) / "nyc_taxi"
         dest.mkdir(parents=True, exist_ok=True)
         copied = [shutil.copy2(f, dest / f.name) for f in sorted(taxi.glob("*.csv"))]
-        out.print(f"copied {len(copied)} NYC taxi sample file(s) from {taxi} to {dest}")
+        out.line(f"copied {len(copied)} NYC taxi sample file(s) from {taxi} to {dest}")
     elif args.taxi_dir:
         raise UsageError(f"--taxi-dir {args.taxi_dir}: copying into {target} is "
                                     f"only supported for local folders")
@@ -261,14 +410,18 @@ def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "tables")
-    t = Table("name", "layer", "version", "partitioned by", "primary key", "location")
+    rows = []
     for spec in settings.tables.values():
         if args.layer and spec.layer != args.layer:
             continue
-        version = ctx.table(spec.name).version() if spec.layer != "raw" else None
-        t.add_row(spec.name, spec.layer, "-" if version is None else str(version),
-                  ", ".join(spec.partition_by), ", ".join(spec.primary_key), spec.location)
-    out.print(t)
+        # a raw table is files, not a Delta table: its location is the source glob
+        raw = spec.layer == "raw" and spec.source is not None
+        version = None if raw else ctx.table(spec.name).version()
+        rows.append([spec.name, spec.layer, "-" if version is None else version,
+                     ", ".join(spec.partition_by), ", ".join(spec.primary_key),
+                     settings.source_pattern(spec) if raw else spec.location])
+    out.table("", ["name", "layer", "version", "partitioned by", "primary key", "location"],
+              rows, kind="tables")
     return 0
 
 
@@ -276,13 +429,20 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "history")
-    t = Table("version", "time (UTC)", "operation", "run", "job", "counts")
+    rows = []
     for c in ctx.table(args.table).history(args.limit):
         m = c.metadata
+        gate = m.get("gate") if isinstance(m.get("gate"), dict) else {}
         counts = ", ".join(f"{k}={v}" for k, v in (m.get("counts") or {}).items())
-        t.add_row(str(c.version), f"{c.timestamp:%Y-%m-%d %H:%M:%S}", c.operation,
-                  str(m.get("run_id", "")), str(m.get("job", "")), counts)
-    out.print(t)
+        # `counts.quarantined` holds the parse rejects known before the write; the rows the
+        # gate set aside are in the gate's own counts
+        rows.append([c.version, f"{c.timestamp:%Y-%m-%d %H:%M:%S}", c.operation,
+                     str(m.get("run_id", "")), str(m.get("job", "")), counts,
+                     (gate.get("counts") or {}).get("quarantined", 0) if gate else "",
+                     gate.get("verdict", "") if gate else ""])
+    out.table(f"history of {args.table}", ["version", "time (UTC)", "operation", "run", "job",
+                                           "counts", "gate quarantined", "gate"], rows,
+              kind="history")
     return 0
 
 
@@ -291,33 +451,36 @@ def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
 
     report = reproduce(settings, args.manifest, into=args.into, keep=args.keep)
     for line in report.lines():
-        out.print(line, highlight=False)
+        out.line(line, essential=True)
     return 0 if report.identical else 1
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from rich.tree import Tree
 
-    from lakeprep.lineage import lineage_tree, render_tree
+    from lakeprep.lineage import lineage_graph, render_tree
     from lakeprep.runtime import JobContext
 
     ctx = JobContext.start(settings, "lineage")
     if args.table in settings.tables:
-        out.print(lineage_tree(ctx, args.table, args.version))
+        graph = lineage_graph(ctx, args.table, args.version)
+        out.show(render_tree(graph), graph)
         return 0
     if "/" not in args.table and not args.table.endswith(".json"):
         settings.table(args.table)  # neither a table nor a path: list the known tables
     # an export: its manifest pins the feature table versions it was built from
-    from lakeprep.lineage import lineage_graph
     from lakeprep.sagemaker import read_manifest
 
     m = read_manifest(args.table)
     channels = ", ".join(f"{c} {next(iter(f.values())).rows:,}" for c, f in m.channels.items())
     root = Tree(f"[bold]export[/] {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · "
                 f"{channels} · formats {', '.join(next(iter(m.channels.values())))}")
-    for src in m.source_tables:
-        render_tree(lineage_graph(ctx, src.name, src.version), root)
-    out.print(root)
+    graphs = [lineage_graph(ctx, src.name, src.version) for src in m.source_tables]
+    for graph in graphs:
+        render_tree(graph, root)
+    out.show(root, {"kind": "export", "run_id": m.run_id, "created_at": m.created_at,
+                    "channels": {c: next(iter(f.values())).rows for c, f in m.channels.items()},
+                    "inputs": graphs})
     return 0
 
 
@@ -328,13 +491,15 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     ctx = JobContext.start(settings, f"quality-{args.quality_command}")
     if args.quality_command == "docs":
         from jobs.quality_docs import build_data_docs
+        from jobs.report import report_links
 
         results = Path(gates.results_folder(ctx))
         if not results.is_dir() or not any(results.glob("*.json")):
             raise UsageError(f"no validation results in {results}: run a job with a gated "
                              f"table first (e.g. lakeprep run ingest)")
-        index = build_data_docs(results, gates.docs_folder(ctx))
-        out.print(f"Data Docs: {index}")
+        index = build_data_docs(results, gates.docs_folder(ctx),
+                                reports=report_links(settings, ctx.spark))
+        out.line(f"Data Docs: {index}", essential=True, data_docs=str(index))
         return 0
     import yaml
 
@@ -348,7 +513,149 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     target.write_text("# A starting suite profiled from the data: review it, then move it to "
                       f"conf/<env>/quality/{args.table}.yaml\n"
                       + yaml.safe_dump(suite, sort_keys=False))
-    out.print(f"wrote {target} ({len(suite.get('expectations', []))} expectations to review)")
+    n = len(suite.get("expectations", []))
+    dropped = suite["meta"].get("dropped") or []
+    out.line(f"wrote {target} ({n} expectations to review; they pass on the profiled data"
+             f"{f'; {len(dropped)} dropped that did not' if dropped else ''})", essential=True,
+             suite=str(target), expectations=n, dropped=dropped)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.demo import StageFailed, run_demo
+    from lakeprep.spark import session_for
+
+    spark = session_for(settings)
+    display = _DemoDisplay(out, spark)
+    if display.live and not args.verbose:
+        _info_logs_to_file(settings)
+    try:
+        rec = run_demo(settings, customers=args.customers, seed=args.seed, listener=display,
+                       spark=spark)
+    except StageFailed as e:
+        display.close()
+        err.print(f"[bold red]demo failed at stage {e.stage}:[/] {e.cause}", highlight=False,
+                  soft_wrap=True)
+        return e.exit_code
+    display.close()
+    _show_summary(rec)
+    out.line(f"run report: {rec.report_path}", essential=True, report=rec.report_path)
+    out.line(f"Data Docs: {rec.data_docs}", data_docs=rec.data_docs)
+    return 0
+
+
+def _info_logs_to_file(settings: Settings) -> None:
+    """Under the live progress display, keep the console for warnings and errors; the INFO
+    lines go to ``<lake>/_lakeprep/logs/lakeprep-<time>.log`` beside Spark's log."""
+    from datetime import UTC, datetime
+
+    system = settings.lake.system
+    if not system or "://" in system:
+        return
+    folder = Path(settings.system_table("logs"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"lakeprep-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+    out.line(f"log: {path}")
+
+
+def _show_summary(rec: Any) -> None:
+    out.table(f"demo {rec.run_id}: stages", ["stage", "seconds", "rows", "job run", "result"],
+              [[s.name, f"{s.seconds:.1f}", s.rows, s.run_id or "", "ok" if s.ok else "FAILED"]
+               for s in rec.stages], essential=False, kind="stage")
+    out.table(f"demo {rec.run_id}: tables",
+              ["table", "rows read", "written", "quarantined", "duplicates", "version",
+               "rows in table", "rows in quarantine table", "gate"],
+              [[t.table, t.rows_read, t.written, t.quarantined, t.duplicates, t.version,
+                t.rows_in_table, t.quarantine_rows, t.gate or "-"] for t in rec.tables],
+              kind="table")
+
+
+class _DemoDisplay:
+    """The demo's progress: a rich live display per stage (stage, elapsed, Spark jobs, stages
+    and tasks from the status tracker) on a terminal; a plain line per stage otherwise."""
+
+    def __init__(self, output: Output, spark: Any):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from jobs.demo import STAGES
+
+        self.out, self.spark, self.poller = output, spark, None
+        self.live = output.console.is_terminal and not output.quiet and not output.json
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                                 BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[spark]}"), console=output.console,
+                                 transient=False)
+        self.overall = self.progress.add_task("pipeline", total=len(STAGES), spark="")
+        self.task: Any = None
+        if self.live:
+            self.progress.start()
+
+    def stage_started(self, name: str, spark: Any) -> None:
+        from lakeprep.progress import SparkPoller
+
+        if not self.live:
+            self.out.line(f"stage {name} ...", stage=name, event="started")
+            return
+        self.task = self.progress.add_task(name, total=None, spark="")
+        self.poller = SparkPoller(spark, self._spark_update).__enter__()
+
+    def _spark_update(self, status: Any) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, total=status.tasks_total or None,
+                                 completed=status.tasks_done,
+                                 spark=status.describe() or f"{status.jobs_finished} Spark "
+                                 f"job(s) done")
+
+    def stage_finished(self, result: Any) -> None:
+        if self.poller is not None:
+            self.poller.__exit__(None, None, None)
+            self.poller = None
+        rows = f" · {result.rows:,} rows" if result.rows is not None else ""
+        mark = "ok" if result.ok else "FAILED"
+        if not self.live:
+            self.out.line(f"stage {result.name} {mark} in {result.seconds:.1f} s{rows}",
+                          stage=result.name, event="finished", ok=result.ok,
+                          seconds=result.seconds, rows=result.rows)
+            for line in result.lines:
+                self.out.line(f"  {line}", stage=result.name)
+            return
+        self.progress.update(self.task, total=1, completed=1,
+                             description=f"{result.name} {mark}{rows}", spark="")
+        self.progress.advance(self.overall)
+        for line in result.lines:
+            self.progress.console.print(f"  {line}", highlight=False, markup=False,
+                                        soft_wrap=True)
+
+    def close(self) -> None:
+        if self.poller is not None:
+            self.poller.__exit__(None, None, None)
+        if self.live:
+            self.progress.stop()
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.report import build_report, load_record, save_record
+    from lakeprep.runtime import JobContext, session_for
+
+    spark = session_for(settings)
+    rec = load_record(settings, spark, args.run_id)
+    ctx = JobContext.start(settings, "report", spark=spark, run_id=rec.run_id)
+    rec.report_path = build_report(ctx, rec)
+    save_record(ctx, rec)
+    out.line(f"run report: {rec.report_path}", essential=True, report=rec.report_path)
     return 0
 
 
@@ -358,7 +665,7 @@ def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
     targets = list(TARGETS) if args.target == "all" else [args.target]
     report = build(targets, Path(args.out))
     for line in report.lines():
-        out.print(line, highlight=False, soft_wrap=True)
+        out.line(line, essential=True)
     return 0
 
 
@@ -367,12 +674,13 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
 
     plan = deploy.plan(args.target, args.job, settings, Path(args.dist))
     if args.dry_run:
-        out.print_json(deploy.dumps(plan))
+        out.document(json.loads(deploy.dumps(plan)))
         return 0
     submitted = deploy.execute(plan)
-    out.print(f"{args.target}: {submitted.describe()}", highlight=False)
+    out.line(f"{args.target}: {submitted.describe()}", essential=True)
     if args.wait:
-        deploy.wait(submitted, lambda state: out.print(f"{args.target} run: {state}"),
+        deploy.wait(submitted, lambda state: out.line(f"{args.target} run: {state}",
+                                                      state=state),
                     settings.deploy.region)
     return 0
 
@@ -382,17 +690,17 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
 
     plan = glue_catalog.plan(settings)
     if args.dry_run:
-        out.print_json(json.dumps(plan.as_json()))
+        out.document(plan.as_json())
         return 0
     for line in glue_catalog.execute(plan):
-        out.print(line, highlight=False)
+        out.line(line, essential=True)
     return 0
 
 
 def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.aws.iam import policies
 
-    out.print_json(json.dumps(policies(settings)))
+    out.document(policies(settings))
     return 0
 
 
@@ -401,6 +709,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "package": cmd_package,
     "deploy": cmd_deploy,
     "catalog": cmd_catalog,
+    "demo": cmd_demo,
+    "report": cmd_report,
     "reproduce": cmd_reproduce,
     "lineage": cmd_lineage,
     "quality": cmd_quality,

@@ -10,6 +10,7 @@ docs`` renders them as Great Expectations Data Docs.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from pyspark.sql import functions as F
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
+from lakeprep.storage import join_uri, write_text
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
 
 log = logging.getLogger(__name__)
@@ -117,12 +119,16 @@ def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:
 
 
 def _save(ctx: JobContext, table: str, outcome: GateOutcome) -> None:
-    from jobs.quality_docs import save_validation_result
+    """Keep the validation result next to the lake (local folder or s3://)."""
+    from jobs.quality_docs import save_validation_result, validation_document
 
     folder = results_folder(ctx)
-    if "://" in folder:
-        log.warning("validation results are kept locally only; %s is remote", folder)
-        return
-    path = save_validation_result(outcome.report, folder, ctx.run_id, table=table,
-                                  extra={"gate": summary(outcome)})
+    extra = {"gate": summary(outcome)}
+    if "://" in folder:  # through Hadoop's FS: EMRFS/s3a credentials and settings apply
+        name, document = validation_document(outcome.report, ctx.run_id, table, extra)
+        path = join_uri(folder, name)
+        write_text(ctx.spark, path, json.dumps(document, indent=2, default=str))
+    else:
+        path = str(save_validation_result(outcome.report, folder, ctx.run_id, table=table,
+                                          extra=extra))
     log.info("validation result: %s", path)

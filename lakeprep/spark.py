@@ -108,6 +108,42 @@ def _submitted_with_master() -> bool:
     return SparkConf().contains("spark.master")
 
 
+LOG4J2_TEMPLATE = """\
+# written by lakeprep: Spark's own log goes to a file, not to the user's terminal
+status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log_file}
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{{yyyy-MM-dd HH:mm:ss.SSS}} %p %c{{1}}: %m%n%ex
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+# the same level for Spark's REPL logger keeps Spark from printing "Setting default log level"
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = warn
+"""
+
+
+def log_to_file(conf: Mapping[str, str], log_file: str | Path) -> dict[str, str]:
+    """``conf`` plus the driver option that sends Spark's log4j2 output to ``log_file``.
+
+    Takes effect for a session started afterwards (the JVM reads it at launch); the log4j2
+    properties file is written beside the log.
+
+    >>> c = log_to_file({}, "/tmp/lakeprep-doc/spark.log")
+    >>> "-Dlog4j2.configurationFile=" in c["spark.driver.extraJavaOptions"]
+    True
+    """
+    log_file = Path(log_file).resolve()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    props = log_file.with_suffix(".log4j2.properties")
+    props.write_text(LOG4J2_TEMPLATE.format(log_file=log_file), encoding="utf-8")
+    key = "spark.driver.extraJavaOptions"
+    options = conf.get(key, LOCAL_DEFAULTS[key])
+    return {**conf, key: f"{options} -Dlog4j2.configurationFile=file:{props}"}
+
+
 def has_delta_classes(spark: SparkSession) -> bool:
     """True when delta-spark's JVM classes are on the driver's classpath."""
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -33,8 +34,15 @@ def _number(value: Any) -> Any:
     return float(value) if isinstance(value, float) or hasattr(value, "as_tuple") else value
 
 
+def metadata_like(columns: Sequence[str]) -> list[str]:
+    """The columns named with a leading underscore: lakeprep's ingest metadata (``_source_file``,
+    ``_run_id``, ``_ingested_at``, ``_raw_record``...), which change with every batch."""
+    return [c for c in columns if c.startswith("_")]
+
+
 def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: float = 0.5,
-            sample_note: str | None = None) -> dict[str, Any]:
+            sample_note: str | None = None, metadata_columns: Sequence[str] | None = None,
+            verify: bool = True) -> dict[str, Any]:
     """Return a suite declaration mapping (see ``lakeprep.config.suites``) describing ``df``.
 
     One aggregation reads row count, non-null counts, approximate distinct counts and numeric
@@ -48,8 +56,15 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
     - strings with few values: ``be_in_set`` the observed values;
     - every non-null value distinct (and more than one row): ``be_unique``.
 
+    ``metadata_columns`` (default: :func:`metadata_like`) differ from batch to batch: they get
+    only type and null checks, and the column-set expectation names the other columns without
+    requiring an exact match. With ``verify`` the draft is validated on ``df`` itself and any
+    expectation that does not pass is dropped (listed under ``meta.dropped``), so the draft
+    passes on the batch it was drafted from.
+
     Per-column statistics go under ``meta.profile`` for the reviewer.
     """
+    meta_cols = set(metadata_like(df.columns) if metadata_columns is None else metadata_columns)
     fields = df.schema.fields
     first: list = [F.count(F.lit(1)).alias("__rows")]
     for i, f in enumerate(fields):
@@ -75,7 +90,9 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
 
     expectations: list[dict[str, Any]] = [
         {"expect_table_row_count_to_be_between": {"min_value": 1}},
-        {"expect_table_columns_to_match_set": {"column_set": df.columns, "exact_match": True}},
+        {"expect_table_columns_to_match_set": {
+            "column_set": [c for c in df.columns if c not in meta_cols],
+            "exact_match": not meta_cols}},
     ]
     column_stats: dict[str, Any] = {}
     for i, f in enumerate(fields):
@@ -90,6 +107,8 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
         elif share >= min_non_null:
             expectations.append({"expect_column_values_to_not_be_null":
                                  {"column": name, "mostly": _floor(share)}})
+        if name in meta_cols:
+            continue
         if f"min{i}" in stats and stats[f"min{i}"] is not None:
             low, high = _number(stats[f"min{i}"]), _number(stats[f"max{i}"])
             column_stats[name].update(min=low, max=high)
@@ -105,6 +124,23 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
         meta["note"] = sample_note
     suite = {"table": table, "expectations": expectations, "meta": meta}
     SuiteDeclaration.from_mapping(suite, source=f"profile of {table}")
+    if verify:
+        _keep_passing(df, suite, table)
     log.info("profiled %s: %d rows, %d columns, %d expectations", table, rows, len(fields),
              len(expectations))
     return suite
+
+
+def _keep_passing(df: DataFrame, suite: dict[str, Any], table: str) -> None:
+    """Validate the draft on the data it came from; drop (and name) what fails there."""
+    from quality.validate import validate
+
+    report = validate(df, suite, source=f"profile of {table}")
+    failed = [i for i, o in enumerate(report.outcomes) if not o.success]
+    if not failed:
+        return
+    dropped = [report.outcomes[i].label for i in failed]
+    log.warning("profile of %s: %d drafted expectation(s) fail on the profiled data itself and "
+                "were dropped: %s", table, len(dropped), ", ".join(dropped))
+    suite["expectations"] = [e for i, e in enumerate(suite["expectations"]) if i not in failed]
+    suite["meta"]["dropped"] = dropped

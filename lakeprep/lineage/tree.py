@@ -96,7 +96,8 @@ class _Walker:
         gate = meta.get("gate")
         gate = gate if isinstance(gate, Mapping) else {}
         node.update(status="lakeprep", job=meta.get("job"), run_id=meta.get("run_id"),
-                    gate=gate.get("verdict"), counts=meta.get("counts") or {})
+                    gate=gate.get("verdict"), counts=meta.get("counts") or {},
+                    gate_quarantined=(gate.get("counts") or {}).get("quarantined", 0))
         if depth >= self.max_depth:
             return {**node, "status": "truncated", "note": f"deeper than {self.max_depth}"}
         node["inputs"] = [self.input_node(e, depth + 1) for e in meta.get("inputs") or []
@@ -155,6 +156,8 @@ def _label(node: Mapping[str, Any]) -> str:
         style = {"pass": "green", "warn": "yellow", "quarantine": "yellow"}.get(node["gate"],
                                                                                  "red")
         text += f" · gate [{style}]{escape(str(node['gate']))}[/]"
+        if node.get("gate_quarantined"):  # beside counts.quarantined (the parse rejects)
+            text += f" gate_quarantined={node['gate_quarantined']}"
     if status not in ("lakeprep", None):
         text += f" · [yellow]{escape(str(node.get('note') or status))}[/]"
     return text

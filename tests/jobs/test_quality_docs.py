@@ -72,3 +72,32 @@ def test_docs_errors_name_the_path(tmp_path):
         load_validation_results([tmp_path / "bad.json"])
     with pytest.raises(InputError, match="'ge_result' key expected"):
         save_validation_result({"table": "t"}, tmp_path, run_id="r")
+
+
+def test_data_docs_work_offline_name_the_run_and_link_its_report(outcome, tmp_path):
+    import re
+
+    results = tmp_path / "results"
+    save_validation_result(outcome.report, results, run_id="20260501T000000Z-ingest-ab12")
+    report = tmp_path / "reports" / "20260501T000000Z-demo-cd34.html"
+    report.parent.mkdir()
+    report.write_text("<p>run report</p>")
+    index = build_data_docs(results, tmp_path / "docs",
+                            reports={"20260501T000000Z-ingest-ab12": str(report)})
+    pages = list(index.parent.rglob("*.html"))
+    assert len(pages) == 3  # index, suite, one validation
+    for page in pages:
+        html = page.read_text()
+        # nothing the browser would fetch: no remote script, stylesheet, image or CSS url()
+        assert not re.search(r"<(script|link|img)\b[^>]*(src|href)=\"https?://", html), page
+        assert not re.search(r"url\(['\"]?https?://", html), page
+        assert "<style>" in html and "bootstrapTable" in html or "expectations" in str(page)
+    validation = next(p for p in pages if "validations" in p.parts)
+    html = validation.read_text()
+    assert "__none__" not in html
+    assert "20260501T000000Z-ingest-ab12" in html
+    link = re.search(r'<a href="([^"]+)">run report</a>', html)
+    assert link and (validation.parent / link.group(1)).resolve() == report.resolve()
+    # a second build does not inline twice
+    build_data_docs(results, tmp_path / "docs")
+    assert index.read_text().count("lakeprep: offline") == 1

@@ -58,3 +58,26 @@ def test_profile_values(proposed):
 def test_profile_of_empty_frame_is_an_input_error(orders_df):
     with pytest.raises(QualityInputError, match="'orders'.*no rows"):
         profile(orders_df.limit(0), table="orders")
+
+
+def test_profile_leaves_ingest_metadata_out_and_its_draft_passes(orders_df):
+    from pyspark.sql import functions as F
+
+    from quality import validate
+
+    batch = (orders_df.withColumn("_run_id", F.lit("run-1"))
+             .withColumn("_source_file", F.lit("file:/raw/orders/batch_1.json")))
+    draft = profile(batch, table="orders", max_categories=3)
+    # the next batch has another run id and file: neither may be pinned to a value
+    assert _find(draft, "expect_column_values_to_be_in_set", "_run_id") == []
+    assert _find(draft, "expect_column_values_to_be_in_set", "_source_file") == []
+    assert _find(draft, "expect_column_values_to_be_of_type", "_run_id") == [
+        {"column": "_run_id", "type_": "StringType"}]
+    assert draft["expectations"][1] == {"expect_table_columns_to_match_set": {
+        "column_set": orders_df.columns, "exact_match": False}}
+    assert "dropped" not in draft["meta"]
+    # drafted from `batch`, it passes on `batch`; and on the next batch of the same data
+    assert validate(batch, draft).success
+    nxt = batch.withColumn("_run_id", F.lit("run-2")).withColumn("_ingested_at",
+                                                                 F.current_timestamp())
+    assert validate(nxt, draft).success

@@ -1,0 +1,215 @@
+"""The whole pipeline on sample data in one process and one Spark session: generate sample data
+-> ingest (gated) -> build features (gated) -> export (gated) -> Data Docs -> run report.
+
+Each stage calls the job function with a ``JobContext`` of its own on the shared session, so
+every job run records its lineage exactly as ``lakeprep run`` would. What the run did is kept as
+``<lake>/_lakeprep/runs/<run_id>.json``, which ``jobs.report`` renders (also later, with
+``lakeprep report RUN_ID``). Safe to re-run: sample data already there is kept, ingest skips
+files it has seen, build-features replaces its snapshot partition, export writes a new folder.
+
+>>> result = run_demo(load_settings("local"), customers=200)  # doctest: +SKIP
+>>> result.report_path  # doctest: +SKIP
+'lakeprep-data/_lakeprep/reports/20260501T101500Z-demo-1a2b3c4d.html'
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from jobs.report import (
+    RunRecord,
+    StageResult,
+    TableSummary,
+    build_report,
+    reports_folder,
+    runs_folder,
+    save_record,
+)
+from lakeprep.config import Settings
+from lakeprep.errors import LakeprepError
+from lakeprep.runtime import JobContext
+from lakeprep.spark import session_for
+from lakeprep.storage import join_uri
+
+log = logging.getLogger(__name__)
+
+SAMPLE_TABLES = ["customers", "orders", "web_events"]
+STAGES = ["generate", "ingest", "build-features", "export", "data-docs", "report"]
+
+
+class StageFailed(LakeprepError):
+    """A demo stage failed; the exit code is that of the error that stopped it."""
+
+    def __init__(self, stage: str, cause: LakeprepError):
+        super().__init__(f"demo stage {stage!r} failed: {cause}")
+        self.stage, self.cause = stage, cause
+        self.exit_code = cause.exit_code
+
+
+class Listener:
+    """What a display implements to follow the demo (the CLI draws a progress display)."""
+
+    def stage_started(self, name: str, spark: SparkSession | None) -> None: ...
+
+    def stage_finished(self, result: StageResult) -> None: ...
+
+
+def new_run_id(kind: str = "demo") -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
+             listener: Listener | None = None, spark: SparkSession | None = None,
+             run_id: str | None = None) -> RunRecord:
+    """Run every stage; raise :class:`StageFailed` naming the first stage that fails (the run
+    record is saved either way, so the report shows how far it got)."""
+    from jobs import build_features, export_training, gates, ingest
+    from jobs.generate_sample import generate
+    from jobs.quality_docs import build_data_docs
+
+    listener = listener or Listener()
+    spark = spark or session_for(settings)
+    rec = RunRecord(run_id or new_run_id(), datetime.now(UTC).isoformat(), settings.env)
+    raw = settings.lake.layers.get("raw")
+
+    def stage(name: str, fn: Callable[[StageResult], None]) -> None:
+        result = StageResult(name)
+        listener.stage_started(name, spark)
+        t0 = time.perf_counter()
+        try:
+            fn(result)
+        except LakeprepError as e:
+            result.ok, result.error = False, str(e)
+            raise StageFailed(name, e) from e
+        except Exception as e:
+            result.ok, result.error = False, f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            result.seconds = round(time.perf_counter() - t0, 2)
+            rec.stages.append(result)
+            if not result.ok:
+                rec.ok = False
+            listener.stage_finished(result)
+
+    def ctx_for(job_fn: Any) -> JobContext:
+        ctx = JobContext.start(settings, job_fn.job_name, spark=spark)
+        rec.job_runs[job_fn.job_name] = ctx.run_id
+        return ctx
+
+    def do_generate(r: StageResult) -> None:
+        if not raw:
+            raise LakeprepError("lake.layers.raw is not set in conf: nowhere to write samples")
+        if _has_samples(spark, raw):
+            r.lines.append(f"sample data already in {raw} (kept; remove it to regenerate)")
+            return
+        report = generate(spark, raw, customers=customers, seed=seed)
+        r.rows = sum(b.lines for b in report.batches)
+        r.lines.append(f"{r.rows:,} raw lines for {customers:,} customers in {raw}")
+
+    def do_ingest(r: StageResult) -> None:
+        ctx = ctx_for(ingest.run)
+        r.run_id = ctx.run_id
+        tables = SAMPLE_TABLES + (["taxi_trips"] if _has_taxi(spark, settings) else [])
+        try:
+            reports = ingest.run(ctx, tables=tables)
+        finally:
+            gate_verdicts = {t: o.verdict.value for t, o in ctx.gates}
+        rec.ingest = [asdict(x) for x in reports]
+        r.rows = sum(x.rows_read for x in reports)
+        r.lines = [x.line() for x in reports]
+        for x in reports:
+            rec.tables.append(TableSummary(
+                x.table, x.rows_read, x.rows_inserted + x.rows_updated, x.quarantined,
+                x.duplicates_in_batch + x.duplicates_existing, x.version,
+                gate=gate_verdicts.get(x.table)))
+        bad = [x.table for x in reports if x.files_new and not x.reconciles]
+        if bad:
+            raise LakeprepError(f"ingest of {', '.join(bad)} does not reconcile: rows read "
+                                f"!= inserted + updated + quarantined + duplicates")
+
+    def do_features(r: StageResult) -> None:
+        ctx = ctx_for(build_features.run)
+        r.run_id = ctx.run_id
+        report = build_features.run(ctx)
+        verdicts = {t: o.verdict.value for t, o in ctx.gates}
+        quarantined = sum(o.counts.get("quarantined", 0) for _, o in ctx.gates)
+        rec.features = asdict(report)
+        r.rows, r.lines = report.rows, report.lines()
+        rec.tables.append(TableSummary(report.table, report.rows + quarantined, report.rows,
+                                       quarantined, 0, report.version,
+                                       gate=verdicts.get(report.table)))
+
+    def do_export(r: StageResult) -> None:
+        ctx = ctx_for(export_training.run)
+        r.run_id = ctx.run_id
+        report = export_training.run(ctx)
+        balance = {c: next(iter(f.values())).class_balance for c, f in report.channels.items()}
+        rec.export = {"output": report.output, "manifest": report.manifest_uri,
+                      "source_table": report.source_table,
+                      "source_version": report.source_version, "rows": report.rows,
+                      "class_balance": balance,
+                      "gate": next((o.verdict.value for _, o in ctx.gates), None)}
+        r.rows, r.lines = sum(report.rows.values()), report.lines()
+
+    def do_docs(r: StageResult) -> None:
+        ctx = JobContext.start(settings, "quality-docs", spark=spark, run_id=rec.run_id)
+        report = join_uri(reports_folder(settings), f"{rec.run_id}.html")
+        index = build_data_docs(gates.results_folder(ctx), gates.docs_folder(ctx),
+                                reports={rid: report for rid in rec.job_runs.values()})
+        rec.data_docs = str(index)
+        r.lines.append(f"Data Docs: {index}")
+
+    def do_report(r: StageResult) -> None:
+        _fill_table_counts(settings, spark, rec)
+        ctx = JobContext.start(settings, "report", spark=spark, run_id=rec.run_id)
+        rec.report_path = build_report(ctx, rec)
+        r.lines.append(f"run report: {rec.report_path}")
+
+    try:
+        for name, fn in zip(STAGES, [do_generate, do_ingest, do_features, do_export, do_docs,
+                                     do_report], strict=True):
+            stage(name, fn)
+    finally:
+        ctx = JobContext.start(settings, "demo", spark=spark, run_id=rec.run_id)
+        save_record(ctx, rec)
+        log.info("run record: %s/%s.json", runs_folder(settings), rec.run_id)
+    return rec
+
+
+def _has_samples(spark: SparkSession, raw: str) -> bool:
+    from lakeprep.storage import list_files
+
+    return bool(list_files(spark, f"{raw.rstrip('/')}/orders"))
+
+
+def _has_taxi(spark: SparkSession, settings: Settings) -> bool:
+    from lakeprep.storage import glob_files
+
+    if "taxi_trips" not in settings.tables:
+        return False
+    spec = settings.table(settings.table("taxi_trips").upstream or "taxi_trips")
+    try:
+        return bool(glob_files(spark, settings.source_pattern(spec)))
+    except LakeprepError:
+        return False
+
+
+def _fill_table_counts(settings: Settings, spark: SparkSession, rec: RunRecord) -> None:
+    """Count each summarised table (and its quarantine table) at the version the run wrote, so
+    the summary shows the tables' own contents beside the jobs' counts."""
+    ctx = JobContext.start(settings, "summary", spark=spark, run_id=rec.run_id)
+    for t in rec.tables:
+        table = ctx.table(t.table)
+        if t.version is not None:
+            t.rows_in_table = table.read(version=t.version).count()
+        q = ctx.table_at(settings.table(t.table).quarantine_location)
+        if q.exists():
+            t.quarantine_rows = q.read().count()

@@ -1,0 +1,153 @@
+"""The run report: Spark aggregations checked against plain Python on the same rows, the page
+rebuilt by `lakeprep report latest`, and the report and Data Docs opened by headless Chromium
+with the network off (plots drawn, nothing fetched; screenshots kept in test-artifacts/)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobs.report import correlations, missing_values, numeric_histograms, top_categories
+from lakeprep import report as R
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("LAKEPREP_TEST_ARTIFACTS", REPO / "test-artifacts"))
+ROWS = [(1, 2.0, "a"), (2, 4.0, "b"), (3, 6.5, "a"), (4, None, "a"), (10, 20.0, None)]
+
+
+@pytest.fixture(scope="module")
+def df(spark):
+    return spark.createDataFrame(ROWS, "n int, x double, c string")
+
+
+def test_histograms_are_spark_aggregates_equal_to_counting_by_hand(df):
+    hist = numeric_histograms(df, ["n", "x"], bins=3)
+    edges, counts = hist["n"]
+    assert edges == pytest.approx([1, 4, 7, 10])
+    assert counts == [3, 1, 1]  # 1,2,3 | 4 | 10 (the maximum goes in the last bin)
+    edges, counts = hist["x"]
+    assert edges[0] == 2.0 and edges[-1] == 20.0
+    assert sum(counts) == 4  # the null is not binned
+
+
+def test_top_categories_missing_values_and_correlations(df):
+    assert top_categories(df, ["c"], top=2) == {"c": [("a", 3), ("(null)", 1)]}
+    missing = missing_values(df, ["n", "x", "c"])
+    assert missing == {"n": 0.0, "x": 0.2, "c": 0.2}
+    matrix = correlations(df, ["n", "x"])
+    pairs = [(n, x) for n, x, _ in ROWS if x is not None]
+    mn, mx = (sum(p[i] for p in pairs) / len(pairs) for i in (0, 1))
+    cov = sum((n - mn) * (x - mx) for n, x in pairs)
+    expected = cov / math.sqrt(sum((n - mn) ** 2 for n, _ in pairs)
+                               * sum((x - mx) ** 2 for _, x in pairs))
+    assert matrix[0][0] == 1.0 and matrix[0][1] == pytest.approx(expected)
+    assert matrix[1][0] == matrix[0][1]
+
+
+def test_page_charts_are_inline_svg_without_remote_references():
+    page = R.Page("t")
+    page.section("charts", R.histogram("h", [0, 1, 2], [3, 4]), R.bars("b", ["x"], [1.0]),
+                 R.heatmap("c", ["a", "b"], [[1.0, None], [None, 1.0]]),
+                 R.graph([{"id": "a", "label": "a"}, {"id": "b", "label": "b"}], [("a", "b")]))
+    html = page.html()
+    assert html.count("<svg") == 4
+    assert "https://" not in html and "<script" not in html
+
+
+def test_report_command_rebuilds_a_run_report_by_id_or_latest(demo_run, monkeypatch, capsys):
+    from jobs.cli import main
+
+    root, settings, rec = demo_run
+    monkeypatch.setenv("LAKEPREP_DATA", str(root))
+    conf = ["--conf-dir", settings.conf_dir, "--output", "json"]
+    report = Path(rec.report_path)
+    report.unlink()
+    assert main(["report", rec.run_id, *conf]) == 0
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert line["report"] == str(report) and report.exists()
+    # latest: the newest run record (run ids start with their UTC start time)
+    newest = max(p.stem for p in (root / "_lakeprep" / "runs").glob("*.json"))
+    assert main(["report", "latest", *conf]) == 0
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert Path(line["report"]).name == f"{newest}.html"
+    assert main(["report", "no-such-run", "--conf-dir", settings.conf_dir]) == 2
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    return found
+
+
+# Run in the page: record every resource that failed to load (capturing error events), every
+# non-file resource requested, the SVG and drawn image count, then expose them to --dump-dom.
+PROBE = """<script>
+window.__failed = [];
+window.addEventListener('error', function (e) {
+  var t = e.target; if (t && t !== window) { window.__failed.push(t.src || t.href || t.tagName); }
+}, true);
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var remote = performance.getEntriesByType('resource').map(function (r) { return r.name; })
+      .filter(function (u) { return u.indexOf('file:') !== 0; });
+    var imgs = Array.prototype.slice.call(document.images);
+    var probe = document.createElement('pre');
+    probe.id = 'lakeprep-probe';
+    probe.textContent = JSON.stringify({failed: window.__failed, remote: remote,
+      svg: document.querySelectorAll('svg').length,
+      images: imgs.length, broken: imgs.filter(function (i) { return !i.naturalWidth; }).length,
+      rows: document.querySelectorAll('tbody tr').length});
+    document.body.appendChild(probe);
+  }, 200);
+});
+</script>"""
+
+
+def _open_offline(page: Path, screenshot: Path) -> dict:
+    """Open ``page`` (a copy with the probe) in headless Chromium with no network."""
+    chromium = _chromium()
+    probe = page.with_name(page.stem + ".probe.html")
+    text = page.read_text(encoding="utf-8")
+    probe.write_text(text.replace("<head>", "<head>" + PROBE, 1) if "<head>" in text else
+                     PROBE + text, encoding="utf-8")
+    offline = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+               "--virtual-time-budget=5000", "--window-size=1280,2400",
+               f"--user-data-dir={page.parent / '.chromium-profile'}"]
+    try:
+        dom = subprocess.run([chromium, *offline, "--dump-dom", probe.as_uri()],
+                             capture_output=True, text=True, timeout=120, check=True).stdout
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([chromium, *offline, f"--screenshot={screenshot}", page.as_uri()],
+                       capture_output=True, timeout=120, check=True)
+    finally:
+        probe.unlink()
+        shutil.rmtree(page.parent / ".chromium-profile", ignore_errors=True)
+    start = dom.index('<pre id="lakeprep-probe">') + len('<pre id="lakeprep-probe">')
+    import html
+
+    return json.loads(html.unescape(dom[start:dom.index("</pre>", start)]))
+
+
+def test_report_and_data_docs_render_offline_in_chromium(demo_run):
+    root, settings, rec = demo_run
+    shot = ARTIFACTS / "run_report.png"
+    seen = _open_offline(Path(rec.report_path), shot)
+    assert seen["failed"] == [] and seen["remote"] == [] and seen["broken"] == 0
+    assert seen["svg"] >= 10  # histograms, bars, heatmap, class balance, drift, lineage graph
+    assert shot.stat().st_size > 10_000
+
+    shot = ARTIFACTS / "data_docs_index.png"
+    seen = _open_offline(Path(rec.data_docs), shot)
+    assert seen["failed"] == [] and seen["remote"] == [] and seen["broken"] == 0
+    assert seen["images"] >= 1  # GE's logo, from the site's own static folder
+    # the validation and suite tables are drawn from their data without bootstrap-table
+    assert seen["rows"] >= 4
+    assert shot.stat().st_size > 5_000
