@@ -217,7 +217,8 @@ class _VersionAction(argparse.Action):
         from lakeprep.version import code_version
 
         v = code_version()
-        commit = f" (git {v['git_commit'][:12]})" if v.get("git_commit") else ""
+        git = v.get("git_commit")
+        commit = f" (git {git[:12]})" if git else ""
         print(f"lakeprep {v['package']}{commit}")
         parser.exit()
 
@@ -235,12 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(getattr(args, "output", "text"), getattr(args, "quiet", False))
     level = (logging.DEBUG if args.verbose else
              logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
-    handler = (RichHandler(console=err, show_path=False) if err.is_terminal else
-               logging.StreamHandler(sys.stderr))
+    log_handler: logging.Handler = (RichHandler(console=err, show_path=False)
+                                    if err.is_terminal else logging.StreamHandler(sys.stderr))
     if not err.is_terminal:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
-                                               "%(message)s"))
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+        log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s"))
+    logging.basicConfig(level=level, format="%(message)s", handlers=[log_handler], force=True)
     for noisy in ("py4j", "great_expectations", "urllib3", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -592,7 +593,8 @@ class _DemoDisplay:
 
         from jobs.demo import STAGES
 
-        self.out, self.spark, self.poller = output, spark, None
+        self.out, self.spark = output, spark
+        self.poller: Any = None
         self.live = output.console.is_terminal and not output.quiet and not output.json
         self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
                                  BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

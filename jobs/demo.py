@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pyspark.sql import SparkSession
 
@@ -54,12 +54,22 @@ class StageFailed(LakeprepError):
         self.exit_code = cause.exit_code
 
 
-class Listener:
+class Listener(Protocol):
     """What a display implements to follow the demo (the CLI draws a progress display)."""
 
     def stage_started(self, name: str, spark: SparkSession | None) -> None: ...
 
     def stage_finished(self, result: StageResult) -> None: ...
+
+
+class _Quiet:
+    """The listener of a demo nobody watches (a notebook, a test)."""
+
+    def stage_started(self, name: str, spark: SparkSession | None) -> None:
+        log.info("demo stage %s", name)
+
+    def stage_finished(self, result: StageResult) -> None:
+        log.info("demo stage %s: %.1f s", result.name, result.seconds)
 
 
 def new_run_id(kind: str = "demo") -> str:
@@ -75,7 +85,7 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     from jobs.generate_sample import generate
     from jobs.quality_docs import build_data_docs
 
-    listener = listener or Listener()
+    listener = listener or _Quiet()
     spark = spark or session_for(settings)
     rec = RunRecord(run_id or new_run_id(), datetime.now(UTC).isoformat(), settings.env)
     raw = settings.lake.layers.get("raw")

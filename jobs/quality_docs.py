@@ -270,12 +270,17 @@ def make_offline(site: str | Path, reports: Mapping[str, str] | None = None) -> 
         text = _REMOTE_CSS_URL.sub("none", text)
         # GE's logo is fetched from S3 with the context id in the URL: use the copy in static/
         logo = os.path.relpath(site / "static" / "images" / "logo-long.png", page.parent)
-        text = _REMOTE_IMG.sub(lambda m, logo=logo: f'{m.group(1)}src="{logo}"', text)
+        def local_logo(m: re.Match[str], logo: str = logo) -> str:
+            return f'{m.group(1)}src="{logo}"'
+
+        text = _REMOTE_IMG.sub(local_logo, text)
         text = text.replace("</head>", head + "</head>", 1)
         link = _report_link(site, page, reports or {})
         if link:
-            text = re.sub(r"(<body[^>]*>)", lambda m, link=link: m.group(1) + link, text,
-                          count=1)
+            def with_link(m: re.Match[str], link: str = link) -> str:
+                return m.group(1) + link
+
+            text = re.sub(r"(<body[^>]*>)", with_link, text, count=1)
         page.write_text(text, encoding="utf-8")
         pages += 1
     return pages

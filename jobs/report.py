@@ -26,6 +26,7 @@ from pyspark.sql import types as T
 from lakeprep import report as R
 from lakeprep.config import Settings
 from lakeprep.errors import InputError, UsageError
+from lakeprep.frames import one_row
 from lakeprep.runtime import JobContext
 from lakeprep.storage import join_uri, list_files, read_text, write_text
 
@@ -386,7 +387,7 @@ def numeric_histograms(df: DataFrame, columns: Sequence[str], bins: int = BINS
     for i, c in enumerate(columns):
         col = F.col(f"`{c}`").cast("double")
         aggs += [F.min(col).alias(f"lo{i}"), F.max(col).alias(f"hi{i}")]
-    ranges = df.agg(*aggs).first().asDict()
+    ranges = one_row(df.agg(*aggs))
     entries = []
     edges: dict[str, list[float]] = {}
     for i, c in enumerate(columns):
@@ -439,7 +440,7 @@ def missing_values(df: DataFrame, columns: Sequence[str]) -> dict[str, float]:
         if isinstance(df.schema[c].dataType, T.FloatType | T.DoubleType):
             miss = miss | F.isnan(col)
         aggs.append(F.sum(F.when(miss, 1).otherwise(0)).alias(f"m{i}"))
-    r = df.agg(*aggs).first().asDict()
+    r = one_row(df.agg(*aggs))
     rows = r["__n"] or 1
     return {c: (r[f"m{i}"] or 0) / rows for i, c in enumerate(columns)}
 
@@ -452,7 +453,7 @@ def correlations(df: DataFrame, columns: Sequence[str]) -> list[list[float | Non
     aggs = [F.corr(F.col(f"`{a}`").cast("double"), F.col(f"`{b}`").cast("double"))
             .alias(f"c{i}_{j}") for i, a in enumerate(columns) for j, b in enumerate(columns)
             if i < j]
-    r = df.agg(*aggs).first().asDict()
+    r = one_row(df.agg(*aggs))
     matrix: list[list[float | None]] = [[1.0 if i == j else None for j in range(n)]
                                         for i in range(n)]
     for i in range(n):

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.config.suites import SuiteDeclaration
+from lakeprep.frames import one_row
 from quality.errors import QualityInputError
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
         first += [F.count(c).alias(f"n{i}"), F.approx_count_distinct(c).alias(f"d{i}")]
         if isinstance(f.dataType, _NUMERIC):
             first += [F.min(c).alias(f"min{i}"), F.max(c).alias(f"max{i}")]
-    stats = df.agg(*first).first().asDict()
+    stats = one_row(df.agg(*first))
     rows = stats["__rows"]
     if not rows:
         raise QualityInputError(f"profile of table {table!r}: the DataFrame has no rows")
@@ -86,7 +87,7 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
         if isinstance(f.dataType, T.StringType) and 0 < approx <= max_categories:
             second.append(F.collect_set(c).alias(f"s{i}"))
     if second:
-        stats.update(df.agg(*second).first().asDict())
+        stats.update(one_row(df.agg(*second)))
 
     expectations: list[dict[str, Any]] = [
         {"expect_table_row_count_to_be_between": {"min_value": 1}},

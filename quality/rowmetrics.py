@@ -27,6 +27,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
+from lakeprep.frames import one_row
 from quality.compile import is_row_level
 from quality.predicates import row_predicate, supports_predicate
 
@@ -294,14 +295,7 @@ def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
         if size:
             aggs += [slot.alias(f"s{i}_{j}") for j, slot in
                      enumerate(_slot_orders(F.when(dup, _hash(item)), size))]
-    return _one_row(counts.agg(*aggs))
-
-
-def _one_row(aggregated: DataFrame) -> dict[str, Any]:
-    """The single row of a global aggregation, as a dict."""
-    row = aggregated.first()
-    assert row is not None, "a global aggregation always has one row"
-    return row.asDict()
+    return one_row(counts.agg(*aggs))
 
 
 def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
@@ -357,7 +351,7 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
         if size:
             aggs += [slot.alias(f"s{i}_{j}")
                      for j, slot in enumerate(_slot_orders(F.col(f"h{i}"), size))]
-    got = _one_row(projected.agg(*aggs))
+    got = one_row(projected.agg(*aggs))
     if keyed:
         got.update(_unique_metrics(df, decl, keyed, size))
     wanted = {i: _unhash([got[f"s{i}_{j}"] for j in range(size)], size) for i in names}
