@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--all", action="store_true", help="every table the lake holds")
 
     vac = sub.add_parser("vacuum", parents=[common], help="remove data files that killed runs "
-                         "staged and never committed (every table, under its lease)")
+                         "staged and never committed (every table, under its lease) and close "
+                         "their lineage runs; run it when no job runs")
     vac.add_argument("table", nargs="?", help="only this catalog table (and its quarantine)")
     return p
 
@@ -391,7 +392,11 @@ def cmd_vacuum(args: argparse.Namespace, settings: Settings) -> int:
         if removed:
             out.print(f"{name}: removed {len(removed)} uncommitted data file(s)",
                       highlight=False)
-    out.print(f"vacuum: {total} uncommitted data file(s) removed", highlight=False)
+    from lakeprep.lineage.dangling import close_dangling_runs
+
+    closed = close_dangling_runs(settings)
+    out.print(f"vacuum: {total} uncommitted data file(s) removed, {closed} dangling lineage "
+              f"run(s) closed with ABORT", highlight=False)
     return 0
 
 

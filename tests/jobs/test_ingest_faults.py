@@ -15,6 +15,7 @@ import pytest
 from deltalake import DeltaTable
 
 from jobs import ingest
+from jobs.cli import main
 from lakeprep.config import load_settings
 from lakeprep.runtime import JobContext
 
@@ -105,7 +106,8 @@ def clean(spark, tmp_path_factory) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize("point", ["ingest.leased", "lake.staged", "ingest.recording"])
-def test_killed_at_a_point_then_rerun_equals_a_clean_run(spark, tmp_path, clean, point):
+def test_killed_at_a_point_then_rerun_equals_a_clean_run(spark, tmp_path, clean, point,
+                                                         capsys):
     conf = _lake(tmp_path)
     pause = tmp_path / "pause"
     env = {**os.environ, "PYTHONPATH": str(REPO), "LAKEPREP_PAUSE_AT": point,
@@ -128,3 +130,13 @@ def test_killed_at_a_point_then_rerun_equals_a_clean_run(spark, tmp_path, clean,
     assert _state(tmp_path) == clean
     assert _debris(tmp_path) == []
     assert not (tmp_path / "bronze/orders/_lakeprep_lease.json").exists()
+
+    # the killed run's lineage START has no end: vacuum closes it with ABORT
+    assert main(["vacuum", "--conf-dir", str(conf)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "1 dangling lineage run(s) closed with ABORT" in printed, printed
+    states: dict[str, list[str]] = {}
+    for line in (tmp_path / "system/openlineage/events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        states.setdefault(event["run"]["runId"], []).append(event["eventType"])
+    assert sorted(states.values()) == [["START", "ABORT"], ["START", "COMPLETE"]]
