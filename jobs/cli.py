@@ -206,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", parents=[common],
                             help="(re)build the HTML run report of a run")
     report.add_argument("run_id", metavar="RUN_ID|latest")
+    ver = sub.add_parser("verify", parents=[common], help="check tables' Delta logs against "
+                         "their files (commits complete, files present, sizes and row counts)")
+    ver.add_argument("table", nargs="?", help="a catalog table (default with --all: every "
+                     "table, its quarantine table and the ingest log)")
+    ver.add_argument("--all", action="store_true", help="every table the lake holds")
+
+    vac = sub.add_parser("vacuum", parents=[common], help="remove data files that killed runs "
+                         "staged and never committed (every table, under its lease) and close "
+                         "their lineage runs; run it when no job runs")
+    vac.add_argument("table", nargs="?", help="only this catalog table (and its quarantine)")
     return p
 
 
@@ -706,6 +716,64 @@ def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _lake_tables(settings: Settings, table: str | None) -> list[tuple[str, str]]:
+    """(name, location) of ``table`` and its quarantine, or of every table the lake holds."""
+    names = [table] if table else [s.name for s in settings.tables.values() if s.layer != "raw"]
+    targets = []
+    for name in names:
+        spec = settings.table(name)
+        targets += [(name, spec.location), (spec.quarantine_name, spec.quarantine_location)]
+    if not table and settings.lake.system:
+        targets.append(("ingest_log", settings.system_table("ingest_log")))
+    return targets
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.lake.verify import verify_table
+
+    if bool(args.table) == bool(args.all):
+        raise UsageError("verify: name one TABLE or pass --all")
+    damaged = 0
+    for name, location in _lake_tables(settings, args.table):
+        summary = verify_table(location, settings.lake.storage_options)
+        if not summary.versions:
+            continue
+        for finding in summary.findings or []:
+            damaged += 1
+            err.print(f"[bold red]damaged[/] {name}: {finding.line()}", highlight=False)
+        if not summary.findings:
+            out.line(f"ok {name}: {summary.versions} version(s), {summary.files} file(s), "
+                     f"{summary.rows:,} row(s)", essential=True, table=name, status="ok",
+                     versions=summary.versions, files=summary.files, rows=summary.rows)
+    return 4 if damaged else 0
+
+
+def cmd_vacuum(args: argparse.Namespace, settings: Settings) -> int:
+    import uuid
+
+    from lakeprep.lake.lease import hold
+    from lakeprep.lake.sweep import sweep_table
+    from lakeprep.lake.verify import has_log
+
+    run_id = f"vacuum-{uuid.uuid4().hex[:8]}"
+    total = 0
+    for name, location in _lake_tables(settings, args.table):
+        if not has_log(location, settings.lake.storage_options):
+            continue
+        with hold(location, run_id, "vacuum"):
+            removed = sweep_table(location, settings.lake.storage_options)
+        total += len(removed)
+        if removed:
+            out.line(f"{name}: removed {len(removed)} uncommitted data file(s)", table=name,
+                     removed=len(removed))
+    from lakeprep.lineage.dangling import close_dangling_runs
+
+    closed = close_dangling_runs(settings)
+    out.line(f"vacuum: {total} uncommitted data file(s) removed, {closed} dangling lineage "
+             f"run(s) closed with ABORT", essential=True, removed=total, closed=closed)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "iam-policy": cmd_iam_policy,
     "package": cmd_package,
@@ -720,6 +788,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "generate-sample": cmd_generate_sample,
     "tables": cmd_tables,
     "history": cmd_history,
+    "verify": cmd_verify,
+    "vacuum": cmd_vacuum,
 }
 
 if __name__ == "__main__":

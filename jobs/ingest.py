@@ -8,25 +8,38 @@ into the table in one commit whose metadata holds the run, the input files and t
 
     rows read = rows inserted + rows updated + quarantined + duplicates
 
+Concurrent runs: a table is written by one run at a time. Each table's ingest holds the table's
+lease (``lakeprep.lake.lease``) from listing its files to recording them in the ingest log; a
+second run of the same table stops with exit 4 naming the run that holds it, before reading
+anything. The shared ingest log's merge holds the log's own lease and waits for it, so runs of
+different tables never lose or duplicate each other's rows.
+
 Run it: ``lakeprep run ingest --env local``, ``spark-submit jobs/cli.py run ingest --env local``,
 or from a notebook ``ingest.run(load_settings("local"))``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
-from jobs.raw_reader import RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
+from jobs.raw_reader import RAW_BYTES, RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.frames import one_row
+from lakeprep.lake.lease import hold
+from lakeprep.lake.sweep import sweep_table
+from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
@@ -37,6 +50,7 @@ INGEST_LOG = "ingest_log"
 RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"
 METADATA_COLUMNS = (SOURCE_FILE, INGESTED_AT, RUN_ID)
 DEV_SALT = "lakeprep-local-development-salt"
+LOG_LEASE_WAIT_S = 600.0
 
 
 @dataclass
@@ -56,6 +70,8 @@ class IngestReport:
     quarantine_version: int | None = None
     extra_columns: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files next to the inputs, not matched
+    debris_removed: int = 0  # data files a killed run staged and never committed
 
     @property
     def reconciles(self) -> bool:
@@ -70,15 +86,20 @@ class IngestReport:
                                   "duplicates_in_batch")}
 
     def line(self) -> str:
+        skipped = ""
+        if self.skipped:
+            names = ", ".join(p.rsplit("/", 1)[-1] for p in self.skipped[:3])
+            skipped = (f"; skipped {len(self.skipped)} file(s) the source path does not match "
+                       f"({names}{', ...' if len(self.skipped) > 3 else ''})")
         if not self.files_new:
             return (f"{self.table}: no new files ({self.files_seen} already ingested); "
-                    f"version {self.version} unchanged")
+                    f"version {self.version} unchanged{skipped}")
         dups = self.duplicates_in_batch + self.duplicates_existing
         mark = "reconciled" if self.reconciles else "DOES NOT RECONCILE"
         return (f"{self.table}: read {self.rows_read:,} = inserted {self.rows_inserted:,} + "
                 f"updated {self.rows_updated:,} + quarantined {self.quarantined:,} + "
                 f"duplicates {dups:,} ({mark}); {self.files_new} new file(s); "
-                f"version {self.version}")
+                f"version {self.version}{skipped}")
 
 
 def bronze_tables(settings: Settings, names: list[str] | None) -> list[TableSpec]:
@@ -107,6 +128,21 @@ def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
 
 
 def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestReport:
+    """Ingest the new files of one bronze table, holding its lease throughout."""
+    with hold(spec.location, ctx.run_id, ctx.job):
+        point("ingest.leased")
+        report = _ingest_table(ctx, spec, salt)
+        # what a killed run of this table staged and never committed
+        report.debris_removed = sum(
+            len(sweep_table(location, ctx.settings.lake.storage_options))
+            for location in (spec.location, spec.quarantine_location))
+    if report.debris_removed:
+        log.info("%s: removed %d uncommitted data file(s) left by a killed run", spec.name,
+                 report.debris_removed)
+    return report
+
+
+def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestReport:
     raw = ctx.spec(spec.upstream or "")
     report = IngestReport(spec.name)
     table = ctx.table(spec.name)
@@ -115,6 +151,7 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
     if not listed:
         raise InputError(f"table {spec.name}: no input files match {pattern} "
                          f"(tables.{raw.name}.source.path); nothing was written")
+    report.skipped = _skipped_files(ctx, pattern, listed)
     seen = _ingested_files(ctx, spec.name)
     new = [f for f in listed if seen.get(f.path) != (f.size, f.modified_ms)]
     report.files_seen = len(listed) - len(new)
@@ -131,12 +168,15 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
     report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
     rows = _prepare(ctx, spec, raw, batch.rows, salt).persist()
     try:
-        c = rows.agg(F.count("*").alias("n"),
-                     F.sum(F.when(F.size(REASONS) > 0, 1).otherwise(0)).alias("bad")).first()
-        report.rows_read, report.quarantined = int(c.n), int(c.bad or 0)
+        c = one_row(rows.agg(F.count("*").alias("n"),
+                             F.sum(F.when(F.size(REASONS) > 0, 1).otherwise(0)).alias("bad")))
+        report.rows_read, report.quarantined = int(c["n"]), int(c["bad"] or 0)
         good = rows.where(F.size(REASONS) == 0).drop(REASONS)
-        keys = spec.primary_key or [c for c in good.columns
-                                    if c not in (*METADATA_COLUMNS, RAW_RECORD)]
+        # without a primary key, the whole record is the key; maps (``_extra``) cannot be
+        # compared in Spark, so they do not take part
+        keys = spec.primary_key or [f.name for f in good.schema.fields
+                                    if f.name not in (*METADATA_COLUMNS, RAW_RECORD, RAW_BYTES)
+                                    and not isinstance(f.dataType, T.MapType)]
         deduped = _deduplicate(good, keys, spec.order_by).persist()
         outcome = None
         try:
@@ -144,12 +184,13 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
             report.duplicates_in_batch = report.rows_read - report.quarantined - kept
             # the gate sees exactly what would land; under `fail` nothing is written below
             outcome = gates.check(ctx, spec.name, deduped)
-            to_write = outcome.passed if outcome is not None else deduped
+            to_write = (outcome.passed if outcome is not None and outcome.passed is not None
+                        else deduped)
             gate_bad = outcome.quarantined if outcome is not None else None
             gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
             inputs = [{"table": raw.name, "kind": "files", "files": report.files}]
             res = table.merge(
-                to_write.drop(RAW_RECORD), keys,
+                to_write.drop(RAW_RECORD, RAW_BYTES), keys,
                 ctx.commit_metadata(table=spec.name, inputs=inputs,
                                     counts=report.counts_before_write(),
                                     gate=gates.summary(outcome)),
@@ -160,12 +201,12 @@ def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestRe
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, REASONS,
-                                                         RUN_ID, INGESTED_AT)
+            bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, RAW_BYTES,
+                                                         REASONS, RUN_ID, INGESTED_AT)
             if gate_bad is not None and gate_quarantined:
                 bad = bad.unionByName(gate_bad.select(
-                    SOURCE_FILE, RAW_RECORD, F.col(FAILED_EXPECTATIONS_COLUMN).alias(REASONS),
-                    RUN_ID, INGESTED_AT))
+                    SOURCE_FILE, RAW_RECORD, RAW_BYTES,
+                    F.col(FAILED_EXPECTATIONS_COLUMN).alias(REASONS), RUN_ID, INGESTED_AT))
             if report.quarantined:
                 report.quarantine_version = gates.set_aside(
                     ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
@@ -188,10 +229,13 @@ def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
              salt: str | None) -> DataFrame:
     """Personal data hashed or dropped, derived columns added, ingest metadata attached."""
     out = rows
+    hashed = [c.name for c in raw.columns if c.pii == "hash"]
+    if hashed:
+        pii_hash = salted_sha256(salt or "")
+        for name in hashed:
+            out = out.withColumn(name, pii_hash(F.col(name)))
     for c in raw.columns:
-        if c.pii == "hash":
-            out = out.withColumn(c.name, F.sha2(F.concat(F.lit(salt), F.col(c.name)), 256))
-        elif c.pii == "drop":
+        if c.pii == "drop":
             out = out.drop(c.name)
     for name, expr in spec.derive.items():
         try:
@@ -202,6 +246,33 @@ def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
                               f"{e.getMessage() if hasattr(e, 'getMessage') else e}") from None
     return (out.withColumn(INGESTED_AT, F.lit(ctx.started_at).cast("timestamp"))
             .withColumn(RUN_ID, F.lit(ctx.run_id)))
+
+
+def salted_sha256(salt: str) -> Any:
+    """A Spark function: ``sha2(salt || value, 256)`` as a hex string, null for null.
+
+    The same values as ``F.sha2(F.concat(F.lit(salt), col), 256)``, but the salt travels in
+    the function's pickled closure, so it never appears in a Spark plan, an event log, or an
+    error that prints one.
+    """
+    @F.pandas_udf("string")  # type: ignore[call-overload]
+    def pii_hash(values: pd.Series) -> pd.Series:
+        return values.map(lambda v: hashlib.sha256((salt + v).encode("utf-8")).hexdigest()
+                          if isinstance(v, str) else None)
+
+    return pii_hash
+
+
+def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> list[str]:
+    """Files in the source path's folders that its pattern does not match (``.json`` next to
+    ``*.jsonl``, compressed copies): they are not read, and the reconcile line says so."""
+    folder = pattern.rstrip("/").rsplit("/", 1)[0]
+    matched = {f.path for f in listed}
+    skipped = [f.path for f in glob_files(ctx.spark, f"{folder}/*") if f.path not in matched]
+    if skipped:
+        log.warning("%s: %d file(s) not matched by the source path, not ingested: %s",
+                    pattern, len(skipped), ", ".join(skipped[:10]))
+    return skipped
 
 
 def raw_columns(raw: TableSpec) -> list[str]:
@@ -233,8 +304,12 @@ def _record_files(ctx: JobContext, table: str, files: list[FileInfo],
         "table string, path string, size bigint, modified_ms bigint, run_id string, "
         "table_version bigint",
     ).withColumn("ingested_at", F.lit(ctx.started_at).cast("timestamp"))
-    ctx.table_at(ctx.settings.system_table(INGEST_LOG)).merge(
-        df, ["table", "path"], ctx.commit_metadata(table=INGEST_LOG, source_table=table))
+    location = ctx.settings.system_table(INGEST_LOG)
+    point("ingest.recording")
+    # shared by every table's ingest: queue for it (each merge is short) rather than fail
+    with hold(location, ctx.run_id, ctx.job, wait_s=LOG_LEASE_WAIT_S):
+        ctx.table_at(location).merge(
+            df, ["table", "path"], ctx.commit_metadata(table=INGEST_LOG, source_table=table))
 
 
 def _salt(ctx: JobContext, specs: list[TableSpec]) -> str | None:

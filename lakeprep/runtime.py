@@ -23,7 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from pyspark.sql import SparkSession
 
 from lakeprep.config import Settings, TableSpec
-from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine
+from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine, verify
 from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun
 from lakeprep.spark import session_for
 from lakeprep.version import code_version
@@ -31,6 +31,17 @@ from lakeprep.version import code_version
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# What every table lakeprep writes depends on, whoever created the session (EMR, Glue, a
+# notebook): timestamps as INT64 microseconds (what delta-spark, delta-rs, pyarrow and pandas
+# read; INT96 overflows them after 2262), proleptic Gregorian dates, and a value that does not
+# parse as a date or time being null (a quarantine reason), not a SparkUpgradeException.
+LAKE_SQL_CONF = {
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+}
 
 
 @dataclass
@@ -50,11 +61,14 @@ class JobContext:
     gates: list[tuple[str, Any]] = field(default_factory=list)  # (table, GateOutcome) run so far
     lineage: LineageRun | None = None  # while the run records (see `recording`)
     _tables: dict[str, LakeTable] = field(default_factory=dict)
+    _verified: set[str] = field(default_factory=set)
 
     @classmethod
     def start(cls, settings: Settings, job: str, spark: SparkSession | None = None,
               run_id: str | None = None) -> JobContext:
         spark = spark or session_for(settings)
+        for key, value in LAKE_SQL_CONF.items():
+            spark.conf.set(key, value)
         started = datetime.now(UTC)
         run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{job}-{uuid.uuid4().hex[:8]}"
         engine = resolve_engine(spark, settings.lake.engine)
@@ -70,7 +84,15 @@ class JobContext:
 
     def table_at(self, location: str, partition_by: list[str] | tuple[str, ...] = ()
                  ) -> LakeTable:
-        """The Delta table at ``location``; its commits are recorded in the run's lineage."""
+        """The Delta table at ``location``; its commits are recorded in the run's lineage.
+
+        The first time a run opens a table, the cheap part of ``lakeprep verify`` runs on it:
+        a table whose last commit is incomplete or whose files are missing stops the run with a
+        ``LakeTableError`` (exit 4) before anything reads it or commits on top of it.
+        """
+        if location not in self._verified:
+            verify.check(location, self.settings.lake.storage_options)
+            self._verified.add(location)
         table = open_table(self.spark, location, partition_by, self.engine,
                            self.settings.lake.storage_options)
         table.listeners.append(self._committed)

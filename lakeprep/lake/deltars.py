@@ -43,6 +43,7 @@ from lakeprep.lake.base import (
     encode_metadata,
     key_condition,
 )
+from lakeprep.pause import point
 from lakeprep.storage import delete_tree, list_files, parquet_row_counts, qualified
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ class DeltaRsTable(LakeTable):
             # partition per value
             df = df.repartition(*[F.col(f"`{c}`") for c in self.partition_by])
         df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
+        point("lake.staged")  # files written, not committed: where the kill tests strike
         try:
             added = self._staged_files(write_dir, df.schema)
             removed = remove(added)

@@ -147,7 +147,9 @@ def test_first_run_lands_good_rows_and_quarantines_the_rest(spark, lake):
     assert all(r._source_file.endswith("p1.csv") for r in q.collect())
     oq = {r._raw_record: r._reasons for r in gates.quarantine_table(ctx, "orders").read()
           .collect()}
-    assert oq['{"order_id": "o3", "amount": 1'] == ["malformed line: not a JSON object"]
+    assert oq['{"order_id": "o3", "amount": 1'] == [
+        "malformed line: not exactly one JSON object (broken or single-quoted JSON, a second "
+        "object or text after it)"]
     assert any("amount: '12,50' is not a valid double" in r for v in oq.values() for r in v)
 
     meta = ctx.table("people").commit_metadata()
