@@ -30,7 +30,7 @@ from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 FEATURES_COL = "features"
 BASELINE_FILE = "drift_baseline.json"

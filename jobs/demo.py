@@ -39,7 +39,7 @@ from lakeprep.runtime import JobContext
 from lakeprep.spark import session_for
 from lakeprep.storage import join_uri
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 SAMPLE_TABLES = ["customers", "orders", "web_events"]
 STAGES = ["generate", "ingest", "build-features", "export", "data-docs", "report"]

@@ -49,7 +49,7 @@ from lakeprep.sagemaker import (
 from lakeprep.sagemaker.checks import require_channel_columns
 from lakeprep.storage import join_uri
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 SECTION = "export"
 Format = Literal["csv", "libsvm", "recordio-protobuf", "parquet"]

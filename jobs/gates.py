@@ -24,7 +24,7 @@ from lakeprep.runtime import JobContext
 from lakeprep.storage import join_uri, write_text
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 OCCURRENCE = "_occurrence"
 
 

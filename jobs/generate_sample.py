@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 
 from lakeprep.errors import LakeprepError, UsageError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 ENTITIES = ("customers", "orders", "web_events")
 DEFECT_KINDS = (

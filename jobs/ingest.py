@@ -44,7 +44,7 @@ from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 INGEST_LOG = "ingest_log"
 RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"

@@ -40,7 +40,7 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 from lakeprep.errors import InputError
 from quality.result import ValidationReport
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 RESULT_FORMAT_VERSION = 1
 SITE_NAME = "local_site"

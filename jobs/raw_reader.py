@@ -42,7 +42,7 @@ from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
 from lakeprep.storage import FileInfo, read_text_head
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 SOURCE_FILE, RAW_RECORD, REASONS = "_source_file", "_raw_record", "_reasons"
 RAW_BYTES = "_raw_bytes"  # the line's exact bytes, kept only when they are not valid UTF-8

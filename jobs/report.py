@@ -30,7 +30,7 @@ from lakeprep.frames import one_row
 from lakeprep.runtime import JobContext
 from lakeprep.storage import join_uri, list_files, read_text, write_text
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
            T.DecimalType)

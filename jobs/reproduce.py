@@ -36,7 +36,7 @@ from lakeprep.sagemaker.manifest import manifest_uri as manifest_location
 from lakeprep.sagemaker.recordio import decode_record, iter_frames
 from lakeprep.storage import join_uri, list_relative, resolve
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 # reproduce: decoding -------------------------------------------------------------------------
 TEXT_FORMATS = ("csv", "libsvm")

@@ -28,7 +28,7 @@ from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 @job("transform")

@@ -33,7 +33,7 @@ from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from quality.errors import SuiteConfigError
 from quality.predicates import PREDICATES, supports_predicate
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 # Fields every GE expectation model has that are not parameters a suite author sets.
 _INTERNAL_FIELDS = {"id", "rendered_content", "batch_id", "windows", "result_format",

@@ -52,7 +52,7 @@ from quality.errors import SuiteConfigError
 from quality.result import ValidationReport
 from quality.validate import run_validation
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 FAILED_EXPECTATIONS_COLUMN = "_failed_expectations"
 

@@ -19,7 +19,7 @@ from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.frames import one_row
 from quality.errors import QualityInputError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 _NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
             T.DecimalType)

@@ -31,7 +31,7 @@ from quality.compile import compile_suite, is_row_level
 from quality.result import ExpectationOutcome, ValidationReport
 from quality.rowmetrics import RowMetrics, computed_here
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 DATASOURCE = "lakeprep_spark"
 BATCH_DEFINITION = "whole_dataframe"

@@ -33,7 +33,7 @@ from quality.drift.buckets import (
 from quality.drift.buckets import top_categories as _top_categories
 from quality.errors import DriftConfigError, QualityInputError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 FORMAT_VERSION = 1
 

@@ -22,7 +22,7 @@ from quality.drift.baseline import DriftBaseline, all_buckets
 from quality.drift.buckets import bucket_counts
 from quality.errors import DriftConfigError, QualityInputError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 DEFAULT_EPSILON = 1e-4
 _SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
