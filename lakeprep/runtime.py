@@ -30,6 +30,7 @@ import lakeprep
 from lakeprep.config import Settings, TableSpec
 from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine
 from lakeprep.spark import get_spark
+from lakeprep.storage import configure_s3
 
 if TYPE_CHECKING:
     from lakeprep.lineage import DatasetRef, LineageRun
@@ -61,6 +62,7 @@ def session_for(settings: Settings) -> SparkSession:
     for key, value in settings.spark.conf.items():
         if key.startswith("spark.sql."):
             spark.conf.set(key, value)
+    configure_s3(spark, settings)
     return spark
 
 
@@ -85,7 +87,10 @@ class JobContext:
     @classmethod
     def start(cls, settings: Settings, job: str, spark: SparkSession | None = None,
               run_id: str | None = None) -> JobContext:
-        spark = spark or session_for(settings)
+        if spark is None:
+            spark = session_for(settings)
+        else:
+            configure_s3(spark, settings)
         started = datetime.now(UTC)
         run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{job}-{uuid.uuid4().hex[:8]}"
         engine = resolve_engine(spark, settings.lake.engine)
