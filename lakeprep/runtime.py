@@ -26,6 +26,7 @@ from lakeprep.config import Settings, TableSpec
 from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine, verify
 from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun
 from lakeprep.spark import session_for
+from lakeprep.storage import configure_s3
 from lakeprep.version import code_version
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ class JobContext:
     @classmethod
     def start(cls, settings: Settings, job: str, spark: SparkSession | None = None,
               run_id: str | None = None) -> JobContext:
-        spark = spark or session_for(settings)
+        if spark is None:
+            spark = session_for(settings)
+        else:
+            configure_s3(spark, settings)
         for key, value in LAKE_SQL_CONF.items():
             spark.conf.set(key, value)
         started = datetime.now(UTC)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
+from lakeprep.storage import configure_s3
+
 if TYPE_CHECKING:
     from lakeprep.config import Settings
 
@@ -34,6 +36,8 @@ DELTA_SQL_CONF: dict[str, str] = {
 
 
 JARS_ENV = "LAKEPREP_JARS_DIR"
+# pyspark 3.5.6 runs Hadoop 3.3.4; its s3a needs the hadoop-aws of the same version
+HADOOP_AWS = "org.apache.hadoop:hadoop-aws:3.3.4"
 
 
 def jar_paths(folder: str | Path | None = None) -> list[str]:
@@ -69,8 +73,8 @@ def get_spark(
 
     A local session gets the jars of :func:`jar_paths` on its classpath (``spark.jars``) and
     Delta's SQL extensions with them, so both lake engines can run. ``delta_packages`` instead
-    resolves delta-spark's Maven coordinates at start-up (``spark.jars.packages``; needs Maven
-    Central from the driver, so it is never the default).
+    resolves delta-spark's and hadoop-aws's Maven coordinates at start-up through Spark's ivy
+    (``spark.jars.packages``; needs Maven Central from the driver, so it is never the default).
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -93,7 +97,9 @@ def get_spark(
     if delta_packages:
         from delta import configure_spark_with_delta_pip
 
-        builder = configure_spark_with_delta_pip(builder)
+        # hadoop-aws with it, so that s3:// (as s3a) works the same as with the jars of
+        # `make jars`
+        builder = configure_spark_with_delta_pip(builder, extra_packages=[HADOOP_AWS])
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
@@ -165,4 +171,5 @@ def session_for(settings: Settings) -> SparkSession:
     for key, value in settings.spark.conf.items():
         if key.startswith("spark.sql."):
             spark.conf.set(key, value)
+    configure_s3(spark, settings)
     return spark

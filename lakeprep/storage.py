@@ -17,20 +17,185 @@ Two access paths over the same locations:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pyarrow import fs as pafs
 from pyspark.sql import SparkSession
 
-from lakeprep.errors import UsageError
+from lakeprep.errors import ConfigError, InputError, UsageError
+
+if TYPE_CHECKING:
+    from lakeprep.config import S3Settings, Settings
 
 log = logging.getLogger(__name__)
 Mode = Literal["error", "overwrite"]
+F = TypeVar("F", bound=Callable[..., Any])
+S3_SCHEMES = ("s3://", "s3a://", "s3n://")
+_S3A = "org.apache.hadoop.fs.s3a.S3AFileSystem"
+
+
+# S3: one set of settings for Spark (s3a), deltalake and pyarrow -----------------------------
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How this process reaches S3, from the conf's ``s3:`` block; every client derives its own
+    settings from it, so Spark, deltalake and pyarrow always talk to the same endpoint.
+
+    Credentials are not part of it: each client takes them from the standard AWS chain
+    (environment, profile, instance role). ``hadoop_conf`` passes keys found in this process's
+    environment on to the JVM, whose environment was fixed when it started.
+
+    >>> S3Access("http://127.0.0.1:9000", "us-east-1", True).delta_options()["AWS_ALLOW_HTTP"]
+    'true'
+    """
+
+    endpoint: str | None = None
+    region: str | None = None
+    path_style: bool = False
+
+    @classmethod
+    def from_settings(cls, s3: S3Settings) -> S3Access:
+        path_style = s3.path_style if s3.path_style is not None else s3.endpoint is not None
+        return cls(s3.endpoint, s3.region, path_style)
+
+    def hadoop_conf(self, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """``fs.s3a.*`` settings for Spark's s3a (hadoop-aws); ``s3://`` maps to it elsewhere."""
+        conf = {"fs.s3a.path.style.access": str(self.path_style).lower()}
+        if self.endpoint:
+            conf["fs.s3a.endpoint"] = self.endpoint
+            conf["fs.s3a.connection.ssl.enabled"] = str(
+                self.endpoint.startswith("https://")).lower()
+        if self.region:
+            conf["fs.s3a.endpoint.region"] = self.region
+        if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+            conf["fs.s3a.access.key"] = environ["AWS_ACCESS_KEY_ID"]
+            conf["fs.s3a.secret.key"] = environ["AWS_SECRET_ACCESS_KEY"]
+            if environ.get("AWS_SESSION_TOKEN"):
+                conf["fs.s3a.session.token"] = environ["AWS_SESSION_TOKEN"]
+                conf["fs.s3a.aws.credentials.provider"] = (
+                    "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider")
+        return conf
+
+    def delta_options(self) -> dict[str, str]:
+        """``storage_options`` for deltalake (delta-rs) on S3.
+
+        Commits use S3's conditional writes (``If-None-Match``; AWS S3, MinIO and moto have
+        them), so two writers can never both create the same log entry: no DynamoDB lock or
+        ``AWS_S3_ALLOW_UNSAFE_RENAME`` is needed. ``lake.storage_options`` overrides any key.
+        """
+        opts = {"conditional_put": "etag",
+                "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": str(not self.path_style).lower()}
+        if self.endpoint:
+            opts["AWS_ENDPOINT_URL"] = self.endpoint
+            opts["AWS_ALLOW_HTTP"] = str(self.endpoint.startswith("http://")).lower()
+        if self.region:
+            opts["AWS_REGION"] = self.region
+        return opts
+
+    def arrow_filesystem(self, environ: Mapping[str, str] = os.environ) -> pafs.S3FileSystem:
+        """A pyarrow ``S3FileSystem`` (picklable: executor tasks get it from the driver, with
+        the keys of the driver's environment when it has them, as ``hadoop_conf`` does)."""
+        kwargs: dict[str, Any] = {"force_virtual_addressing": not self.path_style}
+        if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+            kwargs.update(access_key=environ["AWS_ACCESS_KEY_ID"],
+                          secret_key=environ["AWS_SECRET_ACCESS_KEY"],
+                          session_token=environ.get("AWS_SESSION_TOKEN"))
+        if self.endpoint:
+            scheme, host = self.endpoint.split("://", 1)
+            kwargs.update(endpoint_override=host, scheme=scheme)
+        if self.region:
+            kwargs["region"] = self.region
+        return pafs.S3FileSystem(**kwargs)
+
+
+_s3 = S3Access()
+
+
+def s3_access() -> S3Access:
+    """The S3 settings this process uses (set from conf by :func:`configure_s3`)."""
+    return _s3
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith(S3_SCHEMES)
+
+
+def delta_storage_options(location: str, extra: Mapping[str, str] | None = None
+                          ) -> dict[str, str]:
+    """deltalake's ``storage_options`` for ``location``: the S3 ones, then ``extra``."""
+    return {**(_s3.delta_options() if is_s3(location) else {}), **(extra or {})}
+
+
+def configure_s3(spark: SparkSession, settings: Settings) -> S3Access:
+    """Make ``settings.s3`` the S3 access of this process and of ``spark``'s Hadoop conf, and
+    check that the ``s3://`` locations the conf names can be reached; an error names what to
+    set, before any Spark job runs into it.
+
+    Outside EMR and Glue (whose ``s3://`` is EMRFS), ``s3://`` is served by s3a (hadoop-aws).
+    """
+    global _s3
+    _s3 = S3Access.from_settings(settings.s3)
+    where = next(((key, loc) for key, loc in _conf_locations(settings) if is_s3(loc)), None)
+    hconf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    for key, value in _s3.hadoop_conf().items():
+        hconf.set(key, value)
+    if where is None:
+        return _s3
+    key, loc = where
+    if not _has_class(spark, _S3A):
+        if hconf.get("fs.s3.impl") is None:
+            raise ConfigError(
+                f"{key} is {loc}, but this Spark has no S3 filesystem (hadoop-aws is not on the "
+                f"classpath): run `make jars` or set LAKEPREP_JARS_DIR to the folder holding "
+                f"hadoop-aws-3.3.4.jar and aws-java-sdk-bundle (EMR and Glue have S3 built in)")
+        return _s3
+    impl = hconf.get("fs.s3.impl")
+    if impl is None:  # not EMRFS: s3:// through s3a, as s3a:// is
+        hconf.set("fs.s3.impl", _S3A)
+        hconf.set("fs.AbstractFileSystem.s3.impl", "org.apache.hadoop.fs.s3a.S3A")
+    if impl in (None, _S3A):  # EMR and Glue bring their own credentials; elsewhere, check
+        if not _has_credentials():
+            raise ConfigError(
+                f"{key} is {loc}, but no AWS credentials were found: set AWS_ACCESS_KEY_ID and "
+                f"AWS_SECRET_ACCESS_KEY (or AWS_PROFILE); for a local S3 endpoint also set "
+                f"LAKEPREP_S3_ENDPOINT (s3.endpoint in conf/<env>/lakeprep.yaml)")
+    return _s3
+
+
+def _conf_locations(settings: Settings) -> list[tuple[str, str]]:
+    out = [(f"lake.layers.{k}", v) for k, v in settings.lake.layers.items()]
+    out.append(("lake.system", settings.lake.system))
+    out += [(f"tables.{t.name}.location", t.location) for t in settings.tables.values()]
+    return out
+
+
+def _has_class(spark: SparkSession, name: str) -> bool:
+    jvm = _jvm(spark)
+    try:
+        jvm.java.lang.Class.forName(name, False,
+                                    jvm.Thread.currentThread().getContextClassLoader())
+        return True
+    except Exception:  # py4j wraps ClassNotFoundException
+        return False
+
+
+def _has_credentials() -> bool:
+    """True when the standard AWS chain (environment, profile, container or instance role)
+    yields credentials."""
+    try:
+        import botocore.session
+
+        return botocore.session.get_session().get_credentials() is not None
+    except Exception as e:  # a broken profile file: report it as missing credentials
+        log.debug("AWS credential lookup failed: %s", e)
+        return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +217,27 @@ def _fs(spark: SparkSession, path: str):  # -> (org.apache.hadoop.fs.FileSystem,
     return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
 
 
+def _reported(action: str) -> Callable[[F], F]:
+    """Turn a JVM storage error of ``fn(spark, path, ...)`` into one line naming the path."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(spark: SparkSession, path: str, *args: Any, **kwargs: Any) -> Any:
+            from py4j.protocol import Py4JJavaError
+
+            try:
+                return fn(spark, path, *args, **kwargs)
+            except Py4JJavaError as e:
+                cause = str(e.java_exception.toString()).strip().splitlines()[0]
+                hint = (" (check s3.endpoint / LAKEPREP_S3_ENDPOINT, the bucket and the AWS "
+                        "credentials)" if is_s3(path) else "")
+                raise InputError(f"cannot {action} {path}: {cause}{hint}") from None
+
+        return call  # type: ignore[return-value]
+
+    return wrap
+
+
+@_reported("list")
 def list_files(spark: SparkSession, folder: str) -> list[FileInfo]:
     """Every file below ``folder`` (recursively), skipping hidden (``.``/``_``) names."""
     fs, root = _fs(spark, folder)
@@ -68,6 +254,7 @@ def list_files(spark: SparkSession, folder: str) -> list[FileInfo]:
     return sorted(out, key=lambda f: f.path)
 
 
+@_reported("list")
 def glob_files(spark: SparkSession, pattern: str) -> list[FileInfo]:
     """Files matching a Hadoop glob (``dir/batch_*/*.csv``); folders are expanded recursively."""
     fs, hpattern = _fs(spark, pattern)
@@ -100,6 +287,7 @@ def delete_tree(spark: SparkSession, path: str) -> None:
         log.warning("could not remove %s: %s", path, e)
 
 
+@_reported("read")
 def read_text_head(spark: SparkSession, path: str, max_bytes: int = 65536) -> str:
     """The first line of a (possibly compressed) text file."""
     jvm = _jvm(spark)
@@ -117,20 +305,15 @@ def read_text_head(spark: SparkSession, path: str, max_bytes: int = 65536) -> st
         stream.close()
 
 
-def parquet_row_counts(paths: Iterable[str], storage_options: dict[str, str] | None = None
-                       ) -> dict[str, int]:
+def parquet_row_counts(paths: Iterable[str]) -> dict[str, int]:
     """Rows per parquet file from the footers alone (no data read), for Delta file stats."""
     import pyarrow.parquet as pq
-    from pyarrow import fs as pafs
 
     def count(path: str) -> tuple[str, int | None]:
         try:
-            local = path.removeprefix("file://").removeprefix("file:")
-            if "://" in local:
-                filesystem, inner = pafs.FileSystem.from_uri(local.replace("s3a://", "s3://"))
-                with filesystem.open_input_file(inner) as f:
-                    return path, pq.read_metadata(f).num_rows
-            return path, pq.read_metadata(local).num_rows
+            filesystem, inner = resolve(_unqualified(path))
+            with filesystem.open_input_file(inner) as f:
+                return path, pq.read_metadata(f).num_rows
         except Exception as e:  # stats are optional in Delta; a missing count is not an error
             log.debug("no row count for %s: %s", path, e)
             return path, None
@@ -140,6 +323,13 @@ def parquet_row_counts(paths: Iterable[str], storage_options: dict[str, str] | N
         return {p: n for p, n in pool.map(count, paths) if n is not None}
 
 
+def _unqualified(path: str) -> str:
+    """A Hadoop path (``file:/x``, ``s3a://b/k``) as :func:`resolve` takes it."""
+    return path.removeprefix("file://").removeprefix("file:") if path.startswith("file:") \
+        else path
+
+
+@_reported("write")
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small text file (local, s3://, ...) through Hadoop, replacing it."""
     fs, hpath = _fs(spark, path)
@@ -150,10 +340,9 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.close()
 
 
+@_reported("read")
 def read_text(spark: SparkSession, path: str) -> str:
     """Read a small text file written by :func:`write_text`."""
-    from lakeprep.errors import InputError
-
     jvm = _jvm(spark)
     fs, hpath = _fs(spark, path)
     if not fs.exists(hpath):
@@ -170,24 +359,20 @@ def file_checksums(spark: SparkSession, paths: list[str]) -> dict[str, str]:
     """The SHA-256 of each file, read by the executors (one task per file, streamed)."""
     if not paths:
         return {}
+    # resolved on the driver, where the S3 settings are: the filesystems travel to the tasks
+    located = [(p, *resolve(_unqualified(p))) for p in paths]
 
-    def digest(path: str) -> tuple[str, str]:
+    def digest(item: tuple[str, pafs.FileSystem, str]) -> tuple[str, str]:
         import hashlib
 
-        from pyarrow import fs as pafs
-
-        local = path.removeprefix("file://").removeprefix("file:")
-        if "://" in local:
-            filesystem, inner = pafs.FileSystem.from_uri(local.replace("s3a://", "s3://"))
-        else:
-            filesystem, inner = pafs.LocalFileSystem(), local
+        path, filesystem, inner = item
         h = hashlib.sha256()
         with filesystem.open_input_stream(inner) as f:
             while chunk := f.read(1 << 20):
                 h.update(chunk)
         return path, h.hexdigest()
 
-    rdd = spark.sparkContext.parallelize(paths, min(len(paths), 64))
+    rdd = spark.sparkContext.parallelize(located, min(len(located), 64))
     return dict(rdd.map(digest).collect())
 
 
@@ -195,13 +380,16 @@ def file_checksums(spark: SparkSession, paths: list[str]) -> dict[str, str]:
 
 
 def resolve(uri: str, filesystem: pafs.FileSystem | None = None) -> tuple[pafs.FileSystem, str]:
-    """Return the filesystem and its path for a local path, ``file://`` or ``s3://`` URI.
+    """Return the filesystem and its path for a local path, ``file://``, ``s3://`` or ``s3a://``
+    URI; S3 goes through the endpoint and region of :func:`s3_access` (the conf's ``s3:``).
 
-    ``filesystem`` overrides the one the URI implies (e.g. an ``S3FileSystem`` with an
-    ``endpoint_override``); the path is then the URI without its scheme.
+    ``filesystem`` overrides the one the URI implies; the path is then the URI without its
+    scheme.
     """
     if "://" not in uri:
         uri = os.path.abspath(uri)
+    if filesystem is None and is_s3(uri):
+        filesystem = _s3.arrow_filesystem()  # the endpoint Spark and deltalake use too
     if filesystem is not None:
         path = uri.split("://", 1)[1] if "://" in uri else uri
         return filesystem, path.rstrip("/")

@@ -108,6 +108,38 @@ class SparkSettings(_Model):
         return v
 
 
+class S3Settings(_Model):
+    """``s3:``: how every S3 client lakeprep makes reaches S3 - Spark (s3a), deltalake and
+    pyarrow all derive their settings from this one block (``lakeprep.storage.S3Access``).
+
+    Leave ``endpoint`` empty for AWS itself; set it (with ``path_style: true``) for a local
+    S3-compatible endpoint (MinIO, moto, LocalStack). Credentials never go in conf: the standard
+    AWS chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, the instance role).
+    """
+
+    endpoint: str | None = None
+    region: str | None = None
+    path_style: bool | None = Field(default=None, description="path-style requests "
+                                    "(http://host/bucket/key); default: true with an endpoint")
+
+    @field_validator("endpoint", "region", "path_style", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlparse
+
+        u = urlparse(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise ValueError(f"expected an http(s)://host:port URL, found {v!r}")
+        return v.rstrip("/")
+
+
 class LakeSettings(_Model):
     engine: Literal["auto", "deltalake", "delta-spark"] = "auto"
     layers: dict[str, str]
@@ -151,6 +183,7 @@ class Settings(_Model):
     conf_hash: str
     spark: SparkSettings = SparkSettings()
     lake: LakeSettings
+    s3: S3Settings = S3Settings()
     ingest: IngestSettings = IngestSettings()
     tables: dict[str, TableSpec]
     features: FeaturesSettings | None = None

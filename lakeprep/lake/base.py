@@ -19,6 +19,8 @@ from lakeprep.errors import LakeTableError
 log = logging.getLogger(__name__)
 
 WhenMatched = Literal["update", "ignore"]
+# A predicate on the partition columns only: SQL text (``"day >= '2026-01-01'"``) or a Column.
+PartitionFilter = str | Column
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,19 @@ class LakeTable(ABC):
         """The latest version, None when the table does not exist."""
 
     @abstractmethod
-    def read(self, version: int | None = None, timestamp: datetime | str | None = None
-             ) -> DataFrame:
-        """The table's rows, latest or as of a version or a timestamp (time travel)."""
+    def read(self, version: int | None = None, timestamp: datetime | str | None = None,
+             partitions: PartitionFilter | None = None) -> DataFrame:
+        """The table's rows, latest or as of a version or a timestamp (time travel).
+
+        ``partitions`` is a predicate on the partition columns; only the files of the
+        partitions it selects are read (the others are never opened):
+
+        >>> t.read(partitions="day = '2026-01-02'")  # doctest: +SKIP
+        """
+
+    @abstractmethod
+    def partition_columns(self) -> list[str]:
+        """The partition columns the table's Delta log declares."""
 
     @abstractmethod
     def history(self, limit: int | None = None) -> list[Commit]:
@@ -92,6 +104,29 @@ class LakeTable(ABC):
             if version is None or c.version == version:
                 return c.metadata
         raise LakeTableError(f"{self.location}: no version {version}")
+
+    def _check_partitioning(self) -> None:
+        """The catalog's partitioning must be the table's: a write never re-partitions."""
+        if self.exists():
+            actual = self.partition_columns()
+            if actual != self.partition_by:
+                raise LakeTableError(f"{self.location}: table is partitioned by {actual}, the "
+                                     f"catalog says {self.partition_by}")
+
+    def _partition_predicate(self, partitions: PartitionFilter, schema: T.StructType
+                             ) -> Column:
+        """``partitions`` as a Column, checked to use nothing but the partition columns."""
+        pred = F.expr(partitions) if isinstance(partitions, str) else partitions
+        pschema = T.StructType([schema[c] for c in self.partition_by])
+        try:
+            # analysed (no Spark job) against the partition columns alone
+            self.spark.createDataFrame([], pschema).where(pred)
+        except Exception as e:  # AnalysisException, ParseException
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise LakeTableError(f"{self.location}: the partition filter {partitions!s} must "
+                                 f"use only the partition columns {self.partition_by}: "
+                                 f"{first}") from None
+        return pred
 
     # writes: each is one commit; listeners (a job run's lineage) hear of every commit ------
     def append(self, df: DataFrame, metadata: dict[str, Any], evolve: bool = False

@@ -28,7 +28,7 @@ from deltalake.transaction import (
     RemoveAction,
     create_table_with_add_actions,
 )
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -36,6 +36,7 @@ from lakeprep.errors import LakeTableError
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
+    PartitionFilter,
     WhenMatched,
     WriteResult,
     check_schema_compatible,
@@ -44,7 +45,13 @@ from lakeprep.lake.base import (
     key_condition,
 )
 from lakeprep.pause import point
-from lakeprep.storage import delete_tree, list_files, parquet_row_counts, qualified
+from lakeprep.storage import (
+    delete_tree,
+    delta_storage_options,
+    list_files,
+    parquet_row_counts,
+    qualified,
+)
 
 log = logging.getLogger(__name__)
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -63,6 +70,13 @@ class DeltaRsTable(LakeTable):
 
     engine = "deltalake"
 
+    def __init__(self, spark: SparkSession, location: str, partition_by: Sequence[str] = (),
+                 storage_options: dict[str, str] | None = None):
+        # on S3: the endpoint, region and commit settings of the conf's `s3:` block, then
+        # `lake.storage_options`
+        super().__init__(spark, location, partition_by,
+                         delta_storage_options(location, storage_options))
+
     # reads ---------------------------------------------------------------------------------
     def _dt(self) -> DeltaTable:
         try:
@@ -76,8 +90,11 @@ class DeltaRsTable(LakeTable):
     def version(self) -> int | None:
         return self._dt().version() if self.exists() else None
 
-    def read(self, version: int | None = None, timestamp: datetime | str | None = None
-             ) -> DataFrame:
+    def partition_columns(self) -> list[str]:
+        return list(self._dt().metadata().partition_columns)
+
+    def read(self, version: int | None = None, timestamp: datetime | str | None = None,
+             partitions: PartitionFilter | None = None) -> DataFrame:
         dt = self._dt()
         try:
             if version is not None:
@@ -88,7 +105,27 @@ class DeltaRsTable(LakeTable):
             as_of = version if version is not None else timestamp
             raise LakeTableError(f"{self.location}: cannot time travel to {as_of!r}: {e}"
                                  ) from None
-        return self._read_files(self._snapshot_files(dt), _spark_schema(dt))
+        schema = _spark_schema(dt)
+        files = self._snapshot_files(dt)
+        if partitions is not None:
+            files = self._prune(files, self._partition_predicate(partitions, schema), schema)
+        return self._read_files(files, schema)
+
+    def _prune(self, files: list[_File], predicate: Column, schema: T.StructType
+               ) -> list[_File]:
+        """The files whose partition values (from the log) satisfy ``predicate``.
+
+        The predicate runs on a local table of one row per distinct partition, so Spark's own
+        semantics apply (casts, nulls, functions) and no Spark job is started.
+        """
+        values = sorted({f.partition for f in files}, key=repr)
+        table = self.spark.createDataFrame(
+            values, T.StructType([schema[c] for c in self.partition_by]))
+        keep = {tuple(r) for r in table.where(predicate).collect()}
+        kept = [f for f in files if f.partition in keep]
+        log.debug("%s: partition filter keeps %d of %d files", self.location, len(kept),
+                  len(files))
+        return kept
 
     def _read_files(self, files: Sequence[_File], schema: T.StructType) -> DataFrame:
         """Spark reads exactly ``files``; partition values come from the Delta log."""
@@ -190,9 +227,9 @@ class DeltaRsTable(LakeTable):
             # one task per partition value: a few files per partition, not one per shuffle
             # partition per value
             df = df.repartition(*[F.col(f"`{c}`") for c in self.partition_by])
-        df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
-        point("lake.staged")  # files written, not committed: where the kill tests strike
         try:
+            df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
+            point("lake.staged")  # files written, not committed: where the kill tests strike
             added = self._staged_files(write_dir, df.schema)
             removed = remove(added)
             metadata = {**metadata, "operation_metrics": {
@@ -214,7 +251,7 @@ class DeltaRsTable(LakeTable):
 
     def _staged_files(self, write_dir: str, schema: T.StructType) -> list[_File]:
         listed = [f for f in list_files(self.spark, write_dir) if f.path.endswith(".parquet")]
-        rows = parquet_row_counts([f.path for f in listed], self.storage_options)
+        rows = parquet_row_counts([f.path for f in listed])
         types = {f.name: f.dataType for f in schema.fields}
         out = []
         for f in listed:
@@ -260,13 +297,6 @@ class DeltaRsTable(LakeTable):
                                     partition_by=self.partition_by or None,
                                     commit_properties=_props(metadata))
         return self._dt().version()
-
-    def _check_partitioning(self) -> None:
-        if self.exists():
-            actual = list(self._dt().metadata().partition_columns)
-            if actual != self.partition_by:
-                raise LakeTableError(f"{self.location}: table is partitioned by {actual}, the "
-                                     f"catalog says {self.partition_by}")
 
     def _current_files(self) -> list[_File]:
         return self._snapshot_files(self._dt())

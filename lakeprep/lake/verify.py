@@ -28,7 +28,7 @@ import pyarrow as pa
 from pyarrow import fs as pafs
 
 from lakeprep.errors import LakeTableError
-from lakeprep.storage import parquet_row_counts, resolve
+from lakeprep.storage import delta_storage_options, parquet_row_counts, resolve
 
 log = logging.getLogger(__name__)
 _COMMIT = re.compile(r"^(\d{20})\.json$")
@@ -109,7 +109,7 @@ def verify_table(location: str, storage_options: dict[str, str] | None = None,
                              "they were overwritten or cut: restore them from a backup"))
     if full and not found:
         paths = {f"{location}/{p}": (p, rows) for p, _, rows in active if rows is not None}
-        counted = parquet_row_counts(list(paths), storage_options)
+        counted = parquet_row_counts(list(paths))
         wrong = [(paths[full_path][0], counted.get(full_path), paths[full_path][1])
                  for full_path in paths if counted.get(full_path) != paths[full_path][1]]
         if wrong:
@@ -127,17 +127,9 @@ def has_log(location: str, storage_options: dict[str, str] | None = None) -> boo
 
 
 def _filesystem(location: str, options: dict[str, str]) -> tuple[pafs.FileSystem, str]:
-    """The table's filesystem, with the same S3 endpoint and keys delta-rs is given."""
-    uri = location.replace("s3a://", "s3://")
-    if not uri.startswith("s3://") or not options:
-        return resolve(uri)
-    opts = {k.lower(): v for k, v in options.items()}
-    s3 = pafs.S3FileSystem(
-        access_key=opts.get("aws_access_key_id"), secret_key=opts.get("aws_secret_access_key"),
-        region=opts.get("aws_region") or opts.get("region"),
-        endpoint_override=opts.get("aws_endpoint_url") or opts.get("endpoint_url"),
-        allow_bucket_creation=False)
-    return resolve(uri, s3)
+    """The table's filesystem: the one S3 access of the process (``configure_s3``), with the
+    endpoint delta-rs is given too; ``options`` (``lake.storage_options``) are delta-rs' own."""
+    return resolve(location.replace("s3a://", "s3://"))
 
 
 def _commits(fs: pafs.FileSystem, log_dir: str) -> list[tuple[int, str]]:
@@ -214,7 +206,8 @@ def _active_files(location: str, storage_options: dict[str, str] | None
     from deltalake.exceptions import DeltaError
 
     try:
-        dt = DeltaTable(location, storage_options=storage_options or None)
+        dt = DeltaTable(location, storage_options=delta_storage_options(location,
+                                                                        storage_options) or None)
         rows = pa.table(dt.get_add_actions(flatten=True)).to_pylist()
     except (DeltaError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

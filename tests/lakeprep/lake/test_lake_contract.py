@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from urllib.parse import unquote
 
+import pyarrow as pa
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
@@ -126,10 +129,20 @@ def test_null_and_escaped_partition_values_round_trip(spark, tmp_path, engine):
         ignore_nullable=True)
 
 
-def test_failure_before_commit_leaves_the_previous_version(spark, table, monkeypatch):
+def test_a_write_failing_midway_leaves_the_previous_version(spark, table):
     table.append(frame(spark, [("a", 1.0, D1)]), {})
-    if table.engine != "deltalake":
-        pytest.skip("the commit hook is specific to the deltalake engine")
+    crash = F.udf(lambda s: s if s != "c" else str(1 // 0), "string")
+    bad = frame(spark, [("b", 2.0, D2), ("c", 3.0, D3)]).withColumn("id", crash("id"))
+    with pytest.raises(Exception, match="ZeroDivisionError"):
+        table.append(bad, {})
+    assert table.version() == 0
+    assert sorted_rows(table.read()) == [("a", 1.0, D1)]
+
+
+def test_deltalake_failure_before_commit_removes_the_staged_files(spark, tmp_path,
+                                                                  monkeypatch):
+    table = open_table(spark, str(tmp_path / "t"), ["day"], engine="deltalake")
+    table.append(frame(spark, [("a", 1.0, D1)]), {})
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash after the data files were written")
@@ -140,9 +153,31 @@ def test_failure_before_commit_leaves_the_previous_version(spark, table, monkeyp
     monkeypatch.undo()
     assert table.version() == 0
     assert sorted_rows(table.read()) == [("a", 1.0, D1)]
-    written = [p.name for p in (table.location and __import__("pathlib").Path(table.location))
-               .iterdir() if not p.name.startswith("_")]
+    written = [p.name for p in Path(table.location).iterdir() if not p.name.startswith("_")]
     assert len(written) == 1, f"orphaned write folders left behind: {written}"
+
+
+def test_partition_filter_reads_only_the_matching_files(spark, table):
+    from deltalake import DeltaTable
+
+    for day, ids in ((D1, "ab"), (D2, "cd"), (D3, "ef")):  # one commit (>= 1 file) per day
+        table.append(frame(spark, [(i, 1.0, day) for i in ids]), {})
+    in_log = pa.table(DeltaTable(table.location).get_add_actions(flatten=True)).to_pylist()
+    day2_files = {a["path"] for a in in_log if a["partition.day"] == D2}
+    assert len(in_log) > len(day2_files) >= 1
+
+    for where in ("day = '2026-01-02'", F.col("day") == F.lit(D2)):
+        df = table.read(partitions=where)
+        read = {r[0] for r in df.select(F.input_file_name()).distinct().collect()}
+        assert len(read) == len(day2_files), f"read {sorted(read)}"
+        assert all("day=2026-01-02" in unquote(f) for f in read)
+        assert sorted_rows(df) == [("c", 1.0, D2), ("d", 1.0, D2)]
+    # time travel and a range over the partition column prune the same way
+    assert sorted_rows(table.read(version=1, partitions="day >= '2026-01-02'")) == [
+        ("c", 1.0, D2), ("d", 1.0, D2)]
+    assert table.read(partitions="day > '2026-01-03'").count() == 0
+    with pytest.raises(LakeTableError, match=r"only the partition columns \['day'\]"):
+        table.read(partitions="amount > 1")
 
 
 def test_tables_are_standard_delta(spark, table):

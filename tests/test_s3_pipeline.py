@@ -1,0 +1,173 @@
+"""The whole pipeline on an S3 lake (moto server on 127.0.0.1), through the CLI, with both engines:
+generate-sample -> ingest (gates, quarantine) -> build-features -> export -> reproduce ->
+lineage, every byte of it in the bucket; and unconfigured S3 access stopped with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from jobs.cli import main
+from lakeprep.config import load_settings
+from lakeprep.errors import ConfigError, InputError
+from lakeprep.runtime import JobContext
+from lakeprep.spark import has_delta_classes
+from lakeprep.storage import S3Access, configure_s3, read_text, write_text
+
+REPO_CONF = Path(__file__).resolve().parents[1] / "conf"
+BUCKET = "lakeprep-lake"
+KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1"}
+
+
+# moto's server in a process of its own: deltalake holds the GIL while it waits for S3, so a
+# server thread inside this process could not answer it
+_SERVER = """
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+print(server.get_host_and_port()[1], flush=True)
+sys.stdin.read()  # until the test closes our stdin
+server.stop()
+"""
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    import boto3
+
+    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
+                     aws_secret_access_key="testing", region_name="us-east-1"
+                     ).create_bucket(Bucket=BUCKET)
+        yield url
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=60)
+
+
+@pytest.fixture
+def s3_env(monkeypatch, tmp_path, endpoint):
+    """The environment a user sets for a local S3 endpoint; the working directory is empty so
+    that anything written locally by mistake shows."""
+    for key, value in {**KEYS, "LAKEPREP_S3_ENDPOINT": endpoint,
+                       "LAKEPREP_PII_SALT": "s3-test-salt"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("LAKEPREP_CONF_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return endpoint
+
+
+def objects(endpoint: str, prefix: str) -> dict[str, int]:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    out: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        out.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+    return out
+
+
+@pytest.mark.parametrize("engine", ["deltalake", "delta-spark"])
+def test_the_pipeline_runs_on_an_s3_lake(spark, s3_env, monkeypatch, tmp_path, engine):
+    assert has_delta_classes(spark), "the test session has the jars of `make jars`"
+    prefix = f"pipeline-{engine}"
+    data = f"s3://{BUCKET}/{prefix}"
+    monkeypatch.setenv("LAKEPREP_DATA", data)
+    monkeypatch.setenv("LAKEPREP_ENGINE", engine)
+    conf = ["--env", "local", "--conf-dir", str(REPO_CONF)]
+
+    assert main(["generate-sample", *conf, "--customers", "40", "--batches", "1"]) == 0
+    assert main(["run", "ingest", *conf, "--table", "customers", "--table", "orders",
+                 "--table", "web_events"]) == 0
+    assert main(["run", "build-features", *conf]) == 0
+    assert main(["run", "export", *conf]) == 0
+
+    keys = objects(s3_env, prefix)
+    manifests = [k for k in keys if k.endswith("/manifest.json")]
+    assert len(manifests) == 1, manifests
+    export_dir = f"s3://{BUCKET}/{manifests[0].rsplit('/', 1)[0]}"
+    assert main(["reproduce", *conf, export_dir]) == 0
+    assert main(["lineage", *conf, "customer_features"]) == 0
+
+    # every table is a Delta table in the bucket, its commits carrying lakeprep's metadata,
+    # readable by any client that is given the same endpoint
+    options = S3Access(s3_env, "us-east-1", True).delta_options()
+    for table in ("bronze/customers", "bronze/orders", "bronze/web_events",
+                  "features/customer_features"):
+        assert f"{prefix}/{table}/_delta_log/00000000000000000000.json" in keys
+        last = DeltaTable(f"{data}/{table}", storage_options=options).history(1)[0]
+        meta = json.loads(last["userMetadata"])
+        assert meta["engine"] == engine and meta["run_id"]
+    orders_meta = json.loads(DeltaTable(f"{data}/bronze/orders", storage_options=options)
+                             .history()[-1]["userMetadata"])
+    raw_files = [f for i in orders_meta["inputs"] for f in i["files"]]
+    assert raw_files and all(f["path"].startswith(f"s3://{BUCKET}/{prefix}/raw/") and
+                             len(f["sha256"]) == 64 for f in raw_files), raw_files
+    manifest = json.loads(read_text(spark, f"{export_dir}/manifest.json"))
+    for channels in manifest["channels"].values():
+        for files in channels.values():
+            assert files["uri"].startswith(f"s3://{BUCKET}/{prefix}/exports/")
+            assert files["rows"] > 0
+    assert any("/openlineage/" in k for k in keys), "lineage events are kept in the lake"
+    assert list(tmp_path.iterdir()) == [], "nothing may be written to the local disk"
+
+
+def test_text_files_round_trip_on_s3(spark, s3_env):
+    settings = load_settings("local", REPO_CONF)
+    configure_s3(spark, settings)
+    uri = f"s3://{BUCKET}/docs/index.html"
+    write_text(spark, uri, "<h1>Data Docs</h1>\n")
+    assert read_text(spark, uri) == "<h1>Data Docs</h1>\n"
+    assert objects(s3_env, "docs/") == {"docs/index.html": 19}
+    with pytest.raises(InputError, match=r"^cannot write s3://no-such-bucket/x.html: .*\(check "
+                                         r"s3.endpoint / LAKEPREP_S3_ENDPOINT, the bucket"):
+        write_text(spark, "s3://no-such-bucket/x.html", "x")
+
+
+def test_s3_without_credentials_names_what_to_set(spark, monkeypatch, tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                "LAKEPREP_S3_ENDPOINT"):
+        monkeypatch.delenv(key, raising=False)
+    # no profile file and no instance metadata: nothing in the AWS chain can answer
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("LAKEPREP_DATA", f"s3://{BUCKET}/nowhere")
+    settings = load_settings("local", REPO_CONF)
+    with pytest.raises(ConfigError) as e:
+        JobContext.start(settings, "ingest", spark=spark)
+    message = str(e.value)
+    assert "\n" not in message
+    assert message.startswith(f"lake.layers.raw is s3://{BUCKET}/nowhere/raw")
+    assert "AWS_ACCESS_KEY_ID" in message and "LAKEPREP_S3_ENDPOINT" in message
+
+
+def test_s3_without_hadoop_aws_names_the_jars(spark, monkeypatch):
+    """A Spark without hadoop-aws (pip's pyspark alone): the error says how to get it."""
+    import lakeprep.storage as storage
+
+    monkeypatch.setenv("LAKEPREP_DATA", f"s3://{BUCKET}/nowhere")
+    hconf = spark.sparkContext._jsc.hadoopConfiguration()
+    previous = hconf.get("fs.s3.impl")
+    hconf.unset("fs.s3.impl")
+    monkeypatch.setattr(storage, "_has_class", lambda spark, name: False)
+    try:
+        with pytest.raises(ConfigError, match=r"hadoop-aws is not on the classpath\): run "
+                                              r"`make jars` or set LAKEPREP_JARS_DIR"):
+            configure_s3(spark, load_settings("local", REPO_CONF))
+    finally:
+        if previous is not None:
+            hconf.set("fs.s3.impl", previous)
