@@ -501,16 +501,12 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 
     ctx = JobContext.start(settings, f"quality-{args.quality_command}")
     if args.quality_command == "docs":
-        from jobs.quality_docs import build_data_docs
+        from jobs.quality_docs import publish_data_docs
         from jobs.report import report_links
 
-        results = Path(gates.results_folder(ctx))
-        if not results.is_dir() or not any(results.glob("*.json")):
-            raise UsageError(f"no validation results in {results}: run a job with a gated "
-                             f"table first (e.g. lakeprep run ingest)")
-        index = build_data_docs(results, gates.docs_folder(ctx),
-                                reports=report_links(settings, ctx.spark))
-        out.line(f"Data Docs: {index}", essential=True, data_docs=str(index))
+        index = publish_data_docs(gates.results_folder(ctx), gates.docs_folder(ctx),
+                                  reports=report_links(settings, ctx.spark))
+        out.line(f"Data Docs: {index}", essential=True, data_docs=index)
         return 0
     import yaml
 

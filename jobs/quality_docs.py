@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +37,10 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from pyarrow import fs as pafs
 
-from lakeprep.errors import InputError
+from lakeprep.errors import InputError, UsageError
+from lakeprep.storage import join_uri, list_relative, resolve
 from quality.result import ValidationReport
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -250,6 +253,39 @@ OFFLINE_JS = """
     return wrap(sel&&sel.nodeType?[sel]:[]);};
 })();
 """
+
+
+def publish_data_docs(results_uri: str, docs_uri: str,
+                      reports: Mapping[str, str] | None = None) -> str:
+    """Data Docs of the results under ``results_uri``, kept at ``docs_uri`` (local or s3://);
+    the index page's location.
+
+    GE renders into a local folder; on an object store the results are fetched into a scratch
+    folder first and the rendered site is uploaded next to the lake afterwards.
+    """
+    if "://" not in results_uri and "://" not in docs_uri:
+        results = Path(results_uri)
+        if not results.is_dir() or not any(results.glob("*.json")):
+            raise UsageError(f"no validation results in {results}: run a job with a gated "
+                             f"table first (e.g. lakeprep run ingest)")
+        return str(build_data_docs(results, docs_uri, reports=reports))
+    fs, root = resolve(results_uri)
+    names = [n for n in list_relative(fs, root) if n.endswith(".json")]
+    if not names:
+        raise UsageError(f"no validation results in {results_uri}: run a job with a gated "
+                         f"table first (e.g. lakeprep run ingest)")
+    with tempfile.TemporaryDirectory(prefix="lakeprep-docs-") as tmp:
+        local = Path(tmp) / "results"
+        local.mkdir()
+        for name in names:
+            with fs.open_input_stream(f"{root}/{name}") as src:
+                (local / Path(name).name).write_bytes(src.read())
+        site = Path(tmp) / "docs"
+        index = build_data_docs(local, site, reports=reports)
+        dest_fs, dest = resolve(docs_uri)
+        pafs.copy_files(str(site), dest, source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=dest_fs)
+        return join_uri(docs_uri, index.relative_to(site).as_posix())
 
 
 def make_offline(site: str | Path, reports: Mapping[str, str] | None = None) -> int:

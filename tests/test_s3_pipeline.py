@@ -101,6 +101,7 @@ def test_the_pipeline_runs_on_an_s3_lake(spark, s3_env, monkeypatch, tmp_path, e
     export_dir = f"s3://{BUCKET}/{manifests[0].rsplit('/', 1)[0]}"
     assert main(["reproduce", *conf, export_dir]) == 0
     assert main(["lineage", *conf, "customer_features"]) == 0
+    assert main(["quality", "docs", *conf]) == 0
 
     # every table is a Delta table in the bucket, its commits carrying lakeprep's metadata,
     # readable by any client that is given the same endpoint
@@ -122,6 +123,11 @@ def test_the_pipeline_runs_on_an_s3_lake(spark, s3_env, monkeypatch, tmp_path, e
             assert files["uri"].startswith(f"s3://{BUCKET}/{prefix}/exports/")
             assert files["rows"] > 0
     assert any("/openlineage/" in k for k in keys), "lineage events are kept in the lake"
+    keys = objects(s3_env, prefix)
+    results = [k for k in keys if "/_lakeprep/quality/results/" in k and k.endswith(".json")]
+    assert len(results) >= 3, "every gate's validation result is kept next to the lake"
+    assert any("/_lakeprep/quality/docs/" in k and k.endswith("/index.html") for k in keys), \
+        "Data Docs are rendered next to the lake"
     assert list(tmp_path.iterdir()) == [], "nothing may be written to the local disk"
 
 
