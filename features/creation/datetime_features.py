@@ -11,6 +11,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from features.base import OneOf, check_params
 from features.checks import require_new_columns, require_types
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -59,6 +60,8 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
     >>> stage.transform(df)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"features": OneOf(tuple(SUPPORTED), each=True)}
+
     features = Param(Params._dummy(), "features", f"parts to extract, from {SUPPORTED}",
                      typeConverter=TypeConverters.toListString)
 
@@ -74,6 +77,7 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         wanted = self.getOrDefault(self.features)
         unknown = [f for f in wanted if f not in SUPPORTED]

@@ -10,6 +10,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from features.base import InRange, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -26,6 +27,8 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
     >>> LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
     ...             lags=[1, 2]).transform(orders)  # doctest: +SKIP
     """
+
+    PARAM_RULES = {"lags": InRange(1, each=True)}
 
     entityCol = Param(Params._dummy(), "entityCol", "entity key (one series per value)",
                       typeConverter=TypeConverters.toString)
@@ -51,6 +54,7 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols, lags = type(self).__name__, self.getInputCols(), self.getOrDefault(self.lags)
         if not self.isDefined(self.orderCol):
             raise FeatureSpecError(f"{stage}: orderCol is required")

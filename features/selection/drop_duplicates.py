@@ -15,6 +15,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from features.base import check_params
 from features.checks import NUMERIC_TYPES, require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
@@ -84,6 +85,7 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> DropDuplicateFeaturesModel:
+        check_params(self)
         name = type(self).__name__
         cols = list(self.getInputCols()) if self.isSet(self.inputCols) else list(dataset.columns)
         require_columns(dataset, cols, name)

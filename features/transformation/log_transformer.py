@@ -11,9 +11,16 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import (
+    HANDLE_INVALID,
+    HasInOutCols,
+    OneOf,
+    check_choice,
+    check_params,
+    invalid_value,
+)
 from features.checks import require_numeric
 from features.registry import register
-from features.transformation.base import HANDLE_INVALID, HasInOutCols, check_choice, invalid_value
 
 BASES = ("e", "2", "10")
 
@@ -29,6 +36,8 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
 
     >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df)  # doctest: +SKIP
     """
+
+    PARAM_RULES = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
 
     base = Param(Params._dummy(), "base", f"logarithm base: one of {BASES}",
                  typeConverter=TypeConverters.toString)
@@ -52,6 +61,7 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
         return self._set(**self._input_kwargs)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         base, offset = self.getOrDefault(self.base), self.getOrDefault(self.offset)
         policy = self.getOrDefault(self.handleInvalid)
