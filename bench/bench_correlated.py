@@ -32,10 +32,13 @@ from lakeprep.spark import get_spark  # noqa: E402
 
 def generate(spark: SparkSession, rows: int, cols: int) -> DataFrame:
     """ROWS x COLS doubles: every 5th column drives the next four (r ~ 0.7..0.99), 5% nulls."""
-    base = spark.range(rows, numPartitions=8)
+    groups = range(0, cols, 5)
+    # the group drivers are materialised columns first, so every member reads the same values
+    base = spark.range(rows, numPartitions=8).select(
+        *[F.rand(seed=g).alias(f"d{g}") for g in groups])
     exprs = []
     for j in range(cols):
-        driver = F.rand(seed=j - j % 5)
+        driver = F.col(f"d{j - j % 5}")
         noise = F.rand(seed=1000 + j)
         value = driver if j % 5 == 0 else driver + noise * (0.02 * (j % 5) ** 2)
         exprs.append(F.when(F.rand(seed=5000 + j) < 0.05, None).otherwise(value * 100)

@@ -213,6 +213,7 @@ def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
     names = list(exprs)
     aliases = [f"_a{i}" for i in range(len(names))]
     row = df.agg(*[exprs[n].alias(a) for n, a in zip(names, aliases, strict=True)]).first()
+    assert row is not None  # an aggregation without groupBy always returns one row
     return {n: row[a] for n, a in zip(names, aliases, strict=True)}
 
 

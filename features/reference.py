@@ -215,7 +215,7 @@ def _writes(cls: type) -> str:
 def _param_rows(cls: type) -> list[str]:
     rules = param_rules(cls)
     # the keyword defaults of __init__ (pyspark.ml's idiom): no instance, so no JVM, is needed
-    signature = inspect.signature(cls.__init__).parameters
+    signature = inspect.signature(cls).parameters
     rows = []
     for name in sorted(n for n in dir(cls) if isinstance(getattr(cls, n, None), Param)):
         param = getattr(cls, name)

@@ -32,13 +32,15 @@ class CategoricalCross(Transformer, HasInputCols, HasOutputCol, DefaultParamsRea
                       typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCol=None, separator="_x_"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                 separator: str = "_x_") -> None:
         super().__init__()
         self._setDefault(separator="_x_")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCol=None, separator="_x_"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                  separator: str = "_x_") -> CategoricalCross:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -57,12 +57,14 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, maxValues=None):
+    def __init__(self, *, inputCols: list[str] | None = None,
+                 maxValues: dict[str, float] | None = None) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, maxValues=None):
+    def setParams(self, *, inputCols: list[str] | None = None,
+                  maxValues: dict[str, float] | None = None) -> CyclicalFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -66,13 +66,15 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
                      typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, features=None):
+    def __init__(self, *, inputCols: list[str] | None = None, features: list[str] | None = None,
+        ) -> None:
         super().__init__()
         self._setDefault(features=DEFAULT_FEATURES)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, features=None):
+    def setParams(self, *, inputCols: list[str] | None = None, features: list[str] | None = None,
+        ) -> DatetimeFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -41,15 +41,17 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
                  typeConverter=TypeConverters.toListInt)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, entityCol=None, orderCol=None, tieBreakerCol=None,
-                 lags=None):
+    def __init__(self, *, inputCols: list[str] | None = None, entityCol: str | None = None,
+                 orderCol: str | None = None, tieBreakerCol: str | None = None,
+                 lags: list[int] | None = None) -> None:
         super().__init__()
         self._setDefault(lags=[1])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, entityCol=None, orderCol=None, tieBreakerCol=None,
-                  lags=None):
+    def setParams(self, *, inputCols: list[str] | None = None, entityCol: str | None = None,
+                  orderCol: str | None = None, tieBreakerCol: str | None = None,
+                  lags: list[int] | None = None) -> LagFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -58,13 +58,15 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
                        typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, funcs=None, outputCols=None):
+    def __init__(self, *, inputCols: list[str] | None = None, funcs: list[str] | None = None,
+                 outputCols: list[str] | None = None) -> None:
         super().__init__()
         self._setDefault(funcs=["sum"])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, funcs=None, outputCols=None):
+    def setParams(self, *, inputCols: list[str] | None = None, funcs: list[str] | None = None,
+                  outputCols: list[str] | None = None) -> MathFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

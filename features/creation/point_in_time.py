@@ -158,16 +158,20 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
                        TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, entityCol=None, timestampCol=None, cutoff=None, windows=None,
-                 aggregations=None, countPrefix="", recencyCol="days_since_last"):
+    def __init__(self, *, entityCol: str | None = None, timestampCol: str | None = None,
+                 cutoff: str | None = None, windows: list[int] | None = None,
+                 aggregations: dict[str, list[str]] | None = None, countPrefix: str = "",
+                 recencyCol: str = "days_since_last") -> None:
         super().__init__()
         self._setDefault(windows=[30, 90], aggregations={}, countPrefix="",
                          recencyCol="days_since_last")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, entityCol=None, timestampCol=None, cutoff=None, windows=None,
-                  aggregations=None, countPrefix="", recencyCol="days_since_last"):
+    def setParams(self, *, entityCol: str | None = None, timestampCol: str | None = None,
+                  cutoff: str | None = None, windows: list[int] | None = None,
+                  aggregations: dict[str, list[str]] | None = None, countPrefix: str = "",
+                  recencyCol: str = "days_since_last") -> PointInTimeAggregates:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -48,13 +48,16 @@ class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
                   typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, referenceCols=None, funcs=None):
+    def __init__(self, *, inputCols: list[str] | None = None,
+                 referenceCols: list[str] | None = None, funcs: list[str] | None = None) -> None:
         super().__init__()
         self._setDefault(funcs=["div"])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, referenceCols=None, funcs=None):
+    def setParams(self, *, inputCols: list[str] | None = None,
+                  referenceCols: list[str] | None = None, funcs: list[str] | None = None,
+        ) -> RelativeFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

@@ -47,14 +47,15 @@ class CountFrequencyEncoder(Estimator, _CountFrequencyParams, DefaultParamsReada
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, encodingMethod="count",
-                 handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 encodingMethod: str = "count", handleUnseen: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, encodingMethod="count",
-                  handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  encodingMethod: str = "count", handleUnseen: str = "error",
+        ) -> CountFrequencyEncoder:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

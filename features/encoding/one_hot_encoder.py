@@ -67,12 +67,14 @@ class OneHotEncoder(Estimator, _OneHotParams, DefaultParamsReadable, DefaultPara
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, topK=0, dropLast=False, handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, topK: int = 0,
+                 dropLast: bool = False, handleUnseen: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, topK=0, dropLast=False, handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, topK: int = 0,
+                  dropLast: bool = False, handleUnseen: str = "error") -> OneHotEncoder:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

@@ -56,14 +56,16 @@ class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultPa
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, encodingMethod="arbitrary",
-                 labelCol=None, handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 encodingMethod: str = "arbitrary", labelCol: str | None = None,
+                 handleUnseen: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, encodingMethod="arbitrary",
-                  labelCol=None, handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  encodingMethod: str = "arbitrary", labelCol: str | None = None,
+                  handleUnseen: str = "error") -> OrdinalEncoder:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

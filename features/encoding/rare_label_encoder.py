@@ -63,14 +63,16 @@ class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, tol=0.05, nCategories=10,
-                 maxNCategories=0, replaceWith="Rare", handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 tol: float = 0.05, nCategories: int = 10, maxNCategories: int = 0,
+                 replaceWith: str = "Rare", handleUnseen: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, tol=0.05, nCategories=10,
-                  maxNCategories=0, replaceWith="Rare", handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  tol: float = 0.05, nCategories: int = 10, maxNCategories: int = 0,
+                  replaceWith: str = "Rare", handleUnseen: str = "error") -> RareLabelEncoder:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

@@ -113,14 +113,18 @@ class TargetEncoder(Estimator, _TargetEncoderParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, labelCol="label", smoothing=0.0,
-                 folds=5, rowKeyCol=None, foldCol=None, outOfFold=True, handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 labelCol: str = "label", smoothing: float = 0.0, folds: int = 5,
+                 rowKeyCol: str | None = None, foldCol: str | None = None, outOfFold: bool = True,
+                 handleUnseen: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, labelCol="label", smoothing=0.0,
-                  folds=5, rowKeyCol=None, foldCol=None, outOfFold=True, handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  labelCol: str = "label", smoothing: float = 0.0, folds: int = 5,
+                  rowKeyCol: str | None = None, foldCol: str | None = None, outOfFold: bool = True,
+                  handleUnseen: str = "error") -> TargetEncoder:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 

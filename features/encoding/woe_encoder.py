@@ -62,14 +62,16 @@ class WoEEncoder(Estimator, _WoEParams, DefaultParamsReadable, DefaultParamsWrit
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, labelCol="label", smoothing=0.5,
-                 handleUnseen="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 labelCol: str = "label", smoothing: float = 0.5, handleUnseen: str = "error",
+        ) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, labelCol="label", smoothing=0.5,
-                  handleUnseen="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  labelCol: str = "label", smoothing: float = 0.5, handleUnseen: str = "error",
+        ) -> WoEEncoder:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

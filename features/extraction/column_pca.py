@@ -70,12 +70,14 @@ class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParam
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCol=None, k=2):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                 k: int = 2) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCol=None, k=2):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                  k: int = 2) -> ColumnPCA:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

@@ -31,13 +31,16 @@ class ArbitraryNumberImputer(Transformer, HasInOutCols, DefaultParamsReadable,
                    typeConverter=TypeConverters.identity)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, value=999.0, values=None):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 value: float = 999.0, values: dict[str, float] | None = None) -> None:
         super().__init__()
         self._setDefault(value=999.0, values={})
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, value=999.0, values=None):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  value: float = 999.0, values: dict[str, float] | None = None,
+        ) -> ArbitraryNumberImputer:
         """Set the params given by keyword."""
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)

@@ -50,14 +50,14 @@ class CategoricalImputer(Estimator, _CategoricalImputerParams, DefaultParamsRead
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, strategy="missing",
-                 fillValue="Missing"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 strategy: str = "missing", fillValue: str = "Missing") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, strategy="missing",
-                  fillValue="Missing"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  strategy: str = "missing", fillValue: str = "Missing") -> CategoricalImputer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

@@ -30,13 +30,14 @@ class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, Default
                    typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, suffix="_na"):
+    def __init__(self, *, inputCols: list[str] | None = None, suffix: str = "_na") -> None:
         super().__init__()
         self._setDefault(suffix="_na")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, suffix="_na"):
+    def setParams(self, *, inputCols: list[str] | None = None, suffix: str = "_na",
+        ) -> MissingIndicator:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

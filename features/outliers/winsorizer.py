@@ -31,14 +31,16 @@ class Winsorizer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultParams
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, cappingMethod="gaussian",
-                 tail="right", fold=3.0, relativeError=0.001):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 cappingMethod: str = "gaussian", tail: str = "right", fold: float = 3.0,
+                 relativeError: float = 0.001) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, cappingMethod="gaussian",
-                  tail="right", fold=3.0, relativeError=0.001):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  cappingMethod: str = "gaussian", tail: str = "right", fold: float = 3.0,
+                  relativeError: float = 0.001) -> Winsorizer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 

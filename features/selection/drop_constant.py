@@ -81,12 +81,14 @@ class DropConstantFeatures(Estimator, _DropConstantParams, DefaultParamsReadable
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, tol=1.0, missingValues="include"):
+    def __init__(self, *, inputCols: list[str] | None = None, tol: float = 1.0,
+                 missingValues: str = "include") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, tol=1.0, missingValues="include"):
+    def setParams(self, *, inputCols: list[str] | None = None, tol: float = 1.0,
+                  missingValues: str = "include") -> DropConstantFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

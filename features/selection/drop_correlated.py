@@ -121,12 +121,13 @@ class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, DefaultParamsRead
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, threshold=0.8):
+    def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.8) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, threshold=0.8):
+    def setParams(self, *, inputCols: list[str] | None = None, threshold: float = 0.8,
+        ) -> DropCorrelatedFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

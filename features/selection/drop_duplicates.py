@@ -75,12 +75,12 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None):
+    def __init__(self, *, inputCols: list[str] | None = None) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None):
+    def setParams(self, *, inputCols: list[str] | None = None) -> DropDuplicateFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

@@ -71,14 +71,16 @@ class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, labelCol="label", k=10, task="classification",
-                 numTrees=50, maxDepth=5, seed=42):
+    def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label", k: int = 10,
+                 task: str = "classification", numTrees: int = 50, maxDepth: int = 5,
+                 seed: int = 42) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, labelCol="label", k=10, task="classification",
-                  numTrees=50, maxDepth=5, seed=42):
+    def setParams(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                  k: int = 10, task: str = "classification", numTrees: int = 50, maxDepth: int = 5,
+                  seed: int = 42) -> SelectByImportance:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

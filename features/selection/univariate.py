@@ -80,14 +80,16 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, labelCol="label", categoricalCols=None,
-                 selectionMode="k_best", k=10, alpha=0.05):
+    def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                 categoricalCols: list[str] | None = None, selectionMode: str = "k_best",
+                 k: int = 10, alpha: float = 0.05) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, labelCol="label", categoricalCols=None,
-                  selectionMode="k_best", k=10, alpha=0.05):
+    def setParams(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                  categoricalCols: list[str] | None = None, selectionMode: str = "k_best",
+                  k: int = 10, alpha: float = 0.05) -> UnivariateSelector:
         """Set the params (keyword arguments only)."""
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)

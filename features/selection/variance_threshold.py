@@ -54,12 +54,13 @@ class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, Default
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, threshold=0.0):
+    def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.0) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, threshold=0.0):
+    def setParams(self, *, inputCols: list[str] | None = None, threshold: float = 0.0,
+        ) -> DropLowVariance:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 

@@ -48,15 +48,16 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
                           typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, base="e", offset=0.0,
-                 handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 base: str = "e", offset: float = 0.0, handleInvalid: str = "error") -> None:
         super().__init__()
         self._setDefault(base="e", offset=0.0, handleInvalid="error")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, base="e", offset=0.0,
-                  handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  base: str = "e", offset: float = 0.0, handleInvalid: str = "error",
+        ) -> LogTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
@@ -92,12 +93,14 @@ class Log1pTransformer(LogTransformer):
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 handleInvalid: str = "error") -> None:
         kwargs = self._input_kwargs  # the parent's keyword_only __init__ overwrites it
         super().__init__()
         self._set(base="e", offset=1.0, **kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  handleInvalid: str = "error") -> Log1pTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)

@@ -99,14 +99,17 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, method="yeo-johnson",
-                 standardize=False, maxSampleRows=100_000, seed=42, handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 method: str = "yeo-johnson", standardize: bool = False,
+                 maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, method="yeo-johnson",
-                  standardize=False, maxSampleRows=100_000, seed=42, handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  method: str = "yeo-johnson", standardize: bool = False,
+                  maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error",
+        ) -> PowerTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
