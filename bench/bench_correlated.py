@@ -73,9 +73,11 @@ def main() -> None:
     parser.add_argument("--cols", type=int, default=50)
     parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--old", action="store_true", help="also time the F.corr implementation")
+    parser.add_argument("--driver-memory", default="3g",
+                        help="local driver heap (the cached data lives there too)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    spark = get_spark("bench_correlated")
+    spark = get_spark("bench_correlated", conf={"spark.driver.memory": args.driver_memory})
     spark.sparkContext.setLogLevel("ERROR")
     start = time.perf_counter()
     df = generate(spark, args.rows, args.cols)
