@@ -1,16 +1,16 @@
-"""Input checks every stage calls, so that each error says the stage, the column and the fix."""
+"""Input checks every stage calls, so that each error says the stage, the column and the fix.
+
+``NUMERIC_TYPES`` is lakeprep's one numeric-type list (``lakeprep.stats.types``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
-from pyspark.sql import types as T
 
 from features.errors import FeatureInputError
-
-NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
-                 T.DecimalType)
+from lakeprep.stats.types import NUMERIC_TYPES
 
 
 def require_columns(df: DataFrame, columns: Iterable[str], stage: str) -> None:

@@ -20,20 +20,26 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pyspark.ml import Pipeline, PipelineModel
+from pyspark.errors.exceptions.captured import CapturedException, IllegalArgumentException
+from pyspark.ml import Estimator, Pipeline, PipelineModel
 from pyspark.ml.linalg import VectorUDT
 from pyspark.ml.param import Param, Params
+from pyspark.ml.wrapper import JavaParams
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
-from features.errors import FeatureSpecError
+from features.base import check_params
+from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import operations, stage_class
+from lakeprep.errors import LakeprepError
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("features.creation", "features.transformation", "features.extraction",
-            "features.selection")
+FAMILIES = ("features.creation", "features.imputation", "features.encoding",
+            "features.outliers", "features.discretisation", "features.transformation",
+            "features.extraction", "features.selection")
 OUTPUT_PARAMS = ("outputCol", "outputCols")
 DEFAULT_INPUTS = frozenset({"inputCol", "inputCols", "featuresCol"})
 # Params named *Col(s) that a feature stage writes or only names, rather than reads.
@@ -168,8 +174,16 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
             continue
         try:
             stage = cls(**step.params)
-        except (TypeError, ValueError) as err:
-            errors.append(f"{where}: invalid parameter value: {err}")
+            check_params(stage)
+            if isinstance(stage, JavaParams):
+                # MLlib's own validators (e.g. MinMaxScaler's min < max) run in the JVM setters
+                stage._transfer_params_to_java()
+        except FeatureSpecError as err:
+            errors.append(f"{where}: {err}")
+            known.update(declared)
+            continue
+        except (TypeError, ValueError, IllegalArgumentException) as err:
+            errors.append(f"{where}: invalid parameter value: {_first_line(err)}")
             known.update(declared)
             continue
         inputs, outputs = _io_columns(stage)
@@ -182,7 +196,45 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
     if errors:
         raise FeatureSpecError("\n".join(errors))
     log.info("%s: built a pipeline of %d stages", source, len(stages))
-    return Pipeline(stages=stages)
+    pipeline = SpecPipeline(stages=stages)
+    pipeline.steps = {s.uid: f"{source}: step {p.name!r} (#{i}, op {p.op!r})"
+                      for i, (s, p) in enumerate(zip(stages, parsed.steps, strict=True), start=1)}
+    return pipeline
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "desc", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class SpecPipeline(Pipeline):
+    """A Pipeline whose fit errors name the spec step (source, step name, position and op).
+
+    Fitting is Pipeline's own (the fitted model is a plain ``PipelineModel``); a lakeprep error
+    raised by a stage gets the step prefixed, and a JVM error of an MLlib stage becomes a
+    FeatureInputError naming the step, so no stack trace is needed to know which step failed.
+    """
+
+    steps: dict[str, str] = {}
+
+    def _fit(self, dataset: DataFrame) -> PipelineModel:
+        stages = self.getStages()
+        # as Pipeline: nothing after the last Estimator needs the data transformed
+        last = max((i for i, s in enumerate(stages) if isinstance(s, Estimator)), default=-1)
+        fitted = []
+        for i, stage in enumerate(stages):
+            where = self.steps.get(stage.uid, type(stage).__name__)
+            try:
+                model = stage.fit(dataset) if isinstance(stage, Estimator) else stage
+                fitted.append(model)
+                if i < last:
+                    dataset = model.transform(dataset)
+            except LakeprepError as err:
+                raise type(err)(f"{where}: {err}") from err
+            except (CapturedException, Py4JJavaError) as err:
+                raise FeatureInputError(f"{where}: {type(stage).__name__} failed: "
+                                        f"{_first_line(err)}") from err
+        return PipelineModel(fitted)
 
 
 def step_names(spec: dict[str, Any]) -> list[str]:

@@ -10,6 +10,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -31,17 +32,20 @@ class CategoricalCross(Transformer, HasInputCols, HasOutputCol, DefaultParamsRea
                       typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCol=None, separator="_x_"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                 separator: str = "_x_") -> None:
         super().__init__()
         self._setDefault(separator="_x_")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCol=None, separator="_x_"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                  separator: str = "_x_") -> CategoricalCross:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         if len(cols) < 2:
             raise FeatureSpecError(f"{stage}: needs at least 2 inputCols, got {cols}")

@@ -5,16 +5,23 @@ from __future__ import annotations
 import math
 
 from pyspark import keyword_only
-from pyspark.ml import Estimator, Model
+from pyspark.ml import Estimator
 from pyspark.ml.param.shared import HasInputCols
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import (
+    FittedModel,
+    aggregate,
+    check_params,
+    check_range,
+    finite_value,
+    fitted_param,
+)
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError
 from features.registry import register
-from features.transformation.base import aggregate, finite_value, fitted_param
 
 
 class _CyclicalParams(HasInputCols):
@@ -24,6 +31,12 @@ class _CyclicalParams(HasInputCols):
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(maxValues={})
+
+    def validate_params(self) -> None:
+        """Every given period (maxValues) must be a positive finite number."""
+        for c, v in self.getOrDefault(self.maxValues).items():
+            check_range(type(self).__name__, f"maxValues[{c!r}] (the period)", v, low=0.0,
+                        high=math.inf, low_open=True, high_open=True)
 
     @property
     def max_values_(self) -> dict[str, float]:
@@ -44,34 +57,37 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, maxValues=None):
+    def __init__(self, *, inputCols: list[str] | None = None,
+                 maxValues: dict[str, float] | None = None) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, maxValues=None):
+    def setParams(self, *, inputCols: list[str] | None = None,
+                  maxValues: dict[str, float] | None = None) -> CyclicalFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _fit(self, dataset: DataFrame) -> CyclicalFeaturesModel:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         require_numeric(dataset, cols, stage)
         given = {c: float(v) for c, v in self.max_values_.items()}
         todo = [c for c in cols if c not in given]
         if todo:
             found = aggregate(dataset, {c: F.max(finite_value(c)) for c in todo})
-            bad = [c for c in todo if not found[c]]
+            bad = {c: found[c] for c in todo if found[c] is None or found[c] <= 0}
             if bad:
-                raise FeatureInputError(f"{stage}: column(s) {bad} have no positive finite "
-                                        "maximum to use as period; give maxValues")
+                raise FeatureInputError(f"{stage}: column(s) {sorted(bad)} have no positive "
+                                        f"finite maximum to use as period (found {bad}); give "
+                                        "maxValues")
             given.update({c: float(found[c]) for c in todo})
         model = CyclicalFeaturesModel()
         self._copyValues(model)
         return model._set(maxValues={c: given[c] for c in cols})
 
 
-class CyclicalFeaturesModel(Model, _CyclicalParams, DefaultParamsReadable,
-                            DefaultParamsWritable):
+class CyclicalFeaturesModel(FittedModel, _CyclicalParams):
     """Adds the sine/cosine columns with the periods in ``max_values_``."""
 
     def _transform(self, dataset: DataFrame) -> DataFrame:

@@ -11,6 +11,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from features.base import OneOf, check_params
 from features.checks import require_new_columns, require_types
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -59,21 +60,26 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
     >>> stage.transform(df)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"features": OneOf(tuple(SUPPORTED), each=True)}
+
     features = Param(Params._dummy(), "features", f"parts to extract, from {SUPPORTED}",
                      typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, features=None):
+    def __init__(self, *, inputCols: list[str] | None = None, features: list[str] | None = None,
+        ) -> None:
         super().__init__()
         self._setDefault(features=DEFAULT_FEATURES)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, features=None):
+    def setParams(self, *, inputCols: list[str] | None = None, features: list[str] | None = None,
+        ) -> DatetimeFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         wanted = self.getOrDefault(self.features)
         unknown = [f for f in wanted if f not in SUPPORTED]

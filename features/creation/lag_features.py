@@ -10,6 +10,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from features.base import InRange, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -27,6 +28,8 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
     ...             lags=[1, 2]).transform(orders)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"lags": InRange(1, each=True)}
+
     entityCol = Param(Params._dummy(), "entityCol", "entity key (one series per value)",
                       typeConverter=TypeConverters.toString)
     orderCol = Param(Params._dummy(), "orderCol", "time column ordering each series",
@@ -38,19 +41,22 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
                  typeConverter=TypeConverters.toListInt)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, entityCol=None, orderCol=None, tieBreakerCol=None,
-                 lags=None):
+    def __init__(self, *, inputCols: list[str] | None = None, entityCol: str | None = None,
+                 orderCol: str | None = None, tieBreakerCol: str | None = None,
+                 lags: list[int] | None = None) -> None:
         super().__init__()
         self._setDefault(lags=[1])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, entityCol=None, orderCol=None, tieBreakerCol=None,
-                  lags=None):
+    def setParams(self, *, inputCols: list[str] | None = None, entityCol: str | None = None,
+                  orderCol: str | None = None, tieBreakerCol: str | None = None,
+                  lags: list[int] | None = None) -> LagFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols, lags = type(self).__name__, self.getInputCols(), self.getOrDefault(self.lags)
         if not self.isDefined(self.orderCol):
             raise FeatureSpecError(f"{stage}: orderCol is required")

@@ -10,10 +10,10 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from features.base import OneOf, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureSpecError
 from features.registry import register
-from features.transformation.base import check_choice
 
 FUNCS = ("sum", "prod", "mean", "min", "max", "std")
 
@@ -50,23 +50,28 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
     ...              funcs=["sum", "max"]).transform(df)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
+
     funcs = Param(Params._dummy(), "funcs", f"functions from {FUNCS}",
                   typeConverter=TypeConverters.toListString)
     outputCols = Param(Params._dummy(), "outputCols", "one output name per function",
                        typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, funcs=None, outputCols=None):
+    def __init__(self, *, inputCols: list[str] | None = None, funcs: list[str] | None = None,
+                 outputCols: list[str] | None = None) -> None:
         super().__init__()
         self._setDefault(funcs=["sum"])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, funcs=None, outputCols=None):
+    def setParams(self, *, inputCols: list[str] | None = None, funcs: list[str] | None = None,
+                  outputCols: list[str] | None = None) -> MathFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         funcs = self.getOrDefault(self.funcs)
         for f in funcs:

@@ -21,11 +21,11 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from features.base import InRange, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
 from features.registry import register
-from features.transformation.base import check_choice
 
 FUNCS = ("count", "sum", "mean", "min", "max", "count_distinct")
 _TS = "__pit_ts"
@@ -141,6 +141,8 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
     >>> stage.transform(orders)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"windows": InRange(1, each=True)}
+
     entityCol = Param(Params._dummy(), "entityCol", "entity key", TypeConverters.toString)
     timestampCol = Param(Params._dummy(), "timestampCol", "event time", TypeConverters.toString)
     cutoff = Param(Params._dummy(), "cutoff", "ISO date/timestamp; events before it only",
@@ -156,20 +158,25 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
                        TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, entityCol=None, timestampCol=None, cutoff=None, windows=None,
-                 aggregations=None, countPrefix="", recencyCol="days_since_last"):
+    def __init__(self, *, entityCol: str | None = None, timestampCol: str | None = None,
+                 cutoff: str | None = None, windows: list[int] | None = None,
+                 aggregations: dict[str, list[str]] | None = None, countPrefix: str = "",
+                 recencyCol: str = "days_since_last") -> None:
         super().__init__()
         self._setDefault(windows=[30, 90], aggregations={}, countPrefix="",
                          recencyCol="days_since_last")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, entityCol=None, timestampCol=None, cutoff=None, windows=None,
-                  aggregations=None, countPrefix="", recencyCol="days_since_last"):
+    def setParams(self, *, entityCol: str | None = None, timestampCol: str | None = None,
+                  cutoff: str | None = None, windows: list[int] | None = None,
+                  aggregations: dict[str, list[str]] | None = None, countPrefix: str = "",
+                  recencyCol: str = "days_since_last") -> PointInTimeAggregates:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         missing = [p.name for p in (self.entityCol, self.timestampCol, self.cutoff)
                    if not self.isDefined(p)]
         if missing:

@@ -10,9 +10,9 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from features.base import OneOf, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.registry import register
-from features.transformation.base import check_choice
 
 FUNCS = ("add", "sub", "mul", "div")
 
@@ -40,23 +40,29 @@ class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
     ...                  funcs=["div"]).transform(df)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
+
     referenceCols = Param(Params._dummy(), "referenceCols", "columns to combine the inputs with",
                           typeConverter=TypeConverters.toListString)
     funcs = Param(Params._dummy(), "funcs", f"functions from {FUNCS}",
                   typeConverter=TypeConverters.toListString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, referenceCols=None, funcs=None):
+    def __init__(self, *, inputCols: list[str] | None = None,
+                 referenceCols: list[str] | None = None, funcs: list[str] | None = None) -> None:
         super().__init__()
         self._setDefault(funcs=["div"])
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, referenceCols=None, funcs=None):
+    def setParams(self, *, inputCols: list[str] | None = None,
+                  referenceCols: list[str] | None = None, funcs: list[str] | None = None,
+        ) -> RelativeFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         refs, funcs = self.getOrDefault(self.referenceCols), self.getOrDefault(self.funcs)
         for f in funcs:

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import logging
+import math
+from functools import reduce
 
 from pyspark import keyword_only
-from pyspark.ml import Estimator, Model
+from pyspark.ml import Estimator
 from pyspark.ml.feature import PCA, VectorAssembler
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -19,8 +21,9 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import FittedModel, InRange, aggregate, check_params, check_range, finite
 from features.checks import require_new_columns, require_numeric
-from features.errors import FeatureInputError
+from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,15 @@ _ASSEMBLED = "__lakeprep_pca_input"
 
 
 class _ColumnPCAParams(HasInputCols, HasOutputCol):
+    PARAM_RULES = {"k": InRange(1)}
+
+    def validate_params(self) -> None:
+        """Cross-param rule: k cannot exceed the number of inputCols (when they are given)."""
+        if self.isSet(self.inputCols) and self.isDefined(self.k):
+            width = len(self.getOrDefault(self.inputCols))
+            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
+                        self.getOrDefault(self.k), 1, width)
+
     k = Param(Params._dummy(), "k", "number of principal components",
               typeConverter=TypeConverters.toInt)
     components = Param(Params._dummy(), "components",
@@ -45,34 +57,42 @@ class _ColumnPCAParams(HasInputCols, HasOutputCol):
 class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParamsWritable):
     """Assembles numeric columns and fits MLlib's PCA; the Model projects them into a vector.
 
-    The fit is MLlib's ``PCA`` (covariance of the assembled rows, eigen-decomposed on the driver);
-    rows with a null/NaN input are left out of it. As in MLlib, the projection does not centre
-    the data first (sklearn's does: outputs differ by a constant per component). A row with a
-    null/NaN input gets a null vector. ``explained_variance_`` is MLlib's ``explainedVariance``
-    (sklearn's ``explained_variance_ratio_``). For an existing vector column use the op ``pca``.
+    The fit is MLlib's ``PCA`` (covariance of the assembled rows, eigen-decomposed on the driver)
+    over the rows whose inputs are all finite (null, NaN and +-inf rows are left out). Fewer than
+    2 such rows (empty input, an all-null column), moments that overflow (values near
+    +-1.8e308) or no variance at all raise a FeatureInputError naming the columns. As in
+    MLlib, the projection does not centre the data first (sklearn's does: outputs differ by a
+    constant per component). A row with a null/NaN input gets a null vector.
+    ``explained_variance_`` is MLlib's ``explainedVariance`` (sklearn's
+    ``explained_variance_ratio_``). For an existing vector column use the op ``pca``.
 
     >>> ColumnPCA(inputCols=["a", "b"], outputCol="pc", k=1).fit(df).transform(df)  # doctest: +SKIP
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCol=None, k=2):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                 k: int = 2) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCol=None, k=2):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,
+                  k: int = 2) -> ColumnPCA:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> ColumnPCAModel:
+        check_params(self)
         name = type(self).__name__
         cols, k = self.getInputCols(), self.getOrDefault(self.k)
         require_numeric(dataset, cols, name)
-        if not 1 <= k <= len(cols):
-            raise FeatureInputError(f"{name}: k must be in [1, {len(cols)}] (the number of "
-                                    f"inputCols), found {k}")
-        assembled = VectorAssembler(inputCols=cols, outputCol=_ASSEMBLED,
-                                    handleInvalid="skip").transform(dataset.select(*cols))
+        if k > len(cols):
+            raise FeatureSpecError(f"{name}: k must be in [1, {len(cols)}] (the number of "
+                                   f"inputCols), got {k}")
+        complete = reduce(lambda a, b: a & b, [finite(c) for c in cols])
+        rows = dataset.where(complete).select(*[F.col(c).cast("double").alias(c) for c in cols])
+        self._check_fit_rows(rows, cols)
+        assembled = VectorAssembler(inputCols=cols, outputCol=_ASSEMBLED).transform(rows)
         fitted = PCA(k=k, inputCol=_ASSEMBLED).fit(assembled)
         components = fitted.pc.toArray().T.tolist()
         explained = [float(v) for v in fitted.explainedVariance.toArray()]
@@ -82,7 +102,30 @@ class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParam
         return model._set(components=components, explainedVariance=explained)
 
 
-class ColumnPCAModel(Model, _ColumnPCAParams, DefaultParamsReadable, DefaultParamsWritable):
+    def _check_fit_rows(self, rows: DataFrame, cols: list[str]) -> None:
+        """One aggregation: enough complete rows, finite moments, some spread; else raise."""
+        name = type(self).__name__
+        exprs = {"n": F.count("*")}
+        for c in cols:
+            exprs[f"{c}/mean"], exprs[f"{c}/std"] = F.mean(c), F.stddev_samp(c)
+        stats = aggregate(rows, exprs)
+        if stats["n"] < 2:
+            raise FeatureInputError(f"{name}: {stats['n']} row(s) with every one of {cols} "
+                                    "finite; PCA needs at least 2 (empty input, or columns all "
+                                    "null/NaN/infinite)")
+        overflow = {c: (stats[f"{c}/mean"], stats[f"{c}/std"]) for c in cols
+                    if not all(v is not None and math.isfinite(v)
+                               for v in (stats[f"{c}/mean"], stats[f"{c}/std"]))}
+        if overflow:
+            raise FeatureInputError(f"{name}: mean/std of column(s) {sorted(overflow)} overflow "
+                                    f"({overflow}): the values are too close to the float "
+                                    "limits (+-1.8e308); rescale them first")
+        if all(stats[f"{c}/std"] == 0 for c in cols):
+            raise FeatureInputError(f"{name}: every input column is constant on the fit rows; "
+                                    "there is no variance to decompose")
+
+
+class ColumnPCAModel(FittedModel, _ColumnPCAParams):
     """Projects the input columns on the fitted principal components (a dense vector column)."""
 
     def __init__(self) -> None:

@@ -5,11 +5,12 @@
 0.98
 
 Column-oriented selectors work on plain numeric/string columns (feature-engine style); the MLlib
-selectors for vector columns are registered too (``variance_threshold_selector``,
-``univariate_feature_selector``, ``chi_sq_selector``).
+``variance_threshold_selector`` is registered for vector columns, and MLlib's
+``univariate_feature_selector`` / ``chi_sq_selector`` Params are kept by lakeprep's own stages
+(see ``vector_selectors``), which rank by statistic instead of underflowed p-values.
 """
 
-from pyspark.ml.feature import ChiSqSelector, UnivariateFeatureSelector, VarianceThresholdSelector
+from pyspark.ml.feature import VarianceThresholdSelector
 
 from features.registry import register_mllib
 from features.selection.base import SelectorModel
@@ -20,18 +21,17 @@ from features.selection.importance import SelectByImportance, SelectByImportance
 from features.selection.psi import DropUnstableFeatures, DropUnstableFeaturesModel
 from features.selection.univariate import UnivariateSelector, UnivariateSelectorModel
 from features.selection.variance_threshold import DropLowVariance, DropLowVarianceModel
+from features.selection.vector_selectors import ChiSqSelector, UnivariateFeatureSelector
 
 register_mllib("variance_threshold_selector", VarianceThresholdSelector)
-register_mllib("univariate_feature_selector", UnivariateFeatureSelector)
-register_mllib("chi_sq_selector", ChiSqSelector)
 
 __all__ = [
-    "DropConstantFeatures", "DropConstantFeaturesModel",
+    "ChiSqSelector", "DropConstantFeatures", "DropConstantFeaturesModel",
     "DropCorrelatedFeatures", "DropCorrelatedFeaturesModel",
     "DropDuplicateFeatures", "DropDuplicateFeaturesModel",
     "DropLowVariance", "DropLowVarianceModel",
     "DropUnstableFeatures", "DropUnstableFeaturesModel",
     "SelectByImportance", "SelectByImportanceModel",
     "SelectorModel",
-    "UnivariateSelector", "UnivariateSelectorModel",
+    "UnivariateFeatureSelector", "UnivariateSelector", "UnivariateSelectorModel",
 ]

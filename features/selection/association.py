@@ -95,3 +95,35 @@ def chi_square(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[str
         out[r["column"]] = {"test": "chi2", "statistic": stat if dof else math.nan,
                             "p_value": p, "dof": dof, "n": int(r["n"])}
     return out
+
+
+def f_regression(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[str, Any]]:
+    """F statistic of each numeric column's linear fit to a continuous label (sklearn's
+    ``f_regression``): F = r^2 / (1 - r^2) * (n - 2), dof (1, n - 2).
+
+    One aggregation over all columns; per column, rows with a null/NaN value or label are
+    ignored. A constant column (or label) has no statistic (NaN).
+    """
+    if not cols:
+        return {}
+    y = clean(df, label).cast("double")
+    aggs = []
+    for i, c in enumerate(cols):
+        x = clean(df, c).cast("double")
+        pair = x.isNotNull() & y.isNotNull()
+        aggs += [F.count(F.when(pair, 1)).alias(f"n{i}"),
+                 F.corr(F.when(pair, x), F.when(pair, y)).alias(f"r{i}")]
+    row = df.agg(*aggs).first()
+    special = _special(df)
+    out = {}
+    for i, c in enumerate(cols):
+        n, r = int(row[f"n{i}"]), row[f"r{i}"]
+        stat, p = math.nan, math.nan
+        if r is not None and not math.isnan(r) and n > 2:
+            r2 = min(r * r, 1.0)
+            stat = math.inf if r2 == 1.0 else r2 / (1.0 - r2) * (n - 2)
+            p = 0.0 if r2 == 1.0 else float(
+                special.Beta.regularizedBeta((n - 2) / (n - 2 + stat), (n - 2) / 2.0, 0.5))
+        out[c] = {"test": "f_regression", "statistic": stat, "p_value": p, "dof": [1, n - 2],
+                  "n": n}
+    return out

@@ -12,21 +12,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyspark.ml import Model
 from pyspark.ml.param import Param, Params
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
+from features.base import FittedModel
 from features.checks import require_columns
 from features.errors import FeatureInputError
+from lakeprep.stats.types import FLOAT_TYPES
 
 log = logging.getLogger(__name__)
 
-FLOAT_TYPES = (T.FloatType, T.DoubleType)
-CATEGORICAL_TYPES = (T.StringType, T.BooleanType)
 
 
 class _SelectorParams(HasInputCols):
@@ -47,7 +44,7 @@ class _SelectorParams(HasInputCols):
         return self.getOrDefault(self.dropped)
 
 
-class SelectorModel(Model, _SelectorParams, DefaultParamsReadable, DefaultParamsWritable):
+class SelectorModel(FittedModel, _SelectorParams):
     """Drops the columns its Estimator found; ``dropped_`` says which and why."""
 
     def __init__(self) -> None:

@@ -16,8 +16,8 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import InRange, OneOf, check_params
 from features.checks import require_columns
-from features.errors import FeatureInputError
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
 
@@ -27,6 +27,9 @@ MISSING_POLICIES = ("include", "ignore")
 
 
 class _DropConstantParams(_SelectorParams):
+    PARAM_RULES = {"tol": InRange(0.0, 1.0, low_open=True),
+                   "missingValues": OneOf(MISSING_POLICIES)}
+
     tol = Param(Params._dummy(), "tol",
                 "drop a column when its most frequent value's share of rows is >= tol "
                 "(1.0: only constant columns)", typeConverter=TypeConverters.toFloat)
@@ -78,23 +81,21 @@ class DropConstantFeatures(Estimator, _DropConstantParams, DefaultParamsReadable
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, tol=1.0, missingValues="include"):
+    def __init__(self, *, inputCols: list[str] | None = None, tol: float = 1.0,
+                 missingValues: str = "include") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, tol=1.0, missingValues="include"):
+    def setParams(self, *, inputCols: list[str] | None = None, tol: float = 1.0,
+                  missingValues: str = "include") -> DropConstantFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> DropConstantFeaturesModel:
         name = type(self).__name__
         tol, policy = self.getOrDefault(self.tol), self.getOrDefault(self.missingValues)
-        if not 0.0 < tol <= 1.0:
-            raise FeatureInputError(f"{name}: tol must be in (0, 1], found {tol}")
-        if policy not in MISSING_POLICIES:
-            raise FeatureInputError(
-                f"{name}: missingValues must be one of {MISSING_POLICIES}, found {policy!r}")
+        check_params(self)
         cols = list(self.getInputCols()) if self.isSet(self.inputCols) else list(dataset.columns)
         require_columns(dataset, cols, name)
         summary = value_share_summary(dataset, cols)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -17,13 +20,12 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import InRange, aggregate, check_params, finite_value
 from features.checks import NUMERIC_TYPES
-from features.errors import FeatureInputError
 from features.registry import register
 from features.selection.base import (
     SelectorModel,
     _SelectorParams,
-    clean,
     require_rows,
     resolve_columns,
 )
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 
 class _DropCorrelatedParams(_SelectorParams):
+    PARAM_RULES = {"threshold": InRange(0.0, 1.0)}
+
     threshold = Param(Params._dummy(), "threshold",
                       "drop a column when |corr| with a kept column is > threshold",
                       typeConverter=TypeConverters.toFloat)
@@ -41,23 +45,64 @@ class _DropCorrelatedParams(_SelectorParams):
         self._setDefault(threshold=0.8)
 
 
-def pairwise_correlations(df: DataFrame, cols: list[str]
+def pairwise_correlations(df: DataFrame, cols: list[str], stage: str = "drop_correlated"
                           ) -> tuple[int, dict[tuple[str, str], float]]:
-    """Row count and Pearson r of every pair (i < j), in one aggregation.
+    """Row count and Pearson r of every pair (i < j): one job for the ranges, one for all sums.
 
-    Each pair uses the rows where both are non-null (pandas' ``corr``); NaN counts as null. A pair
-    with a constant column has no correlation (NaN).
+    Each pair uses the rows where both values are finite (pandas' pairwise ``corr``; null, NaN
+    and +-inf are missing). Values are first centred and scaled into [-1, 1] by each column's
+    mid-range and half-range (``x / h - c / h``, which cannot overflow even near +-1.8e308),
+    then every executor sums, per pair, the count, the sums and the cross-products of its rows
+    as d x d matrices (numpy over Arrow batches), and the driver adds one small row per
+    partition. A pair with a constant column has no correlation (NaN).
     """
-    cleaned = df.select(*[clean(df, c).alias(f"c{i}") for i, c in enumerate(cols)])
-    pairs = [(i, j) for i in range(len(cols)) for j in range(i + 1, len(cols))]
-    aggs = [F.count(F.lit(1)).alias("rows")]
-    aggs += [F.corr(f"c{i}", f"c{j}").alias(f"r{i}_{j}") for i, j in pairs]
-    row = cleaned.agg(*aggs).first()
+    ranges = {"rows": F.count(F.lit(1))}
+    for i, c in enumerate(cols):
+        v = finite_value(c)
+        ranges[f"min{i}"], ranges[f"max{i}"] = F.min(v), F.max(v)
+    stats = aggregate(df, ranges)
+    scaled = []
+    for i, c in enumerate(cols):
+        lo, hi = stats[f"min{i}"], stats[f"max{i}"]
+        if lo is None or lo == hi:  # no value, or constant: no correlation with anything
+            scaled.append(F.lit(None).cast("double").alias(f"c{i}"))
+            continue
+        centre, half = lo / 2 + hi / 2, hi / 2 - lo / 2
+        scaled.append((finite_value(c) / F.lit(half) - F.lit(centre / half)).alias(f"c{i}"))
+    d = len(cols)
+    schema = "n array<double>, sx array<double>, sxx array<double>, sxy array<double>"
+    parts = df.select(*scaled).mapInPandas(lambda batches: _cross_sums(batches, d), schema)
+    totals = {k: np.zeros((d, d)) for k in ("n", "sx", "sxx", "sxy")}
+    for row in parts.collect():  # one row of four d x d matrices per partition
+        for k in totals:
+            totals[k] += np.asarray(row[k]).reshape(d, d)
+    n, sx, sxx, sxy = (totals[k] for k in ("n", "sx", "sxx", "sxy"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = n * sxy - sx * sx.T
+        var = n * sxx - sx * sx
+        r = cov / np.sqrt(var * var.T)
     corr = {}
-    for i, j in pairs:
-        r = row[f"r{i}_{j}"]
-        corr[(cols[i], cols[j])] = math.nan if r is None else float(r)
-    return int(row["rows"]), corr
+    for i in range(d):
+        for j in range(i + 1, d):
+            value = float(np.clip(r[i, j], -1.0, 1.0)) if n[i, j] > 1 else math.nan
+            corr[(cols[i], cols[j])] = value if math.isfinite(value) else math.nan
+    log.info("%s: %d pairwise correlations from %d rows", stage, len(corr), stats["rows"])
+    return int(stats["rows"]), corr
+
+
+def _cross_sums(batches: Iterator[pd.DataFrame], d: int) -> Iterator[pd.DataFrame]:
+    """Per partition: pairwise-complete counts, sums, sums of squares and cross-products."""
+    n, sx, sxx, sxy = (np.zeros((d, d)) for _ in range(4))
+    for batch in batches:
+        x = batch.to_numpy(dtype=float, na_value=np.nan)
+        present = (~np.isnan(x)).astype(float)
+        x0 = np.where(present > 0, x, 0.0)
+        n += present.T @ present
+        sx += x0.T @ present  # sx[i, j]: sum of x_i over rows where x_j is present too
+        sxx += (x0 * x0).T @ present
+        sxy += x0.T @ x0
+    yield pd.DataFrame({"n": [n.ravel()], "sx": [sx.ravel()], "sxx": [sxx.ravel()],
+                        "sxy": [sxy.ravel()]})
 
 
 @register("drop_correlated")
@@ -76,22 +121,22 @@ class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, DefaultParamsRead
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, threshold=0.8):
+    def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.8) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, threshold=0.8):
+    def setParams(self, *, inputCols: list[str] | None = None, threshold: float = 0.8,
+        ) -> DropCorrelatedFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> DropCorrelatedFeaturesModel:
         name = type(self).__name__
         threshold = self.getOrDefault(self.threshold)
-        if not 0.0 <= threshold <= 1.0:
-            raise FeatureInputError(f"{name}: threshold must be in [0, 1], found {threshold}")
+        check_params(self)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric")
-        rows, corr = pairwise_correlations(dataset, cols)
+        rows, corr = pairwise_correlations(dataset, cols, name)
         require_rows(rows, name)
         examined: set[str] = set()
         dropped = []

@@ -15,6 +15,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from features.base import check_params
 from features.checks import NUMERIC_TYPES, require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
@@ -74,16 +75,17 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None):
+    def __init__(self, *, inputCols: list[str] | None = None) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None):
+    def setParams(self, *, inputCols: list[str] | None = None) -> DropDuplicateFeatures:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> DropDuplicateFeaturesModel:
+        check_params(self)
         name = type(self).__name__
         cols = list(self.getInputCols()) if self.isSet(self.inputCols) else list(dataset.columns)
         require_columns(dataset, cols, name)

@@ -20,6 +20,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import InRange, OneOf, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_numeric
 from features.errors import FeatureInputError
 from features.registry import register
@@ -32,6 +33,16 @@ _FEATURES = "__lakeprep_importance_features"
 
 
 class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
+    PARAM_RULES = {"k": InRange(0), "task": OneOf(TASKS), "numTrees": InRange(1),
+                   "maxDepth": InRange(0, 30)}
+
+    def validate_params(self) -> None:
+        """Cross-param rule: a k given explicitly cannot exceed the number of inputCols given."""
+        if self.isSet(self.inputCols) and self.isSet(self.k):
+            width = len(self.getOrDefault(self.inputCols))
+            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
+                        self.getOrDefault(self.k), 0, width)
+
     k = Param(Params._dummy(), "k", "columns kept", typeConverter=TypeConverters.toInt)
     task = Param(Params._dummy(), "task", "'classification' or 'regression'",
                  typeConverter=TypeConverters.toString)
@@ -60,24 +71,23 @@ class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, labelCol="label", k=10, task="classification",
-                 numTrees=50, maxDepth=5, seed=42):
+    def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label", k: int = 10,
+                 task: str = "classification", numTrees: int = 50, maxDepth: int = 5,
+                 seed: int = 42) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, labelCol="label", k=10, task="classification",
-                  numTrees=50, maxDepth=5, seed=42):
+    def setParams(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                  k: int = 10, task: str = "classification", numTrees: int = 50, maxDepth: int = 5,
+                  seed: int = 42) -> SelectByImportance:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> SelectByImportanceModel:
         name = type(self).__name__
         task, k = self.getOrDefault(self.task), self.getOrDefault(self.k)
-        if task not in TASKS:
-            raise FeatureInputError(f"{name}: task must be one of {TASKS}, found {task!r}")
-        if k < 0:
-            raise FeatureInputError(f"{name}: k must be >= 0, found {k}")
+        check_params(self)
         label = self.getLabelCol()
         require_numeric(dataset, [label], name)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric", exclude=(label,))

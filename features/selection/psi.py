@@ -1,15 +1,20 @@
-"""Population stability index: fit on a reference, drop the columns that drifted in new data.
+"""Population stability index: drop the columns whose distribution shifts across a split.
 
->>> model = DropUnstableFeatures(threshold=0.25).fit(train)  # doctest: +SKIP
->>> kept = model.transform(scoring)  # doctest: +SKIP
+As feature-engine's ``DropHighPSIFeatures``: fit splits its data by ``splitCol`` into a
+reference (values <= the cut-off) and a later part, measures each column's PSI between them and
+decides then which columns to drop; the Model always drops exactly those, whatever batch it is
+given. The binning and the PSI are lakeprep's one implementation (``lakeprep.stats.psi``), the
+same as quality's drift check.
+
+>>> model = DropUnstableFeatures(splitCol="event_date", threshold=0.25).fit(train)  # doctest: +SKIP
 >>> model.psi_  # doctest: +SKIP
 {'amount': 0.31, 'country': 0.02}
+>>> model.transform(scoring).columns  # amount dropped, always  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 from pyspark import keyword_only
@@ -18,167 +23,201 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from features.checks import NUMERIC_TYPES, require_columns
-from features.errors import FeatureInputError
+from features.base import InRange, check_params
+from features.checks import NUMERIC_TYPES, require_columns, require_types
+from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
 from features.selection.base import (
-    CATEGORICAL_TYPES,
     SelectorModel,
     _SelectorParams,
-    clean,
-    require_rows,
     resolve_columns,
 )
+from lakeprep.stats.psi import (
+    MISSING_BUCKET,
+    OTHER_BUCKET,
+    bucket_counts,
+    categorical_bucket,
+    numeric_bucket,
+    psi,
+    quantile_edges,
+    shares,
+    top_categories,
+)
+from lakeprep.stats.types import CATEGORICAL_TYPES
 
 log = logging.getLogger(__name__)
 
-MISSING = "__missing__"
-UNSEEN = "__unseen__"
-# A bin empty on one side would make PSI infinite; the usual floor keeps it finite but large.
-EPS = 1e-4
+SPLIT_TYPES = NUMERIC_TYPES + (T.DateType, T.TimestampType, T.TimestampNTZType)
 
 
 class _PSIParams(_SelectorParams):
+    PARAM_RULES = {"bins": InRange(2), "threshold": InRange(0.0), "accuracy": InRange(1),
+                   "splitFrac": InRange(0.0, 1.0, low_open=True, high_open=True),
+                   "maxCategories": InRange(1)}
+
+    splitCol = Param(Params._dummy(), "splitCol",
+                     "numeric, date or timestamp column that orders the rows: the reference is "
+                     "splitCol <= cut-off, the compared part splitCol > cut-off",
+                     typeConverter=TypeConverters.toString)
+    splitFrac = Param(Params._dummy(), "splitFrac",
+                      "share of the rows (by splitCol) in the reference when cutOff is unset",
+                      typeConverter=TypeConverters.toFloat)
+    cutOff = Param(Params._dummy(), "cutOff",
+                   "splitCol value ending the reference (a number or an ISO date/timestamp)",
+                   typeConverter=TypeConverters.toString)
     bins = Param(Params._dummy(), "bins", "quantile bins per numeric column (of the reference)",
                  typeConverter=TypeConverters.toInt)
     threshold = Param(Params._dummy(), "threshold", "drop a column when its PSI is > threshold",
                       typeConverter=TypeConverters.toFloat)
-    accuracy = Param(Params._dummy(), "accuracy", "percentile_approx accuracy for the bin edges",
+    accuracy = Param(Params._dummy(), "accuracy",
+                     "quantile accuracy of the bin edges (relative error 1 / accuracy)",
                      typeConverter=TypeConverters.toInt)
+    maxCategories = Param(Params._dummy(), "maxCategories",
+                          "categories of the reference kept as buckets (the rest: __other__)",
+                          typeConverter=TypeConverters.toInt)
     edges = Param(Params._dummy(), "edges", "fitted: {numeric column: inner bin edges}")
-    expected = Param(Params._dummy(), "expected", "fitted: {column: {bin: reference share}}")
+    categories = Param(Params._dummy(), "categories", "fitted: {categorical column: buckets}")
+    expected = Param(Params._dummy(), "expected", "fitted: {column: {bucket: reference share}}")
+    psiValues = Param(Params._dummy(), "psiValues", "fitted: {column: PSI across the split}")
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(bins=10, threshold=0.25, accuracy=10000, edges={}, expected={})
+        self._setDefault(splitFrac=0.5, bins=10, threshold=0.25, accuracy=10000,
+                         maxCategories=1000, edges={}, categories={}, expected={}, psiValues={})
 
+    def buckets(self, df: DataFrame) -> dict[str, Column]:
+        """The fitted bucket expression of every candidate column on ``df``."""
+        edges, cats = self.getOrDefault(self.edges), self.getOrDefault(self.categories)
+        return {c: (numeric_bucket(c, edges[c], df.schema[c].dataType) if c in edges
+                    else categorical_bucket(c, cats[c], df.schema[c].dataType))
+                for c in self.getInputCols()}
 
-def _bin(df: DataFrame, column: str, edges: list[float] | None) -> Column:
-    """The bin of each value: ``b<i>`` for numbers (by ``edges``), the value for categories."""
-    value = clean(df, column)
-    if edges is None:
-        return F.coalesce(value.cast("string"), F.lit(MISSING))
-    label = F.when(value.isNull(), F.lit(MISSING))
-    for i, edge in enumerate(edges):
-        label = label.when(value < F.lit(edge), F.lit(f"b{i}"))
-    return label.otherwise(F.lit(f"b{len(edges)}"))
+    def bucket_names(self, column: str) -> list[str]:
+        """Every bucket of a fitted column, ``__missing__`` (and ``__other__``) included."""
+        edges, cats = self.getOrDefault(self.edges), self.getOrDefault(self.categories)
+        if column in edges:
+            return [str(i) for i in range(len(edges[column]) + 1)] + [MISSING_BUCKET]
+        return [*cats[column], OTHER_BUCKET, MISSING_BUCKET]
 
-
-def bin_shares(df: DataFrame, edges: dict[str, list[float]], cols: list[str]
-               ) -> tuple[int, dict[str, dict[str, float]]]:
-    """Row count and the share of rows in each bin of each column, in one aggregation."""
-    pairs = F.stack(F.lit(len(cols)), *[x for c in cols
-                                        for x in (F.lit(c), _bin(df, c, edges.get(c)))])
-    rows = df.select(pairs.alias("column", "bin")).groupBy("column", "bin").count().collect()
-    counts: dict[str, dict[str, int]] = {c: {} for c in cols}
-    for r in rows:  # one row per (column, bin): bins are few for numbers, categories for text
-        counts[r["column"]][r["bin"]] = r["count"]
-    total = sum(counts[cols[0]].values()) if cols else 0
-    return total, {c: {b: n / total for b, n in bins.items()} for c, bins in counts.items()}
-
-
-def psi(expected: dict[str, float], actual: dict[str, float]) -> float:
-    """PSI = sum over bins of (a - e) * ln(a / e), shares floored at 1e-4.
-
-    >>> round(psi({"b0": 0.5, "b1": 0.5}, {"b0": 0.6, "b1": 0.4}), 4)
-    0.0405
-    """
-    total = 0.0
-    for b in set(expected) | set(actual):
-        e, a = max(expected.get(b, 0.0), EPS), max(actual.get(b, 0.0), EPS)
-        total += (a - e) * math.log(a / e)
-    return total
+    def measure(self, df: DataFrame, stage: str) -> dict[str, float]:
+        """PSI of each column of ``df`` against the fitted reference shares (one job)."""
+        cols = self.getInputCols()
+        require_columns(df, cols, stage)
+        counts = bucket_counts(df, self.buckets(df))
+        rows = sum(counts[cols[0]].values()) if cols else 0
+        if rows == 0:
+            raise FeatureInputError(f"{stage}: no rows to measure the PSI on")
+        expected = self.getOrDefault(self.expected)
+        return {c: psi(expected[c], shares(counts[c], self.bucket_names(c), rows)) for c in cols}
 
 
 @register("drop_unstable")
 class DropUnstableFeatures(Estimator, _PSIParams, DefaultParamsReadable, DefaultParamsWritable):
-    """Learns each column's distribution on a reference; its Model drops columns that drifted.
+    """Drops the columns whose distribution shifts between two parts of the fit data (PSI).
 
-    Numeric columns get ``bins`` quantile bins of the reference (ties merge bins); categorical
-    columns (string, boolean) one bin per reference value, and values unseen in the reference share
-    one ``__unseen__`` bin. Null and NaN form a ``__missing__`` bin. The Model's ``transform``
-    measures the data it is given (one aggregation, run eagerly), keeps ``psi_`` and ``dropped_``
-    of that call, and drops columns with PSI > ``threshold`` (0.1 moderate, 0.25 large shift are
-    the usual readings). ``psi(df)`` measures without dropping.
+    The rows with ``splitCol`` <= ``cutOff`` (default: the ``splitFrac`` quantile of splitCol)
+    are the reference, the others the compared part; rows with a null splitCol are in neither.
+    Numeric columns get ``bins`` equal-frequency bins of the reference (ties merged); categorical
+    columns (string, boolean) one bucket per reference category (at most ``maxCategories``),
+    other and unseen values share ``__other__``. Null and NaN form a ``__missing__`` bucket.
+    Columns with PSI > ``threshold`` are dropped (0.1 moderate, 0.25 large shift are the usual
+    readings); ``psi_`` keeps every column's value. Differences from feature-engine: bins are
+    approximate quantiles (``accuracy``), shares are floored at 1e-4 (feature-engine's
+    ``min_pct_empty_bins`` is 1e-4 too) and missing values are a bucket rather than an error.
+    The Model's ``psi(df)`` measures any batch against the reference without dropping.
 
-    >>> DropUnstableFeatures(threshold=0.2).fit(reference).transform(current)  # doctest: +SKIP
+    >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df)  # doctest: +SKIP
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, bins=10, threshold=0.25, accuracy=10000):
+    def __init__(self, *, inputCols: list[str] | None = None, splitCol: str | None = None,
+                 splitFrac: float = 0.5, cutOff: str | None = None, bins: int = 10,
+                 threshold: float = 0.25, accuracy: int = 10000,
+                 maxCategories: int = 1000) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, bins=10, threshold=0.25, accuracy=10000):
+    def setParams(self, *, inputCols: list[str] | None = None, splitCol: str | None = None,
+                  splitFrac: float = 0.5, cutOff: str | None = None, bins: int = 10,
+                  threshold: float = 0.25, accuracy: int = 10000,
+                  maxCategories: int = 1000) -> DropUnstableFeatures:
         """Set the params (keyword arguments only)."""
-        return self._set(**self._input_kwargs)
+        return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    def validate_params(self) -> None:
+        """splitCol is required: it says which rows are the reference."""
+        if not self.isDefined(self.splitCol):
+            raise FeatureSpecError(f"{type(self).__name__}: splitCol is required (the column "
+                                   "whose values <= cutOff are the reference)")
 
     def _fit(self, dataset: DataFrame) -> DropUnstableFeaturesModel:
-        name = type(self).__name__
-        bins = self.getOrDefault(self.bins)
-        if bins < 2:
-            raise FeatureInputError(f"{name}: bins must be >= 2, found {bins}")
+        check_params(self)
+        name, split = type(self).__name__, self.getOrDefault(self.splitCol)
+        require_columns(dataset, [split], name)
+        require_types(dataset, [split], SPLIT_TYPES, name, "numeric, date or timestamp")
         cols = resolve_columns(dataset, self, NUMERIC_TYPES + CATEGORICAL_TYPES,
-                               "numeric or categorical")
+                               "numeric or categorical", exclude=(split,))
+        key = _order_key(dataset, split)
+        if self.isDefined(self.cutOff):
+            cut = self.getOrDefault(self.cutOff)
+            limit = (F.lit(cut).cast("double") if isinstance(dataset.schema[split].dataType,
+                                                              NUMERIC_TYPES)
+                     else F.lit(cut).cast("timestamp").cast("double"))
+        else:
+            found = dataset.select(key.alias("k")).approxQuantile(
+                "k", [self.getOrDefault(self.splitFrac)], 1.0 / self.getOrDefault(self.accuracy))
+            if not found:
+                raise FeatureInputError(f"{name}: splitCol {split!r} has no value to split on "
+                                        "(empty input or all null)")
+            limit = F.lit(found[0])
+        reference, compared = dataset.where(key <= limit), dataset.where(key > limit)
         numeric = [c for c in cols if isinstance(dataset.schema[c].dataType, NUMERIC_TYPES)]
-        edges: dict[str, list[float]] = {}
-        if numeric:
-            probs = [i / bins for i in range(1, bins)]
-            row = dataset.agg(*[
-                F.percentile_approx(clean(dataset, c).cast("double"), probs,
-                                    self.getOrDefault(self.accuracy)).alias(f"q{i}")
-                for i, c in enumerate(numeric)]).first()
-            # an all-null column has no edges: all of it lands in the missing bin
-            edges = {c: sorted(set(row[f"q{i}"] or [])) for i, c in enumerate(numeric)}
-        rows, shares = bin_shares(dataset, edges, cols)
-        require_rows(rows, name)
+        categorical = [c for c in cols if c not in numeric]
+        relative_error = 1.0 / self.getOrDefault(self.accuracy)
         model = DropUnstableFeaturesModel()
         self._copyValues(model)
-        return model._set(inputCols=cols, edges=edges, expected=shares)
+        model._set(inputCols=cols, edges=quantile_edges(reference, numeric,
+                                                        self.getOrDefault(self.bins),
+                                                        relative_error),
+                   categories=top_categories(reference, categorical,
+                                             self.getOrDefault(self.maxCategories)))
+        counts = bucket_counts(reference, model.buckets(reference))
+        rows = sum(counts[cols[0]].values())
+        if rows == 0:
+            raise FeatureInputError(f"{name}: the reference part (splitCol {split!r} <= cut-off) "
+                                    "has no rows; set cutOff or splitFrac so that both parts "
+                                    "have rows")
+        model._set(expected={c: shares(counts[c], model.bucket_names(c), rows) for c in cols})
+        values = model.measure(compared, name)
+        threshold = self.getOrDefault(self.threshold)
+        dropped = [{"column": c, "reason": "unstable", "value": v}
+                   for c, v in values.items() if v > threshold]
+        log.info("%s: PSI %s; dropping %s", name, values, [d["column"] for d in dropped])
+        return model._set(psiValues=values, dropped=dropped)
+
+
+def _order_key(df: DataFrame, column: str) -> Column:
+    """splitCol as a double that orders the rows (dates and timestamps as epoch seconds)."""
+    if isinstance(df.schema[column].dataType, NUMERIC_TYPES):
+        return F.col(column).cast("double")
+    return F.col(column).cast("timestamp").cast("double")
 
 
 class DropUnstableFeaturesModel(SelectorModel, _PSIParams):
-    """Drops the columns whose PSI against the reference is above the threshold."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last: dict[str, float] = {}
-
-    def psi(self, dataset: DataFrame) -> dict[str, float]:
-        """PSI of each column of ``dataset`` against the reference (one aggregation)."""
-        cols = self.getInputCols()
-        require_columns(dataset, cols, type(self).__name__)
-        edges, expected = self.getOrDefault(self.edges), self.getOrDefault(self.expected)
-        rows, actual = bin_shares(dataset, edges, cols)
-        require_rows(rows, type(self).__name__)
-        out = {}
-        for c in cols:
-            seen = expected[c]
-            shares = actual[c]
-            if c not in edges:  # categories the reference never had go to one bin
-                unseen = sum(v for b, v in shares.items() if b not in seen)
-                shares = {b: v for b, v in shares.items() if b in seen}
-                if unseen:
-                    shares[UNSEEN] = unseen
-            out[c] = psi(seen, shares)
-        return out
+    """Drops the columns whose PSI across the fit split was above the threshold."""
 
     @property
     def psi_(self) -> dict[str, float]:
-        """PSI per column measured by the last ``transform`` (empty before any)."""
-        return dict(self._last)
+        """PSI of every candidate column between the reference and the compared part."""
+        return dict(self.getOrDefault(self.psiValues))
 
-    @property
-    def dropped_(self) -> list[dict[str, Any]]:
-        """Columns the last ``transform`` dropped: ``{column, reason: 'unstable', value: psi}``."""
-        threshold = self.getOrDefault(self.threshold)
-        return [{"column": c, "reason": "unstable", "value": v}
-                for c, v in self._last.items() if v > threshold]
+    def psi(self, dataset: DataFrame) -> dict[str, float]:
+        """PSI of each column of ``dataset`` against the reference (one job); drops nothing."""
+        return self.measure(dataset, type(self).__name__)
 
-    def _transform(self, dataset: DataFrame) -> DataFrame:
-        self._last = self.psi(dataset)
-        drop = self.features_to_drop_
-        log.info("DropUnstableFeaturesModel: PSI %s; dropping %s", self._last, drop)
-        return dataset.drop(*drop)
+    def reference_shares(self) -> dict[str, dict[str, Any]]:
+        """The reference share of every bucket of every column."""
+        return {c: dict(v) for c, v in self.getOrDefault(self.expected).items()}

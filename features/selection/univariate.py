@@ -17,17 +17,18 @@ from pyspark.ml.param.shared import HasLabelCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
+from features.base import InRange, OneOf, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_columns
 from features.errors import FeatureInputError
 from features.registry import register
 from features.selection.association import anova_f, chi_square
 from features.selection.base import (
-    CATEGORICAL_TYPES,
     SelectorModel,
     _SelectorParams,
     require_rows,
     resolve_columns,
 )
+from lakeprep.stats.types import CATEGORICAL_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,16 @@ MODES = ("k_best", "p_value")
 
 
 class _UnivariateParams(_SelectorParams, HasLabelCol):
+    PARAM_RULES = {"selectionMode": OneOf(MODES), "k": InRange(0),
+                   "alpha": InRange(0.0, 1.0, low_open=True)}
+
+    def validate_params(self) -> None:
+        """Cross-param rule: a k given explicitly cannot exceed the number of inputCols given."""
+        if self.isSet(self.inputCols) and self.isSet(self.k):
+            width = len(self.getOrDefault(self.inputCols))
+            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
+                        self.getOrDefault(self.k), 0, width)
+
     categoricalCols = Param(Params._dummy(), "categoricalCols",
                             "numeric inputCols to test as categorical (chi-square); string and "
                             "boolean columns always are", typeConverter=TypeConverters.toListString)
@@ -69,14 +80,16 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, labelCol="label", categoricalCols=None,
-                 selectionMode="k_best", k=10, alpha=0.05):
+    def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                 categoricalCols: list[str] | None = None, selectionMode: str = "k_best",
+                 k: int = 10, alpha: float = 0.05) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, labelCol="label", categoricalCols=None,
-                  selectionMode="k_best", k=10, alpha=0.05):
+    def setParams(self, *, inputCols: list[str] | None = None, labelCol: str = "label",
+                  categoricalCols: list[str] | None = None, selectionMode: str = "k_best",
+                  k: int = 10, alpha: float = 0.05) -> UnivariateSelector:
         """Set the params (keyword arguments only)."""
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
@@ -84,10 +97,7 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
     def _fit(self, dataset: DataFrame) -> UnivariateSelectorModel:
         name = type(self).__name__
         mode, k, alpha = (self.getOrDefault(p) for p in (self.selectionMode, self.k, self.alpha))
-        if mode not in MODES:
-            raise FeatureInputError(f"{name}: selectionMode must be one of {MODES}, found {mode!r}")
-        if mode == "k_best" and k < 0:
-            raise FeatureInputError(f"{name}: k must be >= 0, found {k}")
+        check_params(self)
         label = self.getLabelCol()
         require_columns(dataset, [label], name)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES + CATEGORICAL_TYPES,

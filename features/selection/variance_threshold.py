@@ -15,8 +15,8 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import InRange, check_params
 from features.checks import NUMERIC_TYPES
-from features.errors import FeatureInputError
 from features.registry import register
 from features.selection.base import (
     SelectorModel,
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class _VarianceParams(_SelectorParams):
+    PARAM_RULES = {"threshold": InRange(0.0)}
+
     threshold = Param(Params._dummy(), "threshold",
                       "drop a column when its population variance is <= threshold",
                       typeConverter=TypeConverters.toFloat)
@@ -52,20 +54,20 @@ class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, Default
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, threshold=0.0):
+    def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.0) -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, threshold=0.0):
+    def setParams(self, *, inputCols: list[str] | None = None, threshold: float = 0.0,
+        ) -> DropLowVariance:
         """Set the params (keyword arguments only)."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> DropLowVarianceModel:
         name = type(self).__name__
         threshold = self.getOrDefault(self.threshold)
-        if threshold < 0:
-            raise FeatureInputError(f"{name}: threshold must be >= 0, found {threshold}")
+        check_params(self)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric")
         row = dataset.agg(F.count(F.lit(1)).alias("rows"),
                           *[F.var_pop(clean(dataset, c).cast("double")).alias(f"v{i}")

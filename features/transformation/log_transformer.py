@@ -11,9 +11,16 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import (
+    HANDLE_INVALID,
+    HasInOutCols,
+    OneOf,
+    check_choice,
+    check_params,
+    invalid_value,
+)
 from features.checks import require_numeric
 from features.registry import register
-from features.transformation.base import HANDLE_INVALID, HasInOutCols, check_choice, invalid_value
 
 BASES = ("e", "2", "10")
 
@@ -30,6 +37,8 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
     >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df)  # doctest: +SKIP
     """
 
+    PARAM_RULES = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
+
     base = Param(Params._dummy(), "base", f"logarithm base: one of {BASES}",
                  typeConverter=TypeConverters.toString)
     offset = Param(Params._dummy(), "offset", "added to x before the log",
@@ -39,19 +48,21 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
                           typeConverter=TypeConverters.toString)
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, base="e", offset=0.0,
-                 handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 base: str = "e", offset: float = 0.0, handleInvalid: str = "error") -> None:
         super().__init__()
         self._setDefault(base="e", offset=0.0, handleInvalid="error")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, base="e", offset=0.0,
-                  handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  base: str = "e", offset: float = 0.0, handleInvalid: str = "error",
+        ) -> LogTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         base, offset = self.getOrDefault(self.base), self.getOrDefault(self.offset)
         policy = self.getOrDefault(self.handleInvalid)
@@ -82,12 +93,14 @@ class Log1pTransformer(LogTransformer):
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 handleInvalid: str = "error") -> None:
         kwargs = self._input_kwargs  # the parent's keyword_only __init__ overwrites it
         super().__init__()
         self._set(base="e", offset=1.0, **kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  handleInvalid: str = "error") -> Log1pTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)

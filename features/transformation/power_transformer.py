@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 from pyspark import keyword_only
-from pyspark.ml import Estimator, Model
+from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.checks import require_numeric
-from features.errors import FeatureInputError
-from features.registry import register
-from features.transformation.base import (
+from features.base import (
     HANDLE_INVALID,
+    FittedModel,
     HasInOutCols,
+    InRange,
+    OneOf,
     aggregate,
     check_choice,
+    check_params,
     finite,
     finite_value,
     fitted_param,
     invalid_value,
 )
-from features.transformation.power_math import fit_lambda
+from features.checks import require_numeric
+from features.errors import FeatureInputError
+from features.registry import register
+from features.transformation.power_math import box_cox, fit_lambda, yeo_johnson
 
 log = logging.getLogger(__name__)
 METHODS = ("yeo-johnson", "box-cox")
 
 
 class _PowerParams(HasInOutCols):
+    PARAM_RULES = {"method": OneOf(METHODS), "handleInvalid": OneOf(HANDLE_INVALID),
+                   "maxSampleRows": InRange(2)}
+
     method = Param(Params._dummy(), "method", f"one of {METHODS}",
                    typeConverter=TypeConverters.toString)
     standardize = Param(Params._dummy(), "standardize",
@@ -91,18 +99,22 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
     """
 
     @keyword_only
-    def __init__(self, *, inputCols=None, outputCols=None, method="yeo-johnson",
-                 standardize=False, maxSampleRows=100_000, seed=42, handleInvalid="error"):
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 method: str = "yeo-johnson", standardize: bool = False,
+                 maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols=None, outputCols=None, method="yeo-johnson",
-                  standardize=False, maxSampleRows=100_000, seed=42, handleInvalid="error"):
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  method: str = "yeo-johnson", standardize: bool = False,
+                  maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error",
+        ) -> PowerTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> PowerTransformerModel:
+        check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         method = self.getOrDefault(self.method)
         check_choice(stage, "method", method, METHODS)
@@ -134,7 +146,7 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
         lambdas = {}
         for i, c in enumerate(cols):
             x = np.array([r[i] for r in rows if r[i] is not None], dtype=float)
-            lambdas[c] = fit_lambda(x[np.isfinite(x)], method)
+            lambdas[c] = checked_lambda(x[np.isfinite(x)], method, stage, c)
         model = PowerTransformerModel()
         self._copyValues(model)
         model._set(lambdas=lambdas)
@@ -145,13 +157,40 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
                 y = F.when(finite(y), y)
                 moments[f"{c}/mean"], moments[f"{c}/std"] = F.mean(y), F.stddev_pop(y)
             m = aggregate(dataset, moments)
+            bad = {c: (m[f"{c}/mean"], m[f"{c}/std"]) for c in cols
+                   if not all(v is not None and math.isfinite(v)
+                              for v in (m[f"{c}/mean"], m[f"{c}/std"]))}
+            if bad:
+                raise FeatureInputError(f"{stage}: the mean/std of the transformed column(s) "
+                                        f"{sorted(bad)} overflow ({bad}); rescale the input or "
+                                        "set standardize=false")
             model._set(means={c: m[f"{c}/mean"] for c in cols},
                        scales={c: m[f"{c}/std"] or 1.0 for c in cols})
         log.info("%s fitted lambdas %s", stage, lambdas)
         return model
 
 
-class PowerTransformerModel(Model, _PowerParams, DefaultParamsReadable, DefaultParamsWritable):
+def checked_lambda(x: np.ndarray, method: str, stage: str, column: str) -> float:
+    """Lambda of one column's finite values, refused when the fit or its transform is not finite.
+
+    A column without spread has no likelihood maximum; values near the float limits make the
+    transformed values overflow (Yeo-Johnson's lambda near 2 squares 1e308): both raise
+    instead of returning inf or NaN.
+    """
+    if x.size and x.min() == x.max():
+        raise FeatureInputError(f"{stage}: column {column!r} is constant ({x[0]}) on the fit "
+                                "rows; lambda needs spread")
+    with np.errstate(all="ignore"):
+        lam = fit_lambda(x, method)
+        y = box_cox(x, lam) if method == "box-cox" else yeo_johnson(x, lam)
+    if not (math.isfinite(lam) and np.isfinite(y).all() and np.isfinite(y.var())):
+        raise FeatureInputError(f"{stage}: the {method} transform of column {column!r} is not "
+                                f"finite (lambda={lam:.4g}): the values are too close to the "
+                                "float limits (+-1.8e308); rescale the column first")
+    return lam
+
+
+class PowerTransformerModel(FittedModel, _PowerParams):
     """Applies the fitted ``lambdas_`` (and standardisation when fitted with it)."""
 
     def _transform(self, dataset: DataFrame) -> DataFrame:

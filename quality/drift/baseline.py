@@ -4,7 +4,9 @@ In the spirit of SageMaker Model Monitor's baseline statistics: numeric features
 at quantiles (``bins`` equal-frequency bins) with the training share of each bin; categorical
 features (strings, booleans) get the share of each of their ``max_categories`` most frequent
 values, with every other value in an ``__other__`` bucket (which also catches values never seen
-in training). Nulls (and NaN) have their own ``__null__`` bucket in both kinds.
+in training). Nulls (and NaN) have their own ``__missing__`` bucket in both kinds. The binning
+and the PSI are lakeprep's one implementation (``lakeprep.stats.psi``), shared with the feature
+library's ``DropUnstableFeatures``.
 
 >>> baseline = DriftBaseline.fit(train_df, features=["fare", "payment_type"])  # doctest: +SKIP
 >>> DriftBaseline.from_dict(json.loads(json.dumps(baseline.to_dict()))) == baseline
@@ -21,21 +23,23 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame
 
-from quality.drift.buckets import (
-    CATEGORICAL_TYPES,
-    NULL_BUCKET,
-    NUMERIC_TYPES,
+from lakeprep.stats.psi import (
+    MISSING_BUCKET,
     OTHER_BUCKET,
     bucket_counts,
     categorical_bucket,
     numeric_bucket,
+    quantile_edges,
+    top_categories,
 )
-from quality.drift.buckets import top_categories as _top_categories
+from lakeprep.stats.types import CATEGORICAL_TYPES, NUMERIC_TYPES
 from quality.errors import DriftConfigError, QualityInputError
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# version 1 named the missing-value bucket "__null__"; it is read back under the current name
+_V1_MISSING = "__null__"
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class FeatureBaseline:
         """The bucket expression of this feature on ``df`` (same binning as at fit time)."""
         if self.kind == "numeric":
             return numeric_bucket(self.name, self.edges, df.schema[self.name].dataType)
-        return categorical_bucket(self.name, self.categories)
+        return categorical_bucket(self.name, self.categories, df.schema[self.name].dataType)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "data_type": self.data_type,
@@ -86,14 +90,8 @@ class DriftBaseline:
         kinds = _feature_kinds(df, features)
         numeric = [c for c, k in kinds.items() if k == "numeric"]
         categorical = [c for c, k in kinds.items() if k == "categorical"]
-        probabilities = [i / bins for i in range(1, bins)]
-        edges: dict[str, list[float]] = {}
-        if numeric:
-            quantiles = df.approxQuantile(numeric, probabilities, relative_error)
-            # Ties (e.g. a column that is mostly 0) give repeated quantiles: keep distinct edges.
-            edges = {c: sorted({float(q) for q in qs}) for c, qs in zip(numeric, quantiles,
-                                                                       strict=True)}
-        cats = _top_categories(df, categorical, max_categories)
+        edges = quantile_edges(df, numeric, bins, relative_error)
+        cats = top_categories(df, categorical, max_categories)
         types = {c: df.schema[c].dataType.simpleString() for c in kinds}
         draft = {c: FeatureBaseline(c, "numeric", {}, edges=edges[c], data_type=types[c])
                  for c in numeric}
@@ -119,7 +117,7 @@ class DriftBaseline:
         """Read what ``to_dict`` wrote; errors name ``source`` and the key."""
         try:
             version = data.get("format_version")
-            if version != FORMAT_VERSION:
+            if version not in (1, FORMAT_VERSION):
                 raise DriftConfigError(f"{source}: format_version {FORMAT_VERSION} expected, "
                                        f"found {version!r}")
             features = {}
@@ -127,8 +125,10 @@ class DriftBaseline:
                 if f["kind"] not in ("numeric", "categorical"):
                     raise DriftConfigError(f"{source}: features.{name}.kind must be numeric or "
                                            f"categorical, found {f['kind']!r}")
+                expected = {(MISSING_BUCKET if version == 1 and k == _V1_MISSING else str(k)):
+                            float(v) for k, v in f["expected"].items()}
                 features[name] = FeatureBaseline(
-                    name, f["kind"], {str(k): float(v) for k, v in f["expected"].items()},
+                    name, f["kind"], expected,
                     edges=[float(e) for e in f.get("edges", [])],
                     categories=[str(c) for c in f.get("categories", [])],
                     data_type=f.get("data_type", ""))
@@ -143,10 +143,10 @@ class DriftBaseline:
 
 
 def all_buckets(feature: FeatureBaseline) -> list[str]:
-    """Every bucket label of a feature, including ``__null__`` (and ``__other__``)."""
+    """Every bucket label of a feature, including ``__missing__`` (and ``__other__``)."""
     if feature.kind == "numeric":
-        return [str(i) for i in range(len(feature.edges) + 1)] + [NULL_BUCKET]
-    return list(feature.categories) + [OTHER_BUCKET, NULL_BUCKET]
+        return [str(i) for i in range(len(feature.edges) + 1)] + [MISSING_BUCKET]
+    return list(feature.categories) + [OTHER_BUCKET, MISSING_BUCKET]
 
 
 def _proportions(feature: FeatureBaseline, counts: dict[str, int], rows: int) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """Population stability index of a batch against a drift baseline, with a verdict per feature.
 
-PSI = sum over buckets of (actual - expected) * ln(actual / expected), with both shares floored
-at ``epsilon`` (default 1e-4) so that an empty bucket on either side gives a large but finite
+PSI (``lakeprep.stats.psi``, shared with features' ``DropUnstableFeatures``) = sum over buckets
+of (actual - expected) * ln(actual / expected), with both shares floored at ``epsilon``
+(default 1e-4) so that an empty bucket on either side gives a large but finite
 term instead of infinity. Usual reading: < 0.1 stable, 0.1-0.25 moderate shift (``warn``),
 >= 0.25 significant shift (``fail``).
 
@@ -13,34 +14,18 @@ term instead of infinity. Usual reading: < 0.1 stable, 0.1-0.25 moderate shift (
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict, dataclass
 
 from pyspark.sql import DataFrame
 
+from lakeprep.stats.psi import EPSILON as DEFAULT_EPSILON
+from lakeprep.stats.psi import bucket_counts, psi
 from quality.drift.baseline import DriftBaseline, all_buckets
-from quality.drift.buckets import bucket_counts
 from quality.errors import DriftConfigError, QualityInputError
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-DEFAULT_EPSILON = 1e-4
 _SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
-
-
-def psi(expected: dict[str, float], actual: dict[str, float],
-        epsilon: float = DEFAULT_EPSILON) -> float:
-    """PSI of two bucket-share dicts (missing buckets count as 0 before the epsilon floor).
-
-    >>> round(psi({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": 0.5}), 6)
-    0.0
-    """
-    total = 0.0
-    for bucket in set(expected) | set(actual):
-        e = max(expected.get(bucket, 0.0), epsilon)
-        a = max(actual.get(bucket, 0.0), epsilon)
-        total += (a - e) * math.log(a / e)
-    return total
 
 
 @dataclass(frozen=True)

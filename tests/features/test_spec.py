@@ -1,7 +1,7 @@
 import pytest
 from pyspark.ml import PipelineModel
 
-from features.errors import FeatureSpecError
+from features.errors import FeatureInputError, FeatureSpecError
 from features.spec import build_pipeline, feature_names, param_names, step_names
 
 COLUMNS = ["customer_id", "country", "amount_sum_90d", "tenure_days", "purchased_next_30d"]
@@ -124,3 +124,60 @@ def test_feature_names_needs_a_vector_last(spark):
     model = build_pipeline(spec, df).fit(df)
     with pytest.raises(FeatureSpecError, match="has no outputCol"):
         feature_names(model, model.transform(df))
+
+
+def test_param_values_are_checked_when_the_spec_is_built(no_jobs):
+    # one error class (FeatureSpecError, exit 2) in every family, before any Spark job,
+    # each naming the step, the param, the value and the valid range
+    amount = ["amount_sum_90d"]
+    spec = _spec(
+        {"name": "cap", "op": "winsorize", "params": {"inputCols": amount, "fold": -1}},
+        {"name": "cap2", "op": "winsorize",
+         "params": {"inputCols": amount, "cappingMethod": "median"}},
+        {"name": "fill", "op": "impute_end_tail", "params": {"inputCols": amount, "tail": "up"}},
+        {"name": "consts", "op": "drop_constant", "params": {"tol": 7.0}},
+        {"name": "best", "op": "select_univariate",
+         "params": {"inputCols": ["country", "tenure_days"], "labelCol": "purchased_next_30d",
+                    "k": 5}},
+        {"name": "pca", "op": "column_pca",
+         "params": {"inputCols": amount, "outputCol": "pc", "k": 3}},
+        {"name": "bins", "op": "equal_frequency_discretise",
+         "params": {"inputCol": "tenure_days", "outputCol": "tb", "numBuckets": 1}},
+        {"name": "cyc", "op": "cyclical_features",
+         "params": {"inputCols": ["tenure_days"], "maxValues": {"tenure_days": -24}}},
+    )
+    with pytest.raises(FeatureSpecError) as err:
+        build_pipeline(spec, COLUMNS, source="f.yaml")
+    assert err.value.exit_code == 2
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "f.yaml: step 'cap' (#1, op 'winsorize'): Winsorizer: fold must be in (0.0, inf), "
+        "got -1.0",
+        "f.yaml: step 'cap2' (#2, op 'winsorize'): Winsorizer: cappingMethod must be one of "
+        "['gaussian', 'iqr', 'quantiles', 'mad'], got 'median'",
+        "f.yaml: step 'fill' (#3, op 'impute_end_tail'): EndTailImputer: tail must be one of "
+        "['right', 'left'], got 'up'",
+        "f.yaml: step 'consts' (#4, op 'drop_constant'): DropConstantFeatures: tol must be in "
+        "(0.0, 1.0], got 7.0",
+        "f.yaml: step 'best' (#5, op 'select_univariate'): UnivariateSelector: k (at most the "
+        "2 inputCols) must be in [0, 2], got 5",
+        "f.yaml: step 'pca' (#6, op 'column_pca'): ColumnPCA: k (at most the 1 inputCols) must "
+        "be in [1, 1], got 3",
+        lines[6],
+        "f.yaml: step 'cyc' (#8, op 'cyclical_features'): CyclicalFeatures: "
+        "maxValues['tenure_days'] (the period) must be in (0.0, inf), got -24",
+    ]
+    # MLlib's own validators run in the JVM setters, still before any job
+    assert lines[6].startswith("f.yaml: step 'bins' (#7, op 'equal_frequency_discretise'): "
+                               "invalid parameter value: ")
+    assert "numBuckets" in lines[6]
+
+
+def test_fit_errors_name_the_step(spark):
+    df = spark.createDataFrame([(1, None), (2, None)], "customer_id long, amount double")
+    spec = _spec({"name": "cap", "op": "winsorize", "params": {"inputCols": ["amount"]}})
+    with pytest.raises(FeatureInputError) as err:
+        build_pipeline(spec, df, source="f.yaml").fit(df)
+    assert str(err.value).startswith("f.yaml: step 'cap' (#1, op 'winsorize'): Winsorizer: "
+                                     "column(s) ['amount'] have no finite value")
+    assert err.value.exit_code == 3

@@ -37,14 +37,22 @@ def test_baseline_bins_and_proportions(baseline):
     colour = baseline.features["colour"]
     assert colour.categories == ["red", "blue"]  # the two most frequent
     assert colour.expected == pytest.approx({"red": 0.6, "blue": 0.3, "__other__": 0.1,
-                                             "__null__": 0.0})
-    assert baseline.features["k"].expected["__null__"] == pytest.approx(0.02)
+                                             "__missing__": 0.0})
+    assert baseline.features["k"].expected["__missing__"] == pytest.approx(0.02)
     assert baseline.row_count == 2000
 
 
 def test_baseline_round_trips_through_json(baseline):
     again = DriftBaseline.from_dict(json.loads(json.dumps(baseline.to_dict())))
     assert again == baseline
+
+
+def test_version_1_baseline_reads_its_null_bucket_as_missing(baseline):
+    old = baseline.to_dict()
+    old["format_version"] = 1
+    for feature in old["features"].values():
+        feature["expected"]["__null__"] = feature["expected"].pop("__missing__")
+    assert DriftBaseline.from_dict(json.loads(json.dumps(old))) == baseline
 
 
 def test_unshifted_batch_passes(train, baseline):

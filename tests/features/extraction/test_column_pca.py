@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA as SkPCA
 
-from features.errors import FeatureInputError
+from features.errors import FeatureSpecError
 from features.extraction import ColumnPCA, ColumnPCAModel
 
 COLS = ["a", "b", "c"]
@@ -53,5 +53,5 @@ def test_nulls_skipped_in_fit_and_null_output(spark, tmp_path):
 
 def test_k_out_of_range(spark):
     df = spark.createDataFrame([(1.0, 2.0)], "a double, b double")
-    with pytest.raises(FeatureInputError, match=r"k must be in \[1, 2\]"):
+    with pytest.raises(FeatureSpecError, match=r"k \(at most the 2 inputCols\) must be in"):
         ColumnPCA(inputCols=["a", "b"], outputCol="pc", k=3).fit(df)

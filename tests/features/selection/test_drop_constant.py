@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from feature_engine.selection import DropConstantFeatures as FeDropConstant
 
-from features.errors import FeatureInputError
+from features.errors import FeatureInputError, FeatureSpecError
 from features.selection import DropConstantFeatures
 
 COLS = ["country", "segment", "channel", "orders_count_90d", "flag"]
@@ -50,7 +50,7 @@ def test_empty_frame_and_bad_params(spark):
     with pytest.raises(FeatureInputError, match="empty DataFrame"):
         DropConstantFeatures().fit(df)
     one = spark.createDataFrame([(1.0,)], "a double")
-    with pytest.raises(FeatureInputError, match="tol must be in"):
+    with pytest.raises(FeatureSpecError, match=r"tol must be in \(0.0, 1.0\], got 0.0"):
         DropConstantFeatures(tol=0.0).fit(one)
     with pytest.raises(FeatureInputError, match="not found"):
         DropConstantFeatures(inputCols=["nope"]).fit(one)

@@ -6,8 +6,7 @@ from sklearn.preprocessing import PowerTransformer as SkPower
 
 from features.errors import FeatureInputError
 from features.transformation import Log1pTransformer, LogTransformer, PowerTransformer
-
-from .conftest import rows
+from tests.features.frames import rows
 
 
 def test_log_and_log1p_match_numpy(numeric_df, numeric_pdf):

@@ -1,0 +1,227 @@
+"""Shared logic of the transformation family: column params, value masks, one-job statistics.
+
+Policy shared by every numeric stage of the family (each stage's docstring repeats what applies):
+fit statistics ignore null, NaN and +-inf; at transform time null stays null and NaN stays NaN.
+
+>>> from features.base import finite
+>>> finite("amount")  # doctest: +SKIP
+Column<'...'>
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.ml import Model
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols, HasOutputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from features.errors import FeatureInputError, FeatureSpecError
+
+log = logging.getLogger(__name__)
+
+HANDLE_INVALID = ("error", "null")
+
+
+class FittedModel(Model, DefaultParamsReadable, DefaultParamsWritable):
+    """The one base of lakeprep's fitted models: fitted values are Params (``fitted_param``).
+
+    So ``save``/``load`` (DefaultParamsWritable/Readable) persist a model completely, with no
+    extra files, and a model's output schema depends only on its Params, never on the batch.
+    """
+
+
+def fitted_param(name: str, doc: str) -> Param:
+    """A Param that holds a fitted value (JSON-serialisable), so that models persist with no files.
+
+    >>> leftTailCaps = fitted_param("leftTailCaps", "lower cap per column")
+    """
+    return Param(Params._dummy(), name, doc, typeConverter=TypeConverters.identity)
+
+
+def check_choice(stage: str, name: str, value: Any, allowed: Iterable[Any]) -> None:
+    """Raise a FeatureSpecError unless ``value`` is one of ``allowed``.
+
+    >>> check_choice("Winsorizer", "tail", "both", ("left", "right", "both"))
+    """
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise FeatureSpecError(f"{stage}: {name} must be one of {list(allowed)}, got {value!r}")
+
+
+def check_range(stage: str, name: str, value: Any, low: float | None = None,
+                high: float | None = None, low_open: bool = False, high_open: bool = False) -> None:
+    """Raise a FeatureSpecError unless ``low <= value <= high`` (``<`` where open; None: no limit).
+
+    >>> check_range("Winsorizer", "fold", -1.0, low=0.0, low_open=True)
+    Traceback (most recent call last):
+    features.errors.FeatureSpecError: Winsorizer: fold must be in (0.0, inf), got -1.0
+    """
+    lo = -math.inf if low is None else low
+    hi = math.inf if high is None else high
+    ok = (isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+          and (lo < value if low_open or low is None else lo <= value)
+          and (value < hi if high_open or high is None else value <= hi))
+    if not ok:
+        interval = (f"{'(' if low_open or low is None else '['}{lo}, "
+                    f"{hi}{')' if high_open or high is None else ']'}")
+        raise FeatureSpecError(f"{stage}: {name} must be in {interval}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Rule: the value is one of ``values`` (``each``: every item of a list value is)."""
+
+    values: tuple[Any, ...]
+    each: bool = False
+
+    def check(self, stage: str, name: str, value: Any) -> None:
+        for v in (value if self.each else [value]):
+            check_choice(stage, name, v, self.values)
+
+    def __str__(self) -> str:
+        return f"{'each ' if self.each else ''}one of {', '.join(map(str, self.values))}"
+
+
+@dataclass(frozen=True)
+class InRange:
+    """Rule: ``low <= value <= high`` (``<`` where open; None: no limit)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    each: bool = False
+
+    def check(self, stage: str, name: str, value: Any) -> None:
+        for v in (value if self.each else [value]):
+            check_range(stage, name, v, self.low, self.high, self.low_open, self.high_open)
+
+    def __str__(self) -> str:
+        lo = "-inf" if self.low is None else self.low
+        hi = "inf" if self.high is None else self.high
+        return (f"{'each in ' if self.each else ''}"
+                f"{'(' if self.low_open or self.low is None else '['}{lo}, "
+                f"{hi}{')' if self.high_open or self.high is None else ']'}")
+
+
+def param_rules(cls: type) -> dict[str, OneOf | InRange]:
+    """The ``PARAM_RULES`` of a stage class and its bases (a subclass's rule wins)."""
+    rules: dict[str, OneOf | InRange] = {}
+    for base in reversed(cls.__mro__):
+        rules.update(base.__dict__.get("PARAM_RULES", {}))
+    return rules
+
+
+def check_params(stage: Params) -> None:
+    """Check a stage's param values against its ``PARAM_RULES``, then its own cross-param hook.
+
+    Called by ``features.spec.build_pipeline`` for every step (before any Spark job) and by
+    each stage's ``_fit``/``_transform`` (for stages built in code). Raises FeatureSpecError
+    naming the stage, the param, the value and the valid range.
+
+    >>> from features.outliers import Winsorizer
+    >>> check_params(Winsorizer(inputCols=["a"], fold=-1.0))
+    Traceback (most recent call last):
+    features.errors.FeatureSpecError: Winsorizer: fold must be in (0.0, inf), got -1.0
+    """
+    name = type(stage).__name__
+    for param, rule in param_rules(type(stage)).items():
+        if stage.hasParam(param) and stage.isDefined(param):
+            value = stage.getOrDefault(param)
+            if value is not None:
+                rule.check(name, param, value)
+    hook = getattr(stage, "validate_params", None)
+    if callable(hook):
+        hook()
+
+
+class HasInOutCols(HasInputCols, HasOutputCols):
+    """inputCols plus optional outputCols; without outputCols a stage replaces its inputs in place.
+
+    >>> Winsorizer(inputCols=["amount"]).resolved_output_cols()  # doctest: +SKIP
+    ['amount']
+    """
+
+    def resolved_output_cols(self) -> list[str]:
+        """outputCols when set (same length as inputCols), else the inputCols themselves."""
+        stage = type(self).__name__
+        if not self.isDefined(self.inputCols):
+            raise FeatureSpecError(f"{stage}: inputCols is required")
+        inputs = self.getInputCols()
+        outputs = self.getOutputCols() if self.isDefined(self.outputCols) else list(inputs)
+        if len(outputs) != len(inputs):
+            raise FeatureSpecError(
+                f"{stage}: outputCols has {len(outputs)} names for {len(inputs)} inputCols; "
+                "give one output per input or leave outputCols unset to replace the inputs"
+            )
+        return list(outputs)
+
+    def check_outputs(self, df: DataFrame) -> None:
+        """Raise if an output column would overwrite a column other than its own input."""
+        stage = type(self).__name__
+        clash = [o for i, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True)
+                 if o != i and o in df.columns]
+        if clash:
+            raise FeatureInputError(
+                f"{stage}: output column(s) {clash} already exist; choose other outputCols"
+            )
+
+
+def is_nan(column: Column | str) -> Column:
+    """True where the value is NaN (false for null and for non-floating values)."""
+    col = F.col(column) if isinstance(column, str) else column
+    return F.isnan(col.cast("double"))
+
+
+def finite(column: Column | str) -> Column:
+    """True where the value is neither null, NaN nor +-inf."""
+    col = (F.col(column) if isinstance(column, str) else column).cast("double")
+    return col.isNotNull() & ~F.isnan(col) & (F.abs(col) != float("inf"))
+
+
+def finite_value(column: str) -> Column:
+    """The column as double where it is finite, else null: what fit statistics aggregate over."""
+    return F.when(finite(column), F.col(column).cast("double"))
+
+
+def quantiles(column: Column, probs: list[float], relative_error: float) -> Column:
+    """Aggregate: the ``probs`` quantiles, exact (linear interpolation) when relative_error is 0.
+
+    Exact quantiles (Spark ``percentile``) match numpy/pandas' default; approximate ones use
+    ``percentile_approx`` with accuracy ``1 / relative_error`` and return observed values.
+    """
+    check_range("quantiles", "relativeError", relative_error, low=0.0, high=1.0, high_open=True)
+    if relative_error == 0:
+        return F.percentile(column, [float(p) for p in probs])
+    return F.percentile_approx(column, [float(p) for p in probs], int(round(1 / relative_error)))
+
+
+def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
+    """Evaluate named aggregate expressions in ONE Spark job and return the single row as a dict.
+
+    >>> aggregate(df, {"n": F.count("*")})  # doctest: +SKIP
+    {'n': 42}
+    """
+    names = list(exprs)
+    aliases = [f"_a{i}" for i in range(len(names))]
+    row = df.agg(*[exprs[n].alias(a) for n, a in zip(names, aliases, strict=True)]).first()
+    assert row is not None  # an aggregation without groupBy always returns one row
+    return {n: row[a] for n, a in zip(names, aliases, strict=True)}
+
+
+def invalid_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:
+    """The value to emit for an invalid input: a runtime error naming stage/column, or null."""
+    if policy == "null":
+        return F.lit(None)
+    return F.raise_error(F.concat(
+        F.lit(f"{stage}: column '{column}' has value "), value.cast("string"),
+        F.lit(f" where {what}; fix the input or set handleInvalid='null'"),
+    ))

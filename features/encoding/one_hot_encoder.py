@@ -1,0 +1,121 @@
+"""OneHotEncoder: one 0/1 column per category, with top-k and drop-last options."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.base import FittedModel, InRange, OneOf, check_choice, check_params, fitted_param
+from features.checks import require_columns, require_new_columns
+from features.encoding.base import (
+    HANDLE_UNSEEN,
+    as_category,
+    category_stats,
+    frequency_order,
+    unseen_value,
+)
+from features.registry import register
+
+
+class _OneHotParams(HasInputCols):
+    PARAM_RULES = {"topK": InRange(0), "handleUnseen": OneOf(HANDLE_UNSEEN)}
+
+    topK = Param(Params._dummy(), "topK",
+                 "encode only the k most frequent categories (0: all)",
+                 typeConverter=TypeConverters.toInt)
+    dropLast = Param(Params._dummy(), "dropLast",
+                     "drop the least frequent category's column (only when all are encoded)",
+                     typeConverter=TypeConverters.toBoolean)
+    handleUnseen = Param(Params._dummy(), "handleUnseen",
+                         f"categories unseen at fit time: {HANDLE_UNSEEN}",
+                         typeConverter=TypeConverters.toString)
+    encodedCategories = fitted_param("encodedCategories",
+                                     "fitted categories that get a column, per column")
+    seenCategories = fitted_param("seenCategories", "every category seen at fit, per column")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(topK=0, dropLast=False, handleUnseen="error", encodedCategories={},
+                         seenCategories={})
+
+    @property
+    def encoder_dict_(self) -> dict[str, list[str]]:
+        """Categories that get an indicator column, per input column, in column order."""
+        return {c: list(v) for c, v in self.getOrDefault(self.encodedCategories).items()}
+
+    def output_names(self) -> dict[str, list[str]]:
+        """Indicator column names ``<col>_<category>`` per input column."""
+        return {c: [f"{c}_{v}" for v in cats] for c, cats in self.encoder_dict_.items()}
+
+
+@register("one_hot_encode")
+class OneHotEncoder(Estimator, _OneHotParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds an int 0/1 column ``<col>_<category>`` per category (as feature-engine's encoder).
+
+    Categories are ordered by frequency (ties by name). ``topK`` > 0 keeps the k most frequent;
+    rows of the other seen categories get all zeros. ``dropLast`` drops the least frequent
+    category's column when all categories are encoded (it is the all-zeros baseline). Inputs are
+    kept. Null gives null in every indicator; unseen with ``handleUnseen='keep'`` gives all
+    zeros, with ``'null'`` all nulls. MLlib's vector one-hot is op ``one_hot_vector_encode``.
+
+    >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, topK: int = 0,
+                 dropLast: bool = False, handleUnseen: str = "error") -> None:
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, topK: int = 0,
+                  dropLast: bool = False, handleUnseen: str = "error") -> OneHotEncoder:
+        """Set the params given by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> OneHotEncoderModel:
+        check_params(self)
+        stage, cols = type(self).__name__, self.getInputCols()
+        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
+        require_columns(dataset, cols, stage)
+        k, drop = self.getOrDefault(self.topK), self.getOrDefault(self.dropLast)
+        encoded, seen = {}, {}
+        for c, st in category_stats(dataset, cols).items():
+            order = frequency_order(st)
+            seen[c] = sorted(order)
+            if 0 < k < len(order):
+                encoded[c] = order[:k]
+            else:
+                encoded[c] = order[:-1] if drop and len(order) > 1 else order
+        model = OneHotEncoderModel()
+        self._copyValues(model)
+        model._set(encodedCategories=encoded, seenCategories=seen)
+        require_new_columns(dataset, [n for ns in model.output_names().values() for n in ns],
+                            stage)
+        return model
+
+
+class OneHotEncoderModel(FittedModel, _OneHotParams):
+    """Adds the fitted indicator columns listed by ``output_names()``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        stage, cols = type(self).__name__, self.getInputCols()
+        require_columns(dataset, cols, stage)
+        names = self.output_names()
+        require_new_columns(dataset, [n for ns in names.values() for n in ns], stage)
+        policy = self.getOrDefault(self.handleUnseen)
+        seen = self.getOrDefault(self.seenCategories)
+        exprs = {}
+        for c in cols:
+            value = as_category(c)
+            unseen = unseen_value(policy, stage, c, value, keep=F.lit(0))
+            for cat, name in zip(self.encoder_dict_[c], names[c], strict=True):
+                exprs[name] = (F.when(value.isNull(), F.lit(None))
+                               .when(~value.isin(seen.get(c, [])), unseen)
+                               .otherwise((value == F.lit(cat)).cast("int"))).cast("int")
+        return dataset.withColumns(exprs)

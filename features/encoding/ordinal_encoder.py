@@ -1,0 +1,108 @@
+"""OrdinalEncoder: replaces categories by integer codes."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasLabelCol
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.base import FittedModel, OneOf, check_choice, check_params, fitted_param
+from features.encoding.base import (
+    _EncoderParams,
+    category_stats,
+    frequency_order,
+    map_categories,
+)
+from features.errors import FeatureSpecError
+from features.registry import register
+
+METHODS = ("arbitrary", "frequency", "ordered")
+
+
+class _OrdinalParams(_EncoderParams, HasLabelCol):
+    PARAM_RULES = {"encodingMethod": OneOf(METHODS)}
+
+    encodingMethod = Param(Params._dummy(), "encodingMethod",
+                           "arbitrary: categories sorted as strings; frequency: most frequent "
+                           "first; ordered: by ascending mean of labelCol",
+                           typeConverter=TypeConverters.toString)
+    categoryCodes = fitted_param("categoryCodes", "fitted [category, code] pairs per column")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(encodingMethod="arbitrary", categoryCodes={})
+
+    @property
+    def encoder_dict_(self) -> dict[str, dict[str, int]]:
+        """Fitted code of every category, per column."""
+        return {c: dict(pairs) for c, pairs in self.getOrDefault(self.categoryCodes).items()}
+
+
+@register("ordinal_encode")
+class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Replaces categories by integer codes 0..n-1 (int columns).
+
+    ``arbitrary`` sorts categories as strings (as scikit-learn's OrdinalEncoder), ``frequency``
+    puts the most frequent first (ties by name, as MLlib's StringIndexer ``frequencyDesc``),
+    ``ordered`` sorts by the mean of ``labelCol``. Unseen categories with ``handleUnseen='keep'``
+    get code n (one past the last). Null stays null.
+
+    >>> OrdinalEncoder(inputCols=["segment"]).fit(df).encoder_dict_  # doctest: +SKIP
+    {'segment': {'gold': 0, 'silver': 1}}
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 encodingMethod: str = "arbitrary", labelCol: str | None = None,
+                 handleUnseen: str = "error") -> None:
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  encodingMethod: str = "arbitrary", labelCol: str | None = None,
+                  handleUnseen: str = "error") -> OrdinalEncoder:
+        """Set the params given by keyword."""
+        return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    def _fit(self, dataset: DataFrame) -> OrdinalEncoderModel:
+        check_params(self)
+        stage, method = type(self).__name__, self.getOrDefault(self.encodingMethod)
+        check_choice(stage, "encodingMethod", method, METHODS)
+        self.validate_encoder(dataset)
+        label = None
+        if method == "ordered":
+            if not self.isSet(self.labelCol):
+                raise FeatureSpecError(f"{stage}: encodingMethod='ordered' needs labelCol")
+            label = self.getLabelCol()
+        stats = category_stats(dataset, self.getInputCols(), label)
+        codes = {}
+        for c, st in stats.items():
+            if method == "arbitrary":
+                order = sorted(st)
+            elif method == "frequency":
+                order = frequency_order(st)
+            else:
+                order = sorted(st, key=lambda v, st=st: (st[v].label_sum / st[v].count, v))
+            codes[c] = [[v, i] for i, v in enumerate(order)]
+        model = OrdinalEncoderModel()
+        self._copyValues(model)
+        return model._set(categoryCodes=codes)
+
+
+class OrdinalEncoderModel(FittedModel, _OrdinalParams):
+    """Maps categories to the fitted codes in ``encoder_dict_``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        self.validate_encoder(dataset)
+        policy, stage = self.getOrDefault(self.handleUnseen), type(self).__name__
+        exprs = {}
+        for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
+            mapping = self.encoder_dict_.get(c, {})
+            exprs[o] = map_categories(c, mapping, policy, stage,
+                                      keep=F.lit(len(mapping))).cast("int")
+        return dataset.withColumns(exprs)

@@ -1,0 +1,111 @@
+"""RareLabelEncoder: groups infrequent categories under one label."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.base import FittedModel, InRange, check_params, fitted_param
+from features.encoding.base import (
+    _EncoderParams,
+    category_stats,
+    frequency_order,
+    map_categories,
+)
+from features.registry import register
+
+
+class _RareLabelParams(_EncoderParams):
+    PARAM_RULES = {"tol": InRange(0.0, 1.0), "nCategories": InRange(0),
+                   "maxNCategories": InRange(0)}
+
+    tol = Param(Params._dummy(), "tol", "minimum share of non-null rows of a frequent category",
+                typeConverter=TypeConverters.toFloat)
+    nCategories = Param(Params._dummy(), "nCategories",
+                        "group only columns with more than this many categories",
+                        typeConverter=TypeConverters.toInt)
+    maxNCategories = Param(Params._dummy(), "maxNCategories",
+                           "keep at most this many frequent categories (0: no limit)",
+                           typeConverter=TypeConverters.toInt)
+    replaceWith = Param(Params._dummy(), "replaceWith", "label of the grouped categories",
+                        typeConverter=TypeConverters.toString)
+    categoryLabels = fitted_param("categoryLabels",
+                                  "fitted [category, output label] pairs per column")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(tol=0.05, nCategories=10, maxNCategories=0, replaceWith="Rare",
+                         categoryLabels={})
+
+    @property
+    def encoder_dict_(self) -> dict[str, list[str]]:
+        """The frequent categories kept, per column (every other category becomes the label)."""
+        rare = self.getOrDefault(self.replaceWith)
+        return {c: [v for v, out in pairs if out != rare or v == rare]
+                for c, pairs in self.getOrDefault(self.categoryLabels).items()}
+
+
+@register("group_rare_labels")
+class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
+                       DefaultParamsWritable):
+    """Replaces categories seen in fewer than ``tol`` of the rows by ``replaceWith``.
+
+    As feature-engine: columns with ``nCategories`` or fewer categories are left as they are;
+    ``maxNCategories`` keeps only the most frequent ones. Shares are over non-null rows.
+    Output is a string column; null stays null; unseen categories with ``handleUnseen='keep'``
+    become ``replaceWith`` (they are rare by definition).
+
+    >>> RareLabelEncoder(inputCols=["country"], tol=0.1, nCategories=2).fit(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 tol: float = 0.05, nCategories: int = 10, maxNCategories: int = 0,
+                 replaceWith: str = "Rare", handleUnseen: str = "error") -> None:
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  tol: float = 0.05, nCategories: int = 10, maxNCategories: int = 0,
+                  replaceWith: str = "Rare", handleUnseen: str = "error") -> RareLabelEncoder:
+        """Set the params given by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> RareLabelEncoderModel:
+        tol = self.getOrDefault(self.tol)
+        check_params(self)
+        self.validate_encoder(dataset)
+        rare, n_min = self.getOrDefault(self.replaceWith), self.getOrDefault(self.nCategories)
+        top = self.getOrDefault(self.maxNCategories)
+        labels = {}
+        for c, st in category_stats(dataset, self.getInputCols()).items():
+            total = sum(s.count for s in st.values())
+            order = frequency_order(st)
+            if len(order) > n_min:
+                keep = [v for v in order if st[v].count / total >= tol]
+                keep = set(keep[:top] if top > 0 else keep)
+            else:
+                keep = set(order)
+            labels[c] = [[v, v if v in keep else rare] for v in order]
+        model = RareLabelEncoderModel()
+        self._copyValues(model)
+        return model._set(categoryLabels=labels)
+
+
+class RareLabelEncoderModel(FittedModel, _RareLabelParams):
+    """Replaces the categories not in ``encoder_dict_`` by ``replaceWith``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        self.validate_encoder(dataset)
+        policy, stage = self.getOrDefault(self.handleUnseen), type(self).__name__
+        rare = F.lit(self.getOrDefault(self.replaceWith))
+        exprs = {}
+        for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
+            mapping = dict(self.getOrDefault(self.categoryLabels).get(c, []))
+            exprs[o] = map_categories(c, mapping, policy, stage, keep=rare).cast("string")
+        return dataset.withColumns(exprs)

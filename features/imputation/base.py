@@ -1,0 +1,36 @@
+"""Shared logic of the imputers: what counts as missing, and filling it from fitted values.
+
+Missing means null, or NaN in a floating column; +-inf are values, not missing. Imputed columns
+keep their type when the fill value fits it (an int column filled with 2.5 becomes double).
+Pair any imputer with :class:`MissingIndicator` placed before it to keep the missingness signal.
+
+>>> fill_missing(df, {"amount": 0.0}, {"amount": "amount"})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from features.base import is_nan
+
+
+def is_missing(df: DataFrame, column: str) -> Column:
+    """True where ``column`` is null, or NaN when it is a floating column."""
+    if isinstance(df.schema[column].dataType, T.FloatType | T.DoubleType):
+        return F.col(column).isNull() | is_nan(column)
+    return F.col(column).isNull()
+
+
+def fill_missing(df: DataFrame, values: dict[str, object], outputs: dict[str, str]) -> DataFrame:
+    """Replace missing values of each column by ``values[col]``, writing ``outputs[col]``."""
+    exprs = {}
+    for c, value in values.items():
+        dtype = df.schema[c].dataType
+        integral = isinstance(dtype, T.IntegralType)
+        keep_type = not (integral and isinstance(value, float) and not float(value).is_integer())
+        fill = F.lit(value).cast(dtype) if keep_type else F.lit(value)
+        col = F.col(c) if keep_type else F.col(c).cast("double")
+        exprs[outputs[c]] = F.when(is_missing(df, c), fill).otherwise(col)
+    return df.withColumns(exprs)

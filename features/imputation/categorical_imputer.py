@@ -1,0 +1,92 @@
+"""CategoricalImputer: fills missing categories with a label or the most frequent category."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+
+from features.base import FittedModel, HasInOutCols, OneOf, check_choice, check_params, fitted_param
+from features.checks import require_columns
+from features.encoding.base import category_stats, frequency_order
+from features.errors import FeatureInputError
+from features.imputation.base import fill_missing
+from features.registry import register
+
+STRATEGIES = ("missing", "frequent")
+
+
+class _CategoricalImputerParams(HasInOutCols):
+    PARAM_RULES = {"strategy": OneOf(STRATEGIES)}
+
+    strategy = Param(Params._dummy(), "strategy",
+                     "missing: fill with fillValue; frequent: with the most frequent category",
+                     typeConverter=TypeConverters.toString)
+    fillValue = Param(Params._dummy(), "fillValue", "fill value of strategy 'missing'",
+                      typeConverter=TypeConverters.toString)
+    imputerValues = fitted_param("imputerValues", "fitted fill value per column")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(strategy="missing", fillValue="Missing", imputerValues={})
+
+    @property
+    def imputer_values_(self) -> dict[str, str]:
+        """Fitted fill value per column (as a string; cast to the column type on transform)."""
+        return dict(self.getOrDefault(self.imputerValues))
+
+
+@register("impute_categorical")
+class CategoricalImputer(Estimator, _CategoricalImputerParams, DefaultParamsReadable,
+                         DefaultParamsWritable):
+    """Replaces null (and NaN) by ``fillValue`` or by the most frequent category of the column.
+
+    Modes of all columns come from one aggregation job; ties go to the smallest category (as
+    strings), so refits are deterministic. The column keeps its type.
+
+    >>> CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 strategy: str = "missing", fillValue: str = "Missing") -> None:
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  strategy: str = "missing", fillValue: str = "Missing") -> CategoricalImputer:
+        """Set the params given by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> CategoricalImputerModel:
+        check_params(self)
+        stage, cols = type(self).__name__, self.getInputCols()
+        strategy = self.getOrDefault(self.strategy)
+        check_choice(stage, "strategy", strategy, STRATEGIES)
+        require_columns(dataset, cols, stage)
+        self.check_outputs(dataset)
+        if strategy == "missing":
+            values = {c: self.getOrDefault(self.fillValue) for c in cols}
+        else:
+            stats = category_stats(dataset, cols)
+            empty = [c for c in cols if not stats[c]]
+            if empty:
+                raise FeatureInputError(f"{stage}: column(s) {empty} are all null; there is "
+                                        "no most frequent category (use strategy 'missing')")
+            values = {c: frequency_order(stats[c])[0] for c in cols}
+        model = CategoricalImputerModel()
+        self._copyValues(model)
+        return model._set(imputerValues=values)
+
+
+class CategoricalImputerModel(FittedModel, _CategoricalImputerParams):
+    """Fills missing values with the fitted ``imputer_values_``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        cols = self.getInputCols()
+        require_columns(dataset, cols, type(self).__name__)
+        return fill_missing(dataset, self.imputer_values_,
+                            dict(zip(cols, self.resolved_output_cols(), strict=True)))

@@ -1,0 +1,112 @@
+"""EndTailImputer: fills missing values with a value at the end of the distribution."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+
+from features.base import (
+    FittedModel,
+    HasInOutCols,
+    InRange,
+    OneOf,
+    check_choice,
+    check_params,
+    fitted_param,
+)
+from features.checks import require_numeric
+from features.imputation.base import fill_missing
+from features.registry import register
+from features.tails import tail_bounds, tail_statistics
+
+METHODS = ("gaussian", "iqr", "max")
+
+
+class _EndTailParams(HasInOutCols):
+    imputationMethod = Param(Params._dummy(), "imputationMethod", f"one of {METHODS}",
+                             typeConverter=TypeConverters.toString)
+    tail = Param(Params._dummy(), "tail", "right or left", typeConverter=TypeConverters.toString)
+    fold = Param(Params._dummy(), "fold", "multiplier of std, IQR or max",
+                 typeConverter=TypeConverters.toFloat)
+    relativeError = Param(Params._dummy(), "relativeError",
+                          "quantile relative error for iqr; 0 is exact",
+                          typeConverter=TypeConverters.toFloat)
+    imputerValues = fitted_param("imputerValues", "fitted fill value per column")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._setDefault(imputationMethod="gaussian", tail="right", fold=3.0,
+                         relativeError=0.001, imputerValues={})
+
+    PARAM_RULES = {"imputationMethod": OneOf(METHODS), "tail": OneOf(("right", "left")),
+                   "fold": InRange(0.0, low_open=True),
+                   "relativeError": InRange(0.0, 1.0, high_open=True)}
+
+    def validate_params(self) -> None:
+        """Cross-param rule: imputationMethod='max' only fills the right tail."""
+        if self.getOrDefault(self.imputationMethod) == "max":
+            check_choice(type(self).__name__, "tail (with imputationMethod 'max')",
+                         self.getOrDefault(self.tail), ("right",))
+
+    @property
+    def imputer_values_(self) -> dict[str, float]:
+        """Fitted fill value per column."""
+        return dict(self.getOrDefault(self.imputerValues))
+
+
+@register("impute_end_tail")
+class EndTailImputer(Estimator, _EndTailParams, DefaultParamsReadable, DefaultParamsWritable):
+    """Replaces missing values by a value at the end of the distribution (as feature-engine).
+
+    ``gaussian``: mean +/- fold * std (ddof=1); ``iqr``: q75 + fold * IQR (right) or
+    q25 - fold * IQR (left); ``max``: fold * max (right tail only). Statistics of all columns
+    come from one aggregation over finite values (null, NaN, +-inf ignored); missing is null or
+    NaN; +-inf are kept.
+
+    >>> EndTailImputer(inputCols=["amount"], imputationMethod="iqr",
+    ...                fold=1.5).fit(df).imputer_values_  # doctest: +SKIP
+    {'amount': 40.0}
+    """
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                 imputationMethod: str = "gaussian", tail: str = "right", fold: float = 3.0,
+                 relativeError: float = 0.001) -> None:
+        super().__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+                  imputationMethod: str = "gaussian", tail: str = "right", fold: float = 3.0,
+                  relativeError: float = 0.001) -> EndTailImputer:
+        """Set the params given by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def _fit(self, dataset: DataFrame) -> EndTailImputerModel:
+        stage, cols = type(self).__name__, self.getInputCols()
+        check_params(self)
+        method, tail = self.getOrDefault(self.imputationMethod), self.getOrDefault(self.tail)
+        fold, rel = self.getOrDefault(self.fold), self.getOrDefault(self.relativeError)
+        require_numeric(dataset, cols, stage)
+        self.check_outputs(dataset)
+        stats = tail_statistics(dataset, cols, method, fold, rel, stage, ddof=1)
+        values = {}
+        for c in cols:
+            lo, hi = tail_bounds(stats[c], method, fold, stage, c)
+            values[c] = hi if tail == "right" else lo
+        model = EndTailImputerModel()
+        self._copyValues(model)
+        return model._set(imputerValues=values)
+
+
+class EndTailImputerModel(FittedModel, _EndTailParams):
+    """Fills missing values with the fitted ``imputer_values_``."""
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        cols = self.getInputCols()
+        require_numeric(dataset, cols, type(self).__name__)
+        return fill_missing(dataset, self.imputer_values_,
+                            dict(zip(cols, self.resolved_output_cols(), strict=True)))

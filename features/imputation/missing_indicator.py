@@ -1,0 +1,55 @@
+"""MissingIndicator: adds a 0/1 column per input that flags missing values."""
+
+from __future__ import annotations
+
+from pyspark import keyword_only
+from pyspark.ml import Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+from pyspark.sql import DataFrame
+
+from features.base import check_params
+from features.checks import require_columns, require_new_columns
+from features.imputation.base import is_missing
+from features.registry import register
+
+
+@register("add_missing_indicator")
+class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+    """Adds ``<col><suffix>`` (int 1 where the value is null or NaN, else 0) for each input.
+
+    Place it before an imputer so the model still sees which values were missing (as
+    feature-engine's AddMissingIndicator). +-inf are values, not missing.
+
+    >>> MissingIndicator(inputCols=["amount"]).transform(df)  # doctest: +SKIP
+    DataFrame[amount: double, amount_na: int]
+    """
+
+    suffix = Param(Params._dummy(), "suffix", "suffix of the indicator column names",
+                   typeConverter=TypeConverters.toString)
+
+    @keyword_only
+    def __init__(self, *, inputCols: list[str] | None = None, suffix: str = "_na") -> None:
+        super().__init__()
+        self._setDefault(suffix="_na")
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, inputCols: list[str] | None = None, suffix: str = "_na",
+        ) -> MissingIndicator:
+        """Set the params given by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def declared_outputs(self) -> list[str]:
+        """The indicator columns this stage adds (for the spec's column check)."""
+        return [f"{c}{self.getOrDefault(self.suffix)}" for c in self.getInputCols()]
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        check_params(self)
+        stage, cols = type(self).__name__, self.getInputCols()
+        require_columns(dataset, cols, stage)
+        outs = dict(zip(cols, self.declared_outputs(), strict=True))
+        require_new_columns(dataset, outs.values(), stage)
+        return dataset.withColumns(
+            {o: is_missing(dataset, c).cast("int") for c, o in outs.items()})

@@ -1,0 +1,1 @@
+"""Pure statistics over Spark DataFrames shared by features and quality (no I/O)."""
