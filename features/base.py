@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from features.errors import FeatureInputError, FeatureSpecError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 HANDLE_INVALID = ("error", "null")
 

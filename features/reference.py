@@ -253,13 +253,31 @@ def render_ops_markdown() -> str:
         out.append("")
     out += ["## Ops", ""]
     for op, cls in sorted(ops.items()):
-        doc = inspect.getdoc(cls) or ""
-        summary = doc.split("\n\n")[0].replace("\n", " ")
-        out += [f"### `{op}`", "", f"`{cls.__module__}.{cls.__name__}`: {summary}", "",
-                f"Writes: {_writes(cls)}.", ""]
-        if not cls.__module__.startswith("pyspark"):
-            body = doc.split("\n\n")[1:]
-            prose = [p.replace("\n", " ") for p in body if not p.lstrip().startswith(">>>")]
-            out += [*prose, ""] if prose else []
-        out += ["| param | type | default | meaning |", "|---|---|---|---|", *_param_rows(cls), ""]
+        out += _op_section(op, cls)
     return "\n".join(out).rstrip() + "\n"
+
+
+def render_op_markdown(op: str) -> str:
+    """One op's section of the reference (what ``lakeprep ops OP`` prints)."""
+    ops = load_operations()
+    if op not in ops:
+        from features.errors import FeatureSpecError
+
+        raise FeatureSpecError(f"unknown op {op!r}; ops: {', '.join(sorted(ops))}")
+    missing, reference = CONTRACT.get(op, ("(undocumented)", "(undocumented)"))
+    lines = _op_section(op, ops[op])
+    lines[4:4] = [f"Null / NaN / unseen: {missing}", "", f"Reference: {reference}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _op_section(op: str, cls: type) -> list[str]:
+    doc = inspect.getdoc(cls) or ""
+    summary = doc.split("\n\n")[0].replace("\n", " ")
+    out = [f"### `{op}`", "", f"`{cls.__module__}.{cls.__name__}`: {summary}", "",
+           f"Writes: {_writes(cls)}.", ""]
+    if not cls.__module__.startswith("pyspark"):
+        body = doc.split("\n\n")[1:]
+        prose = [p.replace("\n", " ") for p in body if not p.lstrip().startswith(">>>")]
+        out += [*prose, ""] if prose else []
+    return [*out, "| param | type | default | meaning |", "|---|---|---|---|", *_param_rows(cls),
+            ""]

@@ -35,7 +35,7 @@ from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import operations, stage_class
 from lakeprep.errors import LakeprepError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 FAMILIES = ("features.creation", "features.imputation", "features.encoding",
             "features.outliers", "features.discretisation", "features.transformation",

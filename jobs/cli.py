@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("table")
     prof.add_argument("--out", help="suite YAML to write (default: ./<table>.suite.yaml)")
 
+    ops = sub.add_parser("ops", parents=[common], help="the feature spec's ops: params, columns "
+                         "written, null/NaN/unseen behaviour (docs/ops.md)")
+    ops.add_argument("op", nargs="?", help="only this op")
+
     tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
     tables.add_argument("--layer", help="only this layer")
 
@@ -724,6 +728,17 @@ def _lake_tables(settings: Settings, table: str | None) -> list[tuple[str, str]]
     return targets
 
 
+def cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
+    from features.reference import render_op_markdown, render_ops_markdown
+
+    text = render_op_markdown(args.op) if args.op else render_ops_markdown()
+    if out.json:
+        out.document({"op": args.op, "markdown": text})
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.lake.verify import verify_table
 
@@ -784,6 +799,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "generate-sample": cmd_generate_sample,
     "tables": cmd_tables,
     "history": cmd_history,
+    "ops": cmd_ops,
     "verify": cmd_verify,
     "vacuum": cmd_vacuum,
 }

@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 from features.base import HasInOutCols, OneOf, check_choice
 from features.checks import require_columns, require_numeric
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 HANDLE_UNSEEN = ("error", "keep", "null")
 LARGE_CARDINALITY = 100_000

@@ -25,7 +25,7 @@ from features.encoding.base import (
 from features.errors import FeatureSpecError
 from features.registry import register
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 class _TargetEncoderParams(_EncoderParams, HasLabelCol):

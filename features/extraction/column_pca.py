@@ -26,7 +26,7 @@ from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 _ASSEMBLED = "__lakeprep_pca_input"
 

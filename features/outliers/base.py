@@ -31,7 +31,7 @@ from features.base import HasInOutCols, InRange, OneOf, check_params, check_rang
 from features.checks import require_numeric
 from features.tails import tail_bounds, tail_statistics
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 METHODS = ("gaussian", "iqr", "quantiles", "mad")
 TAILS = ("right", "left", "both")

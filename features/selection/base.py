@@ -22,7 +22,7 @@ from features.checks import require_columns
 from features.errors import FeatureInputError
 from lakeprep.stats.types import FLOAT_TYPES
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 

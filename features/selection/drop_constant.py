@@ -21,7 +21,7 @@ from features.checks import require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 MISSING_POLICIES = ("include", "ignore")
 

@@ -20,7 +20,7 @@ from features.checks import NUMERIC_TYPES, require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 _ROW = "__lakeprep_row_salt"
 

@@ -26,7 +26,7 @@ from features.errors import FeatureInputError
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, resolve_columns
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 TASKS = ("classification", "regression")
 _FEATURES = "__lakeprep_importance_features"

@@ -47,7 +47,7 @@ from lakeprep.stats.psi import (
 )
 from lakeprep.stats.types import CATEGORICAL_TYPES
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 SPLIT_TYPES = NUMERIC_TYPES + (T.DateType, T.TimestampType, T.TimestampNTZType)
 

@@ -30,7 +30,7 @@ from features.selection.base import (
 )
 from lakeprep.stats.types import CATEGORICAL_TYPES
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 MODES = ("k_best", "p_value")
 

@@ -26,7 +26,7 @@ from features.selection.base import (
     resolve_columns,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 class _VarianceParams(_SelectorParams):

@@ -45,7 +45,7 @@ from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
 from features.selection.association import anova_f, chi_square, f_regression
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 
 MODES = ("numTopFeatures", "percentile", "fpr", "fdr", "fwe")
 TYPES = ("categorical", "continuous")

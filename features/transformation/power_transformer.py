@@ -32,7 +32,7 @@ from features.errors import FeatureInputError
 from features.registry import register
 from features.transformation.power_math import box_cox, fit_lambda, yeo_johnson
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"lakeprep.{__name__}")
 METHODS = ("yeo-johnson", "box-cox")
 
 
