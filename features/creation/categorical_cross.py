@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -27,6 +29,8 @@ class CategoricalCross(Transformer, HasInputCols, HasOutputCol, DefaultParamsRea
 
     >>> CategoricalCross(inputCols=["country", "segment"]).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     separator = Param(Params._dummy(), "separator", "text between the crossed values",
                       typeConverter=TypeConverters.toString)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -55,6 +56,8 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
     >>> CyclicalFeatures(inputCols=["order_hour"],
     ...                  maxValues={"order_hour": 24}).fit(df).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None,

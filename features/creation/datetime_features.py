@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -59,6 +61,8 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
     >>> stage = DatetimeFeatures(inputCols=["order_ts"], features=["year", "weekend"])
     >>> stage.transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"features": OneOf(tuple(SUPPORTED), each=True)}
 

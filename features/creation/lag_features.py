@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -27,6 +29,8 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
     >>> LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
     ...             lags=[1, 2]).transform(orders)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"lags": InRange(1, each=True)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -49,6 +51,8 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
     >>> MathFeatures(inputCols=["amount_sum_30d", "amount_sum_90d"],
     ...              funcs=["sum", "max"]).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
 

@@ -14,6 +14,8 @@ event at or after it. Labels look only at [cutoff, cutoff + horizon).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -140,6 +142,8 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
     ...     countPrefix="orders_", recencyCol="days_since_last_order")
     >>> stage.transform(orders)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"windows": InRange(1, each=True)}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -39,6 +41,8 @@ class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
     >>> RelativeFeatures(inputCols=["amount_sum_30d"], referenceCols=["amount_sum_90d"],
     ...                  funcs=["div"]).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
 

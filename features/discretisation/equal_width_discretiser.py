@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -64,6 +66,8 @@ class EqualWidthDiscretiser(Estimator, _EqualWidthParams, DefaultParamsReadable,
     >>> EqualWidthDiscretiser(inputCols=["amount"], outputCols=["amount_bin"],
     ...                       bins=5).fit(df).getSplitsArray()  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None,

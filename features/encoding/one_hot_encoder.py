@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -65,6 +67,8 @@ class OneHotEncoder(Estimator, _OneHotParams, DefaultParamsReadable, DefaultPara
 
     >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, topK: int = 0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -54,6 +56,8 @@ class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultPa
     >>> OrdinalEncoder(inputCols=["segment"]).fit(df).encoder_dict_  # doctest: +SKIP
     {'segment': {'gold': 0, 'silver': 1}}
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

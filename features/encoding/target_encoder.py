@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -111,6 +112,8 @@ class TargetEncoder(Estimator, _TargetEncoderParams, DefaultParamsReadable,
     ...                    rowKeyCol="customer_id", smoothing=10.0)  # doctest: +SKIP
     >>> train = te.fit(df).transform(df)  # out-of-fold  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -60,6 +61,8 @@ class WoEEncoder(Estimator, _WoEParams, DefaultParamsReadable, DefaultParamsWrit
 
     >>> WoEEncoder(inputCols=["segment"], labelCol="purchased_next_30d").fit(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

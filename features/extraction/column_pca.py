@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from functools import reduce
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -68,6 +69,8 @@ class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParam
 
     >>> ColumnPCA(inputCols=["a", "b"], outputCol="pc", k=1).fit(df).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCol: str | None = None,

@@ -11,6 +11,8 @@ expressions (no Python UDF); a null text gives a null token array.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -53,6 +55,8 @@ class RegexTokenizer(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadab
     >>> RegexTokenizer(inputCol="t", outputCol="w").getMinTokenLength()
     1
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"minTokenLength": InRange(0)}
 
@@ -101,6 +105,8 @@ class Tokenizer(RegexTokenizer):
     >>> Tokenizer(inputCol="t", outputCol="w").getPattern()
     '\\\\s'
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCol: str | None = None, outputCol: str | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -24,6 +26,8 @@ class ArbitraryNumberImputer(Transformer, HasInOutCols, DefaultParamsReadable,
 
     >>> ArbitraryNumberImputer(inputCols=["amount"], value=-1.0).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     value = Param(Params._dummy(), "value", "fill value for every input column",
                   typeConverter=TypeConverters.toFloat)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -48,6 +50,8 @@ class CategoricalImputer(Estimator, _CategoricalImputerParams, DefaultParamsRead
 
     >>> CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -70,6 +72,8 @@ class EndTailImputer(Estimator, _EndTailParams, DefaultParamsReadable, DefaultPa
     ...                fold=1.5).fit(df).imputer_values_  # doctest: +SKIP
     {'amount': 40.0}
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

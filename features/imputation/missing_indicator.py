@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -25,6 +27,8 @@ class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, Default
     >>> MissingIndicator(inputCols=["amount"]).transform(df)  # doctest: +SKIP
     DataFrame[amount: double, amount_na: int]
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     suffix = Param(Params._dummy(), "suffix", "suffix of the indicator column names",
                    typeConverter=TypeConverters.toString)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import reduce
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -28,6 +29,8 @@ class OutlierTrimmer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultPa
     ...                        fold=0.05, relativeError=0.0).fit(orders)  # doctest: +SKIP
     >>> trimmed = model.transform(orders)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, cappingMethod: str = "gaussian",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
@@ -29,6 +31,8 @@ class Winsorizer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultParams
     >>> model.right_tail_caps_  # doctest: +SKIP
     {'amount': 212.5}
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -79,6 +80,8 @@ class DropConstantFeatures(Estimator, _DropConstantParams, DefaultParamsReadable
     >>> DropConstantFeatures(tol=0.95).fit(df).features_to_drop_  # doctest: +SKIP
     ['b']
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, tol: float = 1.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,8 @@ class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, DefaultParamsRead
     >>> DropCorrelatedFeatures(threshold=0.95).fit(df).features_to_drop_  # doctest: +SKIP
     ['amount_mean_90d']
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.8) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -73,6 +74,8 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
     >>> DropDuplicateFeatures().fit(df).features_to_drop_  # doctest: +SKIP
     ['amount_copy']
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -69,6 +70,8 @@ class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
 
     >>> SelectByImportance(labelCol="y", k=5).fit(df).selected_features_  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label", k: int = 10,

@@ -131,6 +131,8 @@ class DropUnstableFeatures(Estimator, _PSIParams, DefaultParamsReadable, Default
     >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df)  # doctest: +SKIP
     """
 
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
+
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, splitCol: str | None = None,
                  splitFrac: float = 0.5, cutOff: str | None = None, bins: int = 10,

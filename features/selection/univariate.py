@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -78,6 +79,8 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
 
     >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, labelCol: str = "label",

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
@@ -52,6 +53,8 @@ class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, Default
     >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_  # doctest: +SKIP
     ['flag']
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, threshold: float = 0.0) -> None:

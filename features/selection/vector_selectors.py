@@ -155,6 +155,8 @@ class UnivariateFeatureSelector(_SelectorBase, _UnivariateFeatureSelectorParams)
     'numTopFeatures'
     """
 
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
+
     PARAM_RULES = {"featureType": OneOf(TYPES), "labelType": OneOf(TYPES),
                    "selectionMode": OneOf(MODES), "selectionThreshold": InRange(0.0)}
 
@@ -207,6 +209,8 @@ class ChiSqSelector(_SelectorBase, _MLlibSelectorParams):
     >>> ChiSqSelector(numTopFeatures=2).getNumTopFeatures()
     2
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"selectorType": OneOf(MODES), "numTopFeatures": InRange(0),
                    "percentile": InRange(0.0, 1.0), "fpr": InRange(0.0, 1.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Transformer
@@ -36,6 +37,8 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
 
     >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
 
@@ -91,6 +94,8 @@ class Log1pTransformer(LogTransformer):
 
     >>> Log1pTransformer(inputCols=["amount_sum_90d"]).transform(df)  # doctest: +SKIP
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,

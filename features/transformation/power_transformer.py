@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import numpy as np
 from pyspark import keyword_only
@@ -97,6 +98,8 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
     >>> PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_  # doctest: +SKIP
     {'amount': 0.12}
     """
+
+    _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
