@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -128,3 +129,35 @@ def test_shipped_configuration_is_valid(env):
     assert s.table("orders").partition_by == ["order_date"]
     if env != "local":
         assert s.table("orders").location == "s3://my-bucket/lake/bronze/orders"
+
+
+def _conf_files() -> list[str]:
+    root = Path(__file__).resolve().parents[2] / "conf"
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("relative", _conf_files())
+def test_a_typo_in_any_conf_file_stops_loading_naming_the_file_and_key(tmp_path, relative):
+    """Every section is a typed model checked at load: a misspelt key never passes silently."""
+    import yaml
+
+    src = Path(__file__).resolve().parents[2] / "conf"
+    shutil.copytree(src, tmp_path / "conf")
+    path = tmp_path / "conf" / relative
+    data = yaml.safe_load(path.read_text()) or {}
+    if relative.split("/")[1] == "quality":
+        data["expectationz"] = []  # a suite file: its keys are the suite's
+        key = "expectationz"
+    else:
+        section = next(iter(data))
+        if isinstance(data[section], dict):
+            data[section]["formts"] = 1
+            key = f"{section}.formts"
+        else:
+            data["formts"] = 1
+            key = "formts"
+    path.write_text(yaml.safe_dump(data))
+    env = relative.split("/")[0] if relative.split("/")[0] != "base" else "local"
+    with pytest.raises(ConfigError) as err:
+        load_settings(env, tmp_path / "conf", environ={"LAKEPREP_BUCKET": "b"})
+    assert str(path) in str(err.value) and key in str(err.value), str(err.value)
