@@ -70,6 +70,7 @@ class IngestReport:
     quarantine_version: int | None = None
     extra_columns: list[str] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    no_input: str | None = None  # the default run found no file at this source pattern
     skipped: list[str] = field(default_factory=list)  # files next to the inputs, not matched
     debris_removed: int = 0  # data files a killed run staged and never committed
 
@@ -86,6 +87,9 @@ class IngestReport:
                                   "duplicates_in_batch")}
 
     def line(self) -> str:
+        if self.no_input:
+            return (f"{self.table}: no input files match {self.no_input} yet; nothing to "
+                    f"ingest (name the table with --table to make that an error)")
         skipped = ""
         if self.skipped:
             names = ", ".join(p.rsplit("/", 1)[-1] for p in self.skipped[:3])
@@ -123,8 +127,17 @@ def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
     specs = bronze_tables(ctx.settings, tables)
     for spec in specs:
         validate_types(ctx.spec(spec.upstream or ""), ctx.spark)
+    if tables is None:  # the conf's default set: a source with no files yet is reported
+        waiting = {s.name: ctx.settings.source_pattern(ctx.spec(s.upstream or "")) for s in specs}
+        waiting = {n: p for n, p in waiting.items() if not glob_files(ctx.spark, p)}
+        for name, pattern in waiting.items():
+            log.warning("%s: no input files match %s yet; skipped", name, pattern)
+        specs = [s for s in specs if s.name not in waiting]
+    else:
+        waiting = {}
     salt = _salt(ctx, specs)
-    return [ingest_table(ctx, spec, salt) for spec in specs]
+    reports = [ingest_table(ctx, spec, salt) for spec in specs]
+    return reports + [IngestReport(name, no_input=pattern) for name, pattern in waiting.items()]
 
 
 def ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestReport:

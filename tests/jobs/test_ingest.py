@@ -233,6 +233,17 @@ def test_missing_input_path_is_a_clear_error_and_writes_nothing(spark, tmp_path)
     assert not (tmp_path / "bronze").exists()
 
 
+def test_default_run_reports_a_source_with_no_files_yet_and_ingests_the_rest(spark, tmp_path):
+    # e.g. a wheel installed without the NYC taxi samples: the other tables still land
+    write_lines(tmp_path / "raw/orders/o1.jsonl", ORDERS_1)
+    _, reports = run(spark, tmp_path)
+    assert reports["orders"].version == 0 and reports["orders"].reconciles
+    people = reports["people"]
+    assert people.no_input and people.files_new == 0 and people.version is None
+    assert people.line().startswith("people: no input files match ")
+    assert not (tmp_path / "bronze/people").exists()
+
+
 def test_fail_gate_stops_a_bad_batch_and_keeps_the_version(spark, tmp_path):
     write_lines(tmp_path / "raw/orders/o1.jsonl", ORDERS_1[:1])
     ctx, reports = run(spark, tmp_path, tables=["orders"], gate="fail")
