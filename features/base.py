@@ -112,6 +112,9 @@ class InRange:
                 f"{hi}{')' if self.high_open or self.high is None else ']'}")
 
 
+Rule = OneOf | InRange  # what a stage's PARAM_RULES maps each param name to
+
+
 def param_rules(cls: type) -> dict[str, OneOf | InRange]:
     """The ``PARAM_RULES`` of a stage class and its bases (a subclass's rule wins)."""
     rules: dict[str, OneOf | InRange] = {}

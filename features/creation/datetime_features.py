@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import OneOf, check_params
+from features.base import OneOf, Rule, check_params
 from features.checks import require_new_columns, require_types
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -64,7 +64,7 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"features": OneOf(tuple(SUPPORTED), each=True)}
+    PARAM_RULES: dict[str, Rule] = {"features": OneOf(tuple(SUPPORTED), each=True)}
 
     features = Param(Params._dummy(), "features", f"parts to extract, from {SUPPORTED}",
                      typeConverter=TypeConverters.toListString)

@@ -12,7 +12,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from features.base import InRange, check_params
+from features.base import InRange, Rule, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -32,7 +32,7 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"lags": InRange(1, each=True)}
+    PARAM_RULES: dict[str, Rule] = {"lags": InRange(1, each=True)}
 
     entityCol = Param(Params._dummy(), "entityCol", "entity key (one series per value)",
                       typeConverter=TypeConverters.toString)

@@ -12,7 +12,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import OneOf, check_choice, check_params
+from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureSpecError
 from features.registry import register
@@ -54,7 +54,7 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
+    PARAM_RULES: dict[str, Rule] = {"funcs": OneOf(FUNCS, each=True)}
 
     funcs = Param(Params._dummy(), "funcs", f"functions from {FUNCS}",
                   typeConverter=TypeConverters.toListString)

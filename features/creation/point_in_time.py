@@ -23,7 +23,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, check_choice, check_params
+from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
@@ -145,7 +145,7 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"windows": InRange(1, each=True)}
+    PARAM_RULES: dict[str, Rule] = {"windows": InRange(1, each=True)}
 
     entityCol = Param(Params._dummy(), "entityCol", "entity key", TypeConverters.toString)
     timestampCol = Param(Params._dummy(), "timestampCol", "event time", TypeConverters.toString)

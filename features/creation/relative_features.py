@@ -12,7 +12,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import OneOf, check_choice, check_params
+from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.registry import register
 
@@ -44,7 +44,7 @@ class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"funcs": OneOf(FUNCS, each=True)}
+    PARAM_RULES: dict[str, Rule] = {"funcs": OneOf(FUNCS, each=True)}
 
     referenceCols = Param(Params._dummy(), "referenceCols", "columns to combine the inputs with",
                           typeConverter=TypeConverters.toListString)

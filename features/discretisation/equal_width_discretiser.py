@@ -17,6 +17,7 @@ from features.base import (
     FittedModel,
     InRange,
     OneOf,
+    Rule,
     aggregate,
     check_params,
     finite_value,
@@ -30,7 +31,7 @@ HANDLE_INVALID = ("error", "skip", "keep")
 
 
 class _EqualWidthParams(HasInputCols, HasOutputCols):
-    PARAM_RULES = {"bins": InRange(2), "handleInvalid": OneOf(HANDLE_INVALID)}
+    PARAM_RULES: dict[str, Rule] = {"bins": InRange(2), "handleInvalid": OneOf(HANDLE_INVALID)}
 
     bins = Param(Params._dummy(), "bins", "number of intervals", TypeConverters.toInt)
     handleInvalid = Param(Params._dummy(), "handleInvalid",

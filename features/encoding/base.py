@@ -29,7 +29,7 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import HasInOutCols, OneOf, check_choice
+from features.base import HasInOutCols, OneOf, Rule, check_choice
 from features.checks import require_columns, require_numeric
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -50,7 +50,7 @@ class CategoryStat:
 class _EncoderParams(HasInOutCols):
     """Params shared by the encoders: columns and the unseen-category policy."""
 
-    PARAM_RULES = {"handleUnseen": OneOf(HANDLE_UNSEEN)}
+    PARAM_RULES: dict[str, Rule] = {"handleUnseen": OneOf(HANDLE_UNSEEN)}
 
     handleUnseen = Param(Params._dummy(), "handleUnseen",
                          f"what to do with categories unseen at fit time: {HANDLE_UNSEEN}",

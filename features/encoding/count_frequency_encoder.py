@@ -11,7 +11,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, OneOf, check_choice, check_params, fitted_param
+from features.base import FittedModel, OneOf, Rule, check_choice, check_params, fitted_param
 from features.encoding.base import _EncoderParams, category_stats, map_categories
 from features.registry import register
 
@@ -19,7 +19,7 @@ METHODS = ("count", "frequency")
 
 
 class _CountFrequencyParams(_EncoderParams):
-    PARAM_RULES = {"encodingMethod": OneOf(METHODS)}
+    PARAM_RULES: dict[str, Rule] = {"encodingMethod": OneOf(METHODS)}
 
     encodingMethod = Param(Params._dummy(), "encodingMethod",
                            "count (rows per category) or frequency (share of non-null rows)",

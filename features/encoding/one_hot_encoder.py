@@ -12,7 +12,15 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, OneOf, check_choice, check_params, fitted_param
+from features.base import (
+    FittedModel,
+    InRange,
+    OneOf,
+    Rule,
+    check_choice,
+    check_params,
+    fitted_param,
+)
 from features.checks import require_columns, require_new_columns
 from features.encoding.base import (
     HANDLE_UNSEEN,
@@ -25,7 +33,7 @@ from features.registry import register
 
 
 class _OneHotParams(HasInputCols):
-    PARAM_RULES = {"topK": InRange(0), "handleUnseen": OneOf(HANDLE_UNSEEN)}
+    PARAM_RULES: dict[str, Rule] = {"topK": InRange(0), "handleUnseen": OneOf(HANDLE_UNSEEN)}
 
     topK = Param(Params._dummy(), "topK",
                  "encode only the k most frequent categories (0: all)",

@@ -12,7 +12,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, OneOf, check_choice, check_params, fitted_param
+from features.base import FittedModel, OneOf, Rule, check_choice, check_params, fitted_param
 from features.encoding.base import (
     _EncoderParams,
     category_stats,
@@ -26,7 +26,7 @@ METHODS = ("arbitrary", "frequency", "ordered")
 
 
 class _OrdinalParams(_EncoderParams, HasLabelCol):
-    PARAM_RULES = {"encodingMethod": OneOf(METHODS)}
+    PARAM_RULES: dict[str, Rule] = {"encodingMethod": OneOf(METHODS)}
 
     encodingMethod = Param(Params._dummy(), "encodingMethod",
                            "arbitrary: categories sorted as strings; frequency: most frequent "
@@ -91,7 +91,8 @@ class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultPa
             elif method == "frequency":
                 order = frequency_order(st)
             else:
-                order = sorted(st, key=lambda v, st=st: (st[v].label_sum / st[v].count, v))
+                by_mean: dict[Any, Any] = st
+                order = sorted(by_mean, key=lambda v: (by_mean[v].label_sum / by_mean[v].count, v))
             codes[c] = [[v, i] for i, v in enumerate(order)]
         model = OrdinalEncoderModel()
         self._copyValues(model)

@@ -11,7 +11,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, check_params, fitted_param
+from features.base import FittedModel, InRange, Rule, check_params, fitted_param
 from features.encoding.base import (
     _EncoderParams,
     category_stats,
@@ -22,7 +22,7 @@ from features.registry import register
 
 
 class _RareLabelParams(_EncoderParams):
-    PARAM_RULES = {"tol": InRange(0.0, 1.0), "nCategories": InRange(0),
+    PARAM_RULES: dict[str, Rule] = {"tol": InRange(0.0, 1.0), "nCategories": InRange(0),
                    "maxNCategories": InRange(0)}
 
     tol = Param(Params._dummy(), "tol", "minimum share of non-null rows of a frequent category",
@@ -91,8 +91,8 @@ class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
             total = sum(s.count for s in st.values())
             order = frequency_order(st)
             if len(order) > n_min:
-                keep = [v for v in order if st[v].count / total >= tol]
-                keep = set(keep[:top] if top > 0 else keep)
+                frequent = [v for v in order if st[v].count / total >= tol]
+                keep = set(frequent[:top] if top > 0 else frequent)
             else:
                 keep = set(order)
             labels[c] = [[v, v if v in keep else rare] for v in order]

@@ -13,7 +13,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, check_params, fitted_param
+from features.base import FittedModel, InRange, Rule, check_params, fitted_param
 from features.checks import require_columns
 from features.encoding.base import (
     TOTAL,
@@ -30,7 +30,7 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 class _TargetEncoderParams(_EncoderParams, HasLabelCol):
-    PARAM_RULES = {"smoothing": InRange(0.0), "folds": InRange(1)}
+    PARAM_RULES: dict[str, Rule] = {"smoothing": InRange(0.0), "folds": InRange(1)}
 
     smoothing = Param(Params._dummy(), "smoothing",
                       "m in (sum + m * prior) / (count + m); 0 is the plain category mean",
@@ -140,8 +140,8 @@ class TargetEncoder(Estimator, _TargetEncoderParams, DefaultParamsReadable,
                 f"{stage}: folds={self.getOrDefault(self.folds)} needs rowKeyCol or foldCol to "
                 "assign rows to folds reproducibly; set one, or folds=1 to fit without folds")
         self.validate_encoder(dataset)
-        require_columns(dataset, [self.getLabelCol()] + ([self.fold_source()]
-                                  if self.fold_source() else []), stage)
+        source = self.fold_source()
+        require_columns(dataset, [self.getLabelCol(), *([source] if source else [])], stage)
         fold = self.fold_id()
         stats = category_stats(dataset, cols, self.getLabelCol(), fold, with_totals=True)
         model = TargetEncoderModel()
@@ -207,6 +207,7 @@ class TargetEncoderModel(FittedModel, _TargetEncoderParams):
             if use_oof:
                 oof = literal_map(dict(self.getOrDefault(self.foldEncodings).get(c, [])))
                 if oof is not None:
+                    assert fold is not None  # out-of-fold encodings exist only with folds
                     key = F.concat(fold.cast("string"), F.lit("|"), as_category(c))
                     # A fold with no fit rows has the whole fit set out of fold: all-rows value.
                     known = F.array_contains(F.map_keys(oof), key)

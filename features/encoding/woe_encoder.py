@@ -13,7 +13,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, check_params, fitted_param
+from features.base import FittedModel, InRange, Rule, check_params, fitted_param
 from features.checks import require_columns
 from features.encoding.base import (
     TOTAL,
@@ -26,7 +26,7 @@ from features.registry import register
 
 
 class _WoEParams(_EncoderParams, HasLabelCol):
-    PARAM_RULES = {"smoothing": InRange(0.0)}
+    PARAM_RULES: dict[str, Rule] = {"smoothing": InRange(0.0)}
 
     smoothing = Param(Params._dummy(), "smoothing",
                       "pseudo-count added to each category's positives and negatives",

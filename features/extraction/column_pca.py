@@ -22,7 +22,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, aggregate, check_params, check_range, finite
+from features.base import FittedModel, InRange, Rule, aggregate, check_params, check_range, finite
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
@@ -33,7 +33,7 @@ _ASSEMBLED = "__lakeprep_pca_input"
 
 
 class _ColumnPCAParams(HasInputCols, HasOutputCol):
-    PARAM_RULES = {"k": InRange(1)}
+    PARAM_RULES: dict[str, Rule] = {"k": InRange(1)}
 
     def validate_params(self) -> None:
         """Cross-param rule: k cannot exceed the number of inputCols (when they are given)."""
@@ -44,9 +44,9 @@ class _ColumnPCAParams(HasInputCols, HasOutputCol):
 
     k = Param(Params._dummy(), "k", "number of principal components",
               typeConverter=TypeConverters.toInt)
-    components = Param(Params._dummy(), "components",
+    components: Param[Any] = Param(Params._dummy(), "components",
                        "fitted: k rows (components) of len(inputCols) loadings")
-    explainedVariance = Param(Params._dummy(), "explainedVariance",
+    explainedVariance: Param[Any] = Param(Params._dummy(), "explainedVariance",
                               "fitted: share of the total variance each component explains")
 
     def __init__(self, *args):

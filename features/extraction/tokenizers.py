@@ -22,7 +22,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import InRange, check_params
+from features.base import InRange, Rule, check_params
 from features.checks import require_new_columns, require_types
 from features.registry import register
 
@@ -58,7 +58,7 @@ class RegexTokenizer(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadab
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"minTokenLength": InRange(0)}
+    PARAM_RULES: dict[str, Rule] = {"minTokenLength": InRange(0)}
 
     minTokenLength = Param(Params._dummy(), "minTokenLength", "minimum token length (>= 0)",
                            typeConverter=TypeConverters.toInt)

@@ -9,6 +9,8 @@ Pair any imputer with :class:`MissingIndicator` placed before it to keep the mis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -23,7 +25,8 @@ def is_missing(df: DataFrame, column: str) -> Column:
     return F.col(column).isNull()
 
 
-def fill_missing(df: DataFrame, values: dict[str, object], outputs: dict[str, str]) -> DataFrame:
+def fill_missing(df: DataFrame, values: Mapping[str, object], outputs: Mapping[str, str]
+                 ) -> DataFrame:
     """Replace missing values of each column by ``values[col]``, writing ``outputs[col]``."""
     exprs = {}
     for c, value in values.items():

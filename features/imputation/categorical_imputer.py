@@ -10,7 +10,15 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
-from features.base import FittedModel, HasInOutCols, OneOf, check_choice, check_params, fitted_param
+from features.base import (
+    FittedModel,
+    HasInOutCols,
+    OneOf,
+    Rule,
+    check_choice,
+    check_params,
+    fitted_param,
+)
 from features.checks import require_columns
 from features.encoding.base import category_stats, frequency_order
 from features.errors import FeatureInputError
@@ -21,7 +29,7 @@ STRATEGIES = ("missing", "frequent")
 
 
 class _CategoricalImputerParams(HasInOutCols):
-    PARAM_RULES = {"strategy": OneOf(STRATEGIES)}
+    PARAM_RULES: dict[str, Rule] = {"strategy": OneOf(STRATEGIES)}
 
     strategy = Param(Params._dummy(), "strategy",
                      "missing: fill with fillValue; frequent: with the most frequent category",

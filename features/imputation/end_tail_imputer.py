@@ -15,6 +15,7 @@ from features.base import (
     HasInOutCols,
     InRange,
     OneOf,
+    Rule,
     check_choice,
     check_params,
     fitted_param,
@@ -43,9 +44,10 @@ class _EndTailParams(HasInOutCols):
         self._setDefault(imputationMethod="gaussian", tail="right", fold=3.0,
                          relativeError=0.001, imputerValues={})
 
-    PARAM_RULES = {"imputationMethod": OneOf(METHODS), "tail": OneOf(("right", "left")),
-                   "fold": InRange(0.0, low_open=True),
-                   "relativeError": InRange(0.0, 1.0, high_open=True)}
+    PARAM_RULES: dict[str, Rule] = {
+        "imputationMethod": OneOf(METHODS), "tail": OneOf(("right", "left")),
+        "fold": InRange(0.0, low_open=True),
+        "relativeError": InRange(0.0, 1.0, high_open=True)}
 
     def validate_params(self) -> None:
         """Cross-param rule: imputationMethod='max' only fills the right tail."""

@@ -27,7 +27,15 @@ import logging
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
-from features.base import HasInOutCols, InRange, OneOf, check_params, check_range, fitted_param
+from features.base import (
+    HasInOutCols,
+    InRange,
+    OneOf,
+    Rule,
+    check_params,
+    check_range,
+    fitted_param,
+)
 from features.checks import require_numeric
 from features.tails import tail_bounds, tail_statistics
 
@@ -69,7 +77,7 @@ class _OutlierParams(HasInOutCols):
         """Fitted upper bound per column (empty when only the left tail is capped)."""
         return dict(self.getOrDefault(self.rightTailCaps))
 
-    PARAM_RULES = {"cappingMethod": OneOf(METHODS), "tail": OneOf(TAILS),
+    PARAM_RULES: dict[str, Rule] = {"cappingMethod": OneOf(METHODS), "tail": OneOf(TAILS),
                    "fold": InRange(0.0, low_open=True),
                    "relativeError": InRange(0.0, 1.0, high_open=True)}
 

@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.selection.base import clean
+from lakeprep.frames import one_row
 
 
 def _special(df: DataFrame) -> Any:
@@ -113,7 +114,7 @@ def f_regression(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[s
         pair = x.isNotNull() & y.isNotNull()
         aggs += [F.count(F.when(pair, 1)).alias(f"n{i}"),
                  F.corr(F.when(pair, x), F.when(pair, y)).alias(f"r{i}")]
-    row = df.agg(*aggs).first()
+    row = one_row(df.agg(*aggs))
     special = _special(df)
     out = {}
     for i, c in enumerate(cols):

@@ -33,7 +33,7 @@ class _SelectorParams(HasInputCols):
     selector works on (minus the label, if any) and the Model records the resolved list.
     """
 
-    dropped = Param(
+    dropped: Param[Any] = Param(
         Params._dummy(),
         "dropped",
         "fitted: the columns the model drops, as a list of {column, reason, value}",

@@ -17,7 +17,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, OneOf, check_params
+from features.base import InRange, OneOf, Rule, check_params
 from features.checks import require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
@@ -28,7 +28,7 @@ MISSING_POLICIES = ("include", "ignore")
 
 
 class _DropConstantParams(_SelectorParams):
-    PARAM_RULES = {"tol": InRange(0.0, 1.0, low_open=True),
+    PARAM_RULES: dict[str, Rule] = {"tol": InRange(0.0, 1.0, low_open=True),
                    "missingValues": OneOf(MISSING_POLICIES)}
 
     tol = Param(Params._dummy(), "tol",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, aggregate, check_params, finite_value
+from features.base import InRange, Rule, aggregate, check_params, finite_value
 from features.checks import NUMERIC_TYPES
 from features.registry import register
 from features.selection.base import (
@@ -35,7 +35,7 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 class _DropCorrelatedParams(_SelectorParams):
-    PARAM_RULES = {"threshold": InRange(0.0, 1.0)}
+    PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0, 1.0)}
 
     threshold = Param(Params._dummy(), "threshold",
                       "drop a column when |corr| with a kept column is > threshold",
@@ -91,7 +91,7 @@ def pairwise_correlations(df: DataFrame, cols: list[str], stage: str = "drop_cor
     return int(stats["rows"]), corr
 
 
-def _cross_sums(batches: Iterator[pd.DataFrame], d: int) -> Iterator[pd.DataFrame]:
+def _cross_sums(batches: Iterable[pd.DataFrame], d: int) -> Iterator[pd.DataFrame]:
     """Per partition: pairwise-complete counts, sums, sums of squares and cross-products."""
     n, sx, sxx, sxy = (np.zeros((d, d)) for _ in range(4))
     for batch in batches:

@@ -20,6 +20,7 @@ from features.base import check_params
 from features.checks import NUMERIC_TYPES, require_columns
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
+from lakeprep.frames import one_row
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -50,7 +51,7 @@ def _fingerprints(df: DataFrame, cols: list[str]) -> tuple[int, dict[str, tuple]
                     .alias(f"h{i}a"))
         aggs.append(F.sum(F.xxhash64(F.lit(2), cell, F.col(_ROW), kind).bitwiseAND(0xFFFFFFFF))
                     .alias(f"h{i}b"))
-    row = salted.agg(*aggs).first()
+    row = one_row(salted.agg(*aggs))
     return int(row["rows"]), {c: (row[f"h{i}a"], row[f"h{i}b"]) for i, c in enumerate(cols)}
 
 
@@ -58,7 +59,7 @@ def _confirm(df: DataFrame, pairs: list[tuple[str, str]]) -> dict[tuple[str, str
     """Exact check of the candidate pairs (one aggregation; runs only when there are candidates)."""
     aggs = [F.sum(F.when(~_comparable(df, a).eqNullSafe(_comparable(df, b)), 1).otherwise(0))
             .alias(f"p{i}") for i, (a, b) in enumerate(pairs)]
-    row = df.agg(*aggs).first()
+    row = one_row(df.agg(*aggs))
     return {pair: row[f"p{i}"] == 0 for i, pair in enumerate(pairs)}
 
 

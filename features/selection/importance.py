@@ -21,7 +21,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, OneOf, check_params, check_range
+from features.base import InRange, OneOf, Rule, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_numeric
 from features.errors import FeatureInputError
 from features.registry import register
@@ -34,7 +34,7 @@ _FEATURES = "__lakeprep_importance_features"
 
 
 class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
-    PARAM_RULES = {"k": InRange(0), "task": OneOf(TASKS), "numTrees": InRange(1),
+    PARAM_RULES: dict[str, Rule] = {"k": InRange(0), "task": OneOf(TASKS), "numTrees": InRange(1),
                    "maxDepth": InRange(0, 30)}
 
     def validate_params(self) -> None:
@@ -51,7 +51,7 @@ class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
                      typeConverter=TypeConverters.toInt)
     maxDepth = Param(Params._dummy(), "maxDepth", "depth of each tree",
                      typeConverter=TypeConverters.toInt)
-    importances = Param(Params._dummy(), "importances", "fitted: {column: importance}")
+    importances: Param[Any] = Param(Params._dummy(), "importances", "fitted: {column: importance}")
 
     def __init__(self, *args):
         super().__init__(*args)

@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import InRange, check_params
+from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
@@ -53,9 +53,10 @@ SPLIT_TYPES = NUMERIC_TYPES + (T.DateType, T.TimestampType, T.TimestampNTZType)
 
 
 class _PSIParams(_SelectorParams):
-    PARAM_RULES = {"bins": InRange(2), "threshold": InRange(0.0), "accuracy": InRange(1),
-                   "splitFrac": InRange(0.0, 1.0, low_open=True, high_open=True),
-                   "maxCategories": InRange(1)}
+    PARAM_RULES: dict[str, Rule] = {
+        "bins": InRange(2), "threshold": InRange(0.0), "accuracy": InRange(1),
+        "splitFrac": InRange(0.0, 1.0, low_open=True, high_open=True),
+        "maxCategories": InRange(1)}
 
     splitCol = Param(Params._dummy(), "splitCol",
                      "numeric, date or timestamp column that orders the rows: the reference is "
@@ -65,7 +66,7 @@ class _PSIParams(_SelectorParams):
                       "share of the rows (by splitCol) in the reference when cutOff is unset",
                       typeConverter=TypeConverters.toFloat)
     cutOff = Param(Params._dummy(), "cutOff",
-                   "splitCol value ending the reference (a number or an ISO date/timestamp)",
+        "splitCol value ending the reference (a number or an ISO date/timestamp)",
                    typeConverter=TypeConverters.toString)
     bins = Param(Params._dummy(), "bins", "quantile bins per numeric column (of the reference)",
                  typeConverter=TypeConverters.toInt)
@@ -77,10 +78,14 @@ class _PSIParams(_SelectorParams):
     maxCategories = Param(Params._dummy(), "maxCategories",
                           "categories of the reference kept as buckets (the rest: __other__)",
                           typeConverter=TypeConverters.toInt)
-    edges = Param(Params._dummy(), "edges", "fitted: {numeric column: inner bin edges}")
-    categories = Param(Params._dummy(), "categories", "fitted: {categorical column: buckets}")
-    expected = Param(Params._dummy(), "expected", "fitted: {column: {bucket: reference share}}")
-    psiValues = Param(Params._dummy(), "psiValues", "fitted: {column: PSI across the split}")
+    edges: Param[Any] = Param(
+        Params._dummy(), "edges", "fitted: {numeric column: inner bin edges}")
+    categories: Param[Any] = Param(
+        Params._dummy(), "categories", "fitted: {categorical column: buckets}")
+    expected: Param[Any] = Param(
+        Params._dummy(), "expected", "fitted: {column: {bucket: reference share}}")
+    psiValues: Param[Any] = Param(
+        Params._dummy(), "psiValues", "fitted: {column: PSI across the split}")
 
     def __init__(self, *args):
         super().__init__(*args)

@@ -18,7 +18,7 @@ from pyspark.ml.param.shared import HasLabelCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
-from features.base import InRange, OneOf, check_params, check_range
+from features.base import InRange, OneOf, Rule, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_columns
 from features.errors import FeatureInputError
 from features.registry import register
@@ -37,7 +37,7 @@ MODES = ("k_best", "p_value")
 
 
 class _UnivariateParams(_SelectorParams, HasLabelCol):
-    PARAM_RULES = {"selectionMode": OneOf(MODES), "k": InRange(0),
+    PARAM_RULES: dict[str, Rule] = {"selectionMode": OneOf(MODES), "k": InRange(0),
                    "alpha": InRange(0.0, 1.0, low_open=True)}
 
     def validate_params(self) -> None:
@@ -57,7 +57,7 @@ class _UnivariateParams(_SelectorParams, HasLabelCol):
               typeConverter=TypeConverters.toInt)
     alpha = Param(Params._dummy(), "alpha", "p-value threshold in p_value mode",
                   typeConverter=TypeConverters.toFloat)
-    scores = Param(Params._dummy(), "scores",
+    scores: Param[Any] = Param(Params._dummy(), "scores",
                    "fitted: {column: {test, statistic, p_value, dof}}")
 
     def __init__(self, *args):
@@ -99,13 +99,14 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
 
     def _fit(self, dataset: DataFrame) -> UnivariateSelectorModel:
         name = type(self).__name__
-        mode, k, alpha = (self.getOrDefault(p) for p in (self.selectionMode, self.k, self.alpha))
+        mode = self.getOrDefault(self.selectionMode)
+        k, alpha = int(self.getOrDefault(self.k)), float(self.getOrDefault(self.alpha))
         check_params(self)
         label = self.getLabelCol()
         require_columns(dataset, [label], name)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES + CATEGORICAL_TYPES,
                                "numeric or categorical", exclude=(label,))
-        forced = set(self.getOrDefault(self.categoricalCols))
+        forced = set(self.getOrDefault("categoricalCols"))
         unknown = forced - set(cols)
         if unknown:
             raise FeatureInputError(f"{name}: categoricalCols {sorted(unknown)} are not among "

@@ -16,7 +16,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, check_params
+from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES
 from features.registry import register
 from features.selection.base import (
@@ -26,12 +26,13 @@ from features.selection.base import (
     require_rows,
     resolve_columns,
 )
+from lakeprep.frames import one_row
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 class _VarianceParams(_SelectorParams):
-    PARAM_RULES = {"threshold": InRange(0.0)}
+    PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0)}
 
     threshold = Param(Params._dummy(), "threshold",
                       "drop a column when its population variance is <= threshold",
@@ -72,11 +73,11 @@ class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, Default
         threshold = self.getOrDefault(self.threshold)
         check_params(self)
         cols = resolve_columns(dataset, self, NUMERIC_TYPES, "numeric")
-        row = dataset.agg(F.count(F.lit(1)).alias("rows"),
-                          *[F.var_pop(clean(dataset, c).cast("double")).alias(f"v{i}")
-                            for i, c in enumerate(cols)]).first()
+        row = one_row(dataset.agg(F.count(F.lit(1)).alias("rows"),
+                                  *[F.var_pop(clean(dataset, c).cast("double")).alias(f"v{i}")
+                                    for i, c in enumerate(cols)]))
         require_rows(row["rows"], name)
-        dropped = []
+        dropped: list[dict[str, Any]] = []
         for i, c in enumerate(cols):
             var = row[f"v{i}"]
             if var is None:

@@ -39,7 +39,7 @@ from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, OneOf, check_params
+from features.base import InRange, OneOf, Rule, check_params
 from features.checks import require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
 from features.registry import register
@@ -58,7 +58,7 @@ def vector_width(df: DataFrame, column: str) -> int:
     attrs = df.schema[column].metadata.get("ml_attr", {})
     if "num_attrs" in attrs:
         return int(attrs["num_attrs"])
-    row = df.where(F.col(column).isNotNull()).select(F.size(vector_to_array(column))).first()
+    row = df.where(F.col(column).isNotNull()).select(F.size(vector_to_array(F.col(column)))).first()
     return int(row[0]) if row else 0
 
 
@@ -75,7 +75,7 @@ def slot_scores(df: DataFrame, features: str, label: str, feature_type: str, lab
         raise FeatureInputError(f"{stage}: column {features!r} has no non-null vector to select "
                                 "from (empty input or all null)")
     names = [f"_s{i}" for i in range(width)]
-    array = vector_to_array(features)
+    array = vector_to_array(F.col(features))
     slots = df.where(F.col(features).isNotNull()).select(
         *[array[i].alias(n) for i, n in enumerate(names)], F.col(label).alias("_label"))
     if feature_type == "categorical":
@@ -132,11 +132,12 @@ class _SelectorBase(Estimator, DefaultParamsReadable, DefaultParamsWritable):
         check_params(self)
         stage = type(self).__name__
         mode, threshold = self._mode_and_threshold()
-        features, label = self.getFeaturesCol(), self.getLabelCol()
+        features, label = self.getOrDefault("featuresCol"), self.getOrDefault("labelCol")
         scores = slot_scores(dataset, features, label, *self._types(), stage)
         keep = select_slots(scores, mode, threshold)
         log.info("%s: %s=%s keeps slots %s of %d", stage, mode, threshold, keep, len(scores))
-        slicer = VectorSlicer(inputCol=features, outputCol=self.getOutputCol(), indices=keep)
+        slicer = VectorSlicer(inputCol=features, outputCol=self.getOrDefault("outputCol"),
+                              indices=keep)
         return slicer
 
 
@@ -157,7 +158,7 @@ class UnivariateFeatureSelector(_SelectorBase, _UnivariateFeatureSelectorParams)
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"featureType": OneOf(TYPES), "labelType": OneOf(TYPES),
+    PARAM_RULES: dict[str, Rule] = {"featureType": OneOf(TYPES), "labelType": OneOf(TYPES),
                    "selectionMode": OneOf(MODES), "selectionThreshold": InRange(0.0)}
 
     @keyword_only
@@ -212,7 +213,7 @@ class ChiSqSelector(_SelectorBase, _MLlibSelectorParams):
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"selectorType": OneOf(MODES), "numTopFeatures": InRange(0),
+    PARAM_RULES: dict[str, Rule] = {"selectorType": OneOf(MODES), "numTopFeatures": InRange(0),
                    "percentile": InRange(0.0, 1.0), "fpr": InRange(0.0, 1.0),
                    "fdr": InRange(0.0, 1.0), "fwe": InRange(0.0, 1.0)}
 

@@ -16,6 +16,7 @@ from features.base import (
     HANDLE_INVALID,
     HasInOutCols,
     OneOf,
+    Rule,
     check_choice,
     check_params,
     invalid_value,
@@ -40,7 +41,7 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
+    PARAM_RULES: dict[str, Rule] = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
 
     base = Param(Params._dummy(), "base", f"logarithm base: one of {BASES}",
                  typeConverter=TypeConverters.toString)
@@ -105,7 +106,8 @@ class Log1pTransformer(LogTransformer):
         self._set(base="e", offset=1.0, **kwargs)
 
     @keyword_only
-    def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
-                  handleInvalid: str = "error") -> Log1pTransformer:
+    def setParams(  # type: ignore[override]  # base and offset are fixed for log1p
+            self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
+            handleInvalid: str = "error") -> Log1pTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)

@@ -20,6 +20,7 @@ from features.base import (
     HasInOutCols,
     InRange,
     OneOf,
+    Rule,
     aggregate,
     check_choice,
     check_params,
@@ -38,8 +39,9 @@ METHODS = ("yeo-johnson", "box-cox")
 
 
 class _PowerParams(HasInOutCols):
-    PARAM_RULES = {"method": OneOf(METHODS), "handleInvalid": OneOf(HANDLE_INVALID),
-                   "maxSampleRows": InRange(2)}
+    PARAM_RULES: dict[str, Rule] = {
+        "method": OneOf(METHODS), "handleInvalid": OneOf(HANDLE_INVALID),
+        "maxSampleRows": InRange(2)}
 
     method = Param(Params._dummy(), "method", f"one of {METHODS}",
                    typeConverter=TypeConverters.toString)

@@ -57,7 +57,7 @@ def fit_mllib(stage: JavaEstimator, dataset: DataFrame) -> Any:
         found = re.search(r"requirement failed: [^\n]*", text)
         reason = found.group(0) if found else text.strip().splitlines()[0]
         raise FeatureInputError(f"{type(stage).__name__}: MLlib could not fit column "
-                                f"{stage.getInputCol()!r}: {reason} (an empty input has "
+                                f"{stage.getOrDefault('inputCol')!r}: {reason} (an empty input has "
                                 "nothing to fit)") from err
 
 
