@@ -83,6 +83,13 @@ class S3Access:
                     "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider")
         return conf
 
+    def client(self) -> Any:
+        """A boto3 S3 client on this endpoint (credentials from the standard AWS chain)."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint or None,
+                            region_name=self.region or None)
+
     def delta_options(self) -> dict[str, str]:
         """``storage_options`` for deltalake (delta-rs) on S3.
 

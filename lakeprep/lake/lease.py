@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakeprep.errors import LakeTableError
+from lakeprep.storage import s3_access
 
 log = logging.getLogger(__name__)
 LEASE_FILE = "_lakeprep_lease.json"
@@ -116,11 +117,10 @@ def _create(path: str, text: str) -> bool:
     """Create ``path`` holding ``text`` unless it exists; True when this call created it."""
     s3 = _s3(path)
     if s3 is not None:
-        import boto3
         from botocore.exceptions import ClientError
 
         try:
-            boto3.client("s3").put_object(Bucket=s3[0], Key=s3[1], Body=text.encode(),
+            s3_access().client().put_object(Bucket=s3[0], Key=s3[1], Body=text.encode(),
                                           IfNoneMatch="*")
             return True
         except ClientError as e:
@@ -146,9 +146,8 @@ def _read(path: str) -> dict[str, Any] | None:
     s3 = _s3(path)
     try:
         if s3 is not None:
-            import boto3
 
-            body = boto3.client("s3").get_object(Bucket=s3[0], Key=s3[1])["Body"].read()
+            body = s3_access().client().get_object(Bucket=s3[0], Key=s3[1])["Body"].read()
         else:
             with open(_local(path), "rb") as f:
                 body = f.read()
@@ -165,9 +164,8 @@ def _remove(path: str) -> None:
     s3 = _s3(path)
     try:
         if s3 is not None:
-            import boto3
 
-            boto3.client("s3").delete_object(Bucket=s3[0], Key=s3[1])
+            s3_access().client().delete_object(Bucket=s3[0], Key=s3[1])
         else:
             os.remove(_local(path))
     except FileNotFoundError:
