@@ -73,8 +73,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], raw: Sequence[i
 def verdict(text: Any) -> str:
     """A verdict word styled by how good it is."""
     word = str(text)
-    cls = {"pass": "ok", "passed": "ok", "ok": "ok", "true": "ok", "warn": "warn",
-           "quarantine": "warn"}.get(word.lower(), "bad")
+    cls = {"pass": "ok", "passed": "ok", "ok": "ok", "true": "ok", "reconciled": "ok",
+           "warn": "warn", "quarantine": "warn"}.get(word.lower(), "bad")
     return f'<span class="{cls}">{esc(word)}</span>'
 
 
