@@ -15,6 +15,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Keep each file on one xdist worker, and every user of the shared demo lake on the same one.
+
+    ``make test`` runs the suite on two workers (``-n 2 --dist loadgroup``): module fixtures are
+    then built once, and the session-scoped ``demo_run`` (a whole pipeline) once, not per worker.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        group = "demo_run" if "demo_run" in fixtures else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def spark():
     from lakeprep.spark import get_spark
