@@ -57,35 +57,39 @@ def time_window(spec: TimeFilter, cutoff: str) -> tuple[Column | None, Column | 
 
 
 def build_rows(source: DataFrame, spec: RowsSet, cutoff: str, record_columns: Sequence[str],
-               with_label: bool = True) -> DataFrame:
-    """``row_id``, ``snapshot_date``, the record's columns (less ``drop``) and the label."""
-    require_columns(source, list(record_columns), f"rows source {spec.source}")
+               with_label: bool = True, where: str = "rows set") -> DataFrame:
+    """``row_id``, ``snapshot_date``, the record's columns (less ``drop``) and the label.
+
+    ``where`` names the set in errors (``conf/base/features.yaml: features.sets.taxi_tips``).
+    """
+    require_columns(source, list(record_columns), f"{where}: source {spec.source}")
     df = source
     if spec.time_filter is not None:
         tf = spec.time_filter
-        require_columns(source, [tf.column], f"rows source {spec.source} (time_filter.column)")
+        require_columns(source, [tf.column], f"{where}.time_filter.column")
         start, end = time_window(tf, cutoff)
         ts = F.col(tf.column).cast("timestamp")
         if start is not None:
             df = df.where(ts >= start)
         if end is not None:
             df = df.where(ts < end)
-    derived = {spec.row_id.name: _row_id(spec, record_columns)}
+    derived = {spec.row_id.name: ("row_id", _row_id(spec, record_columns))}
     if with_label and spec.label is not None:
-        derived[spec.label.name] = F.expr(spec.label.expr)
-    clash = [c for c in (*derived, SNAPSHOT_DATE) if c in record_columns]
-    if clash:
-        raise FeatureSpecError(f"rows set on {spec.source}: column(s) {clash} already in the "
-                               f"source; name the row id and the label otherwise")
+        derived[spec.label.name] = ("label", F.expr(spec.label.expr))
+    for name, (key, column) in derived.items():
+        if name in record_columns or name == SNAPSHOT_DATE:
+            raise FeatureSpecError(f"{where}.{key}.name: {name!r} is already a column of "
+                                   f"{spec.source}; name it otherwise")
+        try:
+            source.select(column)  # analysed now: a typo is named before any data is read
+        except AnalysisException as e:
+            first = str(e).strip().splitlines()[0]
+            raise FeatureSpecError(f"{where}.{key}.expr: does not resolve over the columns of "
+                                   f"{spec.source} {list(source.columns)}: {first}") from None
     keep = [c for c in record_columns if c not in spec.drop]
-    try:
-        out = df.select(*[derived[spec.row_id.name].alias(spec.row_id.name)],
-                        F.to_date(F.lit(cutoff)).alias(SNAPSHOT_DATE), *keep,
-                        *[e.alias(n) for n, e in derived.items() if n != spec.row_id.name])
-    except AnalysisException as e:
-        first = str(e).strip().splitlines()[0]
-        raise FeatureSpecError(f"rows set on {spec.source}: an expression does not resolve "
-                               f"over {list(source.columns)}: {first}") from None
+    out = df.select(derived[spec.row_id.name][1].alias(spec.row_id.name),
+                    F.to_date(F.lit(cutoff)).alias(SNAPSHOT_DATE), *keep,
+                    *[c.alias(n) for n, (_, c) in derived.items() if n != spec.row_id.name])
     label = spec.label.name if with_label and spec.label is not None else None
     if label and isinstance(out.schema[label].dataType, T.BooleanType):
         out = out.withColumn(label, F.col(label).cast("int"))  # 0/1 for every SageMaker format

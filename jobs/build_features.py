@@ -152,7 +152,7 @@ def set_expressions(fs: FeatureSet) -> dict[str, str]:
 
 
 def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
-    snap, inputs = _snapshot(ctx, fs, day, with_label=True)
+    snap, inputs = _snapshot(ctx, name, fs, day, with_label=True)
     label = fs.label_name
     pipeline = build_pipeline(fs.pipeline, snap.columns,
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
@@ -215,22 +215,23 @@ def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel
                          f"{cutoff} failed: {first}") from None
 
 
-def _snapshot(ctx: JobContext, fs: FeatureSet, cutoff: str, with_label: bool
+def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label: bool
               ) -> tuple[DataFrame, list[dict[str, Any]]]:
     """The set's rows as of ``cutoff`` (the pipeline's input) and the table versions read."""
     tables, inputs = {}, []
-    for name in fs.sources():
-        table = ctx.table(name)
+    for source in fs.sources():
+        table = ctx.table(source)
         version = table.version()
         if version is None:
-            raise InputError(f"table {name} does not exist yet at {table.location}; run "
+            raise InputError(f"table {source} does not exist yet at {table.location}; run "
                              f"`lakeprep run ingest` first")
-        tables[name] = table.read(version=version)
-        inputs.append({"table": name, "kind": "table", "version": version,
+        tables[source] = table.read(version=version)
+        inputs.append({"table": source, "kind": "table", "version": version,
                        "location": table.location})
     if isinstance(fs, RowsSet):
+        where = f"{ctx.settings.where('features', 'sets', name)}: features.sets.{name}"
         return build_rows(tables[fs.source], fs, cutoff, record_columns(ctx, fs.source),
-                          with_label=with_label), inputs
+                          with_label=with_label, where=where), inputs
     return build_snapshot(tables, fs.snapshot, cutoff, with_label=with_label), inputs
 
 

@@ -71,7 +71,7 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
         if not model_path:
             raise InputError(f"{fs.table}: its latest version records no pipeline model; run "
                              f"build-features --set {name} first or pass --model")
-    snap, inputs = _snapshot(ctx, fs, day, with_label=False)
+    snap, inputs = _snapshot(ctx, name, fs, day, with_label=False)
     report = FeatureReport(fs.inference_table, day, inputs=inputs, model_path=model_path,
                            feature_set=name)
     snap = snap.persist()

@@ -166,6 +166,15 @@ def test_a_label_that_does_not_parse_stops_before_anything_is_written(spark, tax
     assert msg.startswith(f"{conf}/local/features.yaml: features.sets.taxi_tips.label.expr: "
                           f"'tip_amount >' does not parse"), msg
     assert "\n" not in msg and err.value.exit_code == 2
+    # one that parses but names no column of the source: found when the set is analysed
+    conf = _copy_conf(tmp_path / "typo", "features:\n  sets:\n    taxi_tips:\n"
+                                         "      label: {expr: 'tip_amout > 0'}\n")
+    settings = load_settings("local", conf, environ={"LAKEPREP_DATA": str(root)})
+    with pytest.raises(ConfigError, match=rf"^{conf}/local/features.yaml: features.sets.taxi_tips"
+                                          r".label.expr: does not resolve over the columns of "
+                                          r"taxi_trips .*tip_amout"):
+        build_features.run(JobContext.start(settings, "build-features", spark=spark),
+                           feature_set="taxi_tips")
     assert ctx.table("taxi_tips_features").version() == before
     assert ctx.table("customer_features").version() is None
 
