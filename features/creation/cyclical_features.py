@@ -40,7 +40,7 @@ class _CyclicalParams(HasInputCols):
                         high=math.inf, low_open=True, high_open=True)
 
     def declared_outputs(self) -> list[str]:
-        """The ``<col>_sin`` and ``<col>_cos`` columns this stage adds (for the spec's check)."""
+        """``<col>_sin`` and ``<col>_cos`` per input column (declared for the spec's check)"""
         return [f"{c}_{fn}" for c in self.getInputCols() for fn in ("sin", "cos")]
 
     @property

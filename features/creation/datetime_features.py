@@ -83,7 +83,7 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
     def declared_outputs(self) -> list[str]:
-        """The ``<col>_<feature>`` columns this stage adds (for the spec's column check)."""
+        """``<col>_<feature>`` per input column and feature (declared for the spec's check)"""
         wanted = self.getOrDefault(self.features)
         return [f"{c}_{f}" for c in self.getInputCols() for f in wanted]
 
