@@ -1,16 +1,19 @@
-"""build_features: bronze tables -> per-customer snapshot as of a cutoff -> fitted feature pipeline
--> feature table (Delta, partitioned by snapshot date) + the saved pipeline model and the drift
-baseline that ``jobs.transform`` checks new snapshots against.
+"""build_features: per feature set, bronze tables -> its rows as of a cutoff (a per-entity
+snapshot, or one row per source row) -> fitted feature pipeline -> its feature table (Delta,
+partitioned by snapshot date) + the saved pipeline model and the drift baseline that
+``jobs.transform`` checks new rows against.
 
-    lakeprep run build-features --env local [--cutoff 2026-05-01]
+    lakeprep run build-features --env local [--set customer] [--cutoff 2026-05-01]
 
->>> report = run(load_settings("local"), date(2026, 5, 1))  # doctest: +SKIP
+>>> report = run(load_settings("local"), date(2026, 5, 1), feature_set="customer")  # doctest: +SKIP
+>>> report["customer"].rows  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -21,10 +24,11 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.rows import build_rows, parse_problems
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
-from lakeprep.config.sections import FeaturesSettings
+from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
@@ -47,10 +51,12 @@ class FeatureReport:
     model_path: str = ""
     inputs: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] | None = None
+    feature_set: str = ""
 
     def lines(self) -> list[str]:
         src = ", ".join(f"{i['table']}@v{i['version']}" for i in self.inputs)
-        out = [f"{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
+        head = f"set {self.feature_set}: " if self.feature_set else ""
+        out = [f"{head}{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
                f"{len(self.feature_names)} features; version {self.version}",
                f"pipeline model: {self.model_path}"]
         if self.label_balance:
@@ -63,36 +69,113 @@ class FeatureReport:
         return out
 
 
+@dataclass
+class SetsReport:
+    """What a run over feature sets did: a report per set built, a reason per set skipped."""
+
+    reports: dict[str, FeatureReport] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> FeatureReport:
+        return self.reports[name]
+
+    def lines(self) -> list[str]:
+        out = [line for r in self.reports.values() for line in r.lines()]
+        return out + [f"set {name}: skipped: {why}" for name, why in self.skipped.items()]
+
+
 @job("build-features")
-def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
-    """Fit the spec pipeline on the snapshot as of ``cutoff`` (default ``features.cutoff``) and
-    write the feature table."""
+def run(ctx: JobContext, cutoff: date | None = None, feature_set: str | None = None
+        ) -> SetsReport:
+    """Build every feature set (or only ``feature_set``): fit its spec pipeline on its rows as
+    of ``cutoff`` (default: the set's cutoff) and write its feature table.
+
+    A set whose source tables do not exist yet is skipped (reported) when every set runs, and
+    an error when it is the one named. Every set's expressions are parsed before any is built.
+    """
     cfg = ctx.settings.require_features()
-    day = (cutoff or cfg.cutoff).isoformat()
-    snap, inputs = _snapshot(ctx, cfg, day, with_label=True)
-    label = cfg.snapshot.label.name if cfg.snapshot.label else None
-    pipeline = build_pipeline(cfg.pipeline, snap.columns,
-                              source=ctx.settings.where("features", "pipeline"))
-    report = FeatureReport(cfg.table, day, inputs=inputs)
+    sets = ready_sets(ctx, feature_set)
+    report = SetsReport(skipped=sets.skipped)
+    for name, fs in sets.ready.items():
+        day = (cutoff or cfg.cutoff_of(name)).isoformat()
+        report.reports[name] = _build_set(ctx, name, fs, day)
+    return report
+
+
+@dataclass
+class ReadySets:
+    ready: dict[str, FeatureSet]
+    skipped: dict[str, str]
+
+
+def ready_sets(ctx: JobContext, feature_set: str | None,
+               needs: Callable[[FeatureSet], list[str]] | None = None) -> ReadySets:
+    """The sets to run: ``feature_set`` or all; their expressions checked first (a ConfigError
+    naming the file and key), the ones whose tables (``needs``, default the sources) do not
+    exist yet skipped, or an error when named."""
+    settings = ctx.settings
+    sets = settings.feature_sets(feature_set)
+    problems = []
+    for name, fs in sets.items():
+        for key, problem in parse_problems(set_expressions(fs)).items():
+            problems.append(f"{settings.where('features', 'sets', name, *key.split('.'))}: "
+                            f"features.sets.{name}.{key}: {problem}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    out = ReadySets({}, {})
+    for name, fs in sets.items():
+        missing = [t for t in (needs or _sources)(fs) if ctx.table(t).version() is None]
+        if not missing:
+            out.ready[name] = fs
+            continue
+        why = (f"table(s) {', '.join(missing)} do not exist yet; run `lakeprep run ingest` "
+               f"(or build-features) first")
+        if feature_set is not None:
+            raise InputError(f"feature set {name}: {why}")
+        log.warning("feature set %s: skipped: %s", name, why)
+        out.skipped[name] = why
+    return out
+
+
+def _sources(fs: FeatureSet) -> list[str]:
+    return fs.sources()
+
+
+def set_expressions(fs: FeatureSet) -> dict[str, str]:
+    """Every Spark SQL expression of a set, by its key under the set."""
+    if isinstance(fs, RowsSet):
+        exprs = {"label.expr": fs.label.expr} if fs.label else {}
+        if fs.row_id.expr:
+            exprs["row_id.expr"] = fs.row_id.expr
+        return exprs
+    return {f"snapshot.derived.{k}": v for k, v in fs.snapshot.derived.items()}
+
+
+def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
+    snap, inputs = _snapshot(ctx, name, fs, day, with_label=True)
+    label = fs.label_name
+    pipeline = build_pipeline(fs.pipeline, snap.columns,
+                              source=ctx.settings.where("features", "sets", name, "pipeline"))
+    report = FeatureReport(fs.table, day, inputs=inputs, feature_set=name)
     snap = snap.persist()
     outcome = None
     try:
         # the bronze -> features gate checks the snapshot before anything is fitted on it;
         # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
         # aside are neither fitted on nor written
-        outcome = gates.check(ctx, cfg.table, snap)
+        outcome = gates.check(ctx, fs.table, snap)
         train = outcome.passed if outcome is not None and outcome.passed is not None else snap
         report.rows = train.count()
         if report.rows == 0:
-            raise InputError(f"{cfg.table}: the snapshot as of {day} is empty: no "
-                             f"{cfg.snapshot.entity_table} row existed before the cutoff")
-        model = _fit(pipeline, train, cfg.table, day)
+            raise InputError(f"{fs.table} (feature set {name}): no rows as of {day}: "
+                             f"{_empty_reason(fs)}")
+        model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
-        report.model_path = f"{_models_root(ctx, cfg)}/{ctx.run_id}"
+        report.model_path = f"{_models_root(ctx, fs)}/{ctx.run_id}"
         model.save(report.model_path)
-        baseline = DriftBaseline.fit(train, features=_drift_features(cfg, train),
-                                     bins=cfg.drift.bins)
+        baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
+                                     bins=ctx.settings.require_features().drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
         result = _result(out, snap.columns)
@@ -100,19 +183,26 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
             report.label_balance = {str(r[0]): int(r[1]) for r in
                                     train.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
-            table=cfg.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
+            table=fs.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
             gate=gates.summary(outcome),
-            features={"names": report.feature_names, "label": label,
-                      "entity": cfg.snapshot.entity, "column": FEATURES_COL,
+            features={"set": name, "kind": fs.kind, "names": report.feature_names,
+                      "label": label, "entity": fs.id_column, "column": FEATURES_COL,
                       "pipeline_model": report.model_path,
                       "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
-        report.version = ctx.table(cfg.table).overwrite_partitions(result, meta).version
-        gates.set_aside_gate(ctx, cfg.table, outcome)
+        report.version = ctx.table(fs.table).overwrite_partitions(result, meta).version
+        gates.set_aside_gate(ctx, fs.table, outcome)
     finally:
         if outcome is not None:
             outcome.unpersist()
         snap.unpersist()
     return report
+
+
+def _empty_reason(fs: FeatureSet) -> str:
+    if isinstance(fs, RowsSet):
+        return (f"no {fs.source} row passes time_filter {fs.time_filter}" if fs.time_filter
+                else f"{fs.source} is empty")
+    return f"no {fs.snapshot.entity_table} row existed before the cutoff"
 
 
 def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:
@@ -125,19 +215,33 @@ def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel
                          f"{cutoff} failed: {first}") from None
 
 
-def _snapshot(ctx: JobContext, cfg: FeaturesSettings, cutoff: str, with_label: bool
+def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label: bool
               ) -> tuple[DataFrame, list[dict[str, Any]]]:
+    """The set's rows as of ``cutoff`` (the pipeline's input) and the table versions read."""
     tables, inputs = {}, []
-    for name in cfg.snapshot.sources():
-        table = ctx.table(name)
+    for source in fs.sources():
+        table = ctx.table(source)
         version = table.version()
         if version is None:
-            raise InputError(f"table {name} does not exist yet at {table.location}; run "
+            raise InputError(f"table {source} does not exist yet at {table.location}; run "
                              f"`lakeprep run ingest` first")
-        tables[name] = table.read(version=version)
-        inputs.append({"table": name, "kind": "table", "version": version,
+        tables[source] = table.read(version=version)
+        inputs.append({"table": source, "kind": "table", "version": version,
                        "location": table.location})
-    return build_snapshot(tables, cfg.snapshot, cutoff, with_label=with_label), inputs
+    if isinstance(fs, RowsSet):
+        where = f"{ctx.settings.where('features', 'sets', name)}: features.sets.{name}"
+        return build_rows(tables[fs.source], fs, cutoff, record_columns(ctx, fs.source),
+                          with_label=with_label, where=where), inputs
+    return build_snapshot(tables, fs.snapshot, cutoff, with_label=with_label), inputs
+
+
+def record_columns(ctx: JobContext, name: str) -> list[str]:
+    """The columns the catalog declares for table ``name`` (its raw table's, then derived)."""
+    spec = ctx.settings.table(name)
+    declared = [c.name for c in spec.columns]
+    if spec.upstream:
+        declared = [c.name for c in ctx.settings.table(spec.upstream).columns] + declared
+    return list(dict.fromkeys([*declared, *spec.derive]))
 
 
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
@@ -146,9 +250,10 @@ def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
                       vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
-def _drift_features(cfg: FeaturesSettings, snap: DataFrame) -> list[str]:
-    skip = {cfg.snapshot.entity, SNAPSHOT_DATE, cfg.snapshot.entity_since,
-            cfg.snapshot.label.name if cfg.snapshot.label else None}
+def _drift_features(fs: FeatureSet, snap: DataFrame) -> list[str]:
+    skip = {fs.id_column, SNAPSHOT_DATE, fs.label_name}
+    if isinstance(fs, EntitySnapshotSet):
+        skip.add(fs.snapshot.entity_since)
     kinds = ("int", "bigint", "double", "float", "smallint", "string")
     return [c for c, t in snap.dtypes if c not in skip and (t in kinds or t.startswith("decimal"))]
 
@@ -160,9 +265,10 @@ def _drift_summary(drift: Any) -> dict[str, Any]:
             "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
 
 
-def _models_root(ctx: JobContext, cfg: FeaturesSettings) -> str:
+def _models_root(ctx: JobContext, fs: FeatureSet) -> str:
     root = ctx.settings.lake.layers.get("features")
     if not root:
         raise ConfigError("lake.layers.features is not set; the pipeline model is saved there")
-    return f"{root.rstrip('/')}/{cfg.models_folder}/{cfg.table}"
+    folder = ctx.settings.require_features().models_folder
+    return f"{root.rstrip('/')}/{folder}/{fs.table}"
 

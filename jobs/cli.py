@@ -101,7 +101,7 @@ err = _console(stderr=True)
 
 JOBS: dict[str, str] = {
     "ingest": "raw files -> bronze Delta tables (incremental, deduplicated, quarantined)",
-    "build-features": "bronze -> per-customer snapshot -> fitted pipeline -> feature table",
+    "build-features": "bronze -> each feature set's rows -> fitted pipeline -> feature table",
     "transform": "apply the saved pipeline to a new snapshot (batch inference preprocessing)",
     "export": "feature table -> SageMaker train/validation/test channels + manifest.json",
 }
@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "feature table's latest version records)")
     run.add_argument("--version", type=int, help="feature table version to export "
                      "(export; default: latest)")
+    run.add_argument("--set", dest="feature_set", metavar="NAME",
+                     help="only this feature set (build-features, transform, export; default: "
+                     "every set, and export.source_table for export)")
 
     rep = sub.add_parser("reproduce", parents=[common],
                          help="rebuild an export from its manifest and compare it row for row")
@@ -296,6 +299,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.runtime import JobContext
 
     job, show = RUNNERS[args.job]()
+    if args.feature_set is not None:
+        settings.feature_sets(args.feature_set)  # a set that does not exist: before any run
     ctx = JobContext.start(settings, job.job_name)
     out.line(f"run {ctx.run_id} · env {settings.env} · engine {ctx.engine}", essential=True,
              run_id=ctx.run_id, env=settings.env, engine=ctx.engine)
@@ -309,10 +314,10 @@ def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
     if args.job == "ingest":
         return {"tables": args.tables}
     if args.job == "build-features":
-        return {"cutoff": args.cutoff}
+        return {"cutoff": args.cutoff, "feature_set": args.feature_set}
     if args.job == "transform":
-        return {"cutoff": args.cutoff, "model_path": args.model}
-    return {"version": args.version}
+        return {"cutoff": args.cutoff, "model_path": args.model, "feature_set": args.feature_set}
+    return {"version": args.version, "feature_set": args.feature_set}
 
 
 def _show_ingest(reports: Any) -> int:

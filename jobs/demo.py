@@ -148,14 +148,21 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     def do_features(r: StageResult) -> None:
         ctx = ctx_for(build_features.run)
         r.run_id = ctx.run_id
-        report = build_features.run(ctx)
+        report = build_features.run(ctx)  # every set whose sources exist
         verdicts = {t: o.verdict.value for t, o in ctx.gates}
-        quarantined = sum(o.counts.get("quarantined", 0) for _, o in ctx.gates)
-        rec.features = asdict(report)
-        r.rows, r.lines = report.rows, report.lines()
-        rec.tables.append(TableSummary(report.table, report.rows + quarantined, report.rows,
-                                       quarantined, 0, report.version,
-                                       gate=verdicts.get(report.table)))
+        quarantined = {t: o.counts.get("quarantined", 0) for t, o in ctx.gates}
+        # the run record follows the set the demo exports
+        exported = settings.export.source_table
+        main = next((x for x in report.reports.values() if x.table == exported), None)
+        if main is None:
+            raise LakeprepError(f"no feature set was built into export.source_table {exported}"
+                                f" ({'; '.join(report.lines())})")
+        rec.features = asdict(main)
+        r.rows, r.lines = main.rows, report.lines()
+        for x in report.reports.values():
+            q = quarantined.get(x.table, 0)
+            rec.tables.append(TableSummary(x.table, x.rows + q, x.rows, q, 0, x.version,
+                                           gate=verdicts.get(x.table)))
 
     def do_export(r: StageResult) -> None:
         ctx = ctx_for(export_training.run)

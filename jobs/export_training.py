@@ -6,7 +6,7 @@ writes ``manifest.json`` beside the channels: files, content types, rows and cla
 feature names in vector order, label, the table version read, the pipeline model, config hash,
 run id and split spec; ``jobs.reproduce`` rebuilds them from it.
 
-    lakeprep run export --env local [--version N]
+    lakeprep run export --env local [--set NAME] [--version N]
 
 >>> report = run(load_settings("local"))  # doctest: +SKIP
 >>> report.manifest_uri  # doctest: +SKIP
@@ -128,6 +128,22 @@ def _open_source(ctx: JobContext, cfg: ExportSettings, version: int | None) -> _
                    list(meta["names"]), meta.get("pipeline_model"))
 
 
+def export_settings(ctx: JobContext, feature_set: str | None) -> ExportSettings:
+    """The ``export`` section, pointed at ``feature_set``'s table when one is named.
+
+    The section's label and entity hold for its own ``source_table``; another set's table
+    exports with that set's label and row id.
+    """
+    cfg = ctx.settings.export
+    if feature_set is None:
+        return cfg
+    fs = ctx.settings.feature_sets(feature_set)[feature_set]
+    if fs.table == cfg.source_table:
+        return cfg
+    return cfg.model_copy(update={"source_table": fs.table, "label": fs.label_name,
+                                  "entity": fs.id_column})
+
+
 # writing ---------------------------------------------------------------------------------------
 def _sized(options: WriteOptions, rows: int) -> WriteOptions:
     """Without ``num_files``, as many parts as ``rows_per_file`` needs (at least one), rather
@@ -213,9 +229,14 @@ class ExportReport:
 
 
 @job("export")
-def run(ctx: JobContext, version: int | None = None) -> ExportReport:
-    """Export the feature table (latest, or ``version``) as SageMaker channels + manifest."""
-    cfg = ctx.settings.export
+def run(ctx: JobContext, version: int | None = None, feature_set: str | None = None
+        ) -> ExportReport:
+    """Export the feature table (latest, or ``version``) as SageMaker channels + manifest.
+
+    ``feature_set`` exports that set's feature table (its label and row id), into
+    ``<exports>/<its table>/<run id>``; without it, ``export.source_table``.
+    """
+    cfg = export_settings(ctx, feature_set)
     src = _open_source(ctx, cfg, version)
     spec = cfg.split_spec(src.label, src.entity)
     root = output_root(ctx, cfg)

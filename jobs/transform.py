@@ -1,9 +1,9 @@
-"""transform: apply the pipeline saved by ``build_features`` to a new snapshot (batch inference
-preprocessing), after a drift gate against the training baseline saved with the model.
+"""transform: apply the pipeline ``build_features`` saved for a feature set to its new rows (batch
+inference preprocessing), after a drift gate against the training baseline saved with the model.
 
-    lakeprep run transform --env local [--cutoff 2026-06-01] [--model PATH]
+    lakeprep run transform --env local [--set customer] [--cutoff 2026-06-01] [--model PATH]
 
->>> report = run(load_settings("local"), date(2026, 6, 1))  # doctest: +SKIP
+>>> report = run(load_settings("local"), date(2026, 6, 1), feature_set="customer")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from jobs.build_features import (
     BASELINE_FILE,
     FEATURES_COL,
     FeatureReport,
+    SetsReport,
     _drift_summary,
     _result,
     _snapshot,
+    ready_sets,
 )
-from lakeprep.errors import ConfigError, GateFailed, InputError
+from lakeprep.config.sections import FeatureSet
+from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
@@ -32,32 +35,54 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 
 @job("transform")
-def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = None
-        ) -> FeatureReport:
-    """Apply a saved pipeline to the snapshot as of ``cutoff`` (default today; no label, nothing
-    refitted)."""
-    cfg = ctx.settings.require_features()
-    if not cfg.inference_table:
-        raise ConfigError(f"{ctx.settings.where('features')}: features.inference_table is not "
-                          f"set; it names the table transform writes")
+def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = None,
+        feature_set: str | None = None) -> SetsReport:
+    """Apply each set's saved pipeline (or only ``feature_set``'s) to its rows as of ``cutoff``
+    (default today; no label, nothing refitted). Sets without an inference table are left out;
+    a set whose feature table was never built is skipped, or an error when named."""
+    settings = ctx.settings
+    named = settings.feature_sets(feature_set)
+    if feature_set is None:
+        named = {n: fs for n, fs in named.items() if fs.inference_table}
+    if model_path is not None and len(named) != 1:
+        raise UsageError(f"--model names one set's pipeline: give --set too (sets: "
+                         f"{', '.join(sorted(named))})")
+    for name, fs in named.items():
+        if not fs.inference_table:
+            raise ConfigError(f"{settings.where('features', 'sets', name)}: features.sets."
+                              f"{name}.inference_table is not set; it names the table "
+                              f"transform writes")
+    sets = ready_sets(ctx, feature_set, needs=lambda fs: [fs.table, *fs.sources()])
+    report = SetsReport(skipped={n: why for n, why in sets.skipped.items() if n in named})
     day = (cutoff or date.today()).isoformat()
+    for name, fs in sets.ready.items():
+        if name in named:
+            report.reports[name] = _transform_set(ctx, name, fs, day, model_path)
+    return report
+
+
+def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
+                   model_path: str | None) -> FeatureReport:
+    drift_cfg = ctx.settings.require_features().drift
+    assert fs.inference_table is not None  # checked by run
     if model_path is None:
-        meta = ctx.table(cfg.table).commit_metadata()
+        meta = ctx.table(fs.table).commit_metadata()
         model_path = (meta.get("features") or {}).get("pipeline_model")
         if not model_path:
-            raise InputError(f"{cfg.table}: its latest version records no pipeline model; run "
-                             f"build-features first or pass --model")
-    snap, inputs = _snapshot(ctx, cfg, day, with_label=False)
-    report = FeatureReport(cfg.inference_table, day, inputs=inputs, model_path=model_path)
+            raise InputError(f"{fs.table}: its latest version records no pipeline model; run "
+                             f"build-features --set {name} first or pass --model")
+    snap, inputs = _snapshot(ctx, name, fs, day, with_label=False)
+    report = FeatureReport(fs.inference_table, day, inputs=inputs, model_path=model_path,
+                           feature_set=name)
     snap = snap.persist()
     try:
         baseline = DriftBaseline.from_dict(
             json.loads(read_text(ctx.spark, f"{model_path}/{BASELINE_FILE}")),
             source=f"{model_path}/{BASELINE_FILE}")
-        drift = check_drift(snap, baseline, warn=cfg.drift.warn, fail=cfg.drift.fail)
+        drift = check_drift(snap, baseline, warn=drift_cfg.warn, fail=drift_cfg.fail)
         report.drift = _drift_summary(drift)
-        if drift.verdict == "fail" and cfg.drift.policy == "fail":
-            raise GateFailed(f"drift gate: {cfg.inference_table} as of {day} drifted from the "
+        if drift.verdict == "fail" and drift_cfg.policy == "fail":
+            raise GateFailed(f"drift gate: {fs.inference_table} as of {day} drifted from the "
                              f"training baseline ({report.lines()[-1]}); nothing was written")
         model = load_for_inference(model_path)
         out = model.transform(snap)
@@ -65,11 +90,11 @@ def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = No
         result = _result(out, snap.columns)
         report.rows = snap.count()
         meta = ctx.commit_metadata(
-            table=cfg.inference_table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
+            table=fs.inference_table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
             drift=report.drift,
-            features={"names": report.feature_names, "entity": cfg.snapshot.entity,
+            features={"set": name, "names": report.feature_names, "entity": fs.id_column,
                       "column": FEATURES_COL, "pipeline_model": model_path})
-        report.version = ctx.table(cfg.inference_table).overwrite_partitions(result, meta).version
+        report.version = ctx.table(fs.inference_table).overwrite_partitions(result, meta).version
     finally:
         snap.unpersist()
     return report

@@ -39,6 +39,10 @@ class _CyclicalParams(HasInputCols):
             check_range(type(self).__name__, f"maxValues[{c!r}] (the period)", v, low=0.0,
                         high=math.inf, low_open=True, high_open=True)
 
+    def declared_outputs(self) -> list[str]:
+        """``<col>_sin`` and ``<col>_cos`` per input column (declared for the spec's check)"""
+        return [f"{c}_{fn}" for c in self.getInputCols() for fn in ("sin", "cos")]
+
     @property
     def max_values_(self) -> dict[str, float]:
         """Period used for each column."""

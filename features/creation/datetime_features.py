@@ -82,6 +82,11 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
+    def declared_outputs(self) -> list[str]:
+        """``<col>_<feature>`` per input column and feature (declared for the spec's check)"""
+        wanted = self.getOrDefault(self.features)
+        return [f"{c}_{f}" for c in self.getInputCols() for f in wanted]
+
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()

@@ -2,8 +2,9 @@
 
 Every YAML file of a folder contributes its top-level keys (two files of one folder may not define
 the same key). ``conf/<env>`` overrides ``conf/base`` key by key (dicts merge, anything else
-replaces). ``${VAR}`` and ``${VAR:-default}`` are replaced from the environment. Any error names
-the file and the key:
+replaces); ``key: __delete__`` removes a base key and ``key!: {...}`` replaces a base mapping
+whole instead of merging into it. ``${VAR}`` and ``${VAR:-default}`` are replaced from the
+environment. Any error names the file and the key:
 
     conf/local/catalog.yaml: tables.orders.partition_by: Input should be a valid list
 
@@ -28,11 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lakeprep.config.sections import (
     DeploySettings,
     ExportSettings,
+    FeatureSet,
     FeaturesSettings,
     LineageSettings,
 )
 from lakeprep.config.suites import SuiteDeclaration
-from lakeprep.errors import ConfigError
+from lakeprep.errors import ConfigError, UsageError
 
 ENVIRONMENTS = ("local", "emr", "glue")
 LAYERS = ("raw", "bronze", "features", "exports")
@@ -220,7 +222,7 @@ class Settings(_Model):
         named = ([("export.source_table", self.export.source_table)]
                  if "export" in self.model_fields_set else [])
         if self.features is not None:
-            named += [("features", t) for t in self.features.tables()]
+            named += [(f"features.{key}", t) for key, t in self.features.tables()]
         for key, name in named:
             if name not in self.tables:
                 raise ValueError(f"{key}: no table named {name!r} in the catalog; known "
@@ -245,8 +247,19 @@ class Settings(_Model):
         """The ``features`` section, or an error saying where it belongs."""
         if self.features is None:
             raise ConfigError(f"{self.conf_dir}: no `features:` section (conf/base/features.yaml "
-                              f"declares the snapshot and the pipeline)")
+                              f"declares the feature sets)")
         return self.features
+
+    def feature_sets(self, name: str | None = None) -> dict[str, FeatureSet]:
+        """Every feature set, or only ``name`` (an error listing the valid ones otherwise)."""
+        sets = self.require_features().sets
+        if name is None:
+            return dict(sets)
+        if name not in sets:
+            raise UsageError(f"--set {name}: no feature set named {name!r} in "
+                             f"{self.where('features', 'sets')}; valid sets: "
+                             f"{', '.join(sorted(sets))}")
+        return {name: sets[name]}
 
     def table(self, name: str) -> TableSpec:
         """The catalog entry ``name``, or an error listing the known tables."""
@@ -343,8 +356,14 @@ def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
     suites: dict[str, Any] = {}
     suite_files: dict[str, str] = {}
     for folder in (root / "base", root / env):
-        layer, layer_files = _read_folder(folder, origin, environ)
-        merged = _merge(merged, layer)
+        layer_origin: dict[tuple[str, ...], str] = {}
+        layer, layer_files = _read_folder(folder, layer_origin, environ)
+        removed: list[tuple[str, ...]] = []
+        merged = _merge(merged, layer, removed=removed)
+        # a deleted or replaced key no longer comes from the file that set it before
+        origin = {k: v for k, v in origin.items()
+                  if not any(k[:len(r)] == r for r in removed)}
+        origin.update(layer_origin)
         files += layer_files
         # one quality suite per file: <folder>/quality/<table>.yaml
         for path in sorted((folder / "quality").glob("*.y*ml")):
@@ -376,11 +395,12 @@ def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
     for path in paths:
         data = _read_yaml(path, environ)
         for key, value in data.items():
-            if key in owner:
-                raise ConfigError(f"{path}: key {key!r} is already defined in {owner[key]}")
-            owner[key] = str(path)
+            name = _plain(key)
+            if name in owner:
+                raise ConfigError(f"{path}: key {name!r} is already defined in {owner[name]}")
+            owner[name] = str(path)
             out[key] = value
-            _record_origin(value, (key,), str(path), origin)
+            _record_origin(value, (str(name),), str(path), origin)
     return out, [str(p) for p in paths]
 
 
@@ -403,7 +423,7 @@ def _record_origin(value: Any, at: tuple[str, ...], path: str,
     origin[at] = path
     if isinstance(value, dict):
         for k, v in value.items():
-            _record_origin(v, (*at, str(k)), path, origin)
+            _record_origin(v, (*at, str(_plain(k))), path, origin)
 
 
 def _interpolate(value: Any, path: Path, at: tuple[str, ...], environ: Mapping[str, str]) -> Any:
@@ -426,11 +446,46 @@ def _interpolate(value: Any, path: Path, at: tuple[str, ...], environ: Mapping[s
     return _ENV_REF.sub(sub, value)
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+# An override deletes a base key with the value DELETE, and replaces a base mapping whole
+# (instead of merging into it key by key) when its key ends with REPLACE: `derived!: {...}`.
+DELETE = "__delete__"
+REPLACE = "!"
+
+
+def _plain(key: Any) -> Any:
+    """``key`` without the replace marker (YAML keys that are not text are kept as they are)."""
+    if isinstance(key, str) and key.endswith(REPLACE) and len(key) > 1:
+        return key[:-len(REPLACE)]
+    return key
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], at: tuple[str, ...] = (),
+           removed: list[tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """``override`` layered on ``base``: mappings merge key by key, anything else replaces;
+    ``DELETE`` removes a key, a key ending with ``REPLACE`` replaces the base value whole.
+    The keys deleted or replaced are appended to ``removed``."""
     out = dict(base)
-    for k, v in override.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    removed = [] if removed is None else removed
+    for key, v in override.items():
+        k = _plain(key)
+        whole = k != key
+        if v == DELETE or whole:
+            if k in out:
+                removed.append((*at, str(k)))
+            out.pop(k, None)
+            if v == DELETE:
+                continue
+            out[k] = _strip(v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v, (*at, str(k)), removed)
+        else:
+            out[k] = _strip(v)
     return out
+
+
+def _strip(value: Any) -> Any:
+    """``value`` with replace markers taken off its keys and delete markers dropped."""
+    return _merge({}, value) if isinstance(value, dict) else value
 
 
 def _validate(merged: dict[str, Any], env: str, root: Path, files: list[str],

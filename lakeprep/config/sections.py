@@ -12,7 +12,7 @@ every command at start-up with the file and the key, before Spark starts:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -75,22 +75,128 @@ class DriftSettings(_Model):
     bins: int = Field(default=10, ge=2)
 
 
-class FeaturesSettings(_Model):
-    """The ``features:`` section (``conf/base/features.yaml``). ``pipeline`` is the feature spec,
-    checked op by op by ``features.spec.build_pipeline``."""
+class _SetBase(_Model):
+    """What every feature set declares: its tables, its cutoff and its pipeline spec."""
 
-    table: str
-    cutoff: date
-    inference_table: str | None = None
-    snapshot: SnapshotSpec
+    table: str = Field(description="the feature table this set writes (catalog name)")
+    inference_table: str | None = Field(default=None, description="what transform writes")
+    cutoff: date | None = Field(default=None, description="default: features.cutoff")
     pipeline: dict[str, Any]
+
+
+class EntitySnapshotSet(_SetBase):
+    """``kind: entity_snapshot``: one row per entity as of the cutoff (``features.snapshot``)."""
+
+    kind: Literal["entity_snapshot"]
+    snapshot: SnapshotSpec
+
+    @property
+    def id_column(self) -> str:
+        return self.snapshot.entity
+
+    @property
+    def label_name(self) -> str | None:
+        return self.snapshot.label.name if self.snapshot.label else None
+
+    def sources(self) -> list[str]:
+        return self.snapshot.sources()
+
+
+class RowLabel(_Model):
+    """``name`` = ``expr`` (Spark SQL over the source row), stored as int when boolean."""
+
+    name: str
+    expr: str
+
+
+class RowId(_Model):
+    """The output's row id: ``expr`` (Spark SQL), else a hash of the record's declared columns."""
+
+    name: str
+    expr: str | None = None
+
+
+class TimeFilter(_Model):
+    """Keep rows whose ``column`` lies in [from, until); ``days``: [cutoff - days, cutoff)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    column: str
+    from_: date | datetime | None = Field(default=None, alias="from")
+    until: date | datetime | None = None
+    days: int | None = Field(default=None, ge=1, description="relative to the cutoff")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TimeFilter:
+        if self.days is not None and (self.from_ is not None or self.until is not None):
+            raise ValueError("days: give either days (relative to the cutoff) or from/until")
+        if self.days is None and self.from_ is None and self.until is None:
+            raise ValueError("column: a time filter needs from, until or days")
+        return self
+
+
+class RowsSet(_SetBase):
+    """``kind: rows``: one output row per source row of a bronze table, with a label."""
+
+    kind: Literal["rows"]
+    source: str = Field(description="a bronze table (catalog name)")
+    row_id: RowId
+    label: RowLabel | None = None
+    time_filter: TimeFilter | None = None
+    drop: list[str] = Field(default_factory=list, description="source columns never written "
+                            "to the feature table (e.g. leaking the label)")
+
+    @property
+    def id_column(self) -> str:
+        return self.row_id.name
+
+    @property
+    def label_name(self) -> str | None:
+        return self.label.name if self.label else None
+
+    def sources(self) -> list[str]:
+        return [self.source]
+
+
+FeatureSet = Annotated[EntitySnapshotSet | RowsSet, Field(discriminator="kind")]
+
+
+class FeaturesSettings(_Model):
+    """The ``features:`` section (``conf/base/features.yaml``): named feature sets, each with
+    its own source, kind, tables and pipeline (``features.spec.build_pipeline`` checks the spec
+    op by op when the set is built)."""
+
+    cutoff: date
+    sets: dict[str, FeatureSet] = Field(min_length=1)
     drift: DriftSettings = DriftSettings()
     models_folder: str = Field(default="_models", description="under the features layer root")
 
-    def tables(self) -> list[str]:
-        """Every catalog table the section names."""
-        return [self.table, *([self.inference_table] if self.inference_table else []),
-                *self.snapshot.sources()]
+    def tables(self) -> list[tuple[str, str]]:
+        """(key, table) for every catalog table the section names."""
+        out = []
+        for name, fs in self.sets.items():
+            out.append((f"sets.{name}.table", fs.table))
+            if fs.inference_table:
+                out.append((f"sets.{name}.inference_table", fs.inference_table))
+            key = "snapshot" if isinstance(fs, EntitySnapshotSet) else "source"
+            out += [(f"sets.{name}.{key}", t) for t in fs.sources()]
+        return out
+
+    @model_validator(mode="after")
+    def _own_tables(self) -> FeaturesSettings:
+        # two sets writing one table would overwrite each other's partitions and models
+        owner: dict[str, str] = {}
+        for key, table in self.tables():
+            if key.endswith((".table", ".inference_table")):
+                if table in owner:
+                    raise ValueError(f"{key}: table {table!r} is already written by "
+                                     f"{owner[table]}; every set writes its own tables")
+                owner[table] = key
+        return self
+
+    def cutoff_of(self, name: str) -> date:
+        """The set's own cutoff, else the section's."""
+        return self.sets[name].cutoff or self.cutoff
 
 
 # export --------------------------------------------------------------------------------------
