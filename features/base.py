@@ -24,6 +24,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.errors import FeatureInputError, FeatureSpecError
+from features.registry import as_list
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -152,6 +153,11 @@ class HasInOutCols(HasInputCols, HasOutputCols):
     >>> Winsorizer(inputCols=["amount"]).resolved_output_cols()  # doctest: +SKIP
     ['amount']
     """
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``outputCols`` when given, else the ``inputCols`` themselves (replaced in place)."""
+        return as_list(params.get("outputCols") or params.get("inputCols"))
 
     def resolved_output_cols(self) -> list[str]:
         """outputCols when set (same length as inputCols), else the inputCols themselves."""

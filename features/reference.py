@@ -24,6 +24,7 @@ from typing import Any
 from pyspark.ml.param import Param
 
 from features.base import param_rules
+from features.registry import standard_output_columns
 from features.spec import load_operations
 
 # What each op does with missing (null/NaN) and unseen values, and where it differs from its
@@ -195,21 +196,22 @@ EDGE_CASES: dict[str, list[tuple[str, str]]] = {
 
 
 def _writes(cls: type) -> str:
-    """The columns a stage writes, from its Params."""
-    params = {n for n in dir(cls) if isinstance(getattr(cls, n, None), Param)}
-    if cls.__module__.startswith("features.selection"):
-        return "drops the selected columns" if "outputCol" not in params else "outputCol"
-    if hasattr(cls, "declared_outputs"):
-        return (inspect.getdoc(cls.declared_outputs) or "declared per input").splitlines()[0]
-    if "outputCols" in params and "inputCols" in params:
-        return "outputCols (one per inputCols; unset: the inputCols in place)"
-    if "outputCols" in params:
-        return "outputCols"
-    if "outputCol" in params:
-        return "outputCol"
-    if cls.__name__ == "OutlierTrimmer":
-        return "no column: filters rows"
-    return "see the description"
+    """The columns a stage writes: its ``output_columns`` declaration, described."""
+    declare = cls.output_columns  # type: ignore[attr-defined]  # every registered stage has it
+    if getattr(declare, "__func__", None) is standard_output_columns:
+        params = {n for n in dir(cls) if isinstance(getattr(cls, n, None), Param)}
+        single = (f"`outputCol` (default: pyspark's `<uid>__output`, declared as "
+                  f"`{cls.__name__}_*__output`)")
+        if {"outputCol", "outputCols"} <= params:
+            return f"`outputCols` (one per `inputCols`), or {single}"
+        if "outputCol" in params:
+            return single
+        if "outputCols" in params:
+            return "`outputCols` (one per `inputCols`)"
+        if cls.__module__.startswith("features.selection"):
+            return "no column; drops the columns it selects out (known after fit)"
+        return "no column"
+    return (inspect.getdoc(declare) or "").splitlines()[0].rstrip(".")
 
 
 def _param_rows(cls: type) -> list[str]:

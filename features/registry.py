@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pyspark.ml.param import Param, Params
@@ -26,6 +26,8 @@ def register(op: str) -> Callable[[C], C]:
             raise FeatureSpecError(f"operation {op!r} registered twice: {_STAGES[op]} and {cls}")
         _STAGES[op] = cls
         add_accessors(cls)
+        if "output_columns" not in dir(cls):
+            cls.output_columns = classmethod(standard_output_columns)  # type: ignore[attr-defined]
         model = getattr(sys.modules.get(cls.__module__), f"{cls.__name__}Model", None)
         if isinstance(model, type):
             add_accessors(model)
@@ -72,8 +74,55 @@ def _setter(name: str) -> Callable[[Params, Any], Params]:
 
 
 def register_mllib(op: str, cls: type) -> None:
-    """Expose an MLlib stage (``pyspark.ml.feature.Imputer``...) to the spec under ``op``."""
+    """Expose an MLlib stage (``pyspark.ml.feature.Imputer``...) to the spec under ``op``.
+
+    MLlib stages write exactly their ``outputCol(s)``, so their declaration is
+    :func:`standard_output_columns`, attached by :func:`register`.
+    """
     register(op)(cls)
+
+
+OUTPUT_PARAMS = ("outputCol", "outputCols")
+
+
+def output_columns(cls: type, params: Mapping[str, Any]) -> list[str]:
+    """The columns a stage of ``cls`` built with ``params`` writes; no stage is instantiated.
+
+    Names, or ``fnmatch`` patterns where a name is only known after fit (one-hot indicator
+    columns ``country_*``) or carries a random uid (MLlib's default ``<Class>_*__output``).
+
+    >>> from features.creation import CyclicalFeatures
+    >>> output_columns(CyclicalFeatures, {"inputCols": ["hour"]})
+    ['hour_sin', 'hour_cos']
+    """
+    declare = getattr(cls, "output_columns", None)
+    if declare is None:
+        raise FeatureSpecError(f"{cls.__name__} declares no output columns; register it")
+    return list(declare(params))
+
+
+def standard_output_columns(cls: type, params: Mapping[str, Any]) -> list[str]:
+    """``outputCols`` or ``outputCol`` as given, else the default name pyspark gives.
+
+    pyspark's ``HasOutputCol`` default is ``<uid>__output`` with ``uid = <Class>_<12 hex>``, so
+    it is declared as the pattern ``<Class>_*__output``; no default exists for ``outputCols``.
+    """
+    for name in ("outputCols", "outputCol"):
+        if params.get(name) is not None:
+            return as_list(params[name])
+    multi = isinstance(getattr(cls, "outputCols", None), Param) and "inputCols" in params
+    if isinstance(getattr(cls, "outputCol", None), Param) and not multi:
+        return [f"{cls.__name__}_*__output"]
+    return []  # multi-column mode without outputCols: the stage itself rejects it
+
+
+def as_list(value: Any) -> list[str]:
+    """A column param's value as a list of names (None: none, a string: one)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
 
 
 def stage_class(op: str) -> type:

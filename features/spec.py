@@ -8,16 +8,19 @@
 ['a', 'b']
 
 Everything is checked before any Spark job runs: the operation is registered, every parameter is
-one of the stage's Params, and every input column exists in the input (or is produced by an
-earlier step, through its ``outputCol``/``outputCols``). All problems are reported together, each
-naming the source, the step and the valid choices.
+one of the stage's Params with a valid value, and every input column exists in the input or is
+written by an earlier step (what each stage class declares with ``output_columns(params)``, so
+``datetime_features`` -> ``cyclical_features`` -> ``relative_features`` chains). All problems are
+reported together, each naming the source, the step and the valid choices;
+:func:`check_feature_spec` returns them without starting a JVM (``lakeprep validate``).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
@@ -30,21 +33,19 @@ from pyspark.ml.wrapper import JavaParams
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
-from features.base import check_params
+from features.base import check_params, param_rules
 from features.errors import FeatureInputError, FeatureSpecError
-from features.registry import operations, stage_class
-from lakeprep.errors import LakeprepError
+from features.registry import OUTPUT_PARAMS, as_list, operations, output_columns, stage_class
+from lakeprep.errors import LakeprepError, Problem
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 FAMILIES = ("features.creation", "features.imputation", "features.encoding",
             "features.outliers", "features.discretisation", "features.transformation",
             "features.extraction", "features.selection")
-OUTPUT_PARAMS = ("outputCol", "outputCols")
-DEFAULT_INPUTS = frozenset({"inputCol", "inputCols", "featuresCol"})
 # Params named *Col(s) that a feature stage writes or only names, rather than reads.
 NOT_INPUTS = frozenset({"predictionCol", "probabilityCol", "rawPredictionCol", "varianceCol",
-                        "leafCol"})
+                        "leafCol", "recencyCol"})
 
 
 class StepSpec(BaseModel):
@@ -99,39 +100,135 @@ def _columns(columns: Iterable[str] | StructType | DataFrame) -> list[str]:
     return list(columns)
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
-
-
 def _value(stage: Params, name: str) -> Any:
     return stage.getOrDefault(name) if stage.hasParam(name) and stage.isDefined(name) else None
 
 
-def _io_columns(stage: Params) -> tuple[list[str], list[str]]:
-    """The columns a stage reads and writes, from its Params.
+def input_columns(cls: type, params: Mapping[str, Any]) -> list[str]:
+    """The columns a step reads, from its params alone (no stage is instantiated).
 
-    Outputs: the set ``outputCol(s)``, else their defaults (MLlib names one after the uid), plus
-    what a stage names itself through ``declared_outputs()`` (e.g. ``<col>_na`` indicators).
-    Inputs: every set ``*Col(s)`` param; of the defaults only the data inputs (``inputCol(s)``,
-    ``featuresCol``), since a default like ``labelCol="label"`` may be unused by the settings.
+    Every given ``*Col(s)`` param that is not an output; of the defaults only ``featuresCol``
+    (MLlib's ``"features"``), since a default like ``labelCol="label"`` may be unused.
     """
-    inputs, outputs = [], []
-    if hasattr(stage, "declared_outputs"):
-        outputs += list(stage.declared_outputs())
-    outputs_set = any(stage.hasParam(p) and stage.isSet(p) for p in OUTPUT_PARAMS)
-    for param in stage.params:
-        name = param.name
-        if name in OUTPUT_PARAMS:
-            if stage.isSet(name) or not outputs_set:
-                outputs += _as_list(_value(stage, name))
-        elif (name.endswith("Col") or name.endswith("Cols")) and name not in NOT_INPUTS:
-            if stage.isSet(name) or name in DEFAULT_INPUTS:
-                inputs += _as_list(_value(stage, name))
-    return inputs, outputs
+    inputs = []
+    for name in param_names(cls):
+        if name in OUTPUT_PARAMS or name in NOT_INPUTS:
+            continue
+        if name.endswith("Col") or name.endswith("Cols") or name == "referenceCols":
+            if name in params:
+                inputs += as_list(params[name])
+            elif name == "featuresCol":
+                inputs.append("features")
+    return inputs
+
+
+def _found(column: str, known: set[str]) -> bool:
+    # a declared pattern (one-hot's ``country_*``) stands for the names its fit will choose
+    return column in known or any("*" in k and fnmatch.fnmatchcase(column, k) for k in known)
+
+
+def check_feature_spec(spec: dict[str, Any],
+                       input_columns: Iterable[str] | StructType | DataFrame,
+                       source: str = "<spec>", key: str = "") -> list[Problem]:
+    """Every problem of ``spec`` over ``input_columns``, statically: no stage of MLlib's (so no JVM)
+    is instantiated, no Spark job runs.
+
+    Checks the spec's shape, each step's op, its parameter names, its values (the Params'
+    typeConverters, ``PARAM_RULES`` and lakeprep stages' own cross-param checks) and the column
+    flow: each step may read the input columns and what earlier steps declare they write
+    (``output_columns``). ``source`` is the file, ``key`` the spec's key in it.
+
+    >>> check_feature_spec({"steps": [{"name": "s", "op": "nope"}]}, ["a"], "f.yaml")
+    ... # doctest: +ELLIPSIS
+    [Problem(file='f.yaml', key="step 's' (#1)", message="unknown operation 'nope'; valid ...")]
+    """
+    return _check(spec, input_columns, source, key, build=False)[0]
+
+
+def _check(spec: dict[str, Any], columns: Iterable[str] | StructType | DataFrame, source: str,
+           key: str, build: bool) -> tuple[list[Problem], list[Any]]:
+    """The problems of ``spec``; with ``build``, also the stages (MLlib's checked in the JVM)."""
+    try:
+        parsed = FeatureSpec.model_validate(spec)
+    except ValidationError as err:
+        return [Problem(source, key, f"invalid feature spec: {_location(e)}: {e['msg']}")
+                for e in err.errors()], []
+    ops = load_operations()
+    known = set(_columns(columns))
+    problems: list[Problem] = []
+    stages: list[Any] = []
+    prefix = f"{key} " if key else ""
+    for i, step in enumerate(parsed.steps, start=1):
+        where = f"{prefix}step {step.name!r} (#{i}, op {step.op!r})"
+        if step.op not in ops:
+            problems.append(Problem(source, f"{prefix}step {step.name!r} (#{i})",
+                                    f"unknown operation {step.op!r}; valid operations: "
+                                    f"{', '.join(sorted(ops))}"))
+            # so that later steps do not report its outputs as missing
+            known.update(c for p in OUTPUT_PARAMS for c in as_list(step.params.get(p)))
+            continue
+        cls = stage_class(step.op)
+        problem = _param_problem(cls, step.params)
+        stage = None
+        if problem is None and build:
+            stage, problem = _build(cls, step.params)
+        try:
+            outputs = output_columns(cls, step.params)
+        except (TypeError, ValueError, AttributeError):
+            outputs = [c for p in OUTPUT_PARAMS for c in as_list(step.params.get(p))]
+        if problem is not None:
+            problems.append(Problem(source, where, problem))
+            known.update(outputs)
+            continue
+        missing = [c for c in input_columns(cls, step.params) if not _found(c, known)]
+        if missing:
+            problems.append(Problem(source, where, f"column(s) {missing} not found; available "
+                                                   f"at this step: {', '.join(sorted(known))}"))
+        known = set(outputs) if getattr(cls, "CHANGES_GRAIN", False) else known | set(outputs)
+        if stage is not None:
+            stages.append(stage)
+    return problems, stages
+
+
+def _location(err: Any) -> str:
+    return ".".join(str(x) for x in err["loc"]) or "spec"
+
+
+def _param_problem(cls: type, params: Mapping[str, Any]) -> str | None:
+    """What is wrong with a step's params (names, types, rules), or None; no JVM is used."""
+    valid = param_names(cls)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        return (f"unknown parameter(s) {unknown}; valid parameters of {cls.__name__}: "
+                f"{', '.join(valid)}")
+    try:
+        if not issubclass(cls, JavaParams):
+            # a Python stage is cheap to build: its own cross-param hook runs too
+            stage: Any = cls(**params)
+            check_params(stage)
+            return None
+        converted = {n: getattr(cls, n).typeConverter(v) for n, v in params.items()}
+        for name, rule in param_rules(cls).items():
+            if converted.get(name) is not None:
+                rule.check(cls.__name__, name, converted[name])
+    except FeatureSpecError as err:
+        return str(err)
+    except (TypeError, ValueError) as err:
+        return f"invalid parameter value: {_first_line(err)}"
+    return None
+
+
+def _build(cls: type, params: Mapping[str, Any]) -> tuple[Params | None, str | None]:
+    """The stage; MLlib's own validators (e.g. MinMaxScaler's min < max) run in its JVM setters."""
+    try:
+        stage = cls(**params)
+        if isinstance(stage, JavaParams):
+            stage._transfer_params_to_java()
+        return stage, None
+    except FeatureSpecError as err:
+        return None, str(err)
+    except (TypeError, ValueError, IllegalArgumentException) as err:
+        return None, f"invalid parameter value: {_first_line(err)}"
 
 
 def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructType | DataFrame,
@@ -139,63 +236,22 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
     """Validate ``spec`` against the registry and the input columns; return an unfitted Pipeline.
 
     ``input_columns`` is a list of names, a schema or the input DataFrame itself. Raises
-    :class:`FeatureSpecError` naming ``source``, the step and the valid choices.
+    :class:`FeatureSpecError` naming ``source``, the step and the valid choices (every problem
+    :func:`check_feature_spec` finds, plus MLlib's own checks of its values).
 
     >>> build_pipeline({"steps": [{"name": "s", "op": "nope"}]}, ["a"])  # doctest: +SKIP
     Traceback (most recent call last):
     FeatureSpecError: features.yaml: step 's' (#1): unknown operation 'nope'; valid ...
     """
-    try:
-        parsed = FeatureSpec.model_validate(spec)
-    except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'spec'}: {e['msg']}"
-                             for e in err.errors())
-        raise FeatureSpecError(f"{source}: invalid feature spec: {problems}") from None
-    ops = load_operations()
-    available = _columns(input_columns)
-    known = set(available)
-    errors: list[str] = []
-    stages = []
-    for i, step in enumerate(parsed.steps, start=1):
-        where = f"{source}: step {step.name!r} (#{i}, op {step.op!r})"
-        declared = [c for p in OUTPUT_PARAMS for c in _as_list(step.params.get(p))]
-        if step.op not in ops:
-            errors.append(f"{source}: step {step.name!r} (#{i}): unknown operation {step.op!r}; "
-                          f"valid operations: {', '.join(sorted(ops))}")
-            known.update(declared)  # so later steps do not report its outputs as missing
-            continue
-        cls = stage_class(step.op)
-        valid = param_names(cls)
-        unknown = sorted(set(step.params) - set(valid))
-        if unknown:
-            errors.append(f"{where}: unknown parameter(s) {unknown}; valid parameters of "
-                          f"{cls.__name__}: {', '.join(valid)}")
-            known.update(declared)
-            continue
-        try:
-            stage = cls(**step.params)
-            check_params(stage)
-            if isinstance(stage, JavaParams):
-                # MLlib's own validators (e.g. MinMaxScaler's min < max) run in the JVM setters
-                stage._transfer_params_to_java()
-        except FeatureSpecError as err:
-            errors.append(f"{where}: {err}")
-            known.update(declared)
-            continue
-        except (TypeError, ValueError, IllegalArgumentException) as err:
-            errors.append(f"{where}: invalid parameter value: {_first_line(err)}")
-            known.update(declared)
-            continue
-        inputs, outputs = _io_columns(stage)
-        missing = [c for c in inputs if c not in known]
-        if missing:
-            errors.append(f"{where}: column(s) {missing} not found; available at this step: "
-                          f"{', '.join(sorted(known))}")
-        known.update(outputs)
-        stages.append(stage)
-    if errors:
-        raise FeatureSpecError("\n".join(errors))
+    problems, stages = _check(spec, input_columns, source, "", build=True)
+    if problems:
+        if problems[0].message.startswith("invalid feature spec: "):
+            # the spec's shape: one line, as pydantic reports it
+            raise FeatureSpecError(f"{source}: invalid feature spec: " + "; ".join(
+                p.message.removeprefix("invalid feature spec: ") for p in problems))
+        raise FeatureSpecError("\n".join(str(p) for p in problems))
     log.info("%s: built a pipeline of %d stages", source, len(stages))
+    parsed = FeatureSpec.model_validate(spec)
     pipeline = SpecPipeline(stages=stages)
     pipeline.steps = {s.uid: f"{source}: step {p.name!r} (#{i}, op {p.op!r})"
                       for i, (s, p) in enumerate(zip(stages, parsed.steps, strict=True), start=1)}

@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     ops = sub.add_parser("ops", parents=[common], help="the feature spec's ops: params, columns "
                          "written, null/NaN/unseen behaviour (docs/ops.md)")
     ops.add_argument("op", nargs="?", help="only this op")
+    sub.add_parser("validate", parents=[common], help="check every conf file, the catalog, the "
+                   "quality suites and the feature spec without starting Spark; exit 2 if any "
+                   "problem")
 
     tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
     tables.add_argument("--layer", help="only this layer")
@@ -262,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("py4j", "great_expectations", "urllib3", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        if args.command == "validate":  # it reports the conf's problems: it cannot load it first
+            return cmd_validate(args)
         settings = _spark_log_to_file(load_settings(args.env, args.conf_dir))
         handler: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command]
         return handler(args, settings)
@@ -742,6 +747,23 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from jobs.validate import validate
+
+    problems, summary = validate(args.env, args.conf_dir)
+    for problem in problems:
+        if out.json:
+            out.line(str(problem), essential=True, file=problem.file, key=problem.key,
+                     problem=problem.message)
+        else:
+            err.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False,
+                      soft_wrap=True)
+    out.line(summary, essential=True, problems=len(problems))
+    return 2 if problems else 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,6 +6,8 @@ so that a user never needs the stack trace to know what to fix.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class LakeprepError(Exception):
     """Base of every error lakeprep raises on purpose."""
@@ -49,3 +51,19 @@ class GateFailed(LakeprepError):
     """A quality gate with policy `fail` stopped the job; the target table was not written."""
 
     exit_code = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake a static check found: the file, the key in it, and what is wrong.
+
+    >>> str(Problem("conf/base/export.yaml", "export.split.seed", "Input should be an integer"))
+    'conf/base/export.yaml: export.split.seed: Input should be an integer'
+    """
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return ": ".join(p for p in (self.file, self.key, self.message) if p)

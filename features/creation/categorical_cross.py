@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -15,7 +16,7 @@ from pyspark.sql import functions as F
 from features.base import check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
-from features.registry import register
+from features.registry import as_list, register
 
 
 @register("categorical_cross")
@@ -48,13 +49,19 @@ class CategoricalCross(Transformer, HasInputCols, HasOutputCol, DefaultParamsRea
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``outputCol`` when given, else ``<col1>_x_<col2>...``."""
+        return [params.get("outputCol") or "_x_".join(as_list(params.get("inputCols")))]
+
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         if len(cols) < 2:
             raise FeatureSpecError(f"{stage}: needs at least 2 inputCols, got {cols}")
         sep = self.getOrDefault(self.separator)
-        name = self.getOutputCol() if self.isSet(self.outputCol) else "_x_".join(cols)
+        name, = self.output_columns({"inputCols": cols, "outputCol": self.getOrDefault(
+            self.outputCol) if self.isSet(self.outputCol) else None})
         require_columns(dataset, cols, stage)
         require_new_columns(dataset, [name], stage)
         # concat (not concat_ws) so that any null input makes the cross null.

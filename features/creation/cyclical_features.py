@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -22,7 +23,7 @@ from features.base import (
 )
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError
-from features.registry import register
+from features.registry import as_list, register
 
 
 class _CyclicalParams(HasInputCols):
@@ -38,10 +39,6 @@ class _CyclicalParams(HasInputCols):
         for c, v in self.getOrDefault(self.maxValues).items():
             check_range(type(self).__name__, f"maxValues[{c!r}] (the period)", v, low=0.0,
                         high=math.inf, low_open=True, high_open=True)
-
-    def declared_outputs(self) -> list[str]:
-        """``<col>_sin`` and ``<col>_cos`` per input column (declared for the spec's check)"""
-        return [f"{c}_{fn}" for c in self.getInputCols() for fn in ("sin", "cos")]
 
     @property
     def max_values_(self) -> dict[str, float]:
@@ -74,6 +71,11 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
                   maxValues: dict[str, float] | None = None) -> CyclicalFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col>_sin`` and ``<col>_cos`` per input column."""
+        return [f"{c}_{f}" for c in as_list(params.get("inputCols")) for f in ("sin", "cos")]
 
     def _fit(self, dataset: DataFrame) -> CyclicalFeaturesModel:
         check_params(self)

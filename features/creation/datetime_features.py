@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -16,7 +17,7 @@ from pyspark.sql import types as T
 from features.base import OneOf, Rule, check_params
 from features.checks import require_new_columns, require_types
 from features.errors import FeatureSpecError
-from features.registry import register
+from features.registry import as_list, register
 
 DEFAULT_FEATURES = ["month", "year", "day_of_week", "day_of_month", "hour", "minute", "second"]
 
@@ -82,10 +83,11 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
-    def declared_outputs(self) -> list[str]:
-        """``<col>_<feature>`` per input column and feature (declared for the spec's check)"""
-        wanted = self.getOrDefault(self.features)
-        return [f"{c}_{f}" for c in self.getInputCols() for f in wanted]
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col>_<feature>`` per input column and feature."""
+        wanted = as_list(params.get("features", DEFAULT_FEATURES))
+        return [f"{c}_{f}" for c in as_list(params.get("inputCols")) for f in wanted]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)
@@ -100,6 +102,7 @@ class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         exprs = {}
         for c in cols:
             parts = _parts(F.col(c).cast("timestamp"))
-            exprs.update({f"{c}_{f}": parts[f].cast("int") for f in wanted})
+            names = self.output_columns({"inputCols": [c], "features": wanted})
+            exprs.update({n: parts[f].cast("int") for n, f in zip(names, wanted, strict=True)})
         require_new_columns(dataset, exprs, stage)
         return dataset.withColumns(exprs)

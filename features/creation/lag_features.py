@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -15,7 +16,7 @@ from pyspark.sql import functions as F
 from features.base import InRange, Rule, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
-from features.registry import register
+from features.registry import as_list, register
 
 
 @register("lag_features")
@@ -58,6 +59,12 @@ class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParam
                   lags: list[int] | None = None) -> LagFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col>_lag_<k>`` per lag and input column."""
+        return [f"{c}_lag_{k}" for k in params.get("lags", [1])
+                for c in as_list(params.get("inputCols"))]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)

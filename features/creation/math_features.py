@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -15,7 +16,7 @@ from pyspark.sql import functions as F
 from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureSpecError
-from features.registry import register
+from features.registry import as_list, register
 
 FUNCS = ("sum", "prod", "mean", "min", "max", "std")
 
@@ -74,6 +75,14 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
 
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``outputCols`` when given, else ``<func>_<col1>_<col2>...`` per function."""
+        if params.get("outputCols") is not None:
+            return as_list(params["outputCols"])
+        cols = "_".join(as_list(params.get("inputCols")))
+        return [f"{f}_{cols}" for f in as_list(params.get("funcs", ["sum"]))]
+
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
@@ -82,8 +91,9 @@ class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultPara
             check_choice(stage, "funcs", f, FUNCS)
         if len(cols) < 2:
             raise FeatureSpecError(f"{stage}: needs at least 2 inputCols, got {cols}")
-        names = (self.getOrDefault(self.outputCols) if self.isDefined(self.outputCols)
-                 else [f"{f}_{'_'.join(cols)}" for f in funcs])
+        names = self.output_columns({"inputCols": cols, "funcs": funcs, "outputCols":
+                                     self.getOrDefault(self.outputCols)
+                                     if self.isDefined(self.outputCols) else None})
         if len(names) != len(funcs):
             raise FeatureSpecError(f"{stage}: {len(names)} outputCols for {len(funcs)} funcs")
         require_numeric(dataset, cols, stage)

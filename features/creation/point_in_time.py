@@ -14,6 +14,7 @@ event at or after it. Labels look only at [cutoff, cutoff + horizon).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -27,7 +28,7 @@ from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
-from features.registry import register
+from features.registry import as_list, register
 
 FUNCS = ("count", "sum", "mean", "min", "max", "count_distinct")
 _TS = "__pit_ts"
@@ -178,6 +179,20 @@ class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWri
                   recencyCol: str = "days_since_last") -> PointInTimeAggregates:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    # it turns events into one row per entity: only the columns it declares remain
+    CHANGES_GRAIN = True
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """The entity, ``<countPrefix>count_<N>d`` and ``<col>_<func>_<N>d`` per window, recency."""
+        prefix, out = params.get("countPrefix", ""), as_list(params.get("entityCol"))
+        for n in sorted(set(params.get("windows", [30, 90]))):
+            out.append(f"{prefix}count_{n}d")
+            out += [f"{c}_{f}_{n}d" for c, fs in (params.get("aggregations") or {}).items()
+                    for f in fs]
+        recency = params.get("recencyCol", "days_since_last")
+        return out + ([recency] if recency else [])
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)

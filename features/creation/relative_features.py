@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -14,7 +15,7 @@ from pyspark.sql import functions as F
 
 from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
-from features.registry import register
+from features.registry import as_list, register
 
 FUNCS = ("add", "sub", "mul", "div")
 
@@ -64,6 +65,13 @@ class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, Default
         ) -> RelativeFeatures:
         """Set the params given by keyword."""
         return self._set(**{k: v for k, v in self._input_kwargs.items() if v is not None})
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col>_<func>_<ref>`` per function, reference column and input column."""
+        cols, refs = as_list(params.get("inputCols")), as_list(params.get("referenceCols"))
+        return [f"{c}_{f}_{r}" for f in as_list(params.get("funcs", ["div"]))
+                for r in refs for c in cols]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -29,7 +30,7 @@ from features.encoding.base import (
     frequency_order,
     unseen_value,
 )
-from features.registry import register
+from features.registry import as_list, register
 
 
 class _OneHotParams(HasInputCols):
@@ -57,6 +58,11 @@ class _OneHotParams(HasInputCols):
     def encoder_dict_(self) -> dict[str, list[str]]:
         """Categories that get an indicator column, per input column, in column order."""
         return {c: list(v) for c, v in self.getOrDefault(self.encodedCategories).items()}
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col>_<category>`` per input column: categories are learnt, hence ``<col>_*``."""
+        return [f"{c}_*" for c in as_list(params.get("inputCols"))]
 
     def output_names(self) -> dict[str, list[str]]:
         """Indicator column names ``<col>_<category>`` per input column."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -14,7 +15,7 @@ from pyspark.sql import DataFrame
 from features.base import check_params
 from features.checks import require_columns, require_new_columns
 from features.imputation.base import is_missing
-from features.registry import register
+from features.registry import as_list, register
 
 
 @register("add_missing_indicator")
@@ -45,15 +46,18 @@ class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, Default
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
 
-    def declared_outputs(self) -> list[str]:
-        """The indicator columns this stage adds (for the spec's column check)."""
-        return [f"{c}{self.getOrDefault(self.suffix)}" for c in self.getInputCols()]
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """``<col><suffix>`` per input column."""
+        suffix = params.get("suffix", "_na")
+        return [f"{c}{suffix}" for c in as_list(params.get("inputCols"))]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         require_columns(dataset, cols, stage)
-        outs = dict(zip(cols, self.declared_outputs(), strict=True))
+        outs = dict(zip(cols, self.output_columns(
+            {"inputCols": cols, "suffix": self.getOrDefault(self.suffix)}), strict=True))
         require_new_columns(dataset, outs.values(), stage)
         return dataset.withColumns(
             {o: is_missing(dataset, c).cast("int") for c, o in outs.items()})

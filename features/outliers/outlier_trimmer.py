@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import reduce
 from typing import Any
 
@@ -44,6 +45,11 @@ class OutlierTrimmer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultPa
         ) -> OutlierTrimmer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
+
+    @classmethod
+    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
+        """No column: it filters rows."""
+        return []
 
     def _fit(self, dataset: DataFrame) -> OutlierTrimmerModel:
         check_params(self)

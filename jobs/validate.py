@@ -1,0 +1,279 @@
+"""``lakeprep validate``: every conf file, the catalog, every quality suite and the feature spec,
+checked statically - no SparkSession, no JVM - with every problem listed at once.
+
+What it checks, in order, each problem naming its file and key:
+
+1. every conf file parses (YAML, ``${VAR}``) and the layered conf validates into its typed models
+   (all of pydantic's errors, not only the first);
+2. the catalog's cross-references (upstream tables, partition and key columns, ingest tables);
+3. every quality suite: its shape, its table, each expectation compiled by Great Expectations
+   (``quality.compile``) and the columns it reads against the table's declared columns;
+4. the feature spec: the snapshot's entity, attributes and aggregate columns against the catalog,
+   then every step (op, parameter names, values, column flow) through
+   :func:`features.spec.check_feature_spec`, starting from the snapshot's columns, which follow
+   from the ``features.snapshot`` section alone.
+
+>>> problems, summary = validate("local")  # doctest: +SKIP
+>>> summary  # doctest: +SKIP
+'conf (local): 11 files, 6 tables, 6 suites, 11 feature steps: no problems'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from lakeprep.config import (
+    Settings,
+    TableSpec,
+    _explain,
+    _merge,
+    _read_yaml,
+    _record_origin,
+    default_conf_dir,
+    load_settings,
+)
+from lakeprep.config.sections import SnapshotSpec
+from lakeprep.config.suites import SuiteDeclaration
+from lakeprep.errors import ConfigError, Problem
+
+log = logging.getLogger(f"lakeprep.{__name__}")
+
+# columns every bronze table gets at ingest (jobs.ingest.METADATA_COLUMNS; not imported, as
+# jobs.ingest pulls in the Spark job machinery this command must not load)
+INGEST_COLUMNS = ("_source_file", "_ingested_at", "_run_id")
+FEATURES_COL = "features"  # the vector column build_features writes (jobs.build_features)
+
+
+def validate(env: str = "local", conf_dir: str | Path | None = None,
+             environ: Mapping[str, str] | None = None) -> tuple[list[Problem], str]:
+    """Every problem of ``env``'s configuration, and a one-line summary."""
+    root = Path(conf_dir) if conf_dir is not None else default_conf_dir()
+    problems: list[Problem] = []
+    files = _conf_files(root, env)
+    merged: dict[str, Any] = {}
+    spec_file = str(root)
+    origin: dict[tuple[str, ...], str] = {}
+    suites: dict[str, tuple[str, Any]] = {}
+    for path in files:
+        try:
+            data = _read_yaml(path, environ if environ is not None else _environ())
+        except ConfigError as err:
+            problems.append(_problem(str(err), root))
+            continue
+        if path.parent.name == "quality":
+            previous = suites.get(path.stem, ("", {}))[1]
+            suites[path.stem] = (str(path), _merge(previous, data))
+        else:
+            merged = _merge(merged, data)
+            for key, value in data.items():
+                _record_origin(value, (key,), str(path), origin)
+            if "pipeline" in (data.get("features") or {}):
+                spec_file = str(path)
+    settings = None
+    try:
+        settings = load_settings(env, root, environ)
+    except ConfigError as err:
+        # the loader stops at its first failing step: check each section on its own instead
+        known = {p.message for p in problems}
+        found = _section_problems(merged, origin, root) or _split(str(err), root)
+        problems += [p for p in found if p.message not in known]
+    tables = settings.tables if settings is not None else _tables(merged)
+    for name, (suite_file, data) in sorted(suites.items()):
+        problems += _check_suite(name, suite_file, data, tables, merged)
+    steps = 0
+    section = merged.get("features")
+    if isinstance(section, dict) and isinstance(section.get("pipeline"), dict):
+        # checked on its own, so that a mistake elsewhere in the section hides none of the spec's
+        snapshot = _snapshot(section)
+        if snapshot is not None:
+            problems += _check_snapshot(snapshot, tables, spec_file)
+            from features.spec import check_feature_spec
+
+            steps = len(section["pipeline"].get("steps") or [])
+            problems += check_feature_spec(section["pipeline"], snapshot_columns(snapshot),
+                                           spec_file, key="features.pipeline")
+    summary = (f"conf ({env}): {len(files)} files, {len(tables)} tables, {len(suites)} suites, "
+               f"{steps} feature steps: "
+               + (f"{len(problems)} problem(s)" if problems else "no problems"))
+    return problems, summary
+
+
+def _environ() -> Mapping[str, str]:
+    import os
+
+    return os.environ
+
+
+def _conf_files(root: Path, env: str) -> list[Path]:
+    out = []
+    for folder in (root / "base", root / env):
+        out += sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+        out += sorted((folder / "quality").glob("*.y*ml"))
+    return out
+
+
+_LINE = re.compile(r"(?P<file>[^:;]+?\.ya?ml|[^:;]+?/conf(?:/\w+)?)(?::\d+)?: (?P<rest>.*)", re.S)
+
+
+def _problem(line: str, root: Path) -> Problem:
+    """A loader message ``file: key: problem`` as a Problem."""
+    m = _LINE.match(line.strip())
+    if not m:
+        return Problem(str(root), "", line.strip())
+    rest = m.group("rest")
+    key, _, message = rest.partition(": ")
+    if not message or " " in key:
+        return Problem(m.group("file"), "", rest)
+    return Problem(m.group("file"), key, message)
+
+
+def _split(message: str, root: Path) -> list[Problem]:
+    # the loader joins its problems with "; ", each starting with a file under the conf root
+    parts = re.split(rf"; (?={re.escape(str(root))})", message)
+    return [_problem(p, root) for p in parts]
+
+
+def _section_problems(merged: Mapping[str, Any], origin: dict[tuple[str, ...], str],
+                      root: Path) -> list[Problem]:
+    """Every section's validation problems, each section (and catalog entry) on its own."""
+    problems = []
+    for key, value in merged.items():
+        if key == "tables" and isinstance(value, dict):
+            for name, entry in value.items():
+                if not isinstance(entry, dict):
+                    problems.append(Problem(origin.get(("tables", name), str(root)),
+                                            f"tables.{name}", f"expected a mapping, found "
+                                            f"{type(entry).__name__}"))
+                    continue
+                model = create_model("Catalog", __config__=ConfigDict(extra="forbid"),
+                                     tables=(dict[str, TableSpec], ...))
+                entry = {"name": name, "location": "", **entry}
+                problems += _validated(model, {"tables": {name: entry}}, origin, root)
+            continue
+        field = Settings.model_fields.get(key)
+        if field is None or key in ("env", "conf_dir", "files", "conf_hash", "suites",
+                                    "suite_files", "origins"):
+            problems.append(Problem(origin.get((key,), str(root)), key, "unknown key"))
+            continue
+        fields: dict[str, Any] = {key: (field.annotation, ...)}
+        model = create_model("Section", __config__=ConfigDict(extra="forbid"), **fields)
+        problems += _validated(model, {key: value}, origin, root)
+    return problems
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any],
+               origin: dict[tuple[str, ...], str], root: Path) -> list[Problem]:
+    try:
+        model.model_validate(data)
+    except ValidationError as err:
+        return _split(_explain(err, origin, root, data), root)
+    return []
+
+
+def _tables(merged: Mapping[str, Any]) -> dict[str, TableSpec]:
+    """The catalog entries that validate on their own (when the whole conf does not)."""
+    out = {}
+    for name, entry in (merged.get("tables") or {}).items():
+        if isinstance(entry, dict):
+            try:
+                out[name] = TableSpec.model_validate({"name": name, "location": "", **entry})
+            except ValueError:
+                continue  # reported by the loader
+    return out
+
+
+def declared_columns(table: TableSpec, tables: Mapping[str, TableSpec]) -> list[str]:
+    """A table's columns as the catalog declares them: upstream's, its own, derived, ingest's."""
+    upstream = tables.get(table.upstream or "")
+    cols = [c.name for c in upstream.columns] if upstream is not None else []
+    cols += [c.name for c in table.columns if c.pii != "drop"] + list(table.derive)
+    if cols and table.layer == "bronze":
+        cols += INGEST_COLUMNS
+    return list(dict.fromkeys(cols))
+
+
+def snapshot_columns(spec: SnapshotSpec) -> list[str]:
+    """The snapshot's columns, from the ``features.snapshot`` section alone (see build_snapshot)."""
+    from features.creation import PointInTimeAggregates
+    from features.snapshot import SNAPSHOT_DATE
+
+    cols = [spec.entity, *spec.attributes, *([spec.entity_since] if spec.entity_since else []),
+            SNAPSHOT_DATE, *spec.derived]
+    for agg in spec.aggregates:
+        cols += PointInTimeAggregates.output_columns({
+            "windows": agg.windows, "aggregations": agg.aggregations,
+            "countPrefix": agg.count_prefix, "recencyCol": agg.recency or ""})
+    if spec.label:
+        cols.append(spec.label.name)
+    return list(dict.fromkeys(cols))
+
+
+def _snapshot(section: Mapping[str, Any]) -> SnapshotSpec | None:
+    try:
+        return SnapshotSpec.model_validate(section.get("snapshot"))
+    except ValueError:
+        return None  # the loader reports it; the spec's column flow cannot be followed
+
+
+def _check_snapshot(spec: SnapshotSpec, tables: Mapping[str, TableSpec], source: str
+                    ) -> list[Problem]:
+    problems = []
+
+    def need(key: str, table: str, columns: list[str]) -> None:
+        if table not in tables:
+            return  # an unknown table is the loader's problem
+        declared = declared_columns(tables[table], tables)
+        missing = [c for c in columns if c not in declared]
+        if declared and missing:
+            problems.append(Problem(source, f"features.snapshot.{key}",
+                                    f"column(s) {missing} not declared in table {table!r}; "
+                                    f"declared: {', '.join(declared)}"))
+
+    since = [spec.entity_since] if spec.entity_since else []
+    need("attributes", spec.entity_table, [spec.entity, *spec.attributes, *since])
+    for i, agg in enumerate(spec.aggregates):
+        need(f"aggregates[{i}]", agg.source, [spec.entity, agg.timestamp, *agg.aggregations])
+    if spec.label:
+        need("label", spec.label.source, [spec.entity, spec.label.timestamp])
+    return problems
+
+
+def _check_suite(name: str, path: str, data: Any, tables: Mapping[str, TableSpec],
+                 merged: Mapping[str, Any]) -> list[Problem]:
+    from pyspark.sql import types as T
+
+    from quality.compile import check_columns, compile_expectation
+
+    try:
+        decl = SuiteDeclaration.from_mapping(data, source=path)
+    except ConfigError as err:
+        return [Problem(path, "", str(err).removeprefix(f"{path}: "))]
+    if decl.table not in tables:
+        return [Problem(path, "table", f"no table named {decl.table!r} in the catalog; known "
+                                       f"tables: {sorted(tables)}")]
+    columns = declared_columns(tables[decl.table], tables)
+    features = merged.get("features") or {}
+    if not columns and isinstance(features, dict) and features.get("table") == decl.table:
+        try:
+            columns = [*snapshot_columns(SnapshotSpec.model_validate(features.get("snapshot"))),
+                       FEATURES_COL]
+        except ValueError:
+            columns = []
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in columns])
+    problems = []
+    for i, item in enumerate(decl.expectations):
+        where = f" (expectations[{i}] {item.type})"
+        try:
+            compile_expectation(item, path, where)
+            if columns:
+                check_columns(item, schema, path, where)
+        except ConfigError as err:
+            message = str(err).removeprefix(f"{path}{where}: ")
+            problems.append(Problem(path, f"expectations[{i}] {item.type}", message))
+    return problems
