@@ -8,10 +8,11 @@ What it checks, in order, each problem naming its file and key:
 2. the catalog's cross-references (upstream tables, partition and key columns, ingest tables);
 3. every quality suite: its shape, its table, each expectation compiled by Great Expectations
    (``quality.compile``) and the columns it reads against the table's declared columns;
-4. the feature spec: the snapshot's entity, attributes and aggregate columns against the catalog,
-   then every step (op, parameter names, values, column flow) through
-   :func:`features.spec.check_feature_spec`, starting from the snapshot's columns, which follow
-   from the ``features.snapshot`` section alone.
+4. every feature set: its source columns against the catalog (a snapshot's entity, attributes
+   and aggregate columns; a rows set's dropped and time-filter columns), then every step (op,
+   parameter names, values, column flow) through :func:`features.spec.check_feature_spec`,
+   starting from the set's columns, which follow from the conf alone (a label expression is
+   parsed only when the set is built: parsing Spark SQL needs the JVM).
 
 >>> problems, summary = validate("local")  # doctest: +SKIP
 >>> summary  # doctest: +SKIP
@@ -38,7 +39,7 @@ from lakeprep.config import (
     default_conf_dir,
     load_settings,
 )
-from lakeprep.config.sections import SnapshotSpec
+from lakeprep.config.sections import RowsSet, SnapshotSpec
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import ConfigError, Problem
 
@@ -73,7 +74,7 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
             merged = _merge(merged, data)
             for key, value in data.items():
                 _record_origin(value, (key,), str(path), origin)
-            if "pipeline" in (data.get("features") or {}):
+            if "sets" in (data.get("features") or {}):
                 spec_file = str(path)
     settings = None
     try:
@@ -88,16 +89,19 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
         problems += _check_suite(name, suite_file, data, tables, merged)
     steps = 0
     section = merged.get("features")
-    if isinstance(section, dict) and isinstance(section.get("pipeline"), dict):
+    sets = section.get("sets") if isinstance(section, dict) else None
+    for name, entry in (sets.items() if isinstance(sets, dict) else ()):
+        file = origin.get(("features", "sets", name), spec_file)
+        columns = _set_columns(name, entry, tables, file)
+        if columns is None or not isinstance(entry.get("pipeline"), dict):
+            continue  # the loader reports the set's shape; its column flow cannot be followed
+        problems += columns[1]
         # checked on its own, so that a mistake elsewhere in the section hides none of the spec's
-        snapshot = _snapshot(section)
-        if snapshot is not None:
-            problems += _check_snapshot(snapshot, tables, spec_file)
-            from features.spec import check_feature_spec
+        from features.spec import check_feature_spec
 
-            steps = len(section["pipeline"].get("steps") or [])
-            problems += check_feature_spec(section["pipeline"], snapshot_columns(snapshot),
-                                           spec_file, key="features.pipeline")
+        steps += len(entry["pipeline"].get("steps") or [])
+        problems += check_feature_spec(entry["pipeline"], columns[0], file,
+                                       key=f"features.sets.{name}.pipeline")
     summary = (f"conf ({env}): {len(files)} files, {len(tables)} tables, {len(suites)} suites, "
                f"{steps} feature steps: "
                + (f"{len(problems)} problem(s)" if problems else "no problems"))
@@ -214,15 +218,63 @@ def snapshot_columns(spec: SnapshotSpec) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def _snapshot(section: Mapping[str, Any]) -> SnapshotSpec | None:
-    try:
-        return SnapshotSpec.model_validate(section.get("snapshot"))
-    except ValueError:
-        return None  # the loader reports it; the spec's column flow cannot be followed
+def _set_columns(name: str, entry: Any, tables: Mapping[str, TableSpec], file: str
+                 ) -> tuple[list[str], list[Problem]] | None:
+    """A feature set's input columns (what its pipeline reads) and the problems of its source,
+    from the conf alone; None when the set's shape does not validate (the loader says why)."""
+    if not isinstance(entry, dict):
+        return None
+    key = f"features.sets.{name}"
+    if entry.get("kind") == "entity_snapshot":
+        try:
+            snapshot = SnapshotSpec.model_validate(entry.get("snapshot"))
+        except ValueError:
+            return None
+        return (snapshot_columns(snapshot),
+                _check_snapshot(snapshot, tables, file, f"{key}.snapshot"))
+    if entry.get("kind") == "rows":
+        try:
+            rows = RowsSet.model_validate(entry)
+        except ValueError:
+            return None
+        return rows_columns(rows, tables), _check_rows(rows, tables, file, key)
+    return None
 
 
-def _check_snapshot(spec: SnapshotSpec, tables: Mapping[str, TableSpec], source: str
-                    ) -> list[Problem]:
+def rows_columns(spec: RowsSet, tables: Mapping[str, TableSpec]) -> list[str]:
+    """A ``rows`` set's columns (see features.rows.build_rows): id, snapshot date, the source
+    table's declared columns less ``drop``, the label."""
+    from features.snapshot import SNAPSHOT_DATE
+
+    source = tables.get(spec.source)
+    record = declared_columns(source, tables) if source is not None else []
+    cols = [spec.row_id.name, SNAPSHOT_DATE,
+            *[c for c in record if c not in spec.drop and c not in INGEST_COLUMNS]]
+    if spec.label is not None:
+        cols.append(spec.label.name)
+    return list(dict.fromkeys(cols))
+
+
+def _check_rows(spec: RowsSet, tables: Mapping[str, TableSpec], file: str, key: str
+                ) -> list[Problem]:
+    if spec.source not in tables:
+        return []  # an unknown table is the loader's problem
+    declared = declared_columns(tables[spec.source], tables)
+    wanted = {f"{key}.drop": spec.drop}
+    if spec.time_filter is not None:
+        wanted[f"{key}.time_filter.column"] = [spec.time_filter.column]
+    problems = []
+    for where, columns in wanted.items():
+        missing = [c for c in columns if c not in declared]
+        if declared and missing:
+            problems.append(Problem(file, where, f"column(s) {missing} not declared in table "
+                                                 f"{spec.source!r}; declared: "
+                                                 f"{', '.join(declared)}"))
+    return problems
+
+
+def _check_snapshot(spec: SnapshotSpec, tables: Mapping[str, TableSpec], source: str,
+                    prefix: str = "features.snapshot") -> list[Problem]:
     problems = []
 
     def need(key: str, table: str, columns: list[str]) -> None:
@@ -231,7 +283,7 @@ def _check_snapshot(spec: SnapshotSpec, tables: Mapping[str, TableSpec], source:
         declared = declared_columns(tables[table], tables)
         missing = [c for c in columns if c not in declared]
         if declared and missing:
-            problems.append(Problem(source, f"features.snapshot.{key}",
+            problems.append(Problem(source, f"{prefix}.{key}",
                                     f"column(s) {missing} not declared in table {table!r}; "
                                     f"declared: {', '.join(declared)}"))
 
@@ -258,13 +310,13 @@ def _check_suite(name: str, path: str, data: Any, tables: Mapping[str, TableSpec
         return [Problem(path, "table", f"no table named {decl.table!r} in the catalog; known "
                                        f"tables: {sorted(tables)}")]
     columns = declared_columns(tables[decl.table], tables)
-    features = merged.get("features") or {}
-    if not columns and isinstance(features, dict) and features.get("table") == decl.table:
-        try:
-            columns = [*snapshot_columns(SnapshotSpec.model_validate(features.get("snapshot"))),
-                       FEATURES_COL]
-        except ValueError:
-            columns = []
+    sets = (merged.get("features") or {}).get("sets") if isinstance(merged.get("features"),
+                                                                    dict) else None
+    for name, entry in (sets.items() if isinstance(sets, dict) and not columns else ()):
+        if isinstance(entry, dict) and decl.table in (entry.get("table"),
+                                                      entry.get("inference_table")):
+            found = _set_columns(name, entry, tables, path)
+            columns = [*found[0], FEATURES_COL] if found is not None else []
     schema = T.StructType([T.StructField(c, T.StringType()) for c in columns])
     problems = []
     for i, item in enumerate(decl.expectations):

@@ -40,7 +40,7 @@ def _plant_typos(root: Path) -> dict[str, str]:
 
 def _plant_spec_mistakes(path: Path) -> None:
     data = yaml.safe_load(path.read_text())
-    steps = data["features"]["pipeline"]["steps"]
+    steps = data["features"]["sets"]["customer"]["pipeline"]["steps"]
     steps[0]["op"] = "add_missing_indicatr"  # a bad op
     steps[3]["params"]["fold"] = -1.5  # cap_spend: winsorize's fold must be > 0
     steps[4]["params"]["inputCols"] = ["amount_sum_90d_capp"]  # log_spend reads a ghost column
@@ -52,7 +52,7 @@ def test_shipped_configuration_has_no_problem():
         problems, summary = validate(env, REPO_CONF, ENVIRON)
         assert problems == [], [str(p) for p in problems]
         assert summary.startswith(f"conf ({env}): ") and summary.endswith("no problems")
-        assert "11 feature steps" in summary
+        assert "16 feature steps" in summary  # customer's 11 and taxi_tips' 5
 
 
 def test_every_planted_mistake_is_found_in_one_run_with_file_and_key(tmp_path):
@@ -68,7 +68,8 @@ def test_every_planted_mistake_is_found_in_one_run_with_file_and_key(tmp_path):
         found += [str(p) for p in problems]
     for path, key in planted.items():
         assert any(line.startswith(f"{path}: ") and key in line for line in found), (path, key)
-    spec = [line for line in found if line.startswith(f"{features}: features.pipeline step")]
+    spec = [line for line in found
+            if line.startswith(f"{features}: features.sets.customer.pipeline step")]
     assert any("step 'flag_missing' (#1): unknown operation 'add_missing_indicatr'" in line
                for line in spec), spec
     assert any("step 'cap_spend' (#4, op 'winsorize'): Winsorizer: fold must be in (0.0, inf), "
@@ -83,7 +84,7 @@ def test_a_chained_spec_validates_and_a_suite_column_is_checked(tmp_path):
     features = root / "base" / "features.yaml"
     data = yaml.safe_load(features.read_text())
     # datetime parts -> their cyclical encoding -> a difference of the encodings
-    data["features"]["pipeline"]["steps"][:0] = [
+    data["features"]["sets"]["customer"]["pipeline"]["steps"][:0] = [
         {"name": "signup_parts", "op": "datetime_features",
          "params": {"inputCols": ["signup_ts"], "features": ["month"]}},
         {"name": "signup_cycle", "op": "cyclical_features",
@@ -102,8 +103,27 @@ def test_a_chained_spec_validates_and_a_suite_column_is_checked(tmp_path):
     assert problems[0].key.startswith(f"expectations[{len(decl['expectations']) - 1}]")
 
 
+def test_a_rows_set_reads_its_source_columns_less_those_it_drops(tmp_path):
+    root = tmp_path / "conf"
+    shutil.copytree(REPO_CONF, root)
+    features = root / "base" / "features.yaml"
+    data = yaml.safe_load(features.read_text())
+    taxi = data["features"]["sets"]["taxi_tips"]
+    taxi["drop"].append("fare_amount")  # the assembler still reads it
+    taxi["time_filter"]["column"] = "pickup_time"  # not a column of taxi_trips
+    features.write_text(yaml.safe_dump(data, sort_keys=False))
+    problems, _ = validate("local", root, ENVIRON)
+    found = sorted((p.key, p.message) for p in problems)
+    assert [k for k, _ in found] == [
+        "features.sets.taxi_tips.pipeline step 'assemble' (#5, op 'vector_assembler')",
+        "features.sets.taxi_tips.time_filter.column"], found
+    assert "['fare_amount'] not found" in found[0][1] and "['pickup_time']" in found[1][1]
+    assert all(p.file == str(features) for p in problems)
+
+
 def test_snapshot_columns_follow_from_the_conf():
-    spec = load_settings("local", REPO_CONF, ENVIRON).require_features().snapshot
+    settings = load_settings("local", REPO_CONF, ENVIRON)
+    spec = settings.features.sets["customer"].snapshot
     cols = snapshot_columns(spec)
     assert cols[:6] == ["customer_id", "country", "segment", "birth_year", "signup_ts",
                         "snapshot_date"]
