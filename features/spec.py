@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyspark.errors.exceptions.captured import CapturedException, IllegalArgumentException
-from pyspark.ml import Estimator, Pipeline, PipelineModel
+from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.linalg import VectorUDT
 from pyspark.ml.param import Param, Params
 from pyspark.ml.wrapper import JavaParams
@@ -32,6 +33,7 @@ from pyspark.sql.types import StructType
 
 from features.base import check_params
 from features.errors import FeatureInputError, FeatureSpecError
+from features.fused import fit_stages
 from features.registry import operations, stage_class
 from lakeprep.errors import LakeprepError
 
@@ -57,12 +59,21 @@ class StepSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class FitSpec(BaseModel):
+    """How the pipeline is fitted: ``fused`` (default) shares passes between stages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fused: bool = True
+
+
 class FeatureSpec(BaseModel):
-    """The whole spec: the steps in order."""
+    """The whole spec: the steps in order, and how to fit them (``fit: {fused: false}``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     steps: list[StepSpec] = Field(min_length=1)
+    fit: FitSpec = Field(default_factory=FitSpec)
 
     @field_validator("steps")
     @classmethod
@@ -135,11 +146,13 @@ def _io_columns(stage: Params) -> tuple[list[str], list[str]]:
 
 
 def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructType | DataFrame,
-                   source: str = "<spec>") -> Pipeline:
+                   source: str = "<spec>", fused: bool | None = None) -> Pipeline:
     """Validate ``spec`` against the registry and the input columns; return an unfitted Pipeline.
 
     ``input_columns`` is a list of names, a schema or the input DataFrame itself. Raises
-    :class:`FeatureSpecError` naming ``source``, the step and the valid choices.
+    :class:`FeatureSpecError` naming ``source``, the step and the valid choices. The pipeline
+    fits fused (:mod:`features.fused`) unless ``fused=False`` or the spec says
+    ``fit: {fused: false}`` (the argument wins over the spec).
 
     >>> build_pipeline({"steps": [{"name": "s", "op": "nope"}]}, ["a"])  # doctest: +SKIP
     Traceback (most recent call last):
@@ -197,6 +210,7 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
         raise FeatureSpecError("\n".join(errors))
     log.info("%s: built a pipeline of %d stages", source, len(stages))
     pipeline = SpecPipeline(stages=stages)
+    pipeline.fused = parsed.fit.fused if fused is None else fused
     pipeline.steps = {s.uid: f"{source}: step {p.name!r} (#{i}, op {p.op!r})"
                       for i, (s, p) in enumerate(zip(stages, parsed.steps, strict=True), start=1)}
     return pipeline
@@ -208,33 +222,36 @@ def _first_line(err: BaseException) -> str:
 
 
 class SpecPipeline(Pipeline):
-    """A Pipeline whose fit errors name the spec step (source, step name, position and op).
+    """A Pipeline fitted fused, whose fit errors name the spec step (source, name, position, op).
 
-    Fitting is Pipeline's own (the fitted model is a plain ``PipelineModel``); a lakeprep error
+    The fitted model is a plain ``PipelineModel`` (with ``fit_report``: stages, levels, passes,
+    Spark jobs); ``fused = False`` fits stage after stage as ``Pipeline`` does. A lakeprep error
     raised by a stage gets the step prefixed, and a JVM error of an MLlib stage becomes a
     FeatureInputError naming the step, so no stack trace is needed to know which step failed.
     """
 
     steps: dict[str, str] = {}
+    fused: bool = True
+
+    def _where(self, stage: Params) -> str:
+        return self.steps.get(stage.uid, type(stage).__name__)
+
+    @contextmanager
+    def _step_errors(self, stage: Params) -> Iterator[None]:
+        where = self._where(stage)
+        try:
+            yield
+        except LakeprepError as err:
+            if str(err).startswith(where):
+                raise
+            raise type(err)(f"{where}: {err}") from err
+        except (CapturedException, Py4JJavaError) as err:
+            raise FeatureInputError(f"{where}: {type(stage).__name__} failed: "
+                                    f"{_first_line(err)}") from err
 
     def _fit(self, dataset: DataFrame) -> PipelineModel:
-        stages = self.getStages()
-        # as Pipeline: nothing after the last Estimator needs the data transformed
-        last = max((i for i, s in enumerate(stages) if isinstance(s, Estimator)), default=-1)
-        fitted = []
-        for i, stage in enumerate(stages):
-            where = self.steps.get(stage.uid, type(stage).__name__)
-            try:
-                model = stage.fit(dataset) if isinstance(stage, Estimator) else stage
-                fitted.append(model)
-                if i < last:
-                    dataset = model.transform(dataset)
-            except LakeprepError as err:
-                raise type(err)(f"{where}: {err}") from err
-            except (CapturedException, Py4JJavaError) as err:
-                raise FeatureInputError(f"{where}: {type(stage).__name__} failed: "
-                                        f"{_first_line(err)}") from err
-        return PipelineModel(fitted)
+        return fit_stages(self.getStages(), dataset, io=_io_columns, guard=self._step_errors,
+                          name=self._where, fused=self.fused)
 
 
 def step_names(spec: dict[str, Any]) -> list[str]:
