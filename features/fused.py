@@ -176,10 +176,10 @@ def _fit_imputer(stage: mllib.Imputer, df: DataFrame) -> mllib.ImputerModel:
     return _java_model(stage, df, "ImputerModel", surrogate._jdf)
 
 
-def _summary(df: DataFrame, stage: JavaParams, *metrics: str) -> Any:
+def _summary(df: DataFrame, stage: JavaParams, *metrics: str, column: str = "inputCol") -> Any:
     """MLlib's Summarizer over the vector column, the aggregate MLlib's scalers fit with."""
     _check_schema(stage, df)
-    column = stage.getOrDefault("inputCol")
+    column = stage.getOrDefault(column)
     return feature_base.aggregate(
         df, {"s": Summarizer.metrics(*metrics).summary(F.col(column))})["s"]
 
@@ -217,6 +217,21 @@ def _fit_max_abs_scaler(stage: Any, df: DataFrame) -> mllib.MaxAbsScalerModel:
     max_abs = np.maximum(np.abs(s["min"].toArray()), np.abs(s["max"].toArray()))
     require_finite(type(stage).__name__, "max |x|", max_abs, stage.getInputCol())
     return _java_model(stage, df, "MaxAbsScalerModel", _jvector(df, max_abs))
+
+
+def _fit_variance_selector(stage: mllib.VarianceThresholdSelector,
+                           df: DataFrame) -> mllib.VarianceThresholdSelectorModel:
+    """VarianceThresholdSelector: Summarizer variance (0 where max == min), as MLlib."""
+    s = _summary(df, stage, "max", "min", "variance", column="featuresCol")
+    high, low, variance = (s[m].toArray() for m in ("max", "min", "variance"))
+    variance = np.where(high == low, 0.0, variance)
+    selected = [i for i, v in enumerate(variance) if v > stage.getVarianceThreshold()]
+    gateway = df.sparkSession.sparkContext._gateway
+    assert gateway is not None
+    indices = gateway.new_array(gateway.jvm.int, len(selected))
+    for k, i in enumerate(selected):
+        indices[k] = i
+    return _java_model(stage, df, "VarianceThresholdSelectorModel", indices)
 
 
 def _distinct_splits(values: list[float]) -> list[float]:
@@ -325,6 +340,7 @@ def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
         StandardScaler: _fit_standard_scaler,
         MinMaxScaler: _fit_min_max_scaler,
         MaxAbsScaler: _fit_max_abs_scaler,
+        mllib.VarianceThresholdSelector: _fit_variance_selector,
     }
     for own in (Winsorizer, OutlierTrimmer, EndTailImputer, CategoricalImputer, RareLabelEncoder,
                 CountFrequencyEncoder, OneHotEncoder, OrdinalEncoder, TargetEncoder, WoEEncoder,

@@ -64,7 +64,7 @@ def _plain(value):
 
 
 JAVA_FITTED = ("surrogateDF", "mean", "std", "originalMin", "originalMax", "maxAbs",
-               "labelsArray", "categorySizes", "median", "range")
+               "labelsArray", "categorySizes", "median", "range", "selectedFeatures")
 
 
 def _fitted_values(model) -> dict:
@@ -114,6 +114,8 @@ def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
         step("standard", "standard_scale", inputCol="v", outputCol="v_std", withMean=True),
         step("min_max", "min_max_scale", inputCol="v", outputCol="v_mm"),
         step("max_abs", "max_abs_scale", inputCol="v", outputCol="v_ma"),
+        step("select", "variance_threshold_selector", featuresCol="v", outputCol="v_sel",
+             varianceThreshold=30.0),
     ]}
     fused, _ = _both(spec, frame)
     report = fused.fit_report
