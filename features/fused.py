@@ -219,6 +219,35 @@ def _fit_max_abs_scaler(stage: Any, df: DataFrame) -> mllib.MaxAbsScalerModel:
     return _java_model(stage, df, "MaxAbsScalerModel", _jvector(df, max_abs))
 
 
+def _fit_robust_scaler(stage: Any, df: DataFrame) -> mllib.RobustScalerModel:
+    """RobustScaler: per-slot percentile_approx of lower, median, upper (NaN skipped), with
+    lakeprep's zero-range rule (scale 1); needs the vector size in the column's ML attributes."""
+    from pyspark.ml.functions import vector_to_array
+
+    from features.transformation.scalers import require_finite
+    rel = stage.getRelativeError()
+    column = stage.getInputCol()
+    size = (df.schema[column].metadata.get("ml_attr", {}).get("num_attrs")
+            if column in df.columns else None)
+    if not size or rel <= 0:
+        raise _NotFusable(f"no vector size in the ML attributes of {column!r}")
+    _check_schema(stage, df)
+    probs = [stage.getLower(), 0.5, stage.getUpper()]
+    values = vector_to_array(F.col(column))
+    found = feature_base.aggregate(df, {str(i): F.percentile_approx(
+        F.when(~F.isnan(values[i]), values[i]), probs, int(round(1 / rel))) for i in range(size)})
+    if any(found[str(i)] is None for i in range(size)):
+        raise _NotFusable("a slot without values (MLlib's own fit reports it)")
+    low, median, high = (np.array([found[str(i)][k] for i in range(size)]) for k in range(3))
+    spread = high - low
+    name = type(stage).__name__
+    require_finite(name, "median", list(median), column)
+    require_finite(name, "quantile range", list(spread), column)
+    spread[spread == 0] = 1.0  # scikit-learn's rule, as lakeprep's RobustScaler
+    return _java_model(stage, df, "RobustScalerModel", _jvector(df, list(spread)),
+                       _jvector(df, list(median)))
+
+
 def _fit_variance_selector(stage: mllib.VarianceThresholdSelector,
                            df: DataFrame) -> mllib.VarianceThresholdSelectorModel:
     """VarianceThresholdSelector: Summarizer variance (0 where max == min), as MLlib."""
@@ -331,7 +360,7 @@ def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
     )
     from features.imputation import CategoricalImputer, EndTailImputer
     from features.outliers import OutlierTrimmer, Winsorizer
-    from features.transformation import MaxAbsScaler, MinMaxScaler, StandardScaler
+    from features.transformation import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
     table: dict[type, Callable[[Any, DataFrame], Any]] = {
         mllib.Imputer: _fit_imputer,
         mllib.QuantileDiscretizer: _fit_quantile_discretizer,
@@ -340,6 +369,7 @@ def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
         StandardScaler: _fit_standard_scaler,
         MinMaxScaler: _fit_min_max_scaler,
         MaxAbsScaler: _fit_max_abs_scaler,
+        RobustScaler: _fit_robust_scaler,
         mllib.VarianceThresholdSelector: _fit_variance_selector,
     }
     for own in (Winsorizer, OutlierTrimmer, EndTailImputer, CategoricalImputer, RareLabelEncoder,

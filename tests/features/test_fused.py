@@ -114,6 +114,7 @@ def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
         step("standard", "standard_scale", inputCol="v", outputCol="v_std", withMean=True),
         step("min_max", "min_max_scale", inputCol="v", outputCol="v_mm"),
         step("max_abs", "max_abs_scale", inputCol="v", outputCol="v_ma"),
+        step("robust", "robust_scale", inputCol="v", outputCol="v_r", withCentering=True),
         step("select", "variance_threshold_selector", featuresCol="v", outputCol="v_sel",
              varianceThreshold=30.0),
     ]}
@@ -182,7 +183,7 @@ def test_uncovered_stage_is_fitted_on_its_own_and_named(frame, caplog):
         step("mode", "impute", strategy="mode", inputCols=["a"], outputCols=["a_mode"]),
         step("mean", "impute", inputCols=["c"], outputCols=["c_mean"]),
         step("assemble", "vector_assembler", inputCols=["a_mode", "c_mean"], outputCol="v"),
-        step("robust", "robust_scale", inputCol="v", outputCol="v_r"),
+        step("robust", "robust_scale", inputCol="v", outputCol="v_r", relativeError=0.0),
     ]}
     with caplog.at_level("INFO", logger="lakeprep.features.fused"):
         fused, _ = _both(spec, frame)
