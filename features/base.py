@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ from features.registry import as_list
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 HANDLE_INVALID = ("error", "null")
+# Set by features.fused while it fits a pipeline level: it answers aggregate/category_stats
+# requests of every stage of the level from one shared pass instead of one pass per stage.
+STATS_PROVIDER: ContextVar[Any] = ContextVar("lakeprep_stats_provider", default=None)
 
 
 class FittedModel(Model, DefaultParamsReadable, DefaultParamsWritable):
@@ -219,6 +223,9 @@ def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
     >>> aggregate(df, {"n": F.count("*")})  # doctest: +SKIP
     {'n': 42}
     """
+    provider = STATS_PROVIDER.get()
+    if provider is not None:
+        return dict(provider.aggregate(df, exprs))
     names = list(exprs)
     aliases = [f"_a{i}" for i in range(len(names))]
     row = df.agg(*[exprs[n].alias(a) for n, a in zip(names, aliases, strict=True)]).first()

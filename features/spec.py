@@ -20,13 +20,14 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pyspark.errors.exceptions.captured import CapturedException, IllegalArgumentException
-from pyspark.ml import Estimator, Pipeline, PipelineModel
+from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.linalg import VectorUDT
 from pyspark.ml.param import Param, Params
 from pyspark.ml.wrapper import JavaParams
@@ -35,6 +36,7 @@ from pyspark.sql.types import StructType
 
 from features.base import check_params, param_rules
 from features.errors import FeatureInputError, FeatureSpecError
+from features.fused import fit_stages
 from features.registry import OUTPUT_PARAMS, as_list, operations, output_columns, stage_class
 from lakeprep.errors import LakeprepError, Problem
 
@@ -58,12 +60,21 @@ class StepSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class FitSpec(BaseModel):
+    """How the pipeline is fitted: ``fused`` (default) shares passes between stages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fused: bool = True
+
+
 class FeatureSpec(BaseModel):
-    """The whole spec: the steps in order."""
+    """The whole spec: the steps in order, and how to fit them (``fit: {fused: false}``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     steps: list[StepSpec] = Field(min_length=1)
+    fit: FitSpec = Field(default_factory=FitSpec)
 
     @field_validator("steps")
     @classmethod
@@ -120,6 +131,17 @@ def input_columns(cls: type, params: Mapping[str, Any]) -> list[str]:
             elif name == "featuresCol":
                 inputs.append("features")
     return inputs
+
+
+def _io_columns(stage: Params) -> tuple[list[str], list[str]]:
+    """The columns a built stage reads and writes: its class's declarations over its set Params
+    (an unset output param counts with its default, MLlib's uid-based name)."""
+    params = {p.name: stage.getOrDefault(p) for p in stage.params if stage.isSet(p)}
+    if not any(p in params for p in OUTPUT_PARAMS):
+        params.update({p: stage.getOrDefault(p) for p in OUTPUT_PARAMS
+                       if stage.hasParam(p) and stage.hasDefault(p)})
+    cls = type(stage)
+    return input_columns(cls, params), output_columns(cls, params)
 
 
 def _found(column: str, known: set[str]) -> bool:
@@ -232,12 +254,14 @@ def _build(cls: type, params: Mapping[str, Any]) -> tuple[Params | None, str | N
 
 
 def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructType | DataFrame,
-                   source: str = "<spec>") -> Pipeline:
+                   source: str = "<spec>", fused: bool | None = None) -> Pipeline:
     """Validate ``spec`` against the registry and the input columns; return an unfitted Pipeline.
 
     ``input_columns`` is a list of names, a schema or the input DataFrame itself. Raises
     :class:`FeatureSpecError` naming ``source``, the step and the valid choices (every problem
-    :func:`check_feature_spec` finds, plus MLlib's own checks of its values).
+    :func:`check_feature_spec` finds, plus MLlib's own checks of its values). The pipeline
+    fits fused (:mod:`features.fused`) unless ``fused=False`` or the spec says
+    ``fit: {fused: false}`` (the argument wins over the spec).
 
     >>> build_pipeline({"steps": [{"name": "s", "op": "nope"}]}, ["a"])  # doctest: +SKIP
     Traceback (most recent call last):
@@ -253,6 +277,7 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
     log.info("%s: built a pipeline of %d stages", source, len(stages))
     parsed = FeatureSpec.model_validate(spec)
     pipeline = SpecPipeline(stages=stages)
+    pipeline.fused = parsed.fit.fused if fused is None else fused
     pipeline.steps = {s.uid: f"{source}: step {p.name!r} (#{i}, op {p.op!r})"
                       for i, (s, p) in enumerate(zip(stages, parsed.steps, strict=True), start=1)}
     return pipeline
@@ -264,33 +289,36 @@ def _first_line(err: BaseException) -> str:
 
 
 class SpecPipeline(Pipeline):
-    """A Pipeline whose fit errors name the spec step (source, step name, position and op).
+    """A Pipeline fitted fused, whose fit errors name the spec step (source, name, position, op).
 
-    Fitting is Pipeline's own (the fitted model is a plain ``PipelineModel``); a lakeprep error
+    The fitted model is a plain ``PipelineModel`` (with ``fit_report``: stages, levels, passes,
+    Spark jobs); ``fused = False`` fits stage after stage as ``Pipeline`` does. A lakeprep error
     raised by a stage gets the step prefixed, and a JVM error of an MLlib stage becomes a
     FeatureInputError naming the step, so no stack trace is needed to know which step failed.
     """
 
     steps: dict[str, str] = {}
+    fused: bool = True
+
+    def _where(self, stage: Params) -> str:
+        return self.steps.get(stage.uid, type(stage).__name__)
+
+    @contextmanager
+    def _step_errors(self, stage: Params) -> Iterator[None]:
+        where = self._where(stage)
+        try:
+            yield
+        except LakeprepError as err:
+            if str(err).startswith(where):
+                raise
+            raise type(err)(f"{where}: {err}") from err
+        except (CapturedException, Py4JJavaError) as err:
+            raise FeatureInputError(f"{where}: {type(stage).__name__} failed: "
+                                    f"{_first_line(err)}") from err
 
     def _fit(self, dataset: DataFrame) -> PipelineModel:
-        stages = self.getStages()
-        # as Pipeline: nothing after the last Estimator needs the data transformed
-        last = max((i for i, s in enumerate(stages) if isinstance(s, Estimator)), default=-1)
-        fitted = []
-        for i, stage in enumerate(stages):
-            where = self.steps.get(stage.uid, type(stage).__name__)
-            try:
-                model = stage.fit(dataset) if isinstance(stage, Estimator) else stage
-                fitted.append(model)
-                if i < last:
-                    dataset = model.transform(dataset)
-            except LakeprepError as err:
-                raise type(err)(f"{where}: {err}") from err
-            except (CapturedException, Py4JJavaError) as err:
-                raise FeatureInputError(f"{where}: {type(stage).__name__} failed: "
-                                        f"{_first_line(err)}") from err
-        return PipelineModel(fitted)
+        return fit_stages(self.getStages(), dataset, io=_io_columns, guard=self._step_errors,
+                          name=self._where, fused=self.fused)
 
 
 def step_names(spec: dict[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import HasInOutCols, OneOf, Rule, check_choice
+from features.base import STATS_PROVIDER, HasInOutCols, OneOf, Rule, check_choice
 from features.checks import require_columns, require_numeric
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -89,6 +89,9 @@ def category_stats(df: DataFrame, cols: list[str], label_col: str | None = None,
     NaN label are skipped too. ``with_totals`` adds the key ``TOTAL`` holding the statistics
     of all rows (per fold with ``fold``), whatever their categories.
     """
+    provider = STATS_PROVIDER.get()
+    if provider is not None:  # a fused fit answers from its shared value-count pass
+        return dict(provider.category_stats(df, cols, label_col, fold, with_totals))
     if label_col is not None:
         require_numeric(df, [label_col], "category_stats")
         label = F.col(label_col).cast("double")

@@ -1,0 +1,229 @@
+"""The fused fit equals the stage-by-stage fit: fitted values and output, stage by stage and whole.
+
+Each spec is fitted twice on the same small frame, fused (the default) and with
+``fused=False`` (Pipeline's own stage-after-stage fit); every fitted model and the transformed
+rows must be equal. On 60 rows the approximate quantiles of ``percentile_approx`` (fused) and
+``approxQuantile`` (MLlib) are both exact, so quantile-based stages are compared exactly too.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from pyspark.ml import Estimator
+from pyspark.ml.feature import VectorAssembler
+from pyspark.ml.linalg import Vector
+from pyspark.sql import types as T
+
+from features.fused import ALL, plan_levels
+from features.imputation import MissingIndicator
+from features.outliers import Winsorizer
+from features.spec import _io_columns, build_pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
+N = 60
+
+
+@pytest.fixture(scope="module")
+def frame(spark):
+    """60 rows: lognormal numerics with null and NaN, three categoricals with nulls, a label."""
+    rng = np.random.default_rng(13)
+    cats5, cats3 = ["DE", "FR", "NL", "IT", "ES"], ["gold", "silver", "bronze"]
+    rows = []
+    for i in range(N):
+        a, b, c = (float(np.round(rng.lognormal(2, 0.7), 3)) for _ in range(3))
+        rows.append((i, None if i % 11 == 3 else a, float("nan") if i % 13 == 5 else b,
+                     None if i % 7 == 2 else c,
+                     None if i % 17 == 4 else cats5[int(rng.integers(0, 5)) if i % 3 else 0],
+                     cats3[int(rng.integers(0, 3))], f"k{int(rng.integers(0, 12))}",
+                     int(rng.random() < 0.4)))
+    schema = T.StructType([T.StructField("id", T.LongType()), T.StructField("a", T.DoubleType()),
+                           T.StructField("b", T.DoubleType()), T.StructField("c", T.DoubleType()),
+                           T.StructField("cat5", T.StringType()),
+                           T.StructField("cat3", T.StringType()),
+                           T.StructField("cat12", T.StringType()),
+                           T.StructField("label", T.IntegerType())])
+    return spark.createDataFrame(rows, schema).cache()
+
+
+def _plain(value):
+    """A comparable Python value: vectors as lists, floats with NaN as a marker."""
+    if isinstance(value, Vector):
+        return [_plain(float(x)) for x in value.toArray()]
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+JAVA_FITTED = ("surrogateDF", "mean", "std", "originalMin", "originalMax", "maxAbs",
+               "labelsArray", "categorySizes", "median", "range", "selectedFeatures")
+
+
+def _fitted_values(model) -> dict:
+    """What a fitted model learnt: its Params (Python stages) or its JVM model's attributes."""
+    out = {}
+    for param in model.params:
+        if model.isDefined(param) and param.name not in ("inputCol", "outputCol"):
+            out[param.name] = _plain(model.getOrDefault(param))
+    for name in JAVA_FITTED:
+        if hasattr(type(model), name) and hasattr(model, "_java_obj"):
+            value = getattr(model, name)
+            out[name] = ([_plain(list(r)) for r in value.collect()] if name == "surrogateDF"
+                         else _plain(value))
+    return out
+
+
+def _both(spec: dict, df):
+    """Fit ``spec`` fused and stage by stage; assert equal models and rows; return both models."""
+    fused = build_pipeline(spec, df).fit(df)
+    plain = build_pipeline(spec, df, fused=False).fit(df)
+    assert len(fused.stages) == len(plain.stages)
+    for f, p in zip(fused.stages, plain.stages, strict=True):
+        assert type(f) is type(p)
+        assert _fitted_values(f) == _fitted_values(p), type(f).__name__
+    rows_f = [_plain(list(r)) for r in fused.transform(df).orderBy("id").collect()]
+    rows_p = [_plain(list(r)) for r in plain.transform(df).orderBy("id").collect()]
+    assert fused.transform(df).columns == plain.transform(df).columns
+    assert rows_f == rows_p
+    return fused, plain
+
+
+def step(name, op, **params):
+    return {"name": name, "op": op, "params": params}
+
+
+def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
+    spec = {"steps": [
+        step("mean", "impute", inputCols=["a", "b"], outputCols=["a_mean", "b_mean"]),
+        step("median", "impute", strategy="median", inputCols=["a", "c"],
+             outputCols=["a_med", "c_med"]),
+        step("bins1", "equal_frequency_discretise", inputCol="a_med", outputCol="a_bin",
+             numBuckets=4),
+        step("bins2", "equal_frequency_discretise", inputCols=["a_mean", "b_mean"],
+             outputCols=["a_mbin", "b_mbin"], numBucketsArray=[3, 5]),
+        step("assemble", "vector_assembler", inputCols=["a_med", "c_med", "b_mean"],
+             outputCol="v"),
+        step("standard", "standard_scale", inputCol="v", outputCol="v_std", withMean=True),
+        step("min_max", "min_max_scale", inputCol="v", outputCol="v_mm"),
+        step("max_abs", "max_abs_scale", inputCol="v", outputCol="v_ma"),
+        step("robust", "robust_scale", inputCol="v", outputCol="v_r", withCentering=True),
+        step("select", "variance_threshold_selector", featuresCol="v", outputCol="v_sel",
+             varianceThreshold=30.0),
+    ]}
+    fused, _ = _both(spec, frame)
+    report = fused.fit_report
+    # level 0: both imputers (one agg job); level 1: discretisers and scalers (one agg job)
+    assert (report.levels, report.passes, report.unfused) == (2, 2, [])
+
+
+def test_mllib_categorical_stages_fused_equal_their_own_fit(frame):
+    spec = {"steps": [
+        step("index", "string_index", inputCols=["cat5", "cat3"], outputCols=["i5", "i3"],
+             handleInvalid="keep"),
+        step("index_alpha", "string_index", inputCol="cat12", outputCol="i12",
+             stringOrderType="alphabetDesc"),
+        step("index_rare", "string_index", inputCol="cat3", outputCol="i3a",
+             stringOrderType="frequencyAsc"),
+        step("one_hot", "one_hot_vector_encode", inputCols=["i5", "i3", "i12"],
+             outputCols=["o5", "o3", "o12"]),
+    ]}
+    fused, _ = _both(spec, frame)
+    # one value-count shuffle for the three indexers; one-hot reads the indexers' attributes
+    assert (fused.fit_report.levels, fused.fit_report.passes) == (2, 1)
+
+
+def test_lakeprep_numeric_stages_fused_equal_their_own_fit(frame):
+    spec = {"steps": [
+        step("cap_iqr", "winsorize", inputCols=["a"], outputCols=["a_cap"], cappingMethod="iqr",
+             tail="both", fold=1.5),
+        step("cap_mad", "winsorize", inputCols=["c"], outputCols=["c_cap"], cappingMethod="mad",
+             fold=2.0, relativeError=0.0),
+        step("end_tail", "impute_end_tail", inputCols=["c"], outputCols=["c_tail"]),
+        step("width", "equal_width_discretise", inputCols=["a_cap"], outputCols=["a_w"]),
+        step("trim", "trim_outliers", inputCols=["b"], cappingMethod="gaussian", fold=1.0),
+    ]}
+    fused, _ = _both(spec, frame)
+    # level 0: iqr + mad medians + end tail (1 pass), the MAD's deviations (1 pass);
+    # level 1: the discretiser and the trimmer (which drops rows, so it waits for all before it)
+    assert fused.fit_report.levels == 3
+    assert fused.fit_report.passes == 4
+
+
+def test_lakeprep_categorical_stages_fused_equal_their_own_fit(frame):
+    spec = {"steps": [
+        step("fill", "impute_categorical", inputCols=["cat5"], outputCols=["cat5_f"],
+             strategy="frequent"),
+        step("rare", "group_rare_labels", inputCols=["cat12"], outputCols=["cat12_r"], tol=0.1,
+             nCategories=3, handleUnseen="keep"),
+        step("count", "count_frequency_encode", inputCols=["cat3"], outputCols=["cat3_n"]),
+        step("ohe", "one_hot_encode", inputCols=["cat3"]),
+        step("ordinal", "ordinal_encode", inputCols=["cat12"], outputCols=["cat12_o"],
+             handleUnseen="keep"),
+        step("target", "target_encode", inputCols=["cat5_f"], outputCols=["cat5_te"],
+             labelCol="label", folds=3, rowKeyCol="id", handleUnseen="keep"),
+        step("woe", "woe_encode", inputCols=["cat3"], outputCols=["cat3_woe"], labelCol="label"),
+    ]}
+    fused, _ = _both(spec, frame)
+    # level 0: one value-count shuffle for fill/rare/count/ohe/ordinal + WoE's labelled counts;
+    # level 1: the target encoder's folds on the filled column
+    assert fused.fit_report.levels == 2
+    assert fused.fit_report.passes == 3
+
+
+def test_uncovered_stage_is_fitted_on_its_own_and_named(frame, caplog):
+    spec = {"steps": [
+        step("mode", "impute", strategy="mode", inputCols=["a"], outputCols=["a_mode"]),
+        step("mean", "impute", inputCols=["c"], outputCols=["c_mean"]),
+        step("assemble", "vector_assembler", inputCols=["a_mode", "c_mean"], outputCol="v"),
+        step("robust", "robust_scale", inputCol="v", outputCol="v_r", relativeError=0.0),
+    ]}
+    with caplog.at_level("INFO", logger="lakeprep.features.fused"):
+        fused, _ = _both(spec, frame)
+    assert [u.split(" ")[2] for u in fused.fit_report.unfused] == ["'mode'", "'robust'"]
+    assert "fitted on its own" in caplog.text
+
+
+def test_retail_spec_fused_equals_unfused_in_fewer_levels(frame):
+    """conf/base/features.yaml's pipeline on a small snapshot-shaped frame.
+
+    (Saving and loading a fused model: test_spec's round trip, fused by default.)
+    """
+    spec = yaml.safe_load((ROOT / "conf/base/features.yaml").read_text())["features"]["pipeline"]
+    numeric = ["tenure_days", "age", "orders_count_30d", "orders_count_90d", "amount_sum_30d",
+               "amount_mean_30d", "amount_max_30d", "amount_sum_90d", "amount_mean_90d",
+               "amount_max_90d", "category_count_distinct_90d", "days_since_last_order",
+               "events_count_30d", "days_since_last_event"]
+    from pyspark.sql import functions as F
+    cols = [F.col("id").alias("customer_id"), F.col("label").alias("purchased_next_30d"),
+            F.col("cat5").alias("country"), F.col("cat3").alias("segment")]
+    sources = ["a", "b", "c"]
+    for k, name in enumerate(numeric):
+        cols.append((F.nanvl(F.col(sources[k % 3]), F.lit(None)) * (k + 1)).alias(name))
+    snapshot = frame.select(*cols).withColumnRenamed("customer_id", "id") \
+        .withColumn("customer_id", F.col("id")).cache()
+    fused, plain = _both(spec, snapshot)
+    assert fused.fit_report.levels < plain.fit_report.levels
+    assert fused.fit_report.passes <= plain.fit_report.passes
+    assert str(fused.fit_report).startswith(f"fit: {len(spec['steps'])} stages in ")
+
+
+def test_plan_levels_follows_reads_writes_and_row_droppers():
+    flag = MissingIndicator(inputCols=["a"])
+    cap = Winsorizer(inputCols=["a"], outputCols=["a_cap"])
+    cap_inplace = Winsorizer(inputCols=["b"])  # writes b over itself
+    cap_b_again = Winsorizer(inputCols=["b"], outputCols=["b2"])  # reads the capped b
+    assemble = VectorAssembler(inputCols=["a_cap", "b2"], outputCol="v")
+    from features.outliers import OutlierTrimmer
+    trim = OutlierTrimmer(inputCols=["c"])
+    stages = [flag, cap, cap_inplace, cap_b_again, assemble, trim]
+    assert plan_levels(stages, _io_columns) == [0, 0, 0, 1, 2, 2]
+    assert all(isinstance(s, Estimator) for s in (cap, cap_inplace, cap_b_again, trim))
+    assert ALL not in {"a", "b"}
