@@ -48,6 +48,7 @@ from jobs.raw_reader import (
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import one_row
+from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
@@ -95,6 +96,14 @@ class IngestReport:
         return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
                                   + self.duplicates_in_batch + self.duplicates_existing)
 
+    @property
+    def duplicates(self) -> int:
+        return self.duplicates_in_batch + self.duplicates_existing
+
+    @property
+    def mark(self) -> str:
+        return "reconciled" if self.reconciles else "DOES NOT RECONCILE"
+
     def counts_before_write(self) -> dict[str, int]:
         """The counts known before the commit; its ``operation_metrics`` (inserted, updated)
         and ``gate.counts`` (quarantined by the gate) hold the rest."""
@@ -114,11 +123,9 @@ class IngestReport:
         if not self.files_new:
             return (f"{self.table}: no new files ({self.files_seen} already ingested); "
                     f"version {self.version} unchanged{skipped}")
-        dups = self.duplicates_in_batch + self.duplicates_existing
-        mark = "reconciled" if self.reconciles else "DOES NOT RECONCILE"
         return (f"{self.table}: read {self.rows_read:,} = inserted {self.rows_inserted:,} + "
                 f"updated {self.rows_updated:,} + quarantined {self.quarantined:,} + "
-                f"duplicates {dups:,} ({mark}); {self.files_new} new file(s); "
+                f"duplicates {self.duplicates:,} ({self.mark}); {self.files_new} new file(s); "
                 f"version {self.version}{skipped}")
 
 
@@ -215,10 +222,11 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
 
 
 def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestReport,
-          inputs: list[dict[str, Any]], quarantine: Callable[[DataFrame], int | None]) -> None:
+          inputs: list[dict[str, Any]], quarantine: Callable[[DataFrame], int | None],
+          commit_empty: bool = True) -> None:
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
-    commit; the rejected ones (parse reasons, gate failures) handed to ``quarantine``. Fills
-    the counts of ``report`` (``rows_read`` and on)."""
+    commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
+    reasons, gate failures) handed to ``quarantine``. Fills the counts of ``report``."""
     rows = prepared.persist()
     try:
         c = one_row(rows.agg(F.count("*").alias("n"),
@@ -241,13 +249,15 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                         else deduped)
             gate_bad = outcome.quarantined if outcome is not None else None
             gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
-            res = ctx.table(spec.name).merge(
-                to_write.drop(*RAW_COLUMNS), keys,
-                ctx.commit_metadata(table=spec.name, inputs=inputs,
-                                    counts=report.counts_before_write(),
-                                    gate=gates.summary(outcome)),
-                when_matched="update" if spec.primary_key else "ignore",
-                order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
+            res = WriteResult(version=report.version)
+            if commit_empty or kept > gate_quarantined:
+                res = ctx.table(spec.name).merge(
+                    to_write.drop(*RAW_COLUMNS), keys,
+                    ctx.commit_metadata(table=spec.name, inputs=inputs,
+                                        counts=report.counts_before_write(),
+                                        gate=gates.summary(outcome)),
+                    when_matched="update" if spec.primary_key else "ignore",
+                    order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
             report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
             report.duplicates_existing = (kept - gate_quarantined - res.rows_inserted
                                           - res.rows_updated)
@@ -278,13 +288,11 @@ class ReplayReport(IngestReport):
         if not self.rows_read:
             return (f"{self.table}: nothing quarantined{where} to replay; version "
                     f"{self.version} unchanged")
-        dups = self.duplicates_in_batch + self.duplicates_existing
-        mark = "reconciled" if self.reconciles else "DOES NOT RECONCILE"
         return (f"{self.table}: replayed {self.rows_read:,}{where} = promoted "
                 f"{self.rows_inserted + self.rows_updated:,} (inserted {self.rows_inserted:,}, "
                 f"updated {self.rows_updated:,}) + still quarantined {self.quarantined:,} + "
-                f"duplicates {dups:,} ({mark}); version {self.version}, quarantine version "
-                f"{self.quarantine_version}")
+                f"duplicates {self.duplicates:,} ({self.mark}); version {self.version}, "
+                f"quarantine version {self.quarantine_version}")
 
 
 @job("ingest")
@@ -331,24 +339,27 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
 
         def requarantine(bad: DataFrame) -> int | None:
             # A record's outcome depends on its text alone, so identical copies share it: the
-            # copies still failing keep their place with the new reasons, the others leave.
-            still = (bad.select(SOURCE_FILE, RAW_RECORD, REASONS)
+            # copies still failing keep their place (with their new reasons, where those
+            # changed), the others leave.
+            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"))
                      .dropDuplicates([SOURCE_FILE, RAW_RECORD]))
-            kept = records.drop(REASONS).join(still, [SOURCE_FILE, RAW_RECORD])
+            both = records.join(still, [SOURCE_FILE, RAW_RECORD])
+            changed = (both.where(F.col(REASONS) != F.col("__new"))
+                       .withColumn(REASONS, F.col("__new")).drop("__new"))
             gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
             meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
                                        inputs=inputs, counts={"replayed": report.rows_read,
                                                               "quarantined": report.quarantined})
             version = None
-            if report.quarantined:
-                version = quarantine.merge(kept, QUARANTINE_KEYS, meta,
+            if report.quarantined and not changed.isEmpty():
+                version = quarantine.merge(changed, QUARANTINE_KEYS, meta,
                                            when_matched="update").version
             if report.quarantined < report.rows_read:
                 version = quarantine.delete(gone, QUARANTINE_KEYS, meta).version
             return version if version is not None else report.quarantine_version
 
         _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
-              requarantine)
+              requarantine, commit_empty=False)
     finally:
         records.unpersist()
     return report
