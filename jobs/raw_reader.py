@@ -295,16 +295,18 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatc
 # --- Parquet -------------------------------------------------------------------------------
 def _read_parquet(spark: SparkSession, raw: TableSpec, paths: list[str],
                   drift: DriftPolicy) -> RawBatch:
-    # files grouped by their columns (a footer read per file, on the driter): each group is
+    # files grouped by their columns (a footer read per file, on the driver): each group is
     # one header generation with its own mapping
     by_columns: dict[tuple[str, ...], list[str]] = {}
     for path in paths:
         by_columns.setdefault(tuple(spark.read.parquet(path).columns), []).append(path)
     maps = {p: map_fields(raw, cols, p, "column") for cols, group in by_columns.items()
             for p in group}
-    # case variants are plain extra columns here (Spark's Parquet reader ignores case)
+    # every undeclared column is extra here, case variants included (Spark's Parquet reader
+    # resolves columns ignoring case)
     maps = {p: FieldMap(m.taken, m.undeclared, {}) for p, m in maps.items()}
-    extra, _, _, missing = _batch_fields(raw, maps.values(), drift)
+    _, _, _, missing = _batch_fields(raw, maps.values(), drift)
+    extra = list(dict.fromkeys(f for m in maps.values() for f in m.undeclared))
     keep_extra = _drift(raw, maps, extra, missing, drift)
     parts = []
     for cols, group in by_columns.items():
