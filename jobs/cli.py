@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("job", choices=sorted(JOBS))
     run.add_argument("--table", action="append", dest="tables", metavar="NAME",
                      help="only this table (repeatable); default: all the job's tables")
+    run.add_argument("--replay-quarantine", metavar="TABLE", help="ingest: re-parse TABLE's "
+                     "quarantined records under the current conf; promote those that now pass")
+    run.add_argument("--file", metavar="F", help="with --replay-quarantine: only the records "
+                     "quarantined from this raw file")
     run.add_argument("--cutoff", type=_iso_date, metavar="YYYY-MM-DD",
                      help="snapshot date (build-features, transform)")
     run.add_argument("--model", help="pipeline model path (transform; default: the one the "
@@ -306,6 +310,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     job, show = RUNNERS[args.job]()
     if args.feature_set is not None:
         settings.feature_sets(args.feature_set)  # a set that does not exist: before any run
+    if args.job == "ingest" and args.replay_quarantine:
+        from jobs.ingest import replay as job
+    elif args.replay_quarantine or args.file:
+        raise UsageError("--replay-quarantine and --file are options of `run ingest` (--file "
+                         "only with --replay-quarantine)")
     ctx = JobContext.start(settings, job.job_name)
     out.line(f"run {ctx.run_id} · env {settings.env} · engine {ctx.engine}", essential=True,
              run_id=ctx.run_id, env=settings.env, engine=ctx.engine)
@@ -316,7 +325,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    if args.job == "ingest" and args.replay_quarantine:
+        if args.tables:
+            raise UsageError("--replay-quarantine names its table; --table does not apply")
+        return {"table": args.replay_quarantine, "file": args.file}
     if args.job == "ingest":
+        if args.file:
+            raise UsageError("--file applies only with --replay-quarantine TABLE")
         return {"tables": args.tables}
     if args.job == "build-features":
         return {"cutoff": args.cutoff, "feature_set": args.feature_set}
@@ -417,10 +432,48 @@ def cmd_generate_sample(args: argparse.Namespace, settings: Settings) -> int:
         dest.mkdir(parents=True, exist_ok=True)
         copied = [shutil.copy2(f, dest / f.name) for f in sorted(taxi.glob("*.csv"))]
         out.line(f"copied {len(copied)} NYC taxi sample file(s) from {taxi} to {dest}")
+        source = taxi / "yellow_tripdata_sample_2019-03.csv"
+        if source.exists():
+            made = _tlc_header_batch(source, dest / "yellow_tripdata_sample_2019-04.csv")
+            out.line(f"wrote {made} in the TLC's own header names (derived from {source.name})")
     elif args.taxi_dir:
         raise UsageError(f"--taxi-dir {args.taxi_dir}: copying into {target} is "
                                     f"only supported for local folders")
     return 0
+
+
+# The TLC's own header names (its files since 2019), in the order of the samples' columns
+TLC_HEADER = ("VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,"
+              "RatecodeID,store_and_fwd_flag,PULocationID,DOLocationID,payment_type,fare_amount,"
+              "extra,mta_tax,tip_amount,tolls_amount,improvement_surcharge,total_amount,"
+              "congestion_surcharge")
+
+
+def _tlc_header_batch(source: Path, target: Path) -> Path:
+    """A fourth taxi batch in the TLC's header generation, derived deterministically from
+    ``source`` (the March sample): the same rows under the TLC's header names, their pickup
+    and dropoff times 31 days later (so they are new trips, not duplicates); a time that does
+    not parse is kept as it is, so the sample's defects stay defects."""
+    import csv
+    from datetime import datetime, timedelta
+
+    def later(value: str) -> str:
+        try:
+            t = datetime.strptime(value, "%Y-%m-%d %H:%M:%S") + timedelta(days=31)
+        except ValueError:
+            return value
+        return t.strftime("%Y-%m-%d %H:%M:%S")
+
+    with source.open(newline="") as f_in, target.open("w", newline="") as f_out:
+        rows = csv.reader(f_in)
+        next(rows)  # the snake_case header: replaced by the TLC's
+        f_out.write(TLC_HEADER + "\n")
+        writer = csv.writer(f_out, lineterminator="\n")
+        for row in rows:
+            if len(row) > 2:
+                row[1], row[2] = later(row[1]), later(row[2])
+            writer.writerow(row)
+    return target
 
 
 def _default_taxi_dir() -> Path | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,10 +34,21 @@ from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
-from jobs.raw_reader import RAW_BYTES, RAW_RECORD, REASONS, SOURCE_FILE, read_raw, validate_types
+from jobs.raw_reader import (
+    RAW_BYTES,
+    RAW_HEADER,
+    RAW_RECORD,
+    REASONS,
+    SOURCE_FILE,
+    parse_lines,
+    read_raw,
+    records_as_lines,
+    validate_types,
+)
 from lakeprep.config import Settings, TableSpec
-from lakeprep.errors import ConfigError, InputError
+from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import one_row
+from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
@@ -49,6 +61,11 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 INGEST_LOG = "ingest_log"
 RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"
 METADATA_COLUMNS = (SOURCE_FILE, INGESTED_AT, RUN_ID)
+RAW_COLUMNS = (RAW_RECORD, RAW_BYTES, RAW_HEADER)  # kept in quarantine only
+QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, RUN_ID, INGESTED_AT)
+# a quarantined record is its file, its raw text and which of its identical copies it is
+QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
+QUARANTINE_PARTITIONS = ["ingest_date"]
 DEV_SALT = "lakeprep-local-development-salt"
 LOG_LEASE_WAIT_S = 600.0
 
@@ -79,6 +96,14 @@ class IngestReport:
         return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
                                   + self.duplicates_in_batch + self.duplicates_existing)
 
+    @property
+    def duplicates(self) -> int:
+        return self.duplicates_in_batch + self.duplicates_existing
+
+    @property
+    def mark(self) -> str:
+        return "reconciled" if self.reconciles else "DOES NOT RECONCILE"
+
     def counts_before_write(self) -> dict[str, int]:
         """The counts known before the commit; its ``operation_metrics`` (inserted, updated)
         and ``gate.counts`` (quarantined by the gate) hold the rest."""
@@ -98,11 +123,9 @@ class IngestReport:
         if not self.files_new:
             return (f"{self.table}: no new files ({self.files_seen} already ingested); "
                     f"version {self.version} unchanged{skipped}")
-        dups = self.duplicates_in_batch + self.duplicates_existing
-        mark = "reconciled" if self.reconciles else "DOES NOT RECONCILE"
         return (f"{self.table}: read {self.rows_read:,} = inserted {self.rows_inserted:,} + "
                 f"updated {self.rows_updated:,} + quarantined {self.quarantined:,} + "
-                f"duplicates {dups:,} ({mark}); {self.files_new} new file(s); "
+                f"duplicates {self.duplicates:,} ({self.mark}); {self.files_new} new file(s); "
                 f"version {self.version}{skipped}")
 
 
@@ -126,7 +149,8 @@ def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
     """Ingest every table named (default: ``ingest.tables`` in conf)."""
     specs = bronze_tables(ctx.settings, tables)
     for spec in specs:
-        validate_types(ctx.spec(spec.upstream or ""), ctx.spark)
+        validate_types(ctx.spec(spec.upstream or ""), ctx.spark,
+                       ctx.settings.where("tables", spec.upstream or ""))
     if tables is None:  # the conf's default set: a source with no files yet is reported
         waiting = {s.name: ctx.settings.source_pattern(ctx.spec(s.upstream or "")) for s in specs}
         waiting = {n: p for n, p in waiting.items() if not glob_files(ctx.spark, p)}
@@ -179,7 +203,31 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
                      "sha256": sums.get(f.path)} for f in new]
     batch = read_raw(ctx.spark, raw, new, spec.schema_drift)
     report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
-    rows = _prepare(ctx, spec, raw, batch.rows, salt).persist()
+
+    def set_aside(bad: DataFrame) -> int | None:
+        if not report.quarantined:
+            return None
+        return gates.set_aside(
+            ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
+            QUARANTINE_KEYS[:2], {"quarantined": report.quarantined},
+            inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
+            partition_by=QUARANTINE_PARTITIONS)
+
+    _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report,
+          [{"table": raw.name, "kind": "files", "files": report.files}], set_aside)
+    _record_files(ctx, spec.name, new, report)
+    # the table's commit holds the counts known before the write; log the final ones
+    log.info("%s", report.line())
+    return report
+
+
+def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestReport,
+          inputs: list[dict[str, Any]], quarantine: Callable[[DataFrame], int | None],
+          commit_empty: bool = True) -> None:
+    """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
+    commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
+    reasons, gate failures) handed to ``quarantine``. Fills the counts of ``report``."""
+    rows = prepared.persist()
     try:
         c = one_row(rows.agg(F.count("*").alias("n"),
                              F.sum(F.when(F.size(REASONS) > 0, 1).otherwise(0)).alias("bad")))
@@ -188,7 +236,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
         # without a primary key, the whole record is the key; maps (``_extra``) cannot be
         # compared in Spark, so they do not take part
         keys = spec.primary_key or [f.name for f in good.schema.fields
-                                    if f.name not in (*METADATA_COLUMNS, RAW_RECORD, RAW_BYTES)
+                                    if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS)
                                     and not isinstance(f.dataType, T.MapType)]
         deduped = _deduplicate(good, keys, spec.order_by).persist()
         outcome = None
@@ -201,41 +249,131 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
                         else deduped)
             gate_bad = outcome.quarantined if outcome is not None else None
             gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
-            inputs = [{"table": raw.name, "kind": "files", "files": report.files}]
-            res = table.merge(
-                to_write.drop(RAW_RECORD, RAW_BYTES), keys,
-                ctx.commit_metadata(table=spec.name, inputs=inputs,
-                                    counts=report.counts_before_write(),
-                                    gate=gates.summary(outcome)),
-                when_matched="update" if spec.primary_key else "ignore",
-                order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
+            res = WriteResult(version=report.version)
+            if commit_empty or kept > gate_quarantined:
+                res = ctx.table(spec.name).merge(
+                    to_write.drop(*RAW_COLUMNS), keys,
+                    ctx.commit_metadata(table=spec.name, inputs=inputs,
+                                        counts=report.counts_before_write(),
+                                        gate=gates.summary(outcome)),
+                    when_matched="update" if spec.primary_key else "ignore",
+                    order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
             report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
             report.duplicates_existing = (kept - gate_quarantined - res.rows_inserted
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = rows.where(F.size(REASONS) > 0).select(SOURCE_FILE, RAW_RECORD, RAW_BYTES,
-                                                         REASONS, RUN_ID, INGESTED_AT)
+            bad = rows.where(F.size(REASONS) > 0).select(*QUARANTINED)
             if gate_bad is not None and gate_quarantined:
-                bad = bad.unionByName(gate_bad.select(
-                    SOURCE_FILE, RAW_RECORD, RAW_BYTES,
-                    F.col(FAILED_EXPECTATIONS_COLUMN).alias(REASONS), RUN_ID, INGESTED_AT))
-            if report.quarantined:
-                report.quarantine_version = gates.set_aside(
-                    ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
-                    [SOURCE_FILE, RAW_RECORD], {"quarantined": report.quarantined},
-                    inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
-                    partition_by=["ingest_date"])
+                bad = bad.unionByName(gate_bad.withColumn(
+                    REASONS, F.col(FAILED_EXPECTATIONS_COLUMN)).select(*QUARANTINED))
+            report.quarantine_version = quarantine(bad)
         finally:
             if outcome is not None:
                 outcome.unpersist()
             deduped.unpersist()
     finally:
         rows.unpersist()
-    _record_files(ctx, spec.name, new, report)
-    # the table's commit holds the counts known before the write; log the final ones
+
+
+@dataclass
+class ReplayReport(IngestReport):
+    """What one replay of a table's quarantine did: ``rows_read`` records replayed =
+    promoted (inserted + updated) + still quarantined + duplicates."""
+
+    file: str | None = None  # only the records of this file were replayed
+
+    def line(self) -> str:
+        where = f" of {self.file}" if self.file else ""
+        if not self.rows_read:
+            return (f"{self.table}: nothing quarantined{where} to replay; version "
+                    f"{self.version} unchanged")
+        return (f"{self.table}: replayed {self.rows_read:,}{where} = promoted "
+                f"{self.rows_inserted + self.rows_updated:,} (inserted {self.rows_inserted:,}, "
+                f"updated {self.rows_updated:,}) + still quarantined {self.quarantined:,} + "
+                f"duplicates {self.duplicates:,} ({self.mark}); version {self.version}, "
+                f"quarantine version {self.quarantine_version}")
+
+
+@job("ingest")
+def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestReport]:
+    """Re-parse the quarantined records of ``table`` (only those of ``file`` if given) under
+    the current conf: those that now pass land in the table through the same dedup and gate
+    as an ingest and leave the quarantine; duplicates leave it too; the rest stay there with
+    their new reasons.
+
+    >>> ingest.replay(settings, "taxi_trips")  # doctest: +SKIP
+    """
+    (spec,) = bronze_tables(ctx.settings, [table])
+    raw = ctx.spec(spec.upstream or "")
+    validate_types(raw, ctx.spark, ctx.settings.where("tables", raw.name))
+    salt = _salt(ctx, [spec])
+    with hold(spec.location, ctx.run_id, ctx.job):
+        report = _replay(ctx, spec, raw, salt, file)
     log.info("%s", report.line())
+    return [report]
+
+
+def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
+            file: str | None) -> ReplayReport:
+    quarantine = gates.quarantine_table(ctx, spec.name, QUARANTINE_PARTITIONS)
+    if not quarantine.exists():
+        raise UsageError(f"--replay-quarantine {spec.name}: the table has no quarantine table "
+                         f"({spec.quarantine_location}): none of its ingests set a record "
+                         f"aside, so there is nothing to replay")
+    report = ReplayReport(spec.name, file=file, version=ctx.table(spec.name).version(),
+                          quarantine_version=quarantine.version())
+    records = quarantine.read()
+    if file is not None:
+        files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
+        report.file = _quarantined_file(spec, file, files)
+        records = records.where(F.col(SOURCE_FILE) == report.file)
+    records = records.persist()
+    try:
+        report.files_new = records.select(SOURCE_FILE).distinct().count()
+        if not report.files_new:
+            return report
+        batch = parse_lines(raw, records_as_lines(ctx.spark, raw, records), spec.schema_drift)
+        inputs = [{"table": spec.quarantine_name, "kind": "table", "location":
+                   spec.quarantine_location, "version": report.quarantine_version}]
+
+        def requarantine(bad: DataFrame) -> int | None:
+            # A record's outcome depends on its text alone, so identical copies share it: the
+            # copies still failing keep their place (with their new reasons, where those
+            # changed), the others leave.
+            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"))
+                     .dropDuplicates([SOURCE_FILE, RAW_RECORD]))
+            both = records.join(still, [SOURCE_FILE, RAW_RECORD])
+            changed = (both.where(F.col(REASONS) != F.col("__new"))
+                       .withColumn(REASONS, F.col("__new")).drop("__new"))
+            gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
+            meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
+                                       inputs=inputs, counts={"replayed": report.rows_read,
+                                                              "quarantined": report.quarantined})
+            version = None
+            if report.quarantined and not changed.isEmpty():
+                version = quarantine.merge(changed, QUARANTINE_KEYS, meta,
+                                           when_matched="update").version
+            if report.quarantined < report.rows_read:
+                version = quarantine.delete(gone, QUARANTINE_KEYS, meta).version
+            return version if version is not None else report.quarantine_version
+
+        _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
+              requarantine, commit_empty=False)
+    finally:
+        records.unpersist()
     return report
+
+
+def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
+    """The quarantined file ``file`` names: its recorded path or URI, or a path to it."""
+    wanted = file if "://" in file or file.startswith("file:") else os.path.abspath(file)
+    for path in files:
+        if file == path or wanted == path.removeprefix("file://").removeprefix("file:"):
+            return path
+    shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
+    raise UsageError(f"--file {file}: no quarantined record of table {spec.name} comes from "
+                     f"that file; quarantined files: {shown or 'none'}")
 
 
 def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,

@@ -4,6 +4,14 @@ Text is read as lines first, so every rejected row keeps its raw record and sour
 every reason names the column: ``amount: '12,50' is not a valid double``. Types come from the
 catalog (no inference); CSV columns are matched by their header names, not by position.
 
+Column mapping: a declared column is found under its name or one of its ``source`` aliases
+(ignoring case when the source sets ``case_insensitive``), per file, so several header
+generations of one source land in one table; two fields of one file that map onto one column
+stop the batch with a ConfigError naming the file and both fields. A column with ``expr`` is
+computed from the raw text of the declared columns (by their declared names) and then parsed
+like a read field. Schema drift errors name each offending file with its missing and extra
+columns, one line per file.
+
 One line is one record, and whatever is wrong with it stays with it (a reason, and the row goes to
 quarantine), never stopping the batch:
 
@@ -31,9 +39,11 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -46,6 +56,7 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 SOURCE_FILE, RAW_RECORD, REASONS = "_source_file", "_raw_record", "_reasons"
 RAW_BYTES = "_raw_bytes"  # the line's exact bytes, kept only when they are not valid UTF-8
+RAW_HEADER = "_raw_header"  # a CSV record's header line: its file's field names, for replays
 EXTRA = "_extra"  # declared as map<string,string>: undeclared keys of a record land here
 EXTRA_TYPE = "map<string,string>"
 MIN_TS, MAX_TS = "1900-01-01", "10000-01-01"  # supported range of timestamps and dates: [MIN, MAX)
@@ -59,11 +70,45 @@ DriftPolicy = Literal["fail", "ignore", "evolve"]
 
 @dataclass
 class RawBatch:
-    """Parsed rows (declared columns, plus ``_source_file``, ``_raw_record``, ``_reasons``)."""
+    """Parsed rows (declared columns, plus ``_source_file``, ``_raw_record``, ``_raw_header``,
+    ``_reasons``)."""
 
     rows: DataFrame
     extra_columns: list[str]  # columns the files have that the schema does not declare
     missing_columns: list[str]  # declared columns no file of the batch has
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How the fields of one file (CSV header, JSON keys, Parquet columns) map onto the declared
+    columns: by each column's name and ``source`` aliases, ignoring case if the source says so."""
+
+    taken: dict[str, str]  # declared column -> the file's field that holds it
+    undeclared: list[str]  # fields no declared column claims
+    variants: dict[str, str]  # undeclared field -> the column it names but for case
+
+
+def map_fields(raw: TableSpec, fields: Sequence[str], where: str, kind: str = "header"
+               ) -> FieldMap:
+    """Map ``fields`` of the file ``where``; two fields onto one column is a ConfigError."""
+    fold = raw.source is not None and raw.source.case_insensitive
+    owner = {(n.lower() if fold else n): c.name for c in raw.columns if c.name != EXTRA
+             for n in c.names}
+    taken: dict[str, str] = {}
+    undeclared = []
+    for f in fields:
+        column = owner.get(f.lower() if fold else f)
+        if column is None:
+            undeclared.append(f)
+        elif column in taken:
+            raise ConfigError(
+                f"{where}: {kind}s {taken[column]!r} and {f!r} both map to the column "
+                f"{column!r} (tables.{raw.name}.columns.{column}.source); a file may hold a "
+                f"column under one name only")
+        else:
+            taken[column] = f
+    variants = {} if fold else _case_variants(owner, undeclared)
+    return FieldMap(taken, undeclared, variants)
 
 
 def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
@@ -72,41 +117,84 @@ def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
     assert raw.source is not None
     paths = [f.path for f in files]
     fmt = raw.source.format
-    if fmt == "csv":
-        return _read_csv(spark, raw, paths, drift)
+    if fmt == "parquet":
+        return _read_parquet(spark, raw, paths, drift)
     if fmt == "json":
-        return _read_json(spark, raw, paths, drift)
-    return _read_parquet(spark, raw, paths, drift)
+        return parse_lines(raw, _lines(spark, paths), drift)
+    by_header: dict[str, list[str]] = {}
+    for path in paths:
+        header = read_text_head(spark, path).lstrip("\ufeff")
+        if not header.strip():
+            raise InputError(f"{path}: empty file or no header line (table {raw.name})")
+        by_header.setdefault(header, []).append(path)
+    return parse_lines(raw, {h: (group, _lines(spark, group)) for h, group in by_header.items()},
+                       drift)
+
+
+def parse_lines(raw: TableSpec, lines: DataFrame | dict[str, tuple[list[str], DataFrame]],
+                drift: DriftPolicy = "fail") -> RawBatch:
+    """Parse text records (``value``, ``_source_file``, ``_raw_bytes``, ``__invalid``): JSON
+    lines, or CSV lines by their files' header line (header line -> (files, lines))."""
+    if isinstance(lines, dict):
+        return _parse_csv(raw, lines, drift)
+    return _parse_json(raw, lines, drift)
+
+
+def records_as_lines(spark: SparkSession, raw: TableSpec, records: DataFrame
+                     ) -> DataFrame | dict[str, tuple[list[str], DataFrame]]:
+    """Quarantined records (``_source_file``, ``_raw_record``, ``_raw_bytes``, ``_raw_header``)
+    as :func:`parse_lines` takes them. A CSV record is read with the header line kept beside
+    it (records set aside before ``_raw_header`` existed: its file's first line); a Parquet
+    record is the row as a JSON object, so it is parsed as a JSON line."""
+    if RAW_HEADER not in records.columns:
+        records = records.withColumn(RAW_HEADER, F.lit(None).cast("string"))
+    lines = records.select(
+        F.col(RAW_RECORD).alias("value"), SOURCE_FILE, RAW_BYTES, RAW_HEADER,
+        F.when(F.col(RAW_BYTES).isNotNull(), F.lit(
+            f"malformed line: not valid UTF-8 (its bytes are kept in {RAW_BYTES})"))
+        .alias("__invalid"))
+    if raw.source is None or raw.source.format != "csv":
+        return lines.drop(RAW_HEADER)
+    pairs = lines.select(SOURCE_FILE, RAW_HEADER).distinct().collect()
+    if not pairs:
+        return {}
+    heads = {p[SOURCE_FILE]: p[RAW_HEADER] for p in pairs if p[RAW_HEADER] is not None}
+    for path in sorted({p[SOURCE_FILE] for p in pairs if p[RAW_HEADER] is None}):
+        try:
+            heads.setdefault(path, read_text_head(spark, path).lstrip("\ufeff"))
+        except Exception as e:  # noqa: BLE001 - reported with what to do
+            raise InputError(f"{path}: its quarantined records keep no header line and the "
+                             f"file cannot be read for it ({e.__class__.__name__}); restore "
+                             f"the file to replay them") from None
+    by_header: dict[str, list[str]] = {}
+    for path, header in heads.items():
+        by_header.setdefault(header, []).append(path)
+    filled = lines.withColumn(RAW_HEADER, F.coalesce(RAW_HEADER, F.element_at(
+        F.create_map(*[x for p, h in heads.items() for x in (F.lit(p), F.lit(h))]),
+        F.col(SOURCE_FILE))))
+    return {h: (files, filled.where(F.col(RAW_HEADER) == h).drop(RAW_HEADER))
+            for h, files in by_header.items()}
 
 
 # --- CSV -----------------------------------------------------------------------------------
-def _read_csv(spark: SparkSession, raw: TableSpec, paths: list[str],
-              drift: DriftPolicy) -> RawBatch:
+def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]],
+               drift: DriftPolicy) -> RawBatch:
     opts = dict(raw.source.options) if raw.source else {}
     sep = opts.get("sep", opts.get("delimiter", ","))
     quote = opts.get("quote", '"')
-    by_header: dict[tuple[str, ...], list[str]] = {}
-    headers: dict[tuple[str, ...], list[str]] = {}
-    for path in paths:
-        line = read_text_head(spark, path).lstrip("\ufeff")
+    maps: dict[str, FieldMap] = {}
+    header_of: dict[str, tuple[str, ...]] = {}
+    for line, (files, _) in by_header.items():
         header = tuple(next(csv.reader(io.StringIO(line), delimiter=sep, quotechar=quote), []))
-        if not header:
-            raise InputError(f"{path}: empty file or no header line (table {raw.name})")
-        by_header.setdefault(header, []).append(path)
-        headers.setdefault(header, []).append(line.splitlines()[0] if line else "")
-    declared = _fields(raw)
-    names = list(dict.fromkeys(h for header in by_header for h in header))
-    undeclared = [h for h in names if h not in declared]
-    variants = _case_variants(declared, undeclared)
-    unusable = _unusable(raw, undeclared, variants, drift)
-    extra = [h for h in undeclared if h not in variants and h not in unusable]
-    missing = [c for c in declared if c not in names]
-    keep_extra = _drift(raw, extra, missing, drift, {h: files for h, files in by_header.items()})
+        header_of[line] = header
+        maps.update({path: map_fields(raw, header, path) for path in files})
+    extra, variants, unusable, missing = _batch_fields(raw, maps.values(), drift)
+    keep_extra = _drift(raw, maps, extra, missing, drift)
     parts = []
-    for header, group in by_header.items():
-        lines = _lines(spark, group)
-        # the header line, however each file spells it (a BOM is already gone)
-        lines = lines.where(~F.col("value").isin(*set(headers[header])))
+    for line, (files, lines) in by_header.items():
+        header, fields = header_of[line], maps[files[0]]
+        # the header line itself, wherever it repeats (a BOM is already gone)
+        lines = lines.where(F.col("value") != line)
         schema = ", ".join(f"`c{i}` string" for i in range(len(header)))
         parsed = F.from_csv("value", schema, {**opts, "sep": sep, "quote": quote,
                                              "mode": "PERMISSIVE"})
@@ -120,10 +208,11 @@ def _read_csv(spark: SparkSession, raw: TableSpec, paths: list[str],
                             F.concat(F.lit("malformed line: "), n_fields.cast("string"),
                                      F.lit(f" fields, the header has {len(header)}"))))
         by_name = {h: F.col("p")[f"c{i}"] for i, h in enumerate(header)}
+        field_of = {**fields.taken, **{x: x for x in keep_extra}}
         # an empty CSV field is a missing value
-        text = [(F.when(by_name[c] != "", by_name[c]) if c in by_name
+        text = [(F.when(by_name[field_of[c]] != "", by_name[field_of[c]]) if c in field_of
                  else F.lit(None).cast("string")).alias(_text_name(c))
-                for c in [*declared, *keep_extra]]
+                for c in [*_fields(raw), *keep_extra]]
         # whole-file problems are the reason of every line of the file
         header_reasons = [f"{variants[v]}: header {v!r} differs only in case from the "
                           f"declared column" for v in header if v in variants]
@@ -140,7 +229,8 @@ def _read_csv(spark: SparkSession, raw: TableSpec, paths: list[str],
                          if pairs else F.create_map().cast(EXTRA_TYPE))
         stage = (lines.select(F.col(SOURCE_FILE), "value", F.col("value").alias(RAW_RECORD),
                               RAW_BYTES, "__invalid", parsed.alias("p"))
-                 .select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, structural.alias("__structural"),
+                 .select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, F.lit(line).alias(RAW_HEADER),
+                         structural.alias("__structural"),
                          *text, *([extra_map.alias(_text_name(EXTRA))]
                                   if extra_map is not None else [])))
         parts.append(_finish(stage, raw.columns, keep_extra))
@@ -148,10 +238,7 @@ def _read_csv(spark: SparkSession, raw: TableSpec, paths: list[str],
 
 
 # --- JSON lines ----------------------------------------------------------------------------
-def _read_json(spark: SparkSession, raw: TableSpec, paths: list[str],
-               drift: DriftPolicy) -> RawBatch:
-    lines = _lines(spark, paths)
-    declared = _fields(raw)
+def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatch:
     # every line as [<line>, SENTINEL]: two elements, the first a JSON object, else malformed
     wrapped = F.from_json(F.concat(F.lit("["), F.col("value"), F.lit(f",{_SENTINEL_JSON}]")),
                           "array<string>", _JSON_OPTIONS)
@@ -161,16 +248,21 @@ def _read_json(spark: SparkSession, raw: TableSpec, paths: list[str],
     parsed = (lines.select(SOURCE_FILE, "value", RAW_BYTES, "__invalid",
                            F.when(one, obj).alias("m"))
               .withColumn("__keys", F.map_keys("m")))
+    # each file's keys (over all its lines) map onto the declared columns
     keys = (parsed.select(F.col(SOURCE_FILE), F.explode("__keys").alias("k"))
-            .groupBy("k").agg(F.sort_array(F.collect_set(SOURCE_FILE)).alias("files"))
+            .groupBy(SOURCE_FILE).agg(F.sort_array(F.collect_set("k")).alias("keys"))
             .collect())
-    seen = {r.k: r.files for r in keys}
-    undeclared = [k for k in sorted(seen) if k not in declared]
-    variants = _case_variants(declared, undeclared)
-    unusable = _unusable(raw, undeclared, variants, drift)
-    extra = [k for k in undeclared if k not in variants and k not in unusable]
-    missing = [c for c in declared if c not in seen]
-    keep_extra = _drift(raw, extra, missing, drift, {(k,): seen[k] for k in extra})
+    maps = {r[SOURCE_FILE]: map_fields(raw, r["keys"], r[SOURCE_FILE], "key") for r in keys}
+    extra, variants, unusable, missing = _batch_fields(raw, maps.values(), drift)
+    keep_extra = _drift(raw, maps, extra, missing, drift)
+    # a column's keys across the files: each file has at most one of them
+    found: dict[str, list[str]] = {}
+    for m in maps.values():
+        for column, key in m.taken.items():
+            found.setdefault(column, [])
+            if key not in found[column]:
+                found[column].append(key)
+    found.update({x: [x] for x in keep_extra})
     has = F.col("__keys")
     structural = F.coalesce(
         F.col("__invalid"),
@@ -187,34 +279,53 @@ def _read_json(spark: SparkSession, raw: TableSpec, paths: list[str],
             f"column to keep such keys)")) for k in unusable])
     extra_map = []
     if _has_extra(raw):
-        known = F.array(*[F.lit(c) for c in declared])
+        known = F.array(*[F.lit(k) for k in dict.fromkeys(
+            [*_fields(raw), *(k for ks in found.values() for k in ks)])])
         extra_map = [F.map_filter("m", lambda k, v: ~F.array_contains(known, k))
                      .alias(_text_name(EXTRA))]
+    text = [(F.coalesce(*[F.col("m")[k] for k in found[c]]) if c in found
+             else F.lit(None).cast("string")).alias(_text_name(c))
+            for c in [*_fields(raw), *keep_extra]]
     stage = parsed.select(SOURCE_FILE, F.col("value").alias(RAW_RECORD), RAW_BYTES,
-                          structural.alias("__structural"),
-                          *[F.col("m")[c].alias(_text_name(c))
-                            for c in [*declared, *keep_extra]], *extra_map)
+                          F.lit(None).cast("string").alias(RAW_HEADER),
+                          structural.alias("__structural"), *text, *extra_map)
     return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing)
 
 
 # --- Parquet -------------------------------------------------------------------------------
 def _read_parquet(spark: SparkSession, raw: TableSpec, paths: list[str],
                   drift: DriftPolicy) -> RawBatch:
-    df = spark.read.option("mergeSchema", "true").parquet(*paths)
-    declared = _fields(raw)
-    extra = [c for c in df.columns if c not in declared]
-    missing = [c for c in declared if c not in df.columns]
-    keep_extra = _drift(raw, extra, missing, drift, {(c,): paths for c in extra})
-    text = [(F.col(f"`{c}`").cast("string") if c in df.columns else F.lit(None).cast("string")
-             ).alias(_text_name(c)) for c in [*declared, *keep_extra]]
-    record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
-    extra_map = ([F.create_map(*[x for c in extra for x in (F.lit(c), F.col(f"`{c}`")
-                                                            .cast("string"))])
-                  .alias(_text_name(EXTRA))] if _has_extra(raw) and extra else [])
-    stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE), record.alias(RAW_RECORD),
-                      F.lit(None).cast("binary").alias(RAW_BYTES),
-                      F.lit(None).cast("string").alias("__structural"), *text, *extra_map)
-    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing)
+    # files grouped by their columns (a footer read per file, on the driver): each group is
+    # one header generation with its own mapping
+    by_columns: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        by_columns.setdefault(tuple(spark.read.parquet(path).columns), []).append(path)
+    maps = {p: map_fields(raw, cols, p, "column") for cols, group in by_columns.items()
+            for p in group}
+    # every undeclared column is extra here, case variants included (Spark's Parquet reader
+    # resolves columns ignoring case)
+    maps = {p: FieldMap(m.taken, m.undeclared, {}) for p, m in maps.items()}
+    _, _, _, missing = _batch_fields(raw, maps.values(), drift)
+    extra = list(dict.fromkeys(f for m in maps.values() for f in m.undeclared))
+    keep_extra = _drift(raw, maps, extra, missing, drift)
+    parts = []
+    for cols, group in by_columns.items():
+        df = spark.read.option("mergeSchema", "true").parquet(*group)
+        field_of = {**maps[group[0]].taken, **{x: x for x in keep_extra if x in cols}}
+        text = [(F.col(f"`{field_of[c]}`").cast("string") if c in field_of
+                 else F.lit(None).cast("string")).alias(_text_name(c))
+                for c in [*_fields(raw), *keep_extra]]
+        record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
+        undeclared = [c for c in cols if c in extra]
+        extra_map = ([F.create_map(*[x for c in undeclared
+                                     for x in (F.lit(c), F.col(f"`{c}`").cast("string"))])
+                      .alias(_text_name(EXTRA))] if _has_extra(raw) and undeclared else [])
+        stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE),
+                          record.alias(RAW_RECORD), F.lit(None).cast("binary").alias(RAW_BYTES),
+                          F.lit(None).cast("string").alias(RAW_HEADER),
+                          F.lit(None).cast("string").alias("__structural"), *text, *extra_map)
+        parts.append(_finish(stage, raw.columns, keep_extra))
+    return RawBatch(_union(parts), extra, missing)
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -253,19 +364,52 @@ def _unusable(raw: TableSpec, names: list[str], variants: dict[str, str],
     return [n for n in names if n not in variants and not _COLUMN_NAME.match(n)]
 
 
-def _case_variants(declared: list[str], names: list[str]) -> dict[str, str]:
-    """Names that equal a declared column but for case (Spark and Delta would take them for
-    the same column), keyed by the name found."""
-    lower = {d.lower(): d for d in declared}
+def _case_variants(owner: dict[str, str], names: list[str]) -> dict[str, str]:
+    """Names that equal a declared column's name or alias (``owner``: name -> column) but for
+    case (Spark and Delta would take them for the same column), keyed by the name found."""
+    lower = {n.lower(): c for n, c in owner.items()}
     return {n: lower[n.lower()] for n in names if n.lower() in lower}
+
+
+def _batch_fields(raw: TableSpec, maps: Iterable[FieldMap], drift: DriftPolicy
+                  ) -> tuple[list[str], dict[str, str], list[str], list[str]]:
+    """Over the files of a batch: the extra fields (undeclared, usable names), the case
+    variants, the unusable names, and the declared columns no file has."""
+    maps = list(maps)
+    undeclared = list(dict.fromkeys(f for m in maps for f in m.undeclared))
+    variants = {k: v for m in maps for k, v in m.variants.items()}
+    unusable = _unusable(raw, undeclared, variants, drift)
+    extra = [f for f in undeclared if f not in variants and f not in unusable]
+    missing = [c for c in _sourced(raw) if not any(c in m.taken for m in maps)]
+    return extra, variants, unusable, missing
+
+
+def _sourced(raw: TableSpec) -> list[str]:
+    """The declared columns read from a field of the file (an ``expr`` column need not be)."""
+    return [c.name for c in raw.columns if c.name != EXTRA and c.expr is None]
 
 
 def _text_name(column: str) -> str:
     return f"__text_{column}"
 
 
+def _derive(stage: DataFrame, columns: list[ColumnSpec]) -> DataFrame:
+    """Each ``expr`` column's text from its expression over the raw text of the declared
+    columns, seen under their declared names."""
+    derived = {c.name: c.expr for c in columns if c.expr}
+    if not derived:
+        return stage
+    plain = [c.name for c in columns if c.name != EXTRA]
+    view = stage.select("*", *[F.col(f"`{_text_name(n)}`").alias(n) for n in plain])
+    return view.select(*[
+        F.expr(derived[c[len("__text_"):]]).cast("string").alias(c)
+        if c.startswith("__text_") and c[len("__text_"):] in derived else F.col(f"`{c}`")
+        for c in stage.columns])
+
+
 def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> DataFrame:
     """From ``__text_<col>`` strings and ``__structural`` to typed columns and ``_reasons``."""
+    stage = _derive(stage, columns)
     typed_cols, reasons = [], [F.col("__structural")]
     for c in columns:
         if c.name == EXTRA:
@@ -298,7 +442,7 @@ def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> Da
             reasons.append(F.when(text.isNull() & F.col("__structural").isNull(),
                                   F.lit(f"{c.name}: missing (declared not null)")))
     typed_cols += [F.col(f"`{_text_name(x)}`").alias(x) for x in extra]
-    return stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, *typed_cols,
+    return stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, RAW_HEADER, *typed_cols,
                         F.filter(F.array(*reasons), lambda r: r.isNotNull()).alias(REASONS))
 
 
@@ -320,37 +464,61 @@ def typed_expr(c: ColumnSpec) -> Column:
     if c.type == "string":
         return F.col(name)
     return F.expr(f"try_cast({name} AS {c.type})")
-def validate_types(raw: TableSpec, spark: SparkSession) -> None:
-    """Raise a ConfigError naming the column when a declared type is not a Spark SQL type."""
+
+
+def validate_types(raw: TableSpec, spark: SparkSession, where: str = "") -> None:
+    """Raise a ConfigError naming the column when a declared type is not a Spark SQL type or
+    an ``expr`` is not a Spark SQL expression over the declared columns (no Spark job runs)."""
+    prefix = f"{where}: " if where else ""
+    plain = [c.name for c in raw.columns if c.name != EXTRA]
+    probe = spark.createDataFrame([], ", ".join(f"`{n}` string" for n in plain) or "x string")
     for c in raw.columns:
+        if c.expr:
+            try:
+                probe.select(F.expr(c.expr))
+            except AnalysisException as e:  # a ParseException too
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise ConfigError(f"{prefix}tables.{raw.name}.columns.{c.name}.expr: {c.expr!r} "
+                                  f"is not a Spark SQL expression over the raw columns {plain}: "
+                                  f"{first}") from None
         if c.name == EXTRA and c.type.replace(" ", "") != EXTRA_TYPE:
-            raise ConfigError(f"tables.{raw.name}.columns.{EXTRA}.type: {c.type!r}; the column "
-                              f"that keeps undeclared keys must be {EXTRA_TYPE}")
+            raise ConfigError(f"{prefix}tables.{raw.name}.columns.{EXTRA}.type: {c.type!r}; "
+                              f"the column that keeps undeclared keys must be {EXTRA_TYPE}")
         try:
             T._parse_datatype_string(c.type)  # noqa: SLF001 - the parser Spark itself uses
         except Exception:
-            raise ConfigError(f"tables.{raw.name}.columns.{c.name}.type: {c.type!r} is not a "
-                              f"Spark SQL type (string, int, bigint, double, decimal(10,2), "
-                              f"boolean, date, timestamp)") from None
+            raise ConfigError(f"{prefix}tables.{raw.name}.columns.{c.name}.type: {c.type!r} "
+                              f"is not a Spark SQL type (string, int, bigint, double, "
+                              f"decimal(10,2), boolean, date, timestamp)") from None
 
 
-def _drift(raw: TableSpec, extra: list[str], missing: list[str], drift: DriftPolicy,
-           where: dict[tuple[str, ...], list[str]]) -> list[str]:
-    """The undeclared columns to keep as columns (``evolve``); raises under ``fail``. With a
-    declared ``_extra`` column, undeclared keys are kept there and are not drift."""
+def _drift(raw: TableSpec, maps: dict[str, FieldMap], extra: list[str], missing: list[str],
+           drift: DriftPolicy) -> list[str]:
+    """The undeclared columns to keep as columns (``evolve``); raises under ``fail``, naming
+    each offending file with its missing and extra columns, one line per file. With a declared
+    ``_extra`` column, undeclared keys are kept there and are not drift."""
     if _has_extra(raw):
         extra = []
     if not extra and not missing:
         return []
-    files = sorted({f for fs in where.values() for f in fs})
+    lines = []
+    for path, m in sorted(maps.items()):
+        own_extra = [f for f in m.undeclared if f in extra]
+        own_missing = [c for c in _sourced(raw) if c not in m.taken]
+        if own_extra or set(own_missing) & set(missing):
+            lines.append(f"{path}: " + "; ".join(
+                ([f"missing {own_missing}"] if own_missing else [])
+                + ([f"extra {own_extra}"] if own_extra else [])))
     detail = (f"extra column(s) {extra}" if extra else "") + (
         (", " if extra and missing else "") + f"missing column(s) {missing}" if missing else "")
     if drift == "fail":
         raise SchemaDriftError(
-            f"table {raw.name}: the new batch has {detail} compared with the declared schema "
-            f"(files: {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}); declare the "
-            f"columns in the catalog or set schema_drift to ignore/evolve")
-    log.warning("table %s: schema drift (%s); policy %s", raw.name, detail, drift)
+            f"table {raw.name}: the new batch has {detail} compared with the declared schema, "
+            f"in {len(lines)} file(s); declare the columns, or a column's `source` aliases, in "
+            f"the catalog (tables.{raw.name}.columns) or set schema_drift to ignore/evolve:\n"
+            + "\n".join(lines))
+    log.warning("table %s: schema drift (%s); policy %s:\n%s", raw.name, detail, drift,
+                "\n".join(lines))
     return extra if drift == "evolve" else []
 
 

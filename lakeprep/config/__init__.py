@@ -57,6 +57,21 @@ class ColumnSpec(_Model):
     pii: Literal["hash", "drop"] | None = None
     format: str | None = Field(default=None, description="datetime pattern for parsing text")
     description: str | None = None
+    source: list[str] = Field(default_factory=list, description="other names (aliases) the "
+                              "column has in raw files; its own name always matches too")
+    expr: str | None = Field(default=None, description="Spark SQL expression over the raw text "
+                             "of the declared columns (by their names); its result is parsed "
+                             "as this column's type")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @property
+    def names(self) -> list[str]:
+        """The names this column is found under in raw files: its own, then its aliases."""
+        return list(dict.fromkeys([self.name, *self.source]))
 
 
 class SourceSpec(_Model):
@@ -65,6 +80,8 @@ class SourceSpec(_Model):
     format: Literal["csv", "json", "parquet"]
     path: str = Field(description="file, folder or glob; local or s3://")
     options: dict[str, str] = Field(default_factory=dict)
+    case_insensitive: bool = Field(default=False, description="match headers/keys to column "
+                                   "names and aliases ignoring case")
 
 
 class TableSpec(_Model):
@@ -84,6 +101,20 @@ class TableSpec(_Model):
     schema_drift: Literal["fail", "ignore", "evolve"] = "fail"
     quality_suite: str | None = None
     gate: Literal["fail", "quarantine", "warn"] = "fail"
+
+    @model_validator(mode="after")
+    def _one_column_per_name(self) -> TableSpec:
+        # a raw name may lead to one declared column only, else a file's field is ambiguous
+        fold = self.source is not None and self.source.case_insensitive
+        owner: dict[str, str] = {}
+        for c in self.columns:
+            for n in c.names:
+                key = n.lower() if fold else n
+                if owner.get(key, c.name) != c.name:
+                    raise ValueError(f"columns.{c.name}.source: {n!r} is also a name of the "
+                                     f"column {owner[key]!r}; a raw name may map to one column")
+                owner[key] = c.name
+        return self
 
     @property
     def quarantine_name(self) -> str:

@@ -149,6 +149,12 @@ class LakeTable(ABC):
         return self._committed(self._merge(df, keys, metadata, when_matched, order_by, evolve),
                                metadata)
 
+    def delete(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any]
+               ) -> WriteResult:
+        """Remove, as one commit, every row whose ``keys`` equal (null-safely) a row of ``df``
+        (e.g. quarantined records promoted by a replay); ``rows_deleted`` counts them."""
+        return self._committed(self._delete(df, keys, metadata), metadata)
+
     def _committed(self, result: WriteResult, metadata: dict[str, Any]) -> WriteResult:
         if result.version is not None:
             for listener in self.listeners:
@@ -162,6 +168,11 @@ class LakeTable(ABC):
     @abstractmethod
     def _overwrite_partitions(self, df: DataFrame, metadata: dict[str, Any], evolve: bool
                               ) -> WriteResult:
+        ...
+
+    @abstractmethod
+    def _delete(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any]
+                ) -> WriteResult:
         ...
 
     @abstractmethod

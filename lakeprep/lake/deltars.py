@@ -177,6 +177,20 @@ class DeltaRsTable(LakeTable):
 
         return self._write(df, metadata, evolve, remove)
 
+    def _delete(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any]
+                ) -> WriteResult:
+        if not self.exists():
+            return WriteResult(version=None)
+        affected = self._affected_files(df, keys, self._current_files())
+        target = self._read_files(affected, _spark_schema(self._dt()))
+        # copy-on-write: the affected partitions are rewritten without the matching rows
+        kept = target.alias("t").join(F.broadcast(df.select(*keys).distinct()).alias("s"),
+                                      key_condition(keys), "left_anti")
+        res = self._write(kept, metadata, False, remove=lambda added: affected)
+        return WriteResult(version=res.version, rows_deleted=res.rows_deleted
+                           - res.rows_inserted, files_added=res.files_added,
+                           files_removed=res.files_removed)
+
     def _merge(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any],
               when_matched: WhenMatched = "update", order_by: str | None = None,
               evolve: bool = False) -> WriteResult:

@@ -148,6 +148,16 @@ class DeltaSparkTable(LakeTable):
         opts = {"partitionOverwriteMode": "dynamic"} if self.partition_by else {}
         return self._save(df, "overwrite", metadata, evolve, **opts)
 
+    def _delete(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any]
+                ) -> WriteResult:
+        if not self.exists():
+            return WriteResult(version=None)
+        builder = (self._delta().alias("t").merge(df.select(*keys).distinct().alias("s"),
+                                                  key_condition(keys)).whenMatchedDelete())
+        with self._session_conf({_USER_METADATA: encode_metadata(metadata)}):
+            builder.execute()
+        return self._result()
+
     def _merge(self, df: DataFrame, keys: Sequence[str], metadata: dict[str, Any],
               when_matched: WhenMatched = "update", order_by: str | None = None,
               evolve: bool = False) -> WriteResult:

@@ -76,6 +76,15 @@ def test_merge_ignore_on_whole_record_keys_with_nulls(spark, table):
     assert sorted(table.read().select("id").rdd.flatMap(lambda r: r).collect()) == ["a", "b", "e"]
 
 
+def test_delete_removes_the_matching_rows_even_a_whole_partition(spark, table):
+    table.append(frame(spark, [("a", None, D1), ("b", 2.0, D1), ("c", 3.0, D2)]), {})
+    res = table.delete(frame(spark, [("a", None, D1), ("c", 3.0, D2), ("z", 0.0, D3)]), COLS,
+                       {"run_id": "r9"})
+    assert (res.version, res.rows_deleted) == (1, 2)
+    assert sorted_rows(table.read()) == [("b", 2.0, D1)]
+    assert table.commit_metadata()["run_id"] == "r9"
+
+
 def test_time_travel_by_version_and_timestamp(spark, table):
     table.append(frame(spark, [("a", 1.0, D1)]), {})
     first = table.history()[0].timestamp
