@@ -35,7 +35,7 @@ def _trips() -> list[tuple]:
         out.append((1 + i % 2, pickup, pickup + dt.timedelta(minutes=12), 1 + i % 3,
                     0.5 + i / 4, 1, "N", 100 + i % 4, 200 + i % 5, 1 if tip else 2, fare, 0.5,
                     0.5, tip, 0.0, 0.3, fare + tip + 1.3, None))
-    # after the cutoff (2019-04-01): outside the taxi set's 120-day window
+    # after the cutoff (2019-05-01): outside the taxi set's 120-day window
     out.append((2, T(2019, 5, 2, 8), T(2019, 5, 2, 8, 20), 1, 3.0, 1, "N", 100, 200, 1, 12.0,
                 0.5, 0.5, 2.0, 0.0, 0.3, 15.3, None))
     return out
@@ -69,7 +69,7 @@ def test_rows_set_one_row_per_trip_label_stable_id_and_model_reused(spark, taxi_
     assert list(first.reports) == ["taxi_tips"] and "customers" in first.skipped["customer"]
     assert any(line.startswith("set customer: skipped") for line in first.lines())
     report = first["taxi_tips"]
-    assert report.rows == 24  # one per trip in the 120 days before 2019-04-01, none after
+    assert report.rows == 24  # one per trip in the 120 days before 2019-05-01, none after
     assert report.label_balance == {"0": 8, "1": 16}
     table = ctx.table("taxi_tips_features")
     df = table.read()
