@@ -1,10 +1,11 @@
 """Channel export speed: rows/s per format against a plain Spark Parquet write of the same rows.
 
-    python bench/bench_export.py --rows 1000000 --width 30
+    PYTHONPATH=. .venv/bin/python bench/bench_export.py --rows 1000000 --width 30
 
 Each format is written by `lakeprep.sagemaker.write_channel` (profile pass + write, Arrow
 batches encoded with numpy); the baseline is `df.write.parquet` of (label, array<double>).
-Prints one line per format: seconds, rows/s, and the ratio to the baseline (goal >= 0.8).
+Prints one Markdown table: seconds, rows/s and speed relative to the baseline per format
+(goal >= 0.8x), with the machine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import goal, machine, table
 from pyspark.ml.functions import array_to_vector
 from pyspark.sql import functions as F
 
@@ -37,23 +39,27 @@ def main() -> None:
     df.count()
     root = Path(tempfile.mkdtemp(prefix="lakeprep-bench-export-"))
     try:
+        df.select("label", "arr").write.parquet(str(root / "warm-up"))  # JIT, first-write costs
         t0 = time.perf_counter()
         df.select("label", "arr").write.parquet(str(root / "baseline"))
         base = time.perf_counter() - t0
-        print(f"{args.rows:,} rows x {args.width} features, {spark.sparkContext.defaultParallelism}"
-              f" cores")
-        print(f"plain Spark parquet write: {base:6.2f} s  {args.rows / base:>10,.0f} rows/s")
         t0 = time.perf_counter()
         profile = profile_channel(df)
         prof = time.perf_counter() - t0
-        print(f"profile pass (shared by all formats): {prof:6.2f} s")
+        rows = [("plain Spark Parquet write (baseline)", f"{base:.2f}",
+                 f"{args.rows / base:,.0f}", "1.00x", "")]
         for fmt in args.formats.split(","):
             t0 = time.perf_counter()
             write_channel(df, str(root / fmt), fmt, WriteOptions(), profile=profile)
             took = time.perf_counter() - t0
-            print(f"{fmt:>18}: {took:6.2f} s  {args.rows / took:>10,.0f} rows/s  "
-                  f"{base / took:5.2f}x the plain write (with the profile: "
-                  f"{base / (took + prof):5.2f}x)")
+            rows.append((fmt, f"{took:.2f}", f"{args.rows / took:,.0f}",
+                         goal(base / took, 0.8, higher_is_better=True),
+                         f"{base / (took + prof):.2f}x"))
+        print(f"Channel export, {args.rows:,} rows x {args.width} features; the profile pass "
+              f"all formats share took {prof:.2f} s. {machine(spark)}")
+        print()
+        print(table(["format", "seconds", "rows/s", "speed vs plain write",
+                     "with the profile pass"], rows))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -4,9 +4,10 @@ The reference scan is one aggregation over every column of the same data read fr
 Parquet in a temp dir. The gate reads the same Parquet (``run_gate`` defaults: nothing cached):
 one aggregation evaluates every row-level expectation (and, for ``quarantine``, the tags and
 counts), one small job fetches the sampled failing values, GE runs the table-level expectations.
-The Spark job count is printed too; it does not grow with ``--expectations``.
+The Spark job count is printed too; it does not grow with ``--expectations``. Prints one
+Markdown table with the machine and the ratio against the goal (fail <= 1.5x, quarantine <= 2x).
 
-    .venv/bin/python bench/bench_gate.py --rows 1000000 --expectations 20
+    PYTHONPATH=. .venv/bin/python bench/bench_gate.py --rows 1000000 --expectations 20
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import argparse
 import itertools
 import logging
 import tempfile
-import time
 from pathlib import Path
 
+from benchlib import goal, machine, table, timed
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -74,14 +75,7 @@ def full_scan(df: DataFrame) -> None:
     df.agg(*[F.max(F.col(c)).alias(c) for c in df.columns], F.count(F.lit(1))).collect()
 
 
-def timed(fn, label: str, spark: SparkSession) -> tuple[float, int]:
-    sc = spark.sparkContext
-    sc.setJobGroup(label, label)
-    start = time.perf_counter()
-    fn()
-    elapsed = time.perf_counter() - start
-    jobs = len(sc.statusTracker().getJobIdsForGroup(label))
-    return elapsed, jobs
+GOALS = {"fail": 1.5, "quarantine": 2.0, "warn": 1.5}
 
 
 def main() -> None:
@@ -100,19 +94,22 @@ def main() -> None:
         path = Path(tmp) / "orders"
         make_data(spark, rows, path)
         full_scan(spark.read.parquet(str(path)))  # warm-up: JIT, file listing caches
-        scan, scan_jobs = timed(lambda: full_scan(spark.read.parquet(str(path))), "scan", spark)
-        print(f"rows={rows:,} expectations={n} full scan: {scan:.2f}s ({scan_jobs} job(s))")
+        scan, scan_jobs, _ = timed(spark, "scan",
+                                   lambda: full_scan(spark.read.parquet(str(path))))
+        results = [("one full scan (max of every column)", f"{scan:.2f}", scan_jobs, "1.00x",
+                    "")]
         for i, policy in enumerate(args.policies.split(",")):
-            label = f"gate-{policy}-{i}"
-
-            def gate(policy: str = policy) -> None:
+            def gate(policy: str = policy) -> str:
                 outcome = run_gate(spark.read.parquet(str(path)), suite, policy=policy,
                                    source="bench")
-                print(f"  {policy}: verdict={outcome.verdict.value} counts={outcome.counts}")
+                return f"{outcome.verdict.value} {outcome.counts}"
 
-            wall, jobs = timed(gate, label, spark)
-            print(f"gate policy={policy}: {wall:.2f}s = {wall / scan:.1f} x full scan, "
-                  f"{jobs} Spark jobs")
+            wall, jobs, verdict = timed(spark, f"gate-{policy}-{i}", gate)
+            results.append((f"gate `{policy}`, {n} expectations", f"{wall:.2f}", jobs,
+                            goal(wall / scan, GOALS.get(policy, 2.0)), verdict))
+    print(f"Gate vs one full scan, {rows:,} rows (uncached Parquet). {machine(spark)}")
+    print()
+    print(table(["what", "seconds", "Spark jobs", "x one scan", "verdict, counts"], results))
 
 
 if __name__ == "__main__":

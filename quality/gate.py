@@ -21,9 +21,11 @@ table therefore meet every row-level expectation.
 Cost: the input is persisted only with ``keep_cached=True``. Every row-level expectation
 is evaluated in ONE aggregation (``quality.rowmetrics``) over the rows tagged with the failed
 expectations: its unexpected count, GE's denominator and a bounded sample of failing values,
-plus (under ``quarantine``) the passed/quarantined counts. GE runs only the table-level
-expectations (and row-level ones without a predicate, under ``fail``/``warn``), which bundle into
-few jobs; the counts fill GE's result so Data Docs show them. The Spark job count therefore does
+plus (under ``quarantine``) the passed/quarantined counts, and the table-level metrics GE
+would compute (``quality.tablemetrics``), which GE's own ``metrics_validate`` then judges. GE
+runs only what that aggregation cannot serve (schema checks, distinct values, quantiles, and
+row-level expectations without a predicate under ``fail``/``warn``); the counts fill GE's result
+so Data Docs show them. The Spark job count therefore does
 not grow with the number of row-level expectations.
 
 >>> outcome = run_gate(df, suite, policy="quarantine", source="conf/base/quality/orders.yml")
@@ -50,7 +52,7 @@ from quality import rowmetrics
 from quality.compile import compile_suite, require_predicates
 from quality.errors import SuiteConfigError
 from quality.result import ValidationReport
-from quality.validate import run_validation
+from quality.validate import measure, run_validation
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -170,9 +172,11 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     Declaration errors (unknown policy or expectation, bad parameters, missing columns, a
     row-level expectation quarantine cannot tag) raise ``SuiteConfigError`` before any Spark job.
     The gate reads the input in a constant number of Spark jobs whatever the suite's length: one
-    aggregation for every row-level expectation, one fetching the sampled failing values (only
-    when some fail) and GE's jobs for the table-level expectations (one aggregation, none for
-    schema checks). By default nothing is cached, so the returned frames are recomputed from the
+    aggregation for every row-level expectation and every table-level metric that
+    ``quality.tablemetrics`` serves (row count, column min/max/mean/sum/stdev, non-null share),
+    one key-only aggregation shared by the uniqueness checks, one fetching the sampled failing
+    values (only when some fail), and GE's jobs only for what the aggregation cannot serve (none
+    for schema checks). By default nothing is cached, so the returned frames are recomputed from the
     source when written. ``keep_cached=True`` persists the data (under ``quarantine``: the tagged
     data) during the gate's first job, so the gate's later jobs and the writes of ``passed`` and
     ``quarantined`` read the cache; release it with ``outcome.unpersist()`` or ``with``.
@@ -187,12 +191,12 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
                 f"{source}: the quarantine column {failed_column!r} already exists in table "
                 f"{decl.table!r}; drop it or pass another failed_column"
             )
-    # A gate reads its input in one aggregation (plus a small sample fetch and GE's table-level
-    # jobs), so caching pays only for the caller's writes: persist with keep_cached only.
+    # A gate reads its input in one aggregation (plus a key-only aggregation for uniqueness and
+    # a sample fetch), so caching pays only for the caller's writes: persist with keep_cached.
     own_cache = keep_cached and not df.is_cached
     if policy is Policy.QUARANTINE:
-        # Cache the tagged rows (not the input): the one aggregation fills the cache, GE's
-        # table-level jobs and the caller's writes of passed/quarantined read it.
+        # Cache the tagged rows (not the input): the one aggregation fills the cache, the
+        # sample fetch and the caller's writes of passed/quarantined read it.
         tagged = rowmetrics.tag_frame(df, decl, rowmetrics.labels(decl), failed_column)
         cached = tagged.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else tagged
     else:
@@ -202,8 +206,8 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
         if policy is Policy.QUARANTINE:
             # Uncached, the later jobs (sample fetch, GE's) read the input, not the tagging.
             data = cached.drop(failed_column) if own_cache else df
-            metrics = rowmetrics.compute(cached, decl, sample_size, failed_column=failed_column,
-                                         untagged=data)
+            metrics = measure(cached, decl, df.schema, sample_size,
+                              failed_column=failed_column, untagged=data)
         else:
             data = cached
         report = run_validation(data, decl, source=source, sample_size=sample_size,

@@ -24,9 +24,10 @@ from great_expectations.expectations.expectation import _format_map_output, _mos
 from great_expectations.expectations.expectation_configuration import parse_result_format
 from great_expectations.validator.validation_statistics import calc_validation_statistics
 from pyspark.sql import DataFrame
+from pyspark.sql.types import StructType
 
 from lakeprep.config.suites import SuiteDeclaration
-from quality import rowmetrics
+from quality import rowmetrics, tablemetrics
 from quality.compile import compile_suite, is_row_level
 from quality.result import ExpectationOutcome, ValidationReport
 from quality.rowmetrics import RowMetrics, computed_here
@@ -120,15 +121,31 @@ def validate(df: DataFrame, suite: SuiteDeclaration | dict, source: str = "<suit
     return run_validation(df, suite, source, sample_size, run_name)
 
 
+def measure(df: DataFrame, decl: SuiteDeclaration, schema: StructType, sample_size: int = 5,
+            failed_column: str | None = None, untagged: DataFrame | None = None) -> RowMetrics:
+    """The one aggregation over ``df`` for the row-level and table-level metrics of ``decl``.
+
+    ``schema`` is the validated data's (without the quarantine's ``failed_column``);
+    ``untagged`` is what the sample fetch reads (see ``rowmetrics.compute``).
+    """
+    plan = tablemetrics.plan_for(decl, compile_suite(decl, schema=schema).expectations, schema,
+                                 sample_size)
+    return rowmetrics.compute(df, decl, sample_size=sample_size, failed_column=failed_column,
+                              untagged=untagged, extra=plan.aggregates,
+                              extra_inputs=plan.inputs)
+
+
 def run_validation(df: DataFrame, suite: SuiteDeclaration | dict, source: str = "<suite>",
                    sample_size: int = 5, run_name: str | None = None,
                    metrics: RowMetrics | None = None) -> ValidationReport:
-    """:func:`validate`, with the row metrics already computed (``quality.gate`` passes them)."""
+    """:func:`validate`, with the metrics already :func:`measure`d (``quality.gate`` does)."""
     decl = SuiteDeclaration.from_mapping(suite, source)
     full = compile_suite(decl, schema=df.schema, source=source)
-    ours = [i for i, item in enumerate(decl.expectations) if computed_here(item)]
+    plan = tablemetrics.plan_for(decl, full.expectations, df.schema, sample_size)
+    rows_here = [i for i, item in enumerate(decl.expectations) if computed_here(item)]
+    ours = sorted([*rows_here, *plan.needs])
     if metrics is None and ours:
-        metrics = rowmetrics.compute(df, decl, sample_size=sample_size)
+        metrics = measure(df, decl, df.schema, sample_size)
     theirs = [i for i in range(len(decl.expectations)) if i not in ours]
     context = _ephemeral_context()
     # persist=False: GE would otherwise persist the DataFrame and never release it.
@@ -157,8 +174,11 @@ def run_validation(df: DataFrame, suite: SuiteDeclaration | dict, source: str = 
         expectation = full.expectations[i]
         expectation.id = str(uuid.uuid4())
         assert metrics is not None  # computed above whenever `ours` is not empty
-        by_position[i] = _synthesized(expectation, decl.expectations[i], metrics, i,
-                                      sample_size)
+        if i in plan.needs:
+            by_position[i] = plan.judge(i, metrics.values, metrics.rows)
+        else:
+            by_position[i] = _synthesized(expectation, decl.expectations[i], metrics, i,
+                                          sample_size)
     results = [by_position[i] for i in sorted(by_position)]
     statistics = calc_validation_statistics(results)
     ge_result.results = results
