@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import build_features, cli, export_training, reproduce, transform
+from jobs import build_features, cli, transform
 from lakeprep.config import load_settings
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.runtime import JobContext
@@ -102,23 +102,6 @@ def test_rows_set_one_row_per_trip_label_stable_id_and_model_reused(spark, taxi_
     overlap = {r.pickup_datetime: r.trip_id for r in out.select("pickup_datetime", "trip_id")
                .collect() if r.pickup_datetime in ids}
     assert overlap and all(ids[k] == v for k, v in overlap.items())
-
-
-def test_export_and_reproduce_a_rows_set(spark, taxi_lake, tmp_path):
-    _, settings = taxi_lake
-    if JobContext.start(settings, "x", spark=spark).table("taxi_tips_features").version() is None:
-        build_features.run(JobContext.start(settings, "build-features", spark=spark),
-                           feature_set="taxi_tips")
-    settings = settings.model_copy(update={"export": settings.export.model_copy(
-        update={"formats": ["csv", "libsvm"]})})
-    ctx = JobContext.start(settings, "export", spark=spark)
-    report = export_training.run(ctx, feature_set="taxi_tips")
-    assert report.source_table == "taxi_tips_features"
-    assert "/exports/taxi_tips_features/" in report.manifest_uri
-    assert sum(report.rows.values()) == 24
-    again = reproduce.reproduce(JobContext.start(settings, "reproduce", spark=spark),
-                                report.manifest_uri)
-    assert again.identical, again.lines()
 
 
 def test_a_named_set_whose_source_is_missing_is_an_error(spark, taxi_lake):

@@ -231,28 +231,3 @@ def test_replay_promotes_what_the_fixed_conf_parses_and_reconciles(spark, tmp_pa
     assert ctx.table("trips").read().count() == 3
     assert len(quarantined(ctx, "trips")) == 2
 
-
-def test_taxi_batches_of_both_header_generations_land_in_one_table(spark, tmp_path, taxi_dir,
-                                                                  monkeypatch):
-    """The shipped catalog on the first 25 trips of each sample plus the TLC-header batch
-    `generate-sample` derives from the March one."""
-    raw = tmp_path / "raw/nyc_taxi"
-    raw.mkdir(parents=True)
-    for f in sorted(taxi_dir.glob("*.csv")):
-        (raw / f.name).write_text("".join(f.read_text().splitlines(keepends=True)[:26]))
-    april = cli._tlc_header_batch(raw / "yellow_tripdata_sample_2019-03.csv",
-                                  raw / "yellow_tripdata_sample_2019-04.csv")
-    assert april.read_text().splitlines()[0] == cli.TLC_HEADER
-    monkeypatch.setenv("LAKEPREP_DATA", str(tmp_path))
-    ctx = JobContext.start(load_settings("local", REPO_CONF), "ingest", spark=spark)
-    (r,) = ingest.run(ctx, ["taxi_trips"])
-    assert (r.files_new, r.rows_read) == (4, 100) and r.reconciles
-    assert r.rows_inserted + r.quarantined + r.duplicates_in_batch == 100
-    rows = ctx.table("taxi_trips").read()
-    march = rows.where(rows._source_file.endswith("2019-03.csv"))
-    shifted = rows.where(rows._source_file.endswith("2019-04.csv")).selectExpr(
-        "vendor_id", "pickup_datetime - INTERVAL 31 DAYS AS pickup_datetime",
-        "dropoff_datetime - INTERVAL 31 DAYS AS dropoff_datetime", "pickup_location_id",
-        "fare_amount", "total_amount", "congestion_surcharge")
-    assert march.count() == shifted.count() > 0
-    assert sorted(shifted.collect()) == sorted(march.select(*shifted.columns).collect())
