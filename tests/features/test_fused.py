@@ -196,7 +196,8 @@ def test_retail_spec_fused_equals_unfused_in_fewer_levels(frame):
 
     (Saving and loading a fused model: test_spec's round trip, fused by default.)
     """
-    spec = yaml.safe_load((ROOT / "conf/base/features.yaml").read_text())["features"]["pipeline"]
+    features = yaml.safe_load((ROOT / "conf/base/features.yaml").read_text())["features"]
+    spec = features["sets"]["customer"]["pipeline"]
     numeric = ["tenure_days", "age", "orders_count_30d", "orders_count_90d", "amount_sum_30d",
                "amount_mean_30d", "amount_max_30d", "amount_sum_90d", "amount_mean_90d",
                "amount_max_90d", "category_count_distinct_90d", "days_since_last_order",
