@@ -31,16 +31,17 @@ import csv
 import io
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
-from lakeprep.storage import FileInfo, read_text_head
+from lakeprep.storage import FileInfo, parquet_columns, read_text_head
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -64,19 +65,29 @@ class RawBatch:
     rows: DataFrame
     extra_columns: list[str]  # columns the files have that the schema does not declare
     missing_columns: list[str]  # declared columns no file of the batch has
+    extra_files: dict[str, list[str]] = field(default_factory=dict)  # extra column -> its files
 
 
 def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
-             drift: DriftPolicy = "fail") -> RawBatch:
-    """Parse ``files`` of the raw table ``raw`` with its declared schema."""
+             drift: DriftPolicy = "fail", max_new_columns: int = 50) -> RawBatch:
+    """Parse ``files`` of the raw table ``raw`` with its declared schema.
+
+    Under ``evolve``, a batch that would add more than ``max_new_columns`` columns stops with
+    a ``SchemaDriftError`` naming the file that brings the most (one stray line must not grow
+    the table by hundreds of columns).
+    """
     assert raw.source is not None
     paths = [f.path for f in files]
     fmt = raw.source.format
     if fmt == "csv":
-        return _read_csv(spark, raw, paths, drift)
-    if fmt == "json":
-        return _read_json(spark, raw, paths, drift)
-    return _read_parquet(spark, raw, paths, drift)
+        batch = _read_csv(spark, raw, paths, drift)
+    elif fmt == "json":
+        batch = _read_json(spark, raw, paths, drift)
+    else:
+        batch = _read_parquet(spark, raw, paths, drift)
+    if drift == "evolve" and not _has_extra(raw) and len(batch.extra_columns) > max_new_columns:
+        _too_many(raw, batch, max_new_columns)
+    return batch
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -144,7 +155,9 @@ def _read_csv(spark: SparkSession, raw: TableSpec, paths: list[str],
                          *text, *([extra_map.alias(_text_name(EXTRA))]
                                   if extra_map is not None else [])))
         parts.append(_finish(stage, raw.columns, keep_extra))
-    return RawBatch(_union(parts), extra, missing)
+    return RawBatch(_union(parts), extra, missing,
+                    {h: [f for header, fs in by_header.items() if h in header for f in fs]
+                     for h in extra})
 
 
 # --- JSON lines ----------------------------------------------------------------------------
@@ -194,27 +207,70 @@ def _read_json(spark: SparkSession, raw: TableSpec, paths: list[str],
                           structural.alias("__structural"),
                           *[F.col("m")[c].alias(_text_name(c))
                             for c in [*declared, *keep_extra]], *extra_map)
-    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing)
+    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing,
+                    {k: list(seen[k]) for k in extra})
 
 
-# --- Parquet -------------------------------------------------------------------------------
+# --- Parquet ------------------------------------------------------------------------------
 def _read_parquet(spark: SparkSession, raw: TableSpec, paths: list[str],
                   drift: DriftPolicy) -> RawBatch:
-    df = spark.read.option("mergeSchema", "true").parquet(*paths)
+    # Files are grouped by their columns (from the footers), as CSV files by their header: a
+    # column that differs only in case from a declared one is a reason for every row of its
+    # file, never Spark's case-insensitive match (which reads `Amount` as `amount`, or fails
+    # with COLUMN_ALREADY_EXISTS / AMBIGUOUS_REFERENCE when a file has both).
+    by_columns: dict[tuple[str, ...], list[str]] = {}
+    for path, columns in parquet_columns(paths).items():
+        by_columns.setdefault(tuple(columns), []).append(path)
     declared = _fields(raw)
-    extra = [c for c in df.columns if c not in declared]
-    missing = [c for c in declared if c not in df.columns]
-    keep_extra = _drift(raw, extra, missing, drift, {(c,): paths for c in extra})
-    text = [(F.col(f"`{c}`").cast("string") if c in df.columns else F.lit(None).cast("string")
-             ).alias(_text_name(c)) for c in [*declared, *keep_extra]]
-    record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
-    extra_map = ([F.create_map(*[x for c in extra for x in (F.lit(c), F.col(f"`{c}`")
-                                                            .cast("string"))])
-                  .alias(_text_name(EXTRA))] if _has_extra(raw) and extra else [])
-    stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE), record.alias(RAW_RECORD),
-                      F.lit(None).cast("binary").alias(RAW_BYTES),
-                      F.lit(None).cast("string").alias("__structural"), *text, *extra_map)
-    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing)
+    names = list(dict.fromkeys(c for columns in by_columns for c in columns))
+    undeclared = [c for c in names if c not in declared]
+    variants = _case_variants(declared, undeclared)
+    unusable = _unusable(raw, undeclared, variants, drift)
+    extra = [c for c in undeclared if c not in variants and c not in unusable]
+    missing = [c for c in declared if c not in names]
+    keep_extra = _drift(raw, extra, missing, drift, by_columns)
+    parts = [_parquet_group(spark, raw, list(columns), group, variants, unusable, extra,
+                            keep_extra) for columns, group in by_columns.items()]
+    return RawBatch(_union(parts), extra, missing,
+                    {c: [f for columns, fs in by_columns.items() if c in columns for f in fs]
+                     for c in extra})
+
+
+def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], paths: list[str],
+                   variants: dict[str, str], unusable: list[str], extra: list[str],
+                   keep_extra: list[str]) -> DataFrame:
+    """The stage rows of parquet files that share ``columns``."""
+    declared = _fields(raw)
+    reasons = [f"{variants[c]}: column {c!r} differs only in case from the declared column"
+               for c in columns if c in variants]
+    reasons += [f"column {c!r} is not a usable column name" for c in columns if c in unusable]
+    clash = len({c.lower() for c in columns}) < len(columns)
+    previous = spark.conf.get("spark.sql.caseSensitive")
+    if clash:  # only a case-sensitive read can tell `amount` from `Amount` in one file
+        spark.conf.set("spark.sql.caseSensitive", "true")
+    try:
+        df = spark.read.option("mergeSchema", "true").parquet(*paths)
+        text = [(F.col(f"`{c}`").cast("string") if c in columns
+                 else F.lit(None).cast("string")).alias(_text_name(c))
+                for c in [*declared, *keep_extra]]
+        record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns]))
+        mine = [c for c in columns if c in extra]
+        extra_map = ([F.create_map(*[x for c in mine for x in (F.lit(c), F.col(f"`{c}`")
+                                                               .cast("string"))])
+                      .alias(_text_name(EXTRA))] if _has_extra(raw) and mine else [])
+        stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE),
+                          record.alias(RAW_RECORD), F.lit(None).cast("binary").alias(RAW_BYTES),
+                          F.lit("; ".join(reasons) if reasons else None).cast("string")
+                          .alias("__structural"), *text, *extra_map)
+        if clash:
+            # read now, while the session is case-sensitive: the cached scan keeps its reader,
+            # and the stage's own columns are unique whatever the case rules
+            stage = stage.persist(StorageLevel.MEMORY_AND_DISK)
+            stage.count()
+    finally:
+        if clash:
+            spark.conf.set("spark.sql.caseSensitive", previous or "false")
+    return _finish(stage, raw.columns, keep_extra)
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -352,6 +408,22 @@ def _drift(raw: TableSpec, extra: list[str], missing: list[str], drift: DriftPol
             f"columns in the catalog or set schema_drift to ignore/evolve")
     log.warning("table %s: schema drift (%s); policy %s", raw.name, detail, drift)
     return extra if drift == "evolve" else []
+
+
+def _too_many(raw: TableSpec, batch: RawBatch, cap: int) -> None:
+    """Stop a batch that would add more than ``cap`` columns, naming the file with the most."""
+    per_file: dict[str, list[str]] = {}
+    for column in batch.extra_columns:
+        for f in batch.extra_files.get(column, []):
+            per_file.setdefault(f, []).append(column)
+    worst = max(sorted(per_file), key=lambda f: len(per_file[f]), default=None)
+    where = (f"; {worst} alone has {len(per_file[worst])} ({', '.join(per_file[worst][:5])}"
+             f"{', ...' if len(per_file[worst]) > 5 else ''})" if worst else "")
+    raise SchemaDriftError(
+        f"table {raw.name}: the new batch would add {len(batch.extra_columns)} columns under "
+        f"schema_drift: evolve, more than max_new_columns ({cap}){where}; declare the columns "
+        f"in the catalog, declare an {EXTRA} map<string,string> column, or raise "
+        f"max_new_columns of the bronze table")
 
 
 def _union(parts: list[DataFrame]) -> DataFrame:
