@@ -24,8 +24,12 @@ from pyspark.sql import functions as F
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
+from lakeprep.config import Settings
 from lakeprep.config.sections import FeaturesSettings
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.lake.lease import hold
+from lakeprep.lake.sweep import sweep_models, sweep_table
+from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
@@ -68,6 +72,17 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
     """Fit the spec pipeline on the snapshot as of ``cutoff`` (default ``features.cutoff``) and
     write the feature table."""
     cfg = ctx.settings.require_features()
+    location = ctx.settings.table(cfg.table).location
+    # one writer of the table and its models at a time (vacuum takes the same lease); a killed
+    # run's staged files and saved model go once this run has committed
+    with hold(location, ctx.run_id, ctx.job):
+        report = _build(ctx, cfg, cutoff)
+        sweep_table(location, ctx.settings.lake.storage_options)
+        sweep_models(models_root(ctx.settings, cfg), location, ctx.settings.lake.storage_options)
+    return report
+
+
+def _build(ctx: JobContext, cfg: FeaturesSettings, cutoff: date | None) -> FeatureReport:
     day = (cutoff or cfg.cutoff).isoformat()
     snap, inputs = _snapshot(ctx, cfg, day, with_label=True)
     label = cfg.snapshot.label.name if cfg.snapshot.label else None
@@ -89,12 +104,13 @@ def run(ctx: JobContext, cutoff: date | None = None) -> FeatureReport:
         model = _fit(pipeline, train, cfg.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
-        report.model_path = f"{_models_root(ctx, cfg)}/{ctx.run_id}"
+        report.model_path = f"{models_root(ctx.settings, cfg)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(cfg, train),
                                      bins=cfg.drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
+        point("features.model_saved")  # saved, not committed: where the kill tests strike
         result = _result(out, snap.columns)
         if label:  # from the cached training rows: no second run of the pipeline's transform
             report.label_balance = {str(r[0]): int(r[1]) for r in
@@ -160,8 +176,9 @@ def _drift_summary(drift: Any) -> dict[str, Any]:
             "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
 
 
-def _models_root(ctx: JobContext, cfg: FeaturesSettings) -> str:
-    root = ctx.settings.lake.layers.get("features")
+def models_root(settings: Settings, cfg: FeaturesSettings) -> str:
+    """Where the feature table's pipeline models are saved, one folder per run."""
+    root = settings.lake.layers.get("features")
     if not root:
         raise ConfigError("lake.layers.features is not set; the pipeline model is saved there")
     return f"{root.rstrip('/')}/{cfg.models_folder}/{cfg.table}"

@@ -109,6 +109,12 @@ def _missing_dirs(path: str) -> list[str]:
     return out
 
 
+def live_holder(location: str) -> dict[str, Any] | None:
+    """Who holds the lease at ``location``, unless nobody does or the lease is stale."""
+    holder = _read(f"{location.rstrip('/')}/{LEASE_FILE}")
+    return holder if holder is not None and _stale(holder) is None else None
+
+
 def _renew(path: str, run_id: str, text: Any, every_s: float, stop: threading.Event) -> None:
     """Push the lease's ``expires`` forward every ``every_s`` until ``stop``."""
     while not stop.wait(every_s):
