@@ -28,8 +28,12 @@ from features.rows import build_rows, parse_problems
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
+from lakeprep.config import Settings
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.lake.lease import hold
+from lakeprep.lake.sweep import sweep_models, sweep_table
+from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
@@ -96,9 +100,16 @@ def run(ctx: JobContext, cutoff: date | None = None, feature_set: str | None = N
     cfg = ctx.settings.require_features()
     sets = ready_sets(ctx, feature_set)
     report = SetsReport(skipped=sets.skipped)
+    opts = ctx.settings.lake.storage_options
     for name, fs in sets.ready.items():
         day = (cutoff or cfg.cutoff_of(name)).isoformat()
-        report.reports[name] = _build_set(ctx, name, fs, day)
+        location = ctx.settings.table(fs.table).location
+        # one writer of the table and its models at a time (vacuum takes the same lease); a
+        # killed run's staged files and saved model go once this run has committed
+        with hold(location, ctx.run_id, ctx.job):
+            report.reports[name] = _build_set(ctx, name, fs, day)
+            sweep_table(location, opts)
+            sweep_models(models_root(ctx.settings, fs), location, opts)
     return report
 
 
@@ -172,12 +183,13 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
-        report.model_path = f"{_models_root(ctx, fs)}/{ctx.run_id}"
+        report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
                                      bins=ctx.settings.require_features().drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
+        point("features.model_saved")  # saved, not committed: where the kill tests strike
         result = _result(out, snap.columns)
         if label:  # from the cached training rows: no second run of the pipeline's transform
             report.label_balance = {str(r[0]): int(r[1]) for r in
@@ -265,10 +277,12 @@ def _drift_summary(drift: Any) -> dict[str, Any]:
             "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
 
 
-def _models_root(ctx: JobContext, fs: FeatureSet) -> str:
-    root = ctx.settings.lake.layers.get("features")
+def models_root(settings: Settings, fs: FeatureSet) -> str:
+    """Where a feature set's pipeline models are saved, one folder per run."""
+    root = settings.lake.layers.get("features")
     if not root:
-        raise ConfigError("lake.layers.features is not set; the pipeline model is saved there")
-    folder = ctx.settings.require_features().models_folder
+        raise ConfigError(f"{settings.where('lake', 'layers')}: lake.layers.features is not "
+                          f"set; the pipeline model is saved there")
+    folder = settings.require_features().models_folder
     return f"{root.rstrip('/')}/{folder}/{fs.table}"
 

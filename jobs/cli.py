@@ -226,10 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "table, its quarantine table and the ingest log)")
     ver.add_argument("--all", action="store_true", help="every table the lake holds")
 
-    vac = sub.add_parser("vacuum", parents=[common], help="remove data files that killed runs "
-                         "staged and never committed (every table, under its lease) and close "
-                         "their lineage runs; run it when no job runs")
+    vac = sub.add_parser("vacuum", parents=[common], help="remove what killed runs left: data "
+                         "files staged and never committed, saved models no commit names, "
+                         "export folders without manifest.json (each under its lease, so never "
+                         "what a running job writes), and close their lineage runs")
     vac.add_argument("table", nargs="?", help="only this catalog table (and its quarantine)")
+    vac.add_argument("--dry-run", action="store_true", help="list what would go; remove nothing")
     return p
 
 
@@ -842,27 +844,58 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_vacuum(args: argparse.Namespace, settings: Settings) -> int:
     import uuid
 
+    from lakeprep.errors import LakeTableError
     from lakeprep.lake.lease import hold
-    from lakeprep.lake.sweep import sweep_table
+    from lakeprep.lake.sweep import sweep_exports, sweep_models, sweep_table
     from lakeprep.lake.verify import has_log
-
-    run_id = f"vacuum-{uuid.uuid4().hex[:8]}"
-    total = 0
-    for name, location in _lake_tables(settings, args.table):
-        if not has_log(location, settings.lake.storage_options):
-            continue
-        with hold(location, run_id, "vacuum"):
-            removed = sweep_table(location, settings.lake.storage_options)
-        total += len(removed)
-        if removed:
-            out.line(f"{name}: removed {len(removed)} uncommitted data file(s)", table=name,
-                     removed=len(removed))
     from lakeprep.lineage.dangling import close_dangling_runs
 
-    closed = close_dangling_runs(settings)
-    out.line(f"vacuum: {total} uncommitted data file(s) removed, {closed} dangling lineage "
-             f"run(s) closed with ABORT", essential=True, removed=total, closed=closed)
+    run_id = f"vacuum-{uuid.uuid4().hex[:8]}"
+    opts, dry = settings.lake.storage_options, args.dry_run
+    features = settings.features
+    files = models = 0
+    for name, location in _lake_tables(settings, args.table):
+        if not has_log(location, opts):
+            continue
+        try:
+            with hold(location, run_id, "vacuum"):
+                removed = sweep_table(location, opts, dry_run=dry)
+                orphans = []
+                for fs in features.sets.values() if features is not None else []:
+                    if name == fs.table:
+                        from jobs.build_features import models_root
+
+                        orphans += sweep_models(models_root(settings, fs), location, opts,
+                                                dry_run=dry)
+        except LakeTableError as e:  # a job is writing it: its debris, if any, waits
+            err.print(f"[yellow]skipped[/] {name}: {e}", highlight=False)
+            continue
+        files, models = files + len(removed), models + len(orphans)
+        for path in [*removed, *orphans] if dry else []:
+            out.line(f"{name}: would remove {path}", table=name, path=path)
+        if removed or orphans:
+            out.line(f"{name}: {'would remove' if dry else 'removed'} "
+                     f"{_count(len(removed), 'uncommitted data file')}, "
+                     f"{_count(len(orphans), 'orphan model')}", table=name,
+                     files=len(removed), models=len(orphans))
+    exports = settings.lake.layers.get("exports")
+    swept = sweep_exports(exports, depth=2, dry_run=dry) if exports and not args.table else None
+    for folder in swept.removed if swept and dry else []:
+        out.line(f"exports: would remove {folder}", path=folder)
+    for folder in swept.busy if swept else []:
+        err.print(f"[yellow]skipped[/] export {folder}: an export is writing it", highlight=False)
+    closed = close_dangling_runs(settings, dry_run=dry)
+    incomplete = len(swept.removed) if swept else 0
+    out.line(f"vacuum{' (dry run)' if dry else ''}: {'would remove' if dry else 'removed'} "
+             f"{_count(files, 'uncommitted data file')}, {_count(models, 'orphan model')}, "
+             f"{_count(incomplete, 'incomplete export')}, {'would close' if dry else 'closed'} "
+             f"{_count(closed, 'dangling run')}", essential=True, dry_run=dry, files=files,
+             models=models, exports=incomplete, closed=closed)
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {

@@ -32,7 +32,10 @@ from jobs import gates
 from lakeprep.config.sections import ExportSettings
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.lake import LakeTable
+from lakeprep.lake.lease import hold
+from lakeprep.lake.sweep import sweep_exports
 from lakeprep.lineage import DatasetRef, table_ref
+from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.sagemaker import (
     ChannelFiles,
@@ -182,6 +185,7 @@ def _write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: 
                 uris = {fmt: join_uri(root, f"{name}/{fmt}") for fmt in formats}
                 channels[name] = write_channel_formats(frame, uris,
                                                        _sized(options, splits.rows[name]))
+                point("export.channel_written")
             finally:
                 frame.unpersist()
         return splits.rows, channels
@@ -237,9 +241,20 @@ def run(ctx: JobContext, version: int | None = None, feature_set: str | None = N
     ``<exports>/<its table>/<run id>``; without it, ``export.source_table``.
     """
     cfg = export_settings(ctx, feature_set)
+    root = output_root(ctx, cfg)
+    # the export folder's own lease while it is written: vacuum never takes an export in progress
+    with hold(root, ctx.run_id, ctx.job):
+        report = _export(ctx, cfg, version, root)
+    if not cfg.output:  # the folders next to ours: exports a killed run left without manifest
+        parent, _, mine = root.rstrip("/").rpartition("/")
+        sweep_exports(parent, skip=[mine])
+    return report
+
+
+def _export(ctx: JobContext, cfg: ExportSettings, version: int | None, root: str
+            ) -> ExportReport:
     src = _open_source(ctx, cfg, version)
     spec = cfg.split_spec(src.label, src.entity)
-    root = output_root(ctx, cfg)
     where = f"export of {src.name} version {src.version}"
     log.info("%s -> %s (%s; %s)", where, root, spec.method, ", ".join(cfg.formats))
     data = src.table.read(version=src.version)
@@ -257,6 +272,7 @@ def run(ctx: JobContext, version: int | None = None, feature_set: str | None = N
         source_tables=[SourceTable(name=src.name, version=src.version, uri=src.table.location)],
         pipeline_model_path=src.pipeline_model, config_hash=ctx.settings.conf_hash,
         split=spec.model_dump(mode="json"))
+    point("export.committing")  # channels written, no manifest yet: where the kill tests strike
     uri = write_manifest(manifest, root)
     log.info("wrote %s", uri)
     ctx.record_input(table_ref(ctx, src.name, src.version))

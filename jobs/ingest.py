@@ -201,7 +201,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     sums = file_checksums(ctx.spark, [f.path for f in new])
     report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms,
                      "sha256": sums.get(f.path)} for f in new]
-    batch = read_raw(ctx.spark, raw, new, spec.schema_drift)
+    batch = read_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
     report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
 
     def set_aside(bad: DataFrame) -> int | None:

@@ -40,9 +40,10 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -50,7 +51,7 @@ from pyspark.sql import types as T
 
 from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
-from lakeprep.storage import FileInfo, read_text_head
+from lakeprep.storage import FileInfo, parquet_columns, read_text_head
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -76,6 +77,7 @@ class RawBatch:
     rows: DataFrame
     extra_columns: list[str]  # columns the files have that the schema does not declare
     missing_columns: list[str]  # declared columns no file of the batch has
+    extra_files: dict[str, list[str]] = field(default_factory=dict)  # extra column -> its files
 
 
 @dataclass(frozen=True)
@@ -112,23 +114,32 @@ def map_fields(raw: TableSpec, fields: Sequence[str], where: str, kind: str = "h
 
 
 def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
-             drift: DriftPolicy = "fail") -> RawBatch:
-    """Parse ``files`` of the raw table ``raw`` with its declared schema."""
+             drift: DriftPolicy = "fail", max_new_columns: int = 50) -> RawBatch:
+    """Parse ``files`` of the raw table ``raw`` with its declared schema.
+
+    Under ``evolve``, a batch that would add more than ``max_new_columns`` columns stops with
+    a ``SchemaDriftError`` naming the file that brings the most (one stray line must not grow
+    the table by hundreds of columns).
+    """
     assert raw.source is not None
     paths = [f.path for f in files]
     fmt = raw.source.format
     if fmt == "parquet":
-        return _read_parquet(spark, raw, paths, drift)
-    if fmt == "json":
-        return parse_lines(raw, _lines(spark, paths), drift)
-    by_header: dict[str, list[str]] = {}
-    for path in paths:
-        header = read_text_head(spark, path).lstrip("\ufeff")
-        if not header.strip():
-            raise InputError(f"{path}: empty file or no header line (table {raw.name})")
-        by_header.setdefault(header, []).append(path)
-    return parse_lines(raw, {h: (group, _lines(spark, group)) for h, group in by_header.items()},
-                       drift)
+        batch = _read_parquet(spark, raw, paths, drift)
+    elif fmt == "json":
+        batch = parse_lines(raw, _lines(spark, paths), drift)
+    else:
+        by_header: dict[str, list[str]] = {}
+        for path in paths:
+            header = read_text_head(spark, path).lstrip("\ufeff")
+            if not header.strip():
+                raise InputError(f"{path}: empty file or no header line (table {raw.name})")
+            by_header.setdefault(header, []).append(path)
+        batch = parse_lines(raw, {h: (group, _lines(spark, group))
+                                  for h, group in by_header.items()}, drift)
+    if drift == "evolve" and not _has_extra(raw) and len(batch.extra_columns) > max_new_columns:
+        _too_many(raw, batch, max_new_columns)
+    return batch
 
 
 def parse_lines(raw: TableSpec, lines: DataFrame | dict[str, tuple[list[str], DataFrame]],
@@ -234,7 +245,7 @@ def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]]
                          *text, *([extra_map.alias(_text_name(EXTRA))]
                                   if extra_map is not None else [])))
         parts.append(_finish(stage, raw.columns, keep_extra))
-    return RawBatch(_union(parts), extra, missing)
+    return RawBatch(_union(parts), extra, missing, _files_of(maps, extra))
 
 
 # --- JSON lines ----------------------------------------------------------------------------
@@ -289,43 +300,66 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatc
     stage = parsed.select(SOURCE_FILE, F.col("value").alias(RAW_RECORD), RAW_BYTES,
                           F.lit(None).cast("string").alias(RAW_HEADER),
                           structural.alias("__structural"), *text, *extra_map)
-    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing)
+    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing,
+                    _files_of(maps, extra))
 
 
 # --- Parquet -------------------------------------------------------------------------------
 def _read_parquet(spark: SparkSession, raw: TableSpec, paths: list[str],
                   drift: DriftPolicy) -> RawBatch:
-    # files grouped by their columns (a footer read per file, on the driver): each group is
-    # one header generation with its own mapping
+    # Files are grouped by their columns (from the footers), as CSV files by their header: each
+    # group is one header generation with its own mapping. A column that differs only in case
+    # from a declared one is a reason for every row of its file, never Spark's case-insensitive
+    # match (which reads `Amount` as `amount`, or fails with COLUMN_ALREADY_EXISTS /
+    # AMBIGUOUS_REFERENCE when a file has both).
     by_columns: dict[tuple[str, ...], list[str]] = {}
-    for path in paths:
-        by_columns.setdefault(tuple(spark.read.parquet(path).columns), []).append(path)
+    for path, columns in parquet_columns(paths).items():
+        by_columns.setdefault(tuple(columns), []).append(path)
     maps = {p: map_fields(raw, cols, p, "column") for cols, group in by_columns.items()
             for p in group}
-    # every undeclared column is extra here, case variants included (Spark's Parquet reader
-    # resolves columns ignoring case)
-    maps = {p: FieldMap(m.taken, m.undeclared, {}) for p, m in maps.items()}
-    _, _, _, missing = _batch_fields(raw, maps.values(), drift)
-    extra = list(dict.fromkeys(f for m in maps.values() for f in m.undeclared))
+    extra, variants, unusable, missing = _batch_fields(raw, maps.values(), drift)
     keep_extra = _drift(raw, maps, extra, missing, drift)
-    parts = []
-    for cols, group in by_columns.items():
-        df = spark.read.option("mergeSchema", "true").parquet(*group)
-        field_of = {**maps[group[0]].taken, **{x: x for x in keep_extra if x in cols}}
+    parts = [_parquet_group(spark, raw, list(cols), group, maps[group[0]], variants, unusable,
+                            extra, keep_extra) for cols, group in by_columns.items()]
+    return RawBatch(_union(parts), extra, missing, _files_of(maps, extra))
+
+
+def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], paths: list[str],
+                   fields: FieldMap, variants: dict[str, str], unusable: list[str],
+                   extra: list[str], keep_extra: list[str]) -> DataFrame:
+    """The stage rows of the parquet files that share ``columns``."""
+    reasons = [f"{variants[c]}: column {c!r} differs only in case from the declared column"
+               for c in columns if c in variants]
+    reasons += [f"column {c!r} is not a usable column name" for c in columns if c in unusable]
+    clash = len({c.lower() for c in columns}) < len(columns)
+    previous = spark.conf.get("spark.sql.caseSensitive")
+    if clash:  # only a case-sensitive read can tell `amount` from `Amount` in one file
+        spark.conf.set("spark.sql.caseSensitive", "true")
+    try:
+        df = spark.read.option("mergeSchema", "true").parquet(*paths)
+        field_of = {**fields.taken, **{x: x for x in keep_extra if x in columns}}
         text = [(F.col(f"`{field_of[c]}`").cast("string") if c in field_of
                  else F.lit(None).cast("string")).alias(_text_name(c))
                 for c in [*_fields(raw), *keep_extra]]
-        record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns]))
-        undeclared = [c for c in cols if c in extra]
-        extra_map = ([F.create_map(*[x for c in undeclared
-                                     for x in (F.lit(c), F.col(f"`{c}`").cast("string"))])
-                      .alias(_text_name(EXTRA))] if _has_extra(raw) and undeclared else [])
+        record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns]))
+        mine = [c for c in columns if c in extra]
+        extra_map = ([F.create_map(*[x for c in mine for x in (F.lit(c), F.col(f"`{c}`")
+                                                               .cast("string"))])
+                      .alias(_text_name(EXTRA))] if _has_extra(raw) and mine else [])
         stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE),
                           record.alias(RAW_RECORD), F.lit(None).cast("binary").alias(RAW_BYTES),
                           F.lit(None).cast("string").alias(RAW_HEADER),
-                          F.lit(None).cast("string").alias("__structural"), *text, *extra_map)
-        parts.append(_finish(stage, raw.columns, keep_extra))
-    return RawBatch(_union(parts), extra, missing)
+                          F.lit("; ".join(reasons) if reasons else None).cast("string")
+                          .alias("__structural"), *text, *extra_map)
+        if clash:
+            # read now, while the session is case-sensitive: the cached scan keeps its reader,
+            # and the stage's own columns are unique whatever the case rules
+            stage = stage.persist(StorageLevel.MEMORY_AND_DISK)
+            stage.count()
+    finally:
+        if clash:
+            spark.conf.set("spark.sql.caseSensitive", previous or "false")
+    return _finish(stage, raw.columns, keep_extra)
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -527,3 +561,24 @@ def _union(parts: list[DataFrame]) -> DataFrame:
     for p in parts[1:]:
         out = out.unionByName(p, allowMissingColumns=True)
     return out
+
+
+def _files_of(maps: dict[str, FieldMap], extra: list[str]) -> dict[str, list[str]]:
+    """Each extra column's files."""
+    return {c: [p for p, m in maps.items() if c in m.undeclared] for c in extra}
+
+
+def _too_many(raw: TableSpec, batch: RawBatch, cap: int) -> None:
+    """Stop a batch that would add more than ``cap`` columns, naming the file with the most."""
+    per_file: dict[str, list[str]] = {}
+    for column in batch.extra_columns:
+        for f in batch.extra_files.get(column, []):
+            per_file.setdefault(f, []).append(column)
+    worst = max(sorted(per_file), key=lambda f: len(per_file[f]), default=None)
+    where = (f"; {worst} alone has {len(per_file[worst])} ({', '.join(per_file[worst][:5])}"
+             f"{', ...' if len(per_file[worst]) > 5 else ''})" if worst else "")
+    raise SchemaDriftError(
+        f"table {raw.name}: the new batch would add {len(batch.extra_columns)} columns under "
+        f"schema_drift: evolve, more than max_new_columns ({cap}){where}; declare the columns "
+        f"in the catalog, declare an {EXTRA} map<string,string> column, or raise "
+        f"max_new_columns of the bronze table")

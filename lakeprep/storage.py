@@ -330,6 +330,20 @@ def parquet_row_counts(paths: Iterable[str]) -> dict[str, int]:
         return {p: n for p, n in pool.map(count, paths) if n is not None}
 
 
+def parquet_columns(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Each parquet file's column names, in file order, from its footer alone (no data read)."""
+    import pyarrow.parquet as pq
+
+    def names(path: str) -> tuple[str, list[str]]:
+        filesystem, inner = resolve(_unqualified(path))
+        with filesystem.open_input_file(inner) as f:
+            return path, list(pq.read_schema(f).names)
+
+    paths = list(paths)
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(paths)))) as pool:
+        return dict(pool.map(names, paths))
+
+
 def _unqualified(path: str) -> str:
     """A Hadoop path (``file:/x``, ``s3a://b/k``) as :func:`resolve` takes it."""
     return path.removeprefix("file://").removeprefix("file:") if path.startswith("file:") \

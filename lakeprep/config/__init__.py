@@ -99,6 +99,8 @@ class TableSpec(_Model):
     primary_key: list[str] = Field(default_factory=list)
     order_by: str | None = Field(default=None, description="newest record wins on a key clash")
     schema_drift: Literal["fail", "ignore", "evolve"] = "fail"
+    max_new_columns: int = Field(default=50, ge=0, description="schema_drift: evolve adds at "
+                                 "most this many columns in one batch; more fail the batch")
     quality_suite: str | None = None
     gate: Literal["fail", "quarantine", "warn"] = "fail"
 

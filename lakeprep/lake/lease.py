@@ -8,9 +8,13 @@ lease (``wait_s``; the shared ingest log is held only for its short merge, so wr
 different tables queue for it) or stops with a ``LakeTableError`` (exit 4) naming the holder.
 Delta readers ignore the file (names starting with ``_`` are not data).
 
-A lease outlives its run only when the process was killed. On the same host, a lease whose
-process is gone is taken over (with a warning); from another host it cannot be told apart from a
-live run, so the message says which file to remove once that run is known to be dead.
+A lease outlives its run only when the process was killed. It says until when it holds
+(``expires``, ``ttl_s`` after its last renewal); the holder renews it every third of that while
+it runs, so only a dead holder's lease expires. A lease that has expired, or whose process is
+gone (same host), is taken over with a warning; the takeover is atomic on S3 (a write with
+``If-Match`` on the stale lease's ETag, so of two runs taking over one wins). A lease without
+``expires`` (written by an older lakeprep) from another host cannot be told apart from a live
+run, so the message says which file to remove once that run is known to be dead.
 
 >>> with hold("/tmp/lake/bronze/orders", run_id="r1", job="ingest"):  # doctest: +SKIP
 ...     ...  # read, write and commit the table
@@ -22,10 +26,11 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lakeprep.errors import LakeTableError
@@ -33,38 +38,56 @@ from lakeprep.storage import s3_access
 
 log = logging.getLogger(__name__)
 LEASE_FILE = "_lakeprep_lease.json"
+LEASE_TTL_S = 600.0  # a killed run's lease blocks others this long at most (from any host)
 _POLL_S = 0.2
 
 
 @contextmanager
-def hold(location: str, run_id: str, job: str, wait_s: float = 0.0) -> Iterator[None]:
+def hold(location: str, run_id: str, job: str, wait_s: float = 0.0,
+         ttl_s: float = LEASE_TTL_S) -> Iterator[None]:
     """Hold the lease of the table at ``location`` for the ``with`` block."""
     path = f"{location.rstrip('/')}/{LEASE_FILE}"
-    me = {"run_id": run_id, "job": job, "host": socket.gethostname(), "pid": os.getpid(),
-          "since": datetime.now(UTC).isoformat(timespec="seconds")}
+    since = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def me() -> str:
+        expires = datetime.now(UTC) + timedelta(seconds=ttl_s)
+        return json.dumps({"run_id": run_id, "job": job, "host": socket.gethostname(),
+                           "pid": os.getpid(), "since": since,
+                           "expires": expires.isoformat(timespec="seconds")})
+
     created = _missing_dirs(path)
     deadline = time.monotonic() + wait_s
     while True:
-        if _create(path, json.dumps(me)):
+        if _create(path, me()):
             break
-        holder = _read(path)
-        if holder is None:
+        found = _read_tagged(path)
+        if found is None:
             continue  # released between our create and our read: try again
-        if _dead(holder):
-            log.warning("%s: taking over the lease of run %s (process %s on %s is gone)",
-                        location, holder.get("run_id"), holder.get("pid"), holder.get("host"))
-            _remove(path)
+        holder, tag = found
+        why = _stale(holder)
+        if why:
+            log.warning("%s: taking over the lease of run %s (%s)", location,
+                        holder.get("run_id"), why)
+            if _take_over(path, tag, me()):
+                break
             continue
         if time.monotonic() >= deadline:
             raise LakeTableError(
                 f"{location}: run {holder.get('run_id')} ({holder.get('job')}, pid "
                 f"{holder.get('pid')} on {holder.get('host')}, since {holder.get('since')}) is "
-                f"writing this table; run again when it has finished (if that run is dead, "
-                f"remove {path})")
+                f"writing this table; run again when it has finished ("
+                + (f"if that run is dead, its lease expires at {holder['expires']}"
+                   if holder.get("expires") else f"if that run is dead, remove {path}") + ")")
         time.sleep(_POLL_S)
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(path, run_id, me, ttl_s / 3, stop),
+                               name=f"lease-{run_id}", daemon=True)
+    renewer.start()
     try:
         yield
     finally:
+        stop.set()
+        renewer.join()
         if (_read(path) or {}).get("run_id") == run_id:
             _remove(path)
         for folder in created:  # a run that wrote nothing leaves no empty table folder
@@ -84,6 +107,40 @@ def _missing_dirs(path: str) -> list[str]:
         out.append(folder)
         folder = os.path.dirname(folder)
     return out
+
+
+def live_holder(location: str) -> dict[str, Any] | None:
+    """Who holds the lease at ``location``, unless nobody does or the lease is stale."""
+    holder = _read(f"{location.rstrip('/')}/{LEASE_FILE}")
+    return holder if holder is not None and _stale(holder) is None else None
+
+
+def _renew(path: str, run_id: str, text: Any, every_s: float, stop: threading.Event) -> None:
+    """Push the lease's ``expires`` forward every ``every_s`` until ``stop``."""
+    while not stop.wait(every_s):
+        found = _read_tagged(path)
+        if found is None or found[0].get("run_id") != run_id:
+            log.error("%s: run %s no longer holds this lease (taken over after it expired?); "
+                      "another run may write the same table", path, run_id)
+            return
+        try:
+            _replace(path, found[1], text())
+        except Exception as e:  # a missed renewal is retried; the lease still runs for a while
+            log.warning("%s: could not renew the lease: %s", path, e)
+
+
+def _stale(holder: dict[str, Any]) -> str | None:
+    """Why ``holder``'s lease may be taken over (expired, or its process gone), else None."""
+    expires = holder.get("expires")
+    if isinstance(expires, str):
+        try:
+            if datetime.fromisoformat(expires) < datetime.now(UTC):
+                return f"it expired at {expires}"
+        except ValueError:
+            pass
+    if _dead(holder):
+        return f"process {holder.get('pid')} on {holder.get('host')} is gone"
+    return None
 
 
 def _dead(holder: dict[str, Any]) -> bool:
@@ -143,11 +200,18 @@ def _create(path: str, text: str) -> bool:
 
 
 def _read(path: str) -> dict[str, Any] | None:
+    found = _read_tagged(path)
+    return None if found is None else found[0]
+
+
+def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
+    """The lease's content and its S3 ETag (None locally); None when there is no lease."""
     s3 = _s3(path)
+    tag = None
     try:
         if s3 is not None:
-
-            body = s3_access().client().get_object(Bucket=s3[0], Key=s3[1])["Body"].read()
+            got = s3_access().client().get_object(Bucket=s3[0], Key=s3[1])
+            body, tag = got["Body"].read(), got.get("ETag")
         else:
             with open(_local(path), "rb") as f:
                 body = f.read()
@@ -157,7 +221,45 @@ def _read(path: str) -> dict[str, Any] | None:
         value = json.loads(body or b"{}")
     except json.JSONDecodeError:
         value = {}  # a holder killed between create and write: no pid, so never "dead"
-    return value if isinstance(value, dict) else {}
+    return (value if isinstance(value, dict) else {}), tag
+
+
+def _take_over(path: str, tag: str | None, text: str) -> bool:
+    """Replace the stale lease read with ETag ``tag`` by ours; True when ours is in place."""
+    if _s3(path) is not None and tag:
+        try:
+            _replace(path, tag, text)
+            return True
+        except _Conflict:
+            return False  # another run took it over first, or its holder renewed it
+    _remove(path)  # locally: remove, then race for the exclusive create like everyone else
+    return False
+
+
+class _Conflict(Exception):
+    """The lease changed since it was read."""
+
+
+def _replace(path: str, tag: str | None, text: str) -> None:
+    """Overwrite the lease, on S3 only if it still has ETag ``tag``."""
+    s3 = _s3(path)
+    if s3 is not None:
+        from botocore.exceptions import ClientError
+
+        try:
+            s3_access().client().put_object(Bucket=s3[0], Key=s3[1], Body=text.encode(),
+                                          **({"IfMatch": tag} if tag else {}))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed",
+                                                           "ConditionalRequestConflict"):
+                raise _Conflict() from None
+            raise
+        return
+    local = _local(path)
+    tmp = f"{local}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, local)  # readers see the old lease or the new one, never half of it
 
 
 def _remove(path: str) -> None:

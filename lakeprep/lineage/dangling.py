@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 _ENDED = {RunState.COMPLETE, RunState.FAIL, RunState.ABORT}
 
 
-def close_dangling_runs(settings: Settings) -> int:
-    """Send ABORT for every run whose events stop at START; how many were closed."""
+def close_dangling_runs(settings: Settings, dry_run: bool = False) -> int:
+    """Send ABORT for every run whose events stop at START; how many were closed (would be,
+    with ``dry_run``)."""
     conf = settings.lineage.transport
     emitter = LineageEmitter.from_settings(settings)
     if emitter.transport is None or not isinstance(conf, FileTransportConf):
@@ -49,11 +50,13 @@ def close_dangling_runs(settings: Settings) -> int:
     for run_id, event in last.items():
         if event.eventType != RunState.START:
             continue
+        closed += 1
+        if dry_run:
+            continue
         emitter.transport.emit(RunEvent(
             eventType=RunState.ABORT, eventTime=datetime.now(UTC).isoformat(),
             run=Run(runId=run_id), job=Job(namespace=event.job.namespace, name=event.job.name),
             producer=event.producer, inputs=[], outputs=[]))
-        closed += 1
         log.info("lineage: closed run %s of job %s with ABORT (it never ended)", run_id,
                  event.job.name)
     return closed
