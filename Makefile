@@ -43,9 +43,13 @@ lint: $(LAKEPREP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-bench: $(LAKEPREP)
-	$(BIN)/python bench/bench_features.py --rows 100000
+# the tables of README "Benchmarks" (minutes each on 2 cores; see each script's --help for sizes)
+bench: $(LAKEPREP) $(JARS)
+	$(BIN)/python bench/bench_fit.py --rows 1000000
 	$(BIN)/python bench/bench_gate.py --rows 1000000 --expectations 20
+	$(BIN)/python bench/bench_export.py --rows 1000000
+	$(BIN)/python bench/bench_ingest.py --orders 1000000
+	$(BIN)/python bench/bench_demo.py --orders 1000000 --peer
 
 clean-data:
 	rm -rf "$(DATA)"
