@@ -256,6 +256,19 @@ def _iso_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {value!r}") from None
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record is emitted: a caller that swaps it after
+    ``main`` set logging up (a notebook, a test harness) gets the records, never a closed file."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     global out
     args = build_parser().parse_args(argv)
@@ -263,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = (logging.DEBUG if args.verbose else
              logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     log_handler: logging.Handler = (RichHandler(console=err, show_path=False)
-                                    if err.is_terminal else logging.StreamHandler(sys.stderr))
+                                    if err.is_terminal else _StderrHandler())
     if not err.is_terminal:
         log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s"))

@@ -219,7 +219,7 @@ def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]]
                             F.concat(F.lit("malformed line: "), n_fields.cast("string"),
                                      F.lit(f" fields, the header has {len(header)}"))))
         by_name = {h: F.col("p")[f"c{i}"] for i, h in enumerate(header)}
-        field_of = {**fields.taken, **{x: x for x in keep_extra}}
+        field_of = {**fields.taken, **{x: x for x in keep_extra if x in header}}
         # an empty CSV field is a missing value
         text = [(F.when(by_name[field_of[c]] != "", by_name[field_of[c]]) if c in field_of
                  else F.lit(None).cast("string")).alias(_text_name(c))
@@ -263,7 +263,8 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatc
     keys = (parsed.select(F.col(SOURCE_FILE), F.explode("__keys").alias("k"))
             .groupBy(SOURCE_FILE).agg(F.sort_array(F.collect_set("k")).alias("keys"))
             .collect())
-    maps = {r[SOURCE_FILE]: map_fields(raw, r["keys"], r[SOURCE_FILE], "key") for r in keys}
+    maps = {r[SOURCE_FILE]: map_fields(raw, r["keys"], r[SOURCE_FILE], "key")
+            for r in sorted(keys, key=lambda r: r[SOURCE_FILE])}  # in file order: deterministic
     extra, variants, unusable, missing = _batch_fields(raw, maps.values(), drift)
     keep_extra = _drift(raw, maps, extra, missing, drift)
     # a column's keys across the files: each file has at most one of them
