@@ -36,8 +36,9 @@ jars: $(JARS)
 demo: $(LAKEPREP)
 	$(LAKEPREP) demo --env local --customers 500
 
+# two workers (pytest-xdist): each test file stays on one, the demo lake's users share one
 test: $(LAKEPREP) $(JARS)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 lint: $(LAKEPREP)
 	$(BIN)/ruff check .
