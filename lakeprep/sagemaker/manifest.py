@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,10 +106,16 @@ def write_manifest(manifest: Manifest, location: str, filesystem=None) -> str:
     """Write ``manifest`` to ``location`` (a folder or a .json URI); return the file's URI."""
     uri = manifest_uri(location)
     fs, path = resolve(uri, filesystem)
+    target = path
     if fs.type_name == "local":
+        # written beside and renamed: a run killed mid-write leaves no partial manifest.json,
+        # which would make an incomplete export look complete (an S3 PUT is atomic already)
         fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        path = f"{path}.{uuid.uuid4().hex}.tmp"
     with fs.open_output_stream(path) as out:
         out.write(manifest.to_json().encode())
+    if path != target:
+        fs.move(path, target)
     return uri
 
 
