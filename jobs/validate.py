@@ -32,12 +32,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from lakeprep.config import (
     Settings,
     TableSpec,
-    _explain,
-    _merge,
-    _read_yaml,
-    _record_origin,
     default_conf_dir,
+    explain,
     load_settings,
+    read_layers,
 )
 from lakeprep.config.sections import RowsSet, SnapshotSpec
 from lakeprep.config.suites import SuiteDeclaration
@@ -55,27 +53,10 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
              environ: Mapping[str, str] | None = None) -> tuple[list[Problem], str]:
     """Every problem of ``env``'s configuration, and a one-line summary."""
     root = Path(conf_dir) if conf_dir is not None else default_conf_dir()
-    problems: list[Problem] = []
-    files = _conf_files(root, env)
-    merged: dict[str, Any] = {}
-    spec_file = str(root)
-    origin: dict[tuple[str, ...], str] = {}
-    suites: dict[str, tuple[str, Any]] = {}
-    for path in files:
-        try:
-            data = _read_yaml(path, environ if environ is not None else _environ())
-        except ConfigError as err:
-            problems.append(_problem(str(err), root))
-            continue
-        if path.parent.name == "quality":
-            previous = suites.get(path.stem, ("", {}))[1]
-            suites[path.stem] = (str(path), _merge(previous, data))
-        else:
-            merged = _merge(merged, data)
-            for key, value in data.items():
-                _record_origin(value, (key,), str(path), origin)
-            if "sets" in (data.get("features") or {}):
-                spec_file = str(path)
+    layers = read_layers(env, root, environ, collect=True)
+    problems = [_problem(message, root) for message in layers.problems]
+    merged, origin, files = layers.merged, layers.origin, layers.files
+    suites = {name: (layers.suite_files[name], data) for name, data in layers.suites.items()}
     settings = None
     try:
         settings = load_settings(env, root, environ)
@@ -91,7 +72,7 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
     section = merged.get("features")
     sets = section.get("sets") if isinstance(section, dict) else None
     for name, entry in (sets.items() if isinstance(sets, dict) else ()):
-        file = origin.get(("features", "sets", name), spec_file)
+        file = origin.get(("features", "sets", name), str(root))
         columns = _set_columns(name, entry, tables, file)
         if columns is None or not isinstance(entry.get("pipeline"), dict):
             continue  # the loader reports the set's shape; its column flow cannot be followed
@@ -106,20 +87,6 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
                f"{steps} feature steps: "
                + (f"{len(problems)} problem(s)" if problems else "no problems"))
     return problems, summary
-
-
-def _environ() -> Mapping[str, str]:
-    import os
-
-    return os.environ
-
-
-def _conf_files(root: Path, env: str) -> list[Path]:
-    out = []
-    for folder in (root / "base", root / env):
-        out += sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-        out += sorted((folder / "quality").glob("*.y*ml"))
-    return out
 
 
 _LINE = re.compile(r"(?P<file>[^:;]+?\.ya?ml|[^:;]+?/conf(?:/\w+)?)(?::\d+)?: (?P<rest>.*)", re.S)
@@ -176,7 +143,7 @@ def _validated(model: type[BaseModel], data: dict[str, Any],
     try:
         model.model_validate(data)
     except ValidationError as err:
-        return _split(_explain(err, origin, root, data), root)
+        return _split(explain(err, origin, root, data), root)
     return []
 
 

@@ -19,7 +19,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -375,36 +376,69 @@ def _relocated(settings: Settings, local: str, uri: str) -> Settings:
         "origins": {k: at(v) for k, v in settings.origins.items()}})
 
 
-def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
+@dataclass
+class ConfLayers:
+    """One environment's conf read and layered (``base`` then ``<env>``), not validated yet."""
+
+    merged: dict[str, Any] = field(default_factory=dict)
+    origin: dict[tuple[str, ...], str] = field(default_factory=dict)  # key path -> its file
+    files: list[str] = field(default_factory=list)  # every file read, suites included
+    suites: dict[str, Any] = field(default_factory=dict)  # table -> merged suite mapping
+    suite_files: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # ``collect``: what could not be read
+
+
+def read_layers(env: str, root: Path, environ: Mapping[str, str] | None = None, *,
+                collect: bool = False) -> ConfLayers:
+    """Read and layer ``root/base`` and ``root/<env>``; the first step of `load_settings`.
+
+    A file that cannot be read (bad YAML, an unset variable, a key two files define) raises
+    ConfigError, or with ``collect`` is skipped and its message appended to ``problems`` so that
+    `lakeprep validate` can go on and report every problem at once.
+    """
     environ = os.environ if environ is None else environ
+    out = ConfLayers()
+
+    def failed(message: str) -> None:
+        if not collect:
+            raise ConfigError(message)
+        out.problems.append(message)
+
     if not (root / "base").is_dir():
-        raise ConfigError(f"{root}/base: configuration folder not found "
-                          f"(pass --conf-dir or set LAKEPREP_CONF_DIR)")
+        failed(f"{root}/base: configuration folder not found "
+               f"(pass --conf-dir or set LAKEPREP_CONF_DIR)")
+        return out
     if not (root / env).is_dir():
         envs = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "base")
-        raise ConfigError(f"{root}/{env}: no such environment; environments: {envs}")
-    origin: dict[tuple[str, ...], str] = {}
-    merged: dict[str, Any] = {}
-    files: list[str] = []
-    suites: dict[str, Any] = {}
-    suite_files: dict[str, str] = {}
+        failed(f"{root}/{env}: no such environment; environments: {envs}")
+        return out
     for folder in (root / "base", root / env):
         layer_origin: dict[tuple[str, ...], str] = {}
-        layer, layer_files = _read_folder(folder, layer_origin, environ)
+        layer, layer_files = _read_folder(folder, layer_origin, environ, failed)
         removed: list[tuple[str, ...]] = []
-        merged = _merge(merged, layer, removed=removed)
+        out.merged = _merge(out.merged, layer, removed=removed)
         # a deleted or replaced key no longer comes from the file that set it before
-        origin = {k: v for k, v in origin.items()
-                  if not any(k[:len(r)] == r for r in removed)}
-        origin.update(layer_origin)
-        files += layer_files
+        out.origin = {k: v for k, v in out.origin.items()
+                      if not any(k[:len(r)] == r for r in removed)}
+        out.origin.update(layer_origin)
+        out.files += layer_files
         # one quality suite per file: <folder>/quality/<table>.yaml
         for path in sorted((folder / "quality").glob("*.y*ml")):
-            data = _read_yaml(path, environ)
-            suites[path.stem] = _merge(suites.get(path.stem, {}), data)
-            suite_files[path.stem] = str(path)
-            files.append(str(path))
-    settings = _validate(merged, env, root, files, origin)
+            out.files.append(str(path))
+            try:
+                data = _read_yaml(path, environ)
+            except ConfigError as e:
+                failed(str(e))
+                continue
+            out.suites[path.stem] = _merge(out.suites.get(path.stem, {}), data)
+            out.suite_files[path.stem] = str(path)
+    return out
+
+
+def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
+    layers = read_layers(env, root, environ)
+    merged, suites, suite_files = layers.merged, layers.suites, layers.suite_files
+    settings = _validate(merged, env, root, layers.files, layers.origin)
     # `deploy` says where a job runs, not what it computes: it does not change the hash
     computed = {k: v for k, v in merged.items() if k != "deploy"}
     conf_hash = hashlib.sha256(json.dumps([computed, suites], sort_keys=True, default=str)
@@ -420,17 +454,22 @@ def _load(env: str, root: Path, environ: Mapping[str, str] | None) -> Settings:
                                        "conf_hash": conf_hash})
 
 
-def _read_folder(folder: Path, origin: dict[tuple[str, ...], str],
-                 environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+def _read_folder(folder: Path, origin: dict[tuple[str, ...], str], environ: Mapping[str, str],
+                 failed: Callable[[str], None]) -> tuple[dict[str, Any], list[str]]:
     out: dict[str, Any] = {}
     owner: dict[str, str] = {}
     paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
     for path in paths:
-        data = _read_yaml(path, environ)
+        try:
+            data = _read_yaml(path, environ)
+        except ConfigError as e:
+            failed(str(e))
+            continue
         for key, value in data.items():
             name = _plain(key)
             if name in owner:
-                raise ConfigError(f"{path}: key {name!r} is already defined in {owner[name]}")
+                failed(f"{path}: key {name!r} is already defined in {owner[name]}")
+                continue
             owner[name] = str(path)
             out[key] = value
             _record_origin(value, (str(name),), str(path), origin)
@@ -550,10 +589,10 @@ def _validate(merged: dict[str, Any], env: str, root: Path, files: list[str],
         return Settings(env=env, conf_dir=str(root), files=files, conf_hash=conf_hash,
                         tables=tables, origins=origins, **raw)
     except ValidationError as e:
-        raise ConfigError(_explain(e, origin, root, merged)) from None
+        raise ConfigError(explain(e, origin, root, merged)) from None
 
 
-def _explain(e: ValidationError, origin: dict[tuple[str, ...], str], root: Path,
+def explain(e: ValidationError, origin: dict[tuple[str, ...], str], root: Path,
              data: Any = None) -> str:
     lines = []
     for err in e.errors():
