@@ -226,7 +226,7 @@ def _fill_table_counts(settings: Settings, spark: SparkSession, rec: RunRecord) 
     for t in rec.tables:
         table = ctx.table(t.table)
         if t.version is not None:
-            t.rows_in_table = table.read(version=t.version).count()
+            t.rows_in_table = table.row_count(t.version)
         q = ctx.table_at(settings.table(t.table).quarantine_location)
         if q.exists():
-            t.quarantine_rows = q.read().count()
+            t.quarantine_rows = q.row_count()

@@ -90,6 +90,11 @@ class LakeTable(ABC):
         >>> t.read(partitions="day = '2026-01-02'")  # doctest: +SKIP
         """
 
+    def row_count(self, version: int | None = None) -> int:
+        """Rows of the latest version (or ``version``); engines answer from the Delta log's
+        per-file statistics where they can, without reading data."""
+        return self.read(version=version).count()
+
     @abstractmethod
     def partition_columns(self) -> list[str]:
         """The partition columns the table's Delta log declares."""

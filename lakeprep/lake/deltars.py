@@ -95,6 +95,15 @@ class DeltaRsTable(LakeTable):
 
     def read(self, version: int | None = None, timestamp: datetime | str | None = None,
              partitions: PartitionFilter | None = None) -> DataFrame:
+        dt = self._dt_at(version, timestamp)
+        schema = _spark_schema(dt)
+        files = self._snapshot_files(dt)
+        if partitions is not None:
+            files = self._prune(files, self._partition_predicate(partitions, schema), schema)
+        return self._read_files(files, schema)
+
+    def _dt_at(self, version: int | None = None, timestamp: datetime | str | None = None
+               ) -> DeltaTable:
         dt = self._dt()
         try:
             if version is not None:
@@ -105,11 +114,15 @@ class DeltaRsTable(LakeTable):
             as_of = version if version is not None else timestamp
             raise LakeTableError(f"{self.location}: cannot time travel to {as_of!r}: {e}"
                                  ) from None
-        schema = _spark_schema(dt)
-        files = self._snapshot_files(dt)
-        if partitions is not None:
-            files = self._prune(files, self._partition_predicate(partitions, schema), schema)
-        return self._read_files(files, schema)
+        return dt
+
+    def row_count(self, version: int | None = None) -> int:
+        """The sum of the files' ``numRecords`` (every file lakeprep writes has them); a scan
+        only when a file written by another tool has no statistics."""
+        counts = [f.rows for f in self._snapshot_files(self._dt_at(version))]
+        if all(n is not None for n in counts):
+            return sum(n for n in counts if n is not None)
+        return super().row_count(version)
 
     def _prune(self, files: list[_File], predicate: Column, schema: T.StructType
                ) -> list[_File]:

@@ -96,6 +96,18 @@ def test_time_travel_by_version_and_timestamp(spark, table):
         table.read(version=42)
 
 
+def test_row_count_of_each_version_equals_a_count_of_its_rows(spark, table):
+    table.append(frame(spark, [("a", 1.0, D1), ("b", 2.0, D2), ("c", 3.0, D2)]), {})
+    table.merge(frame(spark, [("b", 5.0, D2), ("d", 4.0, D3)]), ["id"], {})
+    table.delete(frame(spark, [("a", None, D1)]), ["id"], {})
+    for version in (0, 1, 2):
+        assert table.row_count(version) == table.read(version=version).count()
+    assert [table.row_count(v) for v in (0, 1, 2)] == [3, 4, 3]
+    assert table.row_count() == 3
+    with pytest.raises(LakeTableError, match="time travel"):
+        table.row_count(42)
+
+
 def test_history_carries_commit_metadata(spark, table):
     table.append(frame(spark, [("a", 1.0, D1)]), {"run_id": "r1", "inputs": [{"v": 1}]})
     table.append(frame(spark, [("b", 2.0, D1)]), {"run_id": "r2", "note": "second"})
