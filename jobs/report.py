@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -304,7 +306,8 @@ def _features(page: R.Page, ctx: JobContext, rec: RunRecord) -> None:
     cats = top_categories(df, categorical)
     missing = missing_values(df, [c for c in df.columns if c not in skip])
     corr_cols = [c for c in numeric if c != label][:MAX_CORR_COLUMNS]
-    corr = correlations(df, corr_cols)
+    mid_range = {c: (edges[0] + edges[-1]) / 2 for c, (edges, _) in hist.items()}
+    corr = correlations(df, corr_cols, mid_range)
 
     plots = [R.histogram(c, e, n) for c, (e, n) in hist.items()]
     plots += [R.bars(f"{c}: top {TOP} categories", [k for k, _ in v], [n for _, n in v])
@@ -445,22 +448,48 @@ def missing_values(df: DataFrame, columns: Sequence[str]) -> dict[str, float]:
     return {c: (r[f"m{i}"] or 0) / rows for i, c in enumerate(columns)}
 
 
-def correlations(df: DataFrame, columns: Sequence[str]) -> list[list[float | None]]:
-    """The Pearson correlation matrix of ``columns`` from one aggregation of pairwise ``corr``."""
+def correlations(df: DataFrame, columns: Sequence[str],
+                 center: Mapping[str, float] | None = None) -> list[list[float | None]]:
+    """The Pearson correlation matrix of ``columns`` over pairwise-complete rows, in one pass.
+
+    Each Arrow batch adds its co-moment matrices (pairwise counts, sums, sums of squares,
+    cross products) with numpy; the driver sums one set per partition. (One Spark ``corr``
+    aggregate per pair instead generates code for n(n-1)/2 aggregates: minutes for 20 columns.)
+    ``center`` (e.g. each column's mid-range) is subtracted first, against cancellation.
+    """
     n = len(columns)
     if n < 2:
         return [[1.0]] * n
-    aggs = [F.corr(F.col(f"`{a}`").cast("double"), F.col(f"`{b}`").cast("double"))
-            .alias(f"c{i}_{j}") for i, a in enumerate(columns) for j, b in enumerate(columns)
-            if i < j]
-    r = one_row(df.agg(*aggs))
+    shift = np.array([float((center or {}).get(c, 0.0)) for c in columns])
+
+    def moments(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        acc = np.zeros((4, n, n))
+        for batch in batches:
+            # nulls arrive as NaN; NaN values count as missing too
+            x = np.column_stack([batch.column(i).to_numpy(zero_copy_only=False)
+                                 for i in range(n)]).astype(np.float64) - shift
+            present = ~np.isnan(x)
+            x0, m = np.where(present, x, 0.0), present.astype(np.float64)
+            acc += np.stack([m.T @ m, x0.T @ m, (x0 * x0).T @ m, x0.T @ x0])
+        yield pa.RecordBatch.from_pydict({"m": [acc.ravel().tolist()]})
+
+    cols = [F.col(f"`{c}`").cast("double").alias(f"c{i}") for i, c in enumerate(columns)]
+    parts = df.select(*cols).mapInArrow(moments, "m array<double>").collect()
+    count, sums, squares, cross = sum((np.array(r["m"]).reshape(4, n, n) for r in parts),
+                                      np.zeros((4, n, n)))
+    # for the rows where both a and b are present: sums[a, b] is the sum of a, squares[a, b]
+    # the sum of a squared
+    cov = count * cross - sums * sums.T
+    var = count * squares - sums * sums
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.sqrt(var * var.T)
     matrix: list[list[float | None]] = [[1.0 if i == j else None for j in range(n)]
                                         for i in range(n)]
     for i in range(n):
         for j in range(i + 1, n):
-            v = r[f"c{i}_{j}"]
-            v = None if v is None or v != v else float(v)
-            matrix[i][j] = matrix[j][i] = v
+            v = float(np.clip(corr[i, j], -1.0, 1.0))
+            ok = count[i, j] >= 2 and var[i, j] > 0 and var[j, i] > 0 and v == v
+            matrix[i][j] = matrix[j][i] = v if ok else None
     return matrix
 
 

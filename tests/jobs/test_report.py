@@ -50,6 +50,23 @@ def test_top_categories_missing_values_and_correlations(df):
     assert matrix[1][0] == matrix[0][1]
 
 
+def test_correlations_are_pairwise_complete_and_stable_far_from_zero(spark):
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=400)
+    b = 0.6 * a + rng.normal(size=400)
+    rows = [(float(1e9 + x) if i % 7 else None, float(y) if i % 5 else float("nan"), 3.0)
+            for i, (x, y) in enumerate(zip(a, b, strict=True))]
+    df = spark.createDataFrame(rows, "a double, b double, k double").repartition(3)
+    got = correlations(df, ["a", "b", "k"], center={"a": 1e9})
+    both = [(x, y) for x, y, _ in rows if x is not None and y == y]
+    expected = np.corrcoef(np.array(both).T)[0, 1]
+    assert got[0][1] == pytest.approx(expected, rel=1e-9) and got[1][0] == got[0][1]
+    assert got[0][2] is None and got[1][2] is None  # a constant column has no correlation
+    assert [got[i][i] for i in range(3)] == [1.0, 1.0, 1.0]
+
+
 def test_page_charts_are_inline_svg_without_remote_references():
     page = R.Page("t")
     page.section("charts", R.histogram("h", [0, 1, 2], [3, 4]), R.bars("b", ["x"], [1.0]),
