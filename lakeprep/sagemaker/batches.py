@@ -110,6 +110,25 @@ class VectorBatch:
         out.flags.writeable = False  # the same contract as the view above
         return out
 
+    def nonzero(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows, cols, values)`` of the non-zero entries in row-major order; sparse rows are
+        read as stored, never densified (a wide one-hot batch stays small)."""
+        if not self.sparse.any():
+            matrix = self.dense(width)
+            rows, cols = np.nonzero(matrix)
+            return rows, cols, matrix[rows, cols]
+        starts = self.value_offsets[:-1]
+        lengths = np.where(self.null_vectors, 0, np.diff(self.value_offsets))
+        at = _ranges(starts, lengths)
+        rows = np.repeat(np.arange(len(self)), lengths)
+        cols = at - np.repeat(starts, lengths)  # a dense row's entries sit at their column
+        in_sparse = np.repeat(self.sparse, lengths)
+        cols[in_sparse] = self.indices[_ranges(self.index_offsets[:-1][self.sparse],
+                                               lengths[self.sparse])]
+        values = self.values[at]
+        keep = values != 0.0
+        return rows[keep], cols[keep], values[keep]
+
     def slice(self, start: int, stop: int) -> VectorBatch:
         """Rows ``start:stop`` (offsets re-based, flat arrays shared)."""
         return VectorBatch(self.labels[start:stop], self.null_labels[start:stop],
@@ -124,15 +143,20 @@ class VectorBatch:
         return self.indices[i0:i0 + (v1 - v0)], self.values[v0:v1]
 
 
-# Values formatted per Arrow call: bounds the text built at once (and keeps Arrow's 32-bit
+# Tokens formatted per Arrow call: bounds the text built at once (and keeps Arrow's 32-bit
 # string offsets far from overflowing) whatever batch size Spark hands over.
-_CHUNK_VALUES = 1 << 22
+_CHUNK_TOKENS = 1 << 22
 
 
-def _row_chunks(n: int, width: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` row ranges of at most ``_CHUNK_VALUES`` values each."""
-    step = max(1, _CHUNK_VALUES // (width + 1))
-    return [(start, min(start + step, n)) for start in range(0, n, step)]
+def _row_chunks(tokens: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges of at most ``_CHUNK_TOKENS`` tokens (or one row) each."""
+    ends = np.cumsum(tokens)
+    chunks, start, done = [], 0, 0
+    while start < len(tokens):
+        stop = max(start + 1, int(np.searchsorted(ends, done + _CHUNK_TOKENS, "right")))
+        chunks.append((start, stop))
+        start, done = stop, int(ends[stop - 1])
+    return chunks
 
 
 def _join_rows(tokens: pa.Array, offsets: np.ndarray, sep: str,
@@ -155,7 +179,7 @@ def csv_lines(labels: np.ndarray, matrix: np.ndarray) -> bytes:
     """CSV text of a batch: label first, then every feature (`float_texts` for each value)."""
     n, width = matrix.shape
     out = []
-    for start, stop in _row_chunks(n, width):
+    for start, stop in _row_chunks(np.full(n, width + 1)):
         values = np.column_stack([labels[start:stop], matrix[start:stop]]).ravel()
         offsets = np.arange(stop - start + 1, dtype=np.int64) * (width + 1)
         out.append(_text(_join_rows(float_texts(values), offsets, ",")))
@@ -164,25 +188,39 @@ def csv_lines(labels: np.ndarray, matrix: np.ndarray) -> bytes:
 
 def libsvm_lines(labels: np.ndarray, matrix: np.ndarray, index_base: int = 0,
                  full_width_first: bool = False) -> bytes:
-    """LibSVM text of a batch (non-zero entries); ``full_width_first`` makes the first line
-    carry the last index (see `lakeprep.sagemaker.formats.libsvm_line`)."""
-    n, width = matrix.shape
+    """LibSVM text of a batch given as a dense matrix (see `libsvm_entries`)."""
+    rows, cols = np.nonzero(matrix)
+    return libsvm_entries(labels, rows, cols, matrix[rows, cols], matrix.shape[1], index_base,
+                          full_width_first)
+
+
+def libsvm_entries(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+                   width: int, index_base: int = 0, full_width_first: bool = False) -> bytes:
+    """LibSVM text of a batch from its non-zero entries in row-major order (`VectorBatch.nonzero`);
+    ``full_width_first`` makes the first line carry the last index (see
+    `lakeprep.sagemaker.formats.libsvm_line`). A row without entries is its label alone.
+
+    >>> libsvm_entries(np.array([1.0, 0.0]), np.array([0]), np.array([0]), np.array([0.5]), 3,
+    ...                full_width_first=True)
+    b'1 0:0.5 2:0\\n0\\n'
+    """
+    n = len(labels)
+    counts = np.bincount(rows, minlength=n)
+    if full_width_first and n and width and not (counts[0] and cols[counts[0] - 1] == width - 1):
+        at = int(counts[0])
+        rows, cols = np.insert(rows, at, 0), np.insert(cols, at, width - 1)
+        values = np.insert(values, at, 0.0)
+        counts[0] += 1
+    ends = np.cumsum(counts)
     out = []
-    for start, stop in _row_chunks(n, width):
-        part = matrix[start:stop]
-        rows, cols = np.nonzero(part)  # row-major: each row's entries together, by column
-        values = part[rows, cols]
-        if full_width_first and start == 0 and width and part[0, width - 1] == 0.0:
-            end_of_first = int(np.searchsorted(rows, 1))
-            rows = np.insert(rows, end_of_first, 0)
-            cols = np.insert(cols, end_of_first, width - 1)
-            values = np.insert(values, end_of_first, 0.0)
+    for start, stop in _row_chunks(counts + 1):
+        lo, hi = int(ends[start] - counts[start]), int(ends[stop - 1])
         pairs = pc.binary_join_element_wise(
-            pc.cast(pa.array(cols.astype(np.int64) + index_base), pa.string()),
-            float_texts(values), ":")
-        counts = np.bincount(rows, minlength=stop - start)
-        entries = _join_rows(pairs, np.concatenate([[0], np.cumsum(counts)]), " ",
-                             empty=counts == 0)
+            pc.cast(pa.array(cols[lo:hi].astype(np.int64) + index_base), pa.string()),
+            float_texts(values[lo:hi]), ":")
+        part = counts[start:stop]
+        entries = _join_rows(pairs, np.concatenate([[0], np.cumsum(part)]), " ",
+                             empty=part == 0)
         # null entries are skipped with their separator: a row without any is its label alone
         lines = pc.binary_join_element_wise(float_texts(labels[start:stop]), entries, " ",
                                             null_handling="skip")

@@ -30,7 +30,7 @@ from lakeprep.sagemaker.batches import (
     VectorBatch,
     csv_lines,
     dictionary_columns,
-    libsvm_lines,
+    libsvm_entries,
     parquet_batch,
     recordio_records,
 )
@@ -145,8 +145,8 @@ class _PartWriter:
             self._parquet.write_batch(parquet_batch(rows.labels, matrix, spec.columns))
             return
         elif spec.fmt == "libsvm":
-            data = libsvm_lines(rows.labels, rows.dense(width), spec.index_base,
-                                full_width_first=first)
+            data = libsvm_entries(rows.labels, *rows.nonzero(width), width, spec.index_base,
+                                  full_width_first=first)
         else:
             data = csv_lines(rows.labels, rows.dense(width))
         self._stream.write(data)

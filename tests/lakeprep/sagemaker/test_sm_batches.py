@@ -13,6 +13,7 @@ from sklearn.datasets import load_svmlight_file
 from lakeprep.sagemaker.batches import (
     VectorBatch,
     csv_lines,
+    libsvm_entries,
     libsvm_lines,
     parquet_batch,
     recordio_records,
@@ -60,6 +61,8 @@ def test_text_formats_equal_the_row_encoders(kind):
     for base in (0, 1):
         want = [libsvm_line(lab, v, base, full_width=i == 0) for i, (lab, v) in enumerate(rows)]
         assert libsvm_lines(batch.labels, matrix, base, full_width_first=True) == b"".join(want)
+        entries = batch.nonzero(WIDTH)  # sparse rows as stored, not densified
+        assert libsvm_entries(batch.labels, *entries, WIDTH, base, True) == b"".join(want)
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse", "mixed"])
