@@ -1,8 +1,10 @@
 """The channel formats SageMaker's built-in algorithms read, and one row encoder for each.
 
 Rows arrive as ``(label, vector)`` with a float label and a Spark ML ``DenseVector`` or
-``SparseVector``. Text encoders write floats in their shortest round-trip form (``repr``) with a
-trailing ``.0`` dropped, so a label ``1.0`` is written ``1`` and every value parses back exactly.
+``SparseVector``. Text encoders write every float through `float_texts` (Arrow's float64 -> string
+cast): the shortest text that parses back to the same double, ``1`` for 1.0, ``-0`` for -0.0 and
+Arrow's exponent style (``1e-7``, ``0.00001``, ``1e+22``). The per-batch encoders in
+`lakeprep.sagemaker.batches` use the same function, so the two cannot format a value differently.
 
 >>> from pyspark.ml.linalg import Vectors
 >>> csv_line(1.0, Vectors.dense([0.5, 0.0, 2.0]))
@@ -17,6 +19,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import ArrayLike
 from pyspark.ml.linalg import SparseVector, Vector
 
 from lakeprep.sagemaker.recordio import encode_record, frame
@@ -44,16 +49,30 @@ FORMATS: dict[str, FormatInfo] = {
 }
 
 
+def float_texts(values: ArrayLike) -> pa.StringArray:
+    """The text of each value as a float64: shortest round trip, in C++ for a whole array.
+
+    The one float formatter of the text channels (CSV, LibSVM, class-balance keys).
+
+    >>> float_texts([1.0, -0.0, 1e-7, 0.00001, 1e22, 0.1 + 0.2]).to_pylist()
+    ['1', '-0', '1e-7', '0.00001', '1e+22', '0.30000000000000004']
+    """
+    return pc.cast(pa.array(np.asarray(values, dtype=np.float64)), pa.string())
+
+
 def fmt_float(x: float) -> str:
-    """Shortest text that parses back to the same double, without a trailing ``.0``."""
-    text = repr(float(x))
-    return text[:-2] if text.endswith(".0") else text
+    """One value's text, as `float_texts` writes it.
+
+    >>> fmt_float(2.0), fmt_float(1e-05)
+    ('2', '0.00001')
+    """
+    return str(float_texts([x])[0].as_py())
 
 
 def csv_line(label: float, vector: Vector) -> bytes:
     """One CSV line: label first, then every feature (sparse vectors are densified), no quoting."""
-    values = vector.toArray().tolist()
-    return (",".join([fmt_float(label), *map(fmt_float, values)]) + "\n").encode()
+    texts = float_texts(np.concatenate([[label], vector.toArray()])).to_pylist()
+    return (",".join(texts) + "\n").encode()
 
 
 def libsvm_line(label: float, vector: Vector, index_base: int = 0,
@@ -78,8 +97,8 @@ def libsvm_line(label: float, vector: Vector, index_base: int = 0,
         indices = np.flatnonzero(values)
         values = values[indices]
     keep = values != 0.0
-    pairs = [f"{i + index_base}:{fmt_float(v)}"
-             for i, v in zip(indices[keep].tolist(), values[keep].tolist(), strict=True)]
+    pairs = [f"{i + index_base}:{text}" for i, text in zip(
+        indices[keep].tolist(), float_texts(values[keep]).to_pylist(), strict=True)]
     last = len(vector) - 1
     if full_width and last >= 0 and not (keep.any() and int(indices[keep][-1]) == last):
         pairs.append(f"{last + index_base}:0")

@@ -29,7 +29,8 @@ from lakeprep.errors import UsageError
 from lakeprep.sagemaker.batches import (
     VectorBatch,
     csv_lines,
-    libsvm_lines,
+    dictionary_columns,
+    libsvm_entries,
     parquet_batch,
     recordio_records,
 )
@@ -45,8 +46,6 @@ from lakeprep.sagemaker.manifest import ChannelFiles
 from lakeprep.storage import Mode, prepare_prefix, resolve
 
 log = logging.getLogger(__name__)
-
-
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class _PartSpec:
 
 class _PartWriter:
     """Writes one partition's rows as parts of at most ``rows_per_file`` rows; encodes whole
-    Arrow batches with numpy (`lakeprep.sagemaker.batches`), never row by row."""
+    Arrow batches (`lakeprep.sagemaker.batches`), never row by row."""
 
     def __init__(self, spec: _PartSpec, index: int):
         self.spec, self.index = spec, index
@@ -131,22 +130,23 @@ class _PartWriter:
         self._name = f"part-{self.index:05d}-{len(self.done):04d}{spec.extension}"
         self._stream = spec.fs.open_output_stream(f"{spec.root}/{self._name}")
         self._rows = self._bytes = 0
-        if spec.fmt == "parquet":
-            schema = pa.schema([(name, pa.float64()) for name in spec.columns])
-            self._parquet = pq.ParquetWriter(self._stream, schema)
 
     def _encode(self, rows: VectorBatch, first: bool) -> None:
         spec, width = self.spec, self.spec.width
         if spec.fmt == "recordio-protobuf":
             data = recordio_records(rows, width, spec.layout)
         elif spec.fmt == "parquet":
-            assert self._parquet is not None
-            self._parquet.write_batch(parquet_batch(rows.labels, rows.dense(width),
-                                                    spec.columns))
+            matrix = rows.dense(width)
+            if self._parquet is None:
+                schema = pa.schema([(name, pa.float64()) for name in spec.columns])
+                self._parquet = pq.ParquetWriter(
+                    self._stream, schema, compression="snappy",
+                    use_dictionary=dictionary_columns(rows.labels, matrix, spec.columns))
+            self._parquet.write_batch(parquet_batch(rows.labels, matrix, spec.columns))
             return
         elif spec.fmt == "libsvm":
-            data = libsvm_lines(rows.labels, rows.dense(width), spec.index_base,
-                                full_width_first=first)
+            data = libsvm_entries(rows.labels, *rows.nonzero(width), width, spec.index_base,
+                                  full_width_first=first)
         else:
             data = csv_lines(rows.labels, rows.dense(width))
         self._stream.write(data)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow as pa
 import pytest
 from pyspark.ml.linalg import DenseVector, SparseVector, Vectors
+from sklearn.datasets import load_svmlight_file
 
 from lakeprep.sagemaker.batches import (
     VectorBatch,
     csv_lines,
+    libsvm_entries,
     libsvm_lines,
     parquet_batch,
     recordio_records,
 )
-from lakeprep.sagemaker.formats import csv_line, libsvm_line, recordio_record
+from lakeprep.sagemaker.formats import csv_line, fmt_float, libsvm_line, recordio_record
 
 WIDTH = 7
 
@@ -57,6 +61,8 @@ def test_text_formats_equal_the_row_encoders(kind):
     for base in (0, 1):
         want = [libsvm_line(lab, v, base, full_width=i == 0) for i, (lab, v) in enumerate(rows)]
         assert libsvm_lines(batch.labels, matrix, base, full_width_first=True) == b"".join(want)
+        entries = batch.nonzero(WIDTH)  # sparse rows as stored, not densified
+        assert libsvm_entries(batch.labels, *entries, WIDTH, base, True) == b"".join(want)
 
 
 @pytest.mark.parametrize("kind", ["dense", "sparse", "mixed"])
@@ -76,3 +82,46 @@ def test_slices_and_parquet_keep_rows_in_order():
     table = parquet_batch(part.labels, part.dense(WIDTH), ("label", *map(str, range(WIDTH))))
     assert table.num_rows == 10 and table.column(3).to_pylist() == [
         float(v.toArray()[2]) for _, v in rows[10:20]]
+
+
+# Doubles whose shortest text is easy to get wrong: exponents either side of Arrow's switch to
+# scientific notation, the smallest subnormal, the largest double, -0.0, a sum that is not 0.3,
+# integers past 2**53 and a 17-digit value.
+AWKWARD = np.array([1e-7, 5e-324, 1e22, -0.0, 0.1 + 0.2, 2.0**53, 2.0**53 + 2, 2.0**63,
+                    123456789012345678.0, 1e-5, 1e21, 1e15, -1.7976931348623157e308, 1 / 3,
+                    1.0, 100.0, -2.5e-300, 0.0])
+
+
+def test_text_formats_of_awkward_values_parse_back_exactly():
+    width = 6
+    rng = np.random.default_rng(11)
+    matrix = rng.choice(AWKWARD, (40, width))
+    matrix[3] = 0.0  # a row without a non-zero entry
+    matrix[0, -1] = 0.0  # the first line needs the full-width entry
+    labels = rng.choice(AWKWARD, 40)
+    vectors = [Vectors.dense(row) for row in matrix]
+
+    csv = csv_lines(labels, matrix)
+    assert csv == b"".join(csv_line(lab, v) for lab, v in zip(labels, vectors, strict=True))
+    parsed = np.loadtxt(io.BytesIO(csv), delimiter=",", ndmin=2)
+    # bit for bit, so -0.0 keeps its sign and no value moves by an ulp
+    assert parsed.view(np.int64).tolist() == np.column_stack(
+        [labels, matrix]).view(np.int64).tolist()
+
+    for base in (0, 1):
+        svm = libsvm_lines(labels, matrix, base, full_width_first=True)
+        assert svm == b"".join(libsvm_line(lab, v, base, full_width=i == 0)
+                               for i, (lab, v) in enumerate(zip(labels, vectors, strict=True)))
+        x, y = load_svmlight_file(io.BytesIO(svm), zero_based=base == 0)
+        assert x.shape == (40, width)
+        assert np.array_equal(x.toarray(), matrix)
+        assert y.view(np.int64).tolist() == labels.view(np.int64).tolist()
+        lines = svm.decode().splitlines()
+        assert lines[3] == fmt_float(labels[3])  # the label alone, no trailing space
+        assert lines[0].endswith(f" {width - 1 + base}:0")
+
+
+def test_float_text_is_arrows_shortest_form():
+    assert [fmt_float(v) for v in (1.0, -0.0, 1e-7, 1e-5, 1e22, 0.1 + 0.2, 5e-324, 2.0**53)] == [
+        "1", "-0", "1e-7", "0.00001", "1e+22", "0.30000000000000004", "5e-324",
+        "9.007199254740992e+15"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from pyarrow import fs as pafs
 from pyspark.ml.linalg import SparseVector, Vectors, VectorUDT
 from pyspark.sql.types import DoubleType, StructField, StructType
 from sm_data import CHANNEL_ROWS, FEATURE_NAMES
@@ -19,6 +22,8 @@ from sm_decoders import (
 
 from lakeprep.errors import InputError, UsageError
 from lakeprep.sagemaker import FORMATS, WriteOptions, write_channel, write_channel_formats
+from lakeprep.sagemaker.batches import VectorBatch
+from lakeprep.sagemaker.writers import _PartSpec, _PartWriter
 
 ALL_FORMATS = ("csv", "libsvm", "recordio-protobuf", "parquet")
 
@@ -131,6 +136,33 @@ def test_parquet_has_label_then_named_feature_columns(written):
     assert table.column_names == ["label", *FEATURE_NAMES]
     rows = Counter((r[0], tuple(r[1:])) for r in zip(*table.to_pydict().values(), strict=True))
     assert rows == _expected_dense()
+
+
+def test_parquet_dictionary_only_where_values_repeat(tmp_path):
+    """In-process (no Spark): the part writer dictionary-encodes the label and a one-hot column,
+    and writes a continuous feature plain, as Spark's writer ends up doing."""
+    rng = np.random.default_rng(5)
+    n = 400
+    labels = (np.arange(n) % 2).astype(np.float64)
+    matrix = np.column_stack([rng.standard_normal(n), rng.integers(0, 2, n).astype(float)])
+    vector_type = pa.struct([("type", pa.int8()), ("size", pa.int32()),
+                             ("indices", pa.list_(pa.int32())), ("values", pa.list_(pa.float64()))])
+    vectors = pa.array([{"type": 1, "size": None, "indices": None, "values": row}
+                        for row in matrix.tolist()], vector_type)
+    spec = _PartSpec(pafs.LocalFileSystem(), str(tmp_path), "parquet", ".parquet", None, 0,
+                     "auto", ("label", "x", "onehot"), 2)
+    writer = _PartWriter(spec, 0)
+    writer.write(VectorBatch.from_arrow(pa.array(labels), vectors))
+    [(name, rows, size)] = writer.finish()
+    meta = pq.ParquetFile(tmp_path / name).metadata
+    encodings = {meta.schema.column(i).name: meta.row_group(0).column(i).encodings
+                 for i in range(3)}
+    assert "RLE_DICTIONARY" in encodings["label"] and "RLE_DICTIONARY" in encodings["onehot"]
+    assert "RLE_DICTIONARY" not in encodings["x"]
+    assert (rows, size) == (n, (tmp_path / name).stat().st_size)
+    table = pq.read_table(tmp_path / name)
+    assert np.array_equal(np.column_stack([table.column(c).to_numpy() for c in ("x", "onehot")]),
+                          matrix)
 
 
 def test_formats_report_rows_bytes_class_balance_and_only_parts(written):
