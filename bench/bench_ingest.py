@@ -4,8 +4,9 @@ lakeprep's ingest (parse with reasons, dedup, quarantine, gate, one Delta commit
 generator's orders (JSON lines) and customers (CSV) into a fresh lake, against
 ``spark.read.json(...)`` / ``spark.read.csv(...)`` ``.write.partitionBy(...).parquet(...)`` of the
 same files (schema inferred, as a plain job would). Prints one Markdown table with the machine,
-the Spark jobs of each run and the ratio against the goal (<= 1.25x), then where the ingest's
-jobs come from (call sites), to find the passes over the input.
+the Spark jobs of each run and the ratio against the goal (<= 1.25x) in wall time and in the
+driver JVM's CPU time (local mode: the executors' too; steadier on a shared machine), then each
+run's Spark jobs with their call sites and seconds, to find the passes over the input.
 
     PYTHONPATH=. LAKEPREP_JARS_DIR=jvm/jars .venv/bin/python bench/bench_ingest.py --orders 1000000
 """
@@ -16,10 +17,9 @@ import argparse
 import logging
 import os
 import tempfile
-from collections import Counter
 from pathlib import Path
 
-from benchlib import goal, machine, table, timed
+from benchlib import goal, jvm_cpu_seconds, machine, print_breakdown, table, timed
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -46,19 +46,6 @@ def plain(spark: SparkSession, raw: Path, table_name: str, out: Path) -> None:
      .parquet(str(out / table_name)))
 
 
-def call_sites(spark: SparkSession, group: str) -> Counter[str]:
-    """How many of a job group's Spark jobs each call site started (first stage's name)."""
-    sc = spark.sparkContext
-    tracker = sc.statusTracker()
-    sites: Counter[str] = Counter()
-    for job_id in tracker.getJobIdsForGroup(group):
-        info = tracker.getJobInfo(job_id)
-        stages = sorted(info.stageIds) if info else []
-        stage = tracker.getStageInfo(stages[-1]) if stages else None
-        sites[stage.name if stage else "?"] += 1
-    return sites
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=float, default=1e6, help="order rows to ingest")
@@ -74,31 +61,32 @@ def main() -> None:
         spark = session_for(settings)
         raw = Path(settings.lake.layers["raw"])
         generate(spark, str(raw), customers=customers, orders_per_customer=ORDERS_PER_CUSTOMER)
-        sites = {}
         for name in args.tables.split(","):
             plain(spark, raw, name, root / "warmup")  # JIT, file listing caches
+            cpu = jvm_cpu_seconds(spark)
             base, base_jobs, _ = timed(spark, f"plain-{name}",
                                        lambda n=name: plain(spark, raw, n, root / "plain"))
+            base_cpu = jvm_cpu_seconds(spark) - cpu
 
             def run(n: str = name) -> list[ingest.IngestReport]:
                 ctx = JobContext.start(settings, "ingest", spark=spark)
                 return ingest.run(ctx, tables=[n])
 
+            cpu = jvm_cpu_seconds(spark)
             took, jobs, reports = timed(spark, f"ingest-{name}", run)
+            used = jvm_cpu_seconds(spark) - cpu
             report = reports[0]
-            sites[name] = call_sites(spark, f"ingest-{name}")
             fmt = SOURCES[name][0]
             rows.append((f"{name} ({fmt})", f"{report.rows_read:,}", f"{base:.2f}", base_jobs,
                          f"{took:.2f}", jobs, goal(took / base, 1.25),
-                         f"{report.rows_read / took:,.0f}"))
+                         f"{used / base_cpu:.2f}x", f"{report.rows_read / took:,.0f}"))
         print(f"Ingest into bronze vs a plain read + partitioned Parquet write. {machine(spark)}")
         print()
         print(table(["table (format)", "rows read", "plain s", "plain jobs", "lakeprep s",
-                     "lakeprep jobs", "x plain", "lakeprep rows/s"], rows))
-        for name, counter in sites.items():
-            print(f"\nSpark jobs of the {name} ingest, by call site:")
-            for site, n in counter.most_common():
-                print(f"  {n} x {site}")
+                     "lakeprep jobs", "x plain", "JVM CPU x plain", "lakeprep rows/s"], rows))
+        for name in args.tables.split(","):
+            print_breakdown(spark, f"plain-{name}", f"plain {name}")
+            print_breakdown(spark, f"ingest-{name}", f"ingest {name}")
 
 
 if __name__ == "__main__":

@@ -67,3 +67,40 @@ def goal(ratio: float, limit: float, higher_is_better: bool = False) -> str:
     met = ratio >= limit if higher_is_better else ratio <= limit
     sign = ">=" if higher_is_better else "<="
     return f"{ratio:.2f}x (goal {sign} {limit}x: {'met' if met else 'NOT met'})"
+
+
+def job_breakdown(spark: SparkSession, group: str) -> list[tuple[int, str, float]]:
+    """A job group's Spark jobs in start order: (id, call site, seconds from submit to end).
+
+    Read from the driver's status store (kept with the UI off); a job still running or
+    without times shows 0 s.
+    """
+    sc = spark.sparkContext
+    store = sc._jsc.sc().statusStore()  # type: ignore[union-attr]
+    out = []
+    for job_id in sorted(sc.statusTracker().getJobIdsForGroup(group)):
+        data = store.job(job_id)
+        start, end = data.submissionTime(), data.completionTime()
+        seconds = ((end.get().getTime() - start.get().getTime()) / 1000
+                   if start.isDefined() and end.isDefined() else 0.0)
+        out.append((job_id, str(data.name()), seconds))
+    return out
+
+
+def print_breakdown(spark: SparkSession, group: str, title: str) -> None:
+    """Print :func:`job_breakdown` of ``group`` under ``title``, one line per job."""
+    jobs = job_breakdown(spark, group)
+    print(f"\n{title}: {len(jobs)} Spark job(s), {sum(s for _, _, s in jobs):.2f} s in jobs")
+    for job_id, site, seconds in jobs:
+        print(f"  job {job_id:>4}  {seconds:6.2f} s  {site}")
+
+
+def jvm_cpu_seconds(spark: SparkSession) -> float:
+    """CPU seconds (user + system) the driver JVM has used so far: in local mode the
+    executors' too. Less sensitive than wall time to other work on a shared machine."""
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

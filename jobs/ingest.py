@@ -227,22 +227,27 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
     commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
     reasons, gate failures) handed to ``quarantine``. Fills the counts of ``report``."""
-    rows = prepared.persist()
+    # without a primary key, the whole record is the key; maps (``_extra``) cannot be compared
+    # in Spark, so they do not take part
+    keys = spec.primary_key or [f.name for f in prepared.schema.fields
+                                if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS, REASONS)
+                                and not isinstance(f.dataType, T.MapType)]
+    # One cached frame: every parsed row, ranked among the good rows of its key. One
+    # aggregation over it fills the cache and counts what was read, rejected and kept; the
+    # gate, the merge and the quarantine then read the cache, never the files again.
+    rows = _rank(prepared, keys, spec.order_by).persist()
     try:
-        c = one_row(rows.agg(F.count("*").alias("n"),
-                             F.sum(F.when(F.size(REASONS) > 0, 1).otherwise(0)).alias("bad")))
-        report.rows_read, report.quarantined = int(c["n"]), int(c["bad"] or 0)
-        good = rows.where(F.size(REASONS) == 0).drop(REASONS)
-        # without a primary key, the whole record is the key; maps (``_extra``) cannot be
-        # compared in Spark, so they do not take part
-        keys = spec.primary_key or [f.name for f in good.schema.fields
-                                    if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS)
-                                    and not isinstance(f.dataType, T.MapType)]
-        deduped = _deduplicate(good, keys, spec.order_by).persist()
+        bad_row = F.size(REASONS) > 0
+        c = one_row(rows.agg(F.count(F.lit(1)).alias("n"),
+                             F.count(F.when(bad_row, F.lit(1))).alias("bad"),
+                             F.count(F.when(~bad_row & (F.col(_RANK) == 1), F.lit(1)))
+                             .alias("kept")))
+        report.rows_read, report.quarantined = int(c["n"]), int(c["bad"])
+        kept = int(c["kept"])
+        report.duplicates_in_batch = report.rows_read - report.quarantined - kept
+        deduped = rows.where(~bad_row & (F.col(_RANK) == 1)).drop(REASONS, _RANK)
         outcome = None
         try:
-            kept = deduped.count()
-            report.duplicates_in_batch = report.rows_read - report.quarantined - kept
             # the gate sees exactly what would land; under `fail` nothing is written below
             outcome = gates.check(ctx, spec.name, deduped)
             to_write = (outcome.passed if outcome is not None and outcome.passed is not None
@@ -263,7 +268,7 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = rows.where(F.size(REASONS) > 0).select(*QUARANTINED)
+            bad = rows.where(bad_row).select(*QUARANTINED)
             if gate_bad is not None and gate_quarantined:
                 bad = bad.unionByName(gate_bad.withColumn(
                     REASONS, F.col(FAILED_EXPECTATIONS_COLUMN)).select(*QUARANTINED))
@@ -271,7 +276,6 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
         finally:
             if outcome is not None:
                 outcome.unpersist()
-            deduped.unpersist()
     finally:
         rows.unpersist()
 
@@ -430,13 +434,17 @@ def raw_columns(raw: TableSpec) -> list[str]:
     return [c.name for c in raw.columns]
 
 
-def _deduplicate(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
-    """One row per key: the newest by ``order_by``, then the latest file, then a stable tie
-    break on the raw record, so that re-runs pick the same row."""
+_RANK = "__lakeprep_rank"
+
+
+def _rank(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
+    """``df`` with ``_RANK``: 1 for the row of each key that lands (the newest by ``order_by``,
+    then the latest file, then a stable tie break on the raw record, so that re-runs pick the
+    same row). Rows with reasons rank apart: they never displace a good row."""
     order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
         F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
-    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(*order)
-    return df.withColumn("__rn", F.row_number().over(w)).where("__rn = 1").drop("__rn")
+    w = Window.partitionBy(F.size(REASONS) > 0, *[F.col(f"`{k}`") for k in keys]).orderBy(*order)
+    return df.withColumn(_RANK, F.row_number().over(w))
 
 
 def _ingested_files(ctx: JobContext, table: str) -> dict[str, tuple[int, int]]:

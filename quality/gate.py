@@ -20,13 +20,14 @@ table therefore meet every row-level expectation.
 
 Cost: the input is persisted only with ``keep_cached=True``. Every row-level expectation
 is evaluated in ONE aggregation (``quality.rowmetrics``) over the rows tagged with the failed
-expectations: its unexpected count, GE's denominator and a bounded sample of failing values,
-plus (under ``quarantine``) the passed/quarantined counts, and the table-level metrics GE
+expectations: its unexpected count and GE's denominator, plus (under ``quarantine``) the
+passed/quarantined counts, and the table-level metrics GE
 would compute (``quality.tablemetrics``), which GE's own ``metrics_validate`` then judges. GE
 runs only what that aggregation cannot serve (schema checks, distinct values, quantiles, and
 row-level expectations without a predicate under ``fail``/``warn``); the counts fill GE's result
-so Data Docs show them. The Spark job count therefore does
-not grow with the number of row-level expectations.
+so Data Docs show them. Uniqueness checks share one aggregation of their keys' hashes;
+a bounded sample of failing values takes one more job, only when something failed. The Spark
+job count therefore does not grow with the number of row-level expectations.
 
 >>> outcome = run_gate(df, suite, policy="quarantine", source="conf/base/quality/orders.yml")
 ... # doctest: +SKIP
@@ -174,11 +175,12 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     The gate reads the input in a constant number of Spark jobs whatever the suite's length: one
     aggregation for every row-level expectation and every table-level metric that
     ``quality.tablemetrics`` serves (row count, column min/max/mean/sum/stdev, non-null share),
-    one key-only aggregation shared by the uniqueness checks, one fetching the sampled failing
-    values (only when some fail), and GE's jobs only for what the aggregation cannot serve (none
-    for schema checks). By default nothing is cached, so the returned frames are recomputed from the
-    source when written. ``keep_cached=True`` persists the data (under ``quarantine``: the tagged
-    data) during the gate's first job, so the gate's later jobs and the writes of ``passed`` and
+    one aggregation of the uniqueness keys' hashes (plus an exact count over the keys whose
+    hashes repeat), one picking the failing values (only when some fail), and GE's jobs only
+    for what the aggregation cannot serve (none for schema checks). By default nothing is
+    cached, so the returned frames are recomputed from the source when written.
+    ``keep_cached=True`` persists the data (under ``quarantine``: the tagged data) during the
+    gate's first job, so the gate's later jobs and the writes of ``passed`` and
     ``quarantined`` read the cache; release it with ``outcome.unpersist()`` or ``with``.
     """
     policy = _parse_policy(policy, source)
@@ -191,8 +193,8 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
                 f"{source}: the quarantine column {failed_column!r} already exists in table "
                 f"{decl.table!r}; drop it or pass another failed_column"
             )
-    # A gate reads its input in one aggregation (plus a key-only aggregation for uniqueness and
-    # a sample fetch), so caching pays only for the caller's writes: persist with keep_cached.
+    # A gate reads its input in one aggregation (plus a key-hash aggregation for uniqueness and
+    # a sample fetch on failure), so caching pays only for the caller's writes: keep_cached.
     own_cache = keep_cached and not df.is_cached
     if policy is Policy.QUARANTINE:
         # Cache the tagged rows (not the input): the one aggregation fills the cache, the
@@ -204,10 +206,10 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     try:
         metrics = None
         if policy is Policy.QUARANTINE:
-            # Uncached, the later jobs (sample fetch, GE's) read the input, not the tagging.
+            # Uncached, GE's jobs (if any) read the input, not the tagging.
             data = cached.drop(failed_column) if own_cache else df
             metrics = measure(cached, decl, df.schema, sample_size,
-                              failed_column=failed_column, untagged=data)
+                              failed_column=failed_column)
         else:
             data = cached
         report = run_validation(data, decl, source=source, sample_size=sample_size,

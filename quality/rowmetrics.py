@@ -1,18 +1,19 @@
 """Per-expectation counts and failing-value samples of the row-level expectations, in ONE pass.
 
 Every row-level expectation that :mod:`quality.predicates` compiles is evaluated here instead of
-by Great Expectations: one select tags each row with the labels of the expectations it fails (the
-same array column the quarantine writes), and one aggregation over it returns, per expectation,
-the unexpected count, the count of rows GE would consider (non-null, or not ignored for pairs and
-compound keys) and a small sample of failing values. GE on Spark would run one more job per
-expectation to fetch ``partial_unexpected_list`` and one per uniqueness / pair expectation.
+by Great Expectations: one aggregation returns, per expectation, the unexpected count and the
+count of rows GE would consider (non-null, or not ignored for pairs and compound keys), from the
+predicates or from the array column of failed labels the quarantine tags rows with. GE on Spark
+would run one more job per expectation to fetch ``partial_unexpected_list`` and one per
+uniqueness / pair expectation.
 
-Samples have bounded memory: each is at most ``sample_size`` distinct failing values, picked in
-the same aggregation as the hashes with the smallest / largest key under a few orders (one long
-per slot, so Spark keeps its code-generated hash aggregate), then fetched by one more job that
-keeps only rows carrying a picked value (picking the values themselves with ``min_by`` in the
-aggregation measured 5x slower: string buffers leave the code-generated aggregate). The job
-count does not depend on the suite's length.
+The aggregation holds only counts (longs), so it stays one code-generated hash aggregate. Samples
+come after it, only for the expectations that failed: one more job keeps the rows failing any of
+them and picks, per expectation, at most ``sample_size`` distinct failing values (each slot the
+value with the smallest / largest hash under its own order: bounded memory, whatever the number
+of failing rows). Uniqueness expectations are counted over one key-only aggregation shared by
+all keys, which picks their samples too. A passing suite therefore reads its input once (plus
+the key aggregation), and the job count never depends on the suite's length.
 
 >>> m = compute(df, decl, sample_size=5)  # doctest: +SKIP
 >>> m.unexpected[3], m.samples[3]  # doctest: +SKIP
@@ -28,6 +29,7 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from lakeprep.frames import one_row
@@ -125,6 +127,43 @@ def _key_counts(df: DataFrame, keys: list[tuple[str, ...]]) -> DataFrame:
         F.count(F.lit(1)).alias(_COUNT))
 
 
+def _key_hash(df: DataFrame, columns: tuple[str, ...]) -> Column | None:
+    """A 64-bit hash of the key, equal for values Spark's grouping calls equal (``-0.0`` and
+    ``0.0`` too); None when a column is nested (then only the exact count will do)."""
+    types = {f.name: f.dataType for f in df.schema.fields}
+    parts = []
+    for c in columns:
+        dtype = types.get(c)
+        if dtype is None or isinstance(dtype, T.ArrayType | T.MapType | T.StructType):
+            return None
+        if isinstance(dtype, T.FloatType | T.DoubleType):  # NaNs hash alike already
+            parts.append(F.when(_col(c) == 0, F.lit(0.0).cast(dtype)).otherwise(_col(c)))
+        else:
+            parts.append(_col(c))
+    return F.xxhash64(*parts)
+
+
+def _suspect_keys(df: DataFrame, keys: list[tuple[str, ...]]) -> set[int]:
+    """The positions in ``keys`` of the keys that may have duplicates: one aggregation of
+    64-bit hashes (longs shuffled, not the key columns), for every key at once.
+
+    Equal values hash alike, so a key left out has no duplicate; a key in the set has one or,
+    very rarely, a hash collision: callers count those keys exactly, over their values.
+    """
+    hashes = []
+    for k, key in enumerate(keys):
+        h = _key_hash(df, key)
+        if h is None:
+            return set(range(len(keys)))
+        hashes.append(F.when(~_all_null(key), F.struct(F.lit(k).alias(_KEY), h.alias("h"))))
+    expanded = (df.select(F.explode(F.array(*hashes)).alias("e")).where(F.col("e").isNotNull())
+                .select("e.*"))
+    repeated = expanded.groupBy(_KEY, "h").count().where(F.col("count") > 1)
+    got = one_row(repeated.agg(*[F.count(F.when(F.col(_KEY) == k, F.lit(1))).alias(f"k{k}")
+                                 for k in range(len(keys))]))
+    return {k for k in range(len(keys)) if got[f"k{k}"]}
+
+
 def duplicate_keys(df: DataFrame, columns: tuple[str, ...], prefix: str) -> DataFrame:
     """The duplicated values of one key (columns renamed ``{prefix}{j}``), for a join back."""
     return (df.select(*[_col(c).alias(c) for c in columns])
@@ -157,7 +196,9 @@ def tag_frame(df: DataFrame, decl: SuiteDeclaration, names: dict[int, str],
     """
     keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in names
                               if is_unique(decl.expectations[i])))
-    duplicated = _duplicate_counts(df, keys) if keys else {}
+    suspects = sorted(_suspect_keys(df, keys)) if keys else []
+    exact = _duplicate_counts(df, [keys[k] for k in suspects]) if suspects else {}
+    duplicated = {suspects[j]: n for j, n in exact.items()}
     joined = df
     flags: dict[tuple[str, ...], Column | None] = {}
     for k, columns in enumerate(keys):
@@ -230,66 +271,74 @@ def _hash(item: ExpectationDeclaration) -> Column:
     return F.xxhash64(_value(item))
 
 
-def _slot_orders(hashed: Column, size: int) -> list[Column]:
-    # ``hashed``: the failing value's hash, null on passing rows. Slot j keeps the smallest
-    # (largest) hash under its order: a long, so the aggregation stays a code-generated hash
-    # aggregate with one word per slot, never a list. Distinct values hash apart, so the slots
-    # pick distinct values (two at least, when there are); _fetch_samples fetches the values.
+def _boxed(item: ExpectationDeclaration) -> Column:
+    """The failing value in a struct (``v``): a slot that took a null value is not empty."""
+    return F.struct(_value(item).alias("v"))
+
+
+def _sample_slots(hashed: Column, boxed: Column, size: int) -> list[Column]:
+    """``size`` aggregates, each the failing value (``boxed``) with the smallest (largest) hash
+    under its own order, as JSON; ``hashed`` is null on passing rows, which no slot then takes.
+
+    Each slot keeps one value: memory is bounded whatever the number of failing rows. Distinct
+    values hash apart, so the slots pick distinct values (two at least, when there are). Only
+    the picked values are turned into JSON, after the aggregation.
+    """
     slots = []
     for key in map(_slot_key, range((size + 1) // 2)):
         order = hashed.bitwiseXOR(F.lit(key)) if key else hashed
-        slots += [F.min(order), F.max(order)]
+        slots += [F.to_json(F.min_by(boxed, order)), F.to_json(F.max_by(boxed, order))]
     return slots[:size]
 
 
-def _unhash(picked: list[int | None], size: int) -> list[int]:
-    hashes: list[int] = []
-    for j, order in enumerate(picked):
-        if order is None:
-            continue
-        h = order ^ _slot_key(j // 2)
-        h = (h + 2**63) % 2**64 - 2**63  # back to a signed long
-        if h not in hashes:
-            hashes.append(h)
-    return hashes[:size]
+def _decode(item: ExpectationDeclaration, picked: list[str | None], size: int) -> list[Any]:
+    """The distinct values of the slots, in slot order, as GE lists them."""
+    values: list[Any] = []
+    for text in dict.fromkeys(p for p in picked if p is not None):
+        value = json.loads(text).get("v")
+        if "column_A" in item.kwargs and isinstance(value, dict):
+            value = [value.get("a"), value.get("b")]
+        values.append(value)
+    return values[:size]
 
 
-def _fetch_samples(df: DataFrame, decl: SuiteDeclaration,
-                   wanted: dict[int, list[int]]) -> dict[int, list[Any]]:
-    """One job: the failing values behind the picked hashes, one row per (expectation, hash).
+def _samples(df: DataFrame, decl: SuiteDeclaration, flags: dict[int, Column],
+             size: int) -> dict[int, list[Any]]:
+    """One job, run only when some expectation failed: ``size`` failing values of each.
 
-    A supported expectation's verdict on a row depends on the sampled value alone (the column's
-    value, the pair, the key), so rows whose value hashes to a picked hash are failing rows; the
-    filter needs no tags (and no uniqueness window). Rows reaching the deduplication are only
-    those carrying a picked value.
+    ``flags`` are the failed expectations' flags (True on a failing row): their predicates, or
+    lookups in the quarantine's tags. Rows failing none of them leave before the aggregation.
     """
-    if not wanted:
-        return {}
-    found = [
-        F.when(_hash(decl.expectations[i]).isin(hashes), F.struct(
-            F.lit(i).alias("i"), _hash(decl.expectations[i]).alias("h"),
-            F.to_json(F.struct(_value(decl.expectations[i]).alias("v"))).alias("v")))
-        for i, hashes in wanted.items()
-    ]
-    rows = (df.select(F.explode(F.array_compact(F.array(*found))).alias("c"))
-            .select("c.*").dropDuplicates(["i", "h"]).collect())
-    by_key = {(r["i"], r["h"]): json.loads(r["v"]).get("v") for r in rows}
-    out: dict[int, list[Any]] = {}
-    for i, hashes in wanted.items():
-        values = [by_key[(i, h)] for h in hashes if (i, h) in by_key]
-        if "column_A" in decl.expectations[i].kwargs:
-            values = [[v.get("a"), v.get("b")] if isinstance(v, dict) else v for v in values]
-        out[i] = values
-    return out
+    any_failed = F.lit(False)
+    for flag in flags.values():
+        any_failed = any_failed | flag
+    projected = df.where(any_failed).select(*[
+        c for i, flag in flags.items() for c in (
+            F.when(flag, _hash(decl.expectations[i])).alias(f"h{i}"),
+            F.when(flag, _boxed(decl.expectations[i])).alias(f"v{i}"))])
+    got = one_row(projected.agg(*[
+        slot.alias(f"s{i}_{j}") for i in flags
+        for j, slot in enumerate(_sample_slots(F.col(f"h{i}"), F.col(f"v{i}"), size))]))
+    return {i: _decode(decl.expectations[i], [got[f"s{i}_{j}"] for j in range(size)], size)
+            for i in flags}
 
 
 def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
                     size: int) -> dict[str, Any]:
-    """``u{i}`` and the sample slots of uniqueness expectations: one key-only aggregation.
+    """``u{i}`` and the sample slots of uniqueness expectations.
 
     A row fails when its key's count is above 1, so the unexpected count is the sum of the
-    counts above 1, and the failing values' hashes are the duplicated keys' hashes.
+    counts above 1, and the failing values are the duplicated keys. One aggregation of the
+    keys' hashes clears the keys without duplicates (a passing suite's only shuffle); the keys
+    it cannot clear are counted exactly in one more aggregation, over their values.
     """
+    keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
+    suspects = _suspect_keys(df, keys)
+    got: dict[str, Any] = {f"u{i}": 0 for i in indices}
+    got.update({f"s{i}_{j}": None for i in indices for j in range(size)})
+    indices = [i for i in indices if keys.index(_key(decl.expectations[i])) in suspects]
+    if not indices:
+        return got
     keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
     counts = _key_counts(df, keys)
     aggs: list[Column] = []
@@ -299,22 +348,24 @@ def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
         dup = (F.col(_KEY) == keys.index(key)) & _duplicated(key)
         aggs.append(F.coalesce(F.sum(F.when(dup, F.col(_COUNT))), F.lit(0)).alias(f"u{i}"))
         if size:
-            aggs += [slot.alias(f"s{i}_{j}") for j, slot in
-                     enumerate(_slot_orders(F.when(dup, _hash(item)), size))]
-    return one_row(counts.agg(*aggs))
+            aggs += [slot.alias(f"s{i}_{j}") for j, slot in enumerate(
+                _sample_slots(F.when(dup, _hash(item)), F.when(dup, _boxed(item)), size))]
+    got.update(one_row(counts.agg(*aggs)))
+    return got
 
 
 def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
-            failed_column: str | None = None, untagged: DataFrame | None = None,
-            extra: Sequence[Column] = (), extra_inputs: Sequence[str] = ()) -> RowMetrics:
+            failed_column: str | None = None, extra: Sequence[Column] = (),
+            extra_inputs: Sequence[str] = ()) -> RowMetrics:
     """Run the one aggregation over ``df`` for every expectation :func:`computed_here` accepts.
 
     With ``failed_column``, ``df`` already carries the tag array (the quarantine's tagged frame,
-    built with :func:`tag_column` and :func:`labels`) and the result also has ``passed`` and
+    built with :func:`tag_frame` and :func:`labels`) and the result also has ``passed`` and
     ``quarantined``; otherwise the predicates are evaluated inside the aggregation's job.
     ``extra`` are more aggregates (over the columns ``extra_inputs``) computed in the same
     aggregation, their values in ``RowMetrics.values`` by alias (``quality.tablemetrics``).
-    Uniqueness without tags adds one key-only aggregation, failing values one sample fetch.
+    Uniqueness without tags adds one key-only aggregation (which also picks its samples); the
+    failing values of the other expectations take one more job, only when some failed.
     """
     names = {i: label for i, label in labels(decl).items()
              if computed_here(decl.expectations[i])}
@@ -323,53 +374,37 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
     # Without tags, uniqueness comes from one key-only aggregation (_unique_metrics); the main
     # aggregation still counts its denominator.
     keyed = [] if gate else [i for i in names if is_unique(decl.expectations[i])]
-    # Two projections, then the aggregation: each flag (the predicate, or a lookup in the tags
-    # the quarantine already computed) and each failing value's hash is evaluated once per row;
-    # the aggregation only counts booleans and takes min/max of longs.
+    # One projection, then the aggregation: each flag (the predicate, or a lookup in the tags
+    # the quarantine already computed) is evaluated once per row, and the aggregation only
+    # counts. It holds no sample: a wide aggregation (more than spark.sql.codegen.maxFields,
+    # 100, buffer fields) loses whole-stage code generation and runs several times slower.
     if gate:
         tags = F.col(f"`{failed_column}`")
-        flags = [F.array_contains(tags, label).alias(f"__lakeprep_f{i}")
-                 for i, label in names.items()]
-        more = [F.size(tags).alias("__lakeprep_n_failed")]
+        flag_of = {i: F.array_contains(tags, label) for i, label in names.items()}
     else:
-        flags = [(~row_predicate(decl.expectations[i])).alias(f"__lakeprep_f{i}") for i in names
-                 if i not in keyed]
-        more = []
-    flagged = df.select("*", *flags, *more)
-    columns = [F.col("__lakeprep_n_failed")] if gate else []
+        flag_of = {i: ~row_predicate(decl.expectations[i]) for i in names if i not in keyed}
+    columns = [F.size(tags).alias("__lakeprep_n_failed")] if gate else []
     columns += [_col(c) for c in dict.fromkeys(extra_inputs)]
-    for i in names:
-        item = decl.expectations[i]
-        considered = _considered(item)
-        if considered is not None:
-            columns.append(considered.alias(f"n{i}"))
-        if i in keyed:
-            continue
-        flag = F.col(f"__lakeprep_f{i}")
-        columns.append(flag)
-        if size:
-            columns.append(F.when(flag, _hash(item)).alias(f"h{i}"))
-    projected = flagged.select(*columns)
     aggs: list[Column] = [F.count(F.lit(1)).alias("rows"), *extra]
     if gate:
         aggs += [F.count(F.when(F.col("__lakeprep_n_failed") == 0, F.lit(1))).alias("passed"),
                  F.count(F.when(F.col("__lakeprep_n_failed") > 0, F.lit(1))).alias("quarantined")]
     for i in names:
-        if _considered(decl.expectations[i]) is not None:
+        considered = _considered(decl.expectations[i])
+        if considered is not None:
+            columns.append(considered.alias(f"n{i}"))
             aggs.append(F.count(F.when(F.col(f"n{i}"), F.lit(1))).alias(f"c{i}"))
-        if i in keyed:
-            continue
-        aggs.append(F.count(F.when(F.col(f"__lakeprep_f{i}"), F.lit(1))).alias(f"u{i}"))
-        if size:
-            aggs += [slot.alias(f"s{i}_{j}")
-                     for j, slot in enumerate(_slot_orders(F.col(f"h{i}"), size))]
-    got = one_row(projected.agg(*aggs))
+        if i in flag_of:
+            columns.append(flag_of[i].alias(f"f{i}"))
+            aggs.append(F.count(F.when(F.col(f"f{i}"), F.lit(1))).alias(f"u{i}"))
+    got = one_row(df.select(*columns).agg(*aggs))
     if keyed:
         got.update(_unique_metrics(df, decl, keyed, size))
-    wanted = {i: _unhash([got[f"s{i}_{j}"] for j in range(size)], size) for i in names}
-    if untagged is None:
-        untagged = df.drop(failed_column) if gate and failed_column else df
-    samples = _fetch_samples(untagged, decl, {i: h for i, h in wanted.items() if h})
+    samples = {i: _decode(decl.expectations[i], [got[f"s{i}_{j}"] for j in range(size)], size)
+               for i in keyed if size}
+    failing = {i: flag for i, flag in flag_of.items() if got[f"u{i}"]}
+    if size and failing:
+        samples.update(_samples(df, decl, failing, size))
     return RowMetrics(
         rows=int(got["rows"]),
         unexpected={i: int(got[f"u{i}"]) for i in names},

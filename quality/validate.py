@@ -122,16 +122,15 @@ def validate(df: DataFrame, suite: SuiteDeclaration | dict, source: str = "<suit
 
 
 def measure(df: DataFrame, decl: SuiteDeclaration, schema: StructType, sample_size: int = 5,
-            failed_column: str | None = None, untagged: DataFrame | None = None) -> RowMetrics:
+            failed_column: str | None = None) -> RowMetrics:
     """The one aggregation over ``df`` for the row-level and table-level metrics of ``decl``.
 
-    ``schema`` is the validated data's (without the quarantine's ``failed_column``);
-    ``untagged`` is what the sample fetch reads (see ``rowmetrics.compute``).
+    ``schema`` is the validated data's (without the quarantine's ``failed_column``).
     """
     plan = tablemetrics.plan_for(decl, compile_suite(decl, schema=schema).expectations, schema,
                                  sample_size)
     return rowmetrics.compute(df, decl, sample_size=sample_size, failed_column=failed_column,
-                              untagged=untagged, extra=plan.aggregates,
+                              extra=plan.aggregates,
                               extra_inputs=plan.inputs)
 
 

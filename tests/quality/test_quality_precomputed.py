@@ -88,15 +88,28 @@ def test_suite_verdicts_agree(both):
     assert ours.statistics == theirs.statistics
 
 
-def test_fail_gate_jobs_are_one_aggregation_one_key_shuffle_one_sample_fetch(spark, orders_df):
+def _gate_jobs(spark, df, suite, group):
     sc = spark.sparkContext
-    sc.setJobGroup("precomputed-fail", "gate job count")
+    sc.setJobGroup(group, "gate job count")
     try:
-        outcome = run_gate(orders_df, SUITE, policy="fail", source="orders.yml")
+        outcome = run_gate(df, suite, policy="fail", source="orders.yml")
     finally:
         sc.setLocalProperty("spark.jobGroup.id", None)
-    jobs = sc.statusTracker().getJobIdsForGroup("precomputed-fail")
+    return outcome, len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def test_passing_fail_gate_is_one_aggregation_and_one_key_shuffle(spark, good_orders_df,
+                                                                  full_suite):
+    outcome, jobs = _gate_jobs(spark, good_orders_df, full_suite, "precomputed-pass")
+    assert outcome.verdict.value == "pass"
+    # one global aggregation (every row- and table-level metric) and one aggregation of the
+    # uniqueness keys' hashes that clears both keys; no sample fetch, no job of GE's
+    assert jobs == 2
+
+
+def test_failing_fail_gate_adds_the_exact_key_count_and_one_sample_fetch(spark, orders_df):
+    outcome, jobs = _gate_jobs(spark, orders_df, SUITE, "precomputed-fail")
     assert outcome.verdict.value == "fail"
-    # one global aggregation (every row- and table-level metric), one key-only aggregation (the
-    # uniqueness checks), one fetch of the sampled failing values; no job of GE's
-    assert len(jobs) == 3
+    # the two above, the exact count of the keys whose hashes repeat (order_id has a
+    # duplicate), and one fetch of the failing values of the other failed expectations
+    assert jobs == 4

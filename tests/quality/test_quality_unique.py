@@ -71,3 +71,22 @@ def test_no_duplicates_tags_nothing(spark, frame):
     df = frame.filter(F.col("a") == "z")
     outcome = run_gate(df, SUITE, policy="quarantine", source="t.yml")
     assert outcome.counts == {"input": 1, "passed": 1, "quarantined": 0}
+
+
+def test_hash_screen_treats_signed_zeros_as_grouping_does(spark):
+    # Spark's grouping (and so the window predicate) calls -0.0 and 0.0 one value: the hash
+    # screen must not clear that key.
+    df = local_frame(spark, [(0.0,), (-0.0,), (1.0,)], "d double")
+    suite = {"table": "t", "expectations": [
+        {"expect_column_values_to_be_unique": {"column": "d"}}]}
+    got = rowmetrics.compute(df, SuiteDeclaration.from_mapping(suite, "t.yml"), sample_size=3)
+    assert got.unexpected[0] == 2 and got.samples[0] == [0.0]
+
+
+def test_hash_collisions_are_counted_exactly(spark, frame, monkeypatch):
+    # every key "collides": each is then counted over its values, with the same results
+    decl = SuiteDeclaration.from_mapping(SUITE, "t.yml")
+    want = rowmetrics.compute(frame, decl, sample_size=3)
+    monkeypatch.setattr(rowmetrics, "_key_hash", lambda df, columns: F.lit(7).cast("long"))
+    got = rowmetrics.compute(frame, decl, sample_size=3)
+    assert got.unexpected == want.unexpected and got.unexpected[1] == 0
