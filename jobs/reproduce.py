@@ -63,6 +63,29 @@ def decode_records(fmt: str, data: bytes, where: str) -> list[bytes]:
     return [tag + row.tobytes() for row in matrix]
 
 
+def record_key(fmt: str, record: bytes) -> bytes:
+    """What two records share when they hold the same row: for CSV and LibSVM the numbers the
+    text spells (float64 bytes), so that text written in another float style (an export made
+    before a formatting change) still matches; for the binary formats the record itself.
+
+    >>> record_key("csv", b"1,1e-05\\n") == record_key("csv", b"1,0.00001\\n")
+    True
+    >>> record_key("libsvm", b"0 2:1.0e+10\\n") == record_key("libsvm", b"0 2:10000000000\\n")
+    True
+    """
+    if fmt not in TEXT_FORMATS:
+        return record
+    try:
+        if fmt == "csv":
+            return b"c" + np.array(record.split(b","), dtype=np.float64).tobytes()
+        label, *pairs = record.split()
+        entries = [p.split(b":", 1) for p in pairs]
+        numbers = [label] + [i for i, _ in entries] + [v for _, v in entries]
+        return b"s" + np.array(numbers, dtype=np.float64).tobytes()
+    except ValueError:  # not numbers: compared as written (and shown as a difference)
+        return record
+
+
 def render_record(fmt: str, record: bytes, width: int = 160) -> str:
     """A record as a person reads it (a line, or label and leading values)."""
     if fmt in TEXT_FORMATS:
@@ -88,7 +111,8 @@ def _file_records(task: tuple) -> Iterator[tuple]:
     except (LakeprepError, OSError, pa.ArrowException) as exc:
         records = [f"<unreadable {fmt} file: {exc}>".encode()]
     for pos, rec in enumerate(records):
-        yield side, channel, fmt, hashlib.blake2b(rec, digest_size=16).digest(), name, pos
+        key = hashlib.blake2b(record_key(fmt, rec), digest_size=16).digest()
+        yield side, channel, fmt, key, name, pos
 
 
 # reproduce: comparing ------------------------------------------------------------------------

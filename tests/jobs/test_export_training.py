@@ -175,6 +175,8 @@ def test_reproduce_reports_a_tampered_line_and_a_stray_file(spark, lake):
     lines = csv.read_text().splitlines(keepends=True)
     label, rest = lines[2].split(",", 1)
     lines[2] = f"{1 - int(label)},{rest}"  # flip one label
+    # the same numbers in another float style (Python repr's, as earlier exports wrote) still match
+    lines[3] = ",".join(repr(float(v)) for v in lines[3].split(",")) + "\n"
     csv.write_text("".join(lines))
     (Path(m.channels["test"]["parquet"].uri) / "notes.txt").write_text("stray")
 
