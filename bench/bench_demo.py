@@ -15,6 +15,7 @@ it ran out of memory. Prints Markdown tables with the machine; cost should be li
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -129,7 +130,14 @@ def peer_features(raw: Path, out: Path) -> dict[str, Any]:
     orders["amount"] = pd.to_numeric(orders["amount"], errors="coerce")
     orders = orders.drop_duplicates("order_id")
     events = read_json("web_events", "event_ts").drop_duplicates("event_id")
-    customers = pd.concat([pd.read_csv(f, on_bad_lines="skip") for f in sorted(
+    def read_csv(path: Path) -> pd.DataFrame:
+        # A line with an unclosed quote would swallow the rest of the file (pandas reads quoted
+        # fields across lines): drop it, as ingest quarantines it, then skip short/long rows.
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            kept = [line for line in lines if line.count('"') % 2 == 0]
+        return pd.read_csv(io.StringIO("".join(kept)), on_bad_lines="skip")
+
+    customers = pd.concat([read_csv(f) for f in sorted(
         (raw / "customers").glob("batch_*/*.csv"))], ignore_index=True)
     customers["signup_ts"] = when(customers["signup_ts"])
     customers = customers.drop_duplicates("customer_id", keep="last")
