@@ -275,12 +275,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(getattr(args, "output", "text"), getattr(args, "quiet", False))
     level = (logging.DEBUG if args.verbose else
              logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
+    # the command's logging lasts as long as the command: main() called from a notebook or a
+    # test leaves the caller's root logger as it found it
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    try:
+        return _main(args, level)
+    finally:
+        for added in root.handlers:
+            if added not in saved[1]:
+                added.close()
+        root.handlers[:] = saved[1]
+        root.setLevel(saved[0])
+
+
+def _main(args: argparse.Namespace, level: int) -> int:
     log_handler: logging.Handler = (RichHandler(console=err, show_path=False)
                                     if err.is_terminal else _StderrHandler())
     if not err.is_terminal:
         log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s"))
-    logging.basicConfig(level=level, format="%(message)s", handlers=[log_handler], force=True)
+    root = logging.getLogger()  # main() puts the caller's handlers back (not closed) on return
+    root.handlers[:] = [log_handler]
+    root.setLevel(level)
     for noisy in ("py4j", "great_expectations", "urllib3", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
