@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -499,7 +500,7 @@ def _cast_like(dtype: DataType) -> Callable[[float], float] | None:
     return None  # decimals round by their scale: not derived
 
 
-def _imputer_fill(stage: mllib.Imputer, output: str, df: DataFrame) -> _Fill | None:
+def _imputer_fill(stage: mllib.Imputer, output: str, schema: StructType) -> _Fill | None:
     """MLlib's ImputerModel: null and missingValue (NaN == NaN in Spark SQL) take the surrogate,
     cast to the input column's type. With a missingValue other than NaN a floating column keeps
     its NaN, which the fit skipped: not derived."""
@@ -507,9 +508,9 @@ def _imputer_fill(stage: mllib.Imputer, output: str, df: DataFrame) -> _Fill | N
         return None  # not fused (_fit_imputer): no fill value in the level's pass
     cols, outs = _in_out(stage)
     source = cols[outs.index(output)]
-    if source not in df.columns:
+    if source not in schema.names:
         return None
-    dtype, missing_value = df.schema[source].dataType, stage.getMissingValue()
+    dtype, missing_value = schema[source].dataType, stage.getMissingValue()
     cast = _cast_like(dtype)
     if cast is None or (isinstance(dtype, FloatType | DoubleType) and
                         not math.isnan(missing_value)):
@@ -519,14 +520,14 @@ def _imputer_fill(stage: mllib.Imputer, output: str, df: DataFrame) -> _Fill | N
                  lambda model: cast(model._fused_surrogates[source]))  # type: ignore[attr-defined]
 
 
-def _end_tail_fill(stage: Any, output: str, df: DataFrame) -> _Fill | None:
+def _end_tail_fill(stage: Any, output: str, schema: StructType) -> _Fill | None:
     """lakeprep's EndTailImputer (features.imputation.base.fill_missing): null and NaN take the
     fitted value, cast to the column's type where it fits it (else the column becomes double)."""
     outs = stage.resolved_output_cols()
     source = stage.getInputCols()[outs.index(output)]
-    if source not in df.columns:
+    if source not in schema.names:
         return None
-    dtype = df.schema[source].dataType
+    dtype = schema[source].dataType
     if _cast_like(dtype) is None:
         return None
     floating = isinstance(dtype, FloatType | DoubleType)
@@ -539,7 +540,7 @@ def _end_tail_fill(stage: Any, output: str, df: DataFrame) -> _Fill | None:
                                                   else F.lit(False)), value)
 
 
-def _fill_rules() -> dict[type, Callable[[Any, str, DataFrame], _Fill | None]]:
+def _fill_rules() -> dict[type, Callable[[Any, str, StructType], _Fill | None]]:
     """Producers whose output a later stage's moments can be derived through, by class."""
     from features.imputation import EndTailImputer
     return {mllib.Imputer: _imputer_fill, EndTailImputer: _end_tail_fill}
@@ -639,7 +640,7 @@ def _last_writer(cols: list[tuple[set[str], set[str]]], before: int, column: str
 
 def _assembled(stages: Sequence[Any], cols: list[tuple[set[str], set[str]]], levels: list[int],
                instant: frozenset[int], level: int, todo: Sequence[int], reader: int,
-               column: str, df: DataFrame) -> tuple[str, list[_Slot]] | None:
+               column: str, schema: StructType) -> tuple[str, list[_Slot]] | None:
     """The slots of ``column`` as read by stage ``reader``, when it is a VectorAssembler's
     output packing numeric columns that this level's producers fill or the level's dataset
     holds; else None."""
@@ -653,13 +654,13 @@ def _assembled(stages: Sequence[Any], cols: list[tuple[set[str], set[str]]], lev
     for c in assembler.getInputCols():
         w = _last_writer(cols, a, c)
         if w is not None and w in todo and type(stages[w]) in rules:
-            fill = rules[type(stages[w])](stages[w], c, df)
+            fill = rules[type(stages[w])](stages[w], c, schema)
             if fill is None:
                 return None
             slot, read_at = _Slot(fill.source, fill.missing, w, fill), w
-        elif (handle == "error" and c in df.columns and
+        elif (handle == "error" and c in schema.names and
               (w is None or levels[w] + _waits(stages[w], w, instant) <= level)):
-            dtype = df.schema[c].dataType
+            dtype = schema[c].dataType
             if not isinstance(dtype, NumericType):
                 return None  # vectors and booleans are not summarised here
             x = F.col(c)
@@ -669,7 +670,7 @@ def _assembled(stages: Sequence[Any], cols: list[tuple[set[str], set[str]]], lev
             return None
         # the level's dataset holds the column as the slot's reader saw it: nothing after
         # that reader (but an in-place producer itself) writes it
-        if slot.column not in df.columns or any(
+        if slot.column not in schema.names or any(
                 _touches(cols[j][1], {slot.column})
                 for j in range(read_at + 1, len(stages)) if j != slot.producer):
             return None
@@ -681,7 +682,8 @@ def _assembled(stages: Sequence[Any], cols: list[tuple[set[str], set[str]]], lev
 
 
 def _derivations(stages: Sequence[Any], io: IoColumns, levels: list[int],
-                 instant: frozenset[int], level: int, todo: Sequence[int], df: DataFrame,
+                 instant: frozenset[int], level: int, todo: Sequence[int],
+                 dataset: Callable[[], DataFrame],
                  fitted: dict[int, Transformer]) -> dict[int, dict[str, _Derived]]:
     """Estimators of the next level whose statistics follow from this level's pass.
 
@@ -690,16 +692,18 @@ def _derivations(stages: Sequence[Any], io: IoColumns, levels: list[int],
     fill values, which the same pass yields: it is fitted at this level (pinned), its
     statistics derived in closed form (:class:`_Derived`). Quantile-based stages are not:
     a quantile of the filled column is not exactly one of the raw column's.
-    ``df`` is the level's dataset (for column types; no job runs).
+    ``dataset()`` is the level's dataset (for column types; no job runs).
     """
     cols = _stage_columns(stages, io)
     moment = _moment_stages()
     found: dict[int, dict[str, _Derived]] = {}
+    schema: StructType | None = None
     for i, stage in enumerate(stages):
         if levels[i] != level + 1 or type(stage) not in moment or i in fitted:
             continue
         column = stage.getOrDefault(moment[type(stage)])
-        assembled = _assembled(stages, cols, levels, instant, level, todo, i, column, df)
+        schema = schema or dataset().schema  # built and analysed once, if at all
+        assembled = _assembled(stages, cols, levels, instant, level, todo, i, column, schema)
         if assembled is None:
             continue
         producers = frozenset(s.producer for s in assembled[1] if s.producer is not None)
@@ -840,7 +844,8 @@ def _fit_fused(stages: Sequence[Any], dataset: DataFrame, io: IoColumns, guard: 
             levels = plan_levels(stages, io, instant, pinned)
             level = min(levels[i] for i in remaining)
             todo = [i for i in remaining if levels[i] == level]
-            whole = _level_dataset(base, stages, fitted, levels, instant, level, len(stages))
+            whole = partial(_level_dataset, base, stages, fitted, levels, instant, level,
+                            len(stages))  # built only if a stage may be derived
             derived = _derivations(stages, io, levels, instant, level, todo, whole, fitted)
             if derived:
                 pinned.update({i: level for i in derived})
