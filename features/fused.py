@@ -848,6 +848,9 @@ def _fit_fused(stages: Sequence[Any], dataset: DataFrame, io: IoColumns, guard: 
                             len(stages))  # built only if a stage may be derived
             derived = _derivations(stages, io, levels, instant, level, todo, whole, fitted)
             if derived:
+                for i in derived:
+                    log.info("fused fit: %s is fitted at level %d, its statistics derived from "
+                             "its producers' pass", name(stages[i]), level)
                 pinned.update({i: level for i in derived})
                 levels = plan_levels(stages, io, instant, pinned)
                 todo = [i for i in remaining if levels[i] == level]

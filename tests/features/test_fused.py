@@ -121,7 +121,7 @@ def step(name, op, **params):
     return {"name": name, "op": op, "params": params}
 
 
-def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
+def test_mllib_numeric_stages_fused_equal_their_own_fit(frame, caplog):
     spec = {"steps": [
         step("mean", "impute", inputCols=["a", "b"], outputCols=["a_mean", "b_mean"]),
         step("median", "impute", strategy="median", inputCols=["a", "c"],
@@ -139,10 +139,15 @@ def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
         step("select", "variance_threshold_selector", featuresCol="v", outputCol="v_sel",
              varianceThreshold=30.0),
     ]}
-    fused, _ = _both(spec, frame)
+    with caplog.at_level("INFO", logger="lakeprep.features.fused"):
+        fused, _ = _both(spec, frame)
     report = fused.fit_report
-    # level 0: both imputers (one agg job); level 1: discretisers and scalers (one agg job)
+    # level 0: both imputers and, derived from their pass, the moment stages (one agg job);
+    # level 1: discretisers and the robust scaler (quantiles of imputed columns; one agg job)
     assert (report.levels, report.passes, report.unfused) == (2, 2, [])
+    derived = [r.getMessage().split("'")[1] for r in caplog.records
+               if "statistics derived" in r.getMessage()]
+    assert sorted(set(derived)) == ["max_abs", "min_max", "select", "standard"]
 
 
 def test_moments_after_imputation_are_derived_in_the_imputers_pass(frame):
