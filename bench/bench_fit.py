@@ -1,6 +1,6 @@
 """Benchmark (a): fit + transform + write of one feature workload, four ways, side by side.
 
-    python bench/bench_fit.py --rows 1000000
+    python bench/bench_fit.py --rows 1e6,4e6
 
 The workload (issue 13): N rows of 8 lognormal numerics with 5 % nulls and 3 categoricals of
 5/50/500 levels; median-impute the 8, 10 quantile bins on 2 of them, string-index + one-hot the
@@ -17,7 +17,11 @@ The input is generated once as Parquet (not measured). Each variant runs in a pr
 own, so its peak memory is its own: Python's peak RSS (``ru_maxrss``) and the driver JVM's
 (``VmHWM``). Time is fit, then fit + transform + write; Spark jobs come from the status tracker
 (one job group per phase); passes are completed stages whose task count is the input's
-partition count (a scan of the input, from the files or from the fit's cache).
+partition count (a scan of the input, from the files or from the fit's cache). Several sizes
+(``--rows 2e5,1e6``) run one after the other and print in one table, side by side.
+
+``spec fused cached`` (not run by default) is ``spec fused`` with the input always cached for
+the fit, to compare with the fused fit's own rule (cache only an input costly to recompute).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ CATEGORICAL = {"c5": 5, "c50": 50, "c500": 500}
 BINNED = NUMERIC[:2]
 SHUFFLE_PARTITIONS = 5  # unlike any input partition count below, so shuffles are not passes
 VARIANTS = ("spec fused", "spec unfused", "mllib", "pandas+sklearn")
+EXTRA_VARIANTS = ("spec fused cached",)
 
 
 def spark_session(app: str) -> Any:
@@ -114,7 +119,10 @@ def jvm_peak_mib(spark: Any) -> float:
 
 def run_spark(variant: str, source: Path, out: Path) -> dict:
     """Fit, then transform + write, in job groups of their own; count jobs and input passes."""
+    from features import fused
     from features.spec import build_pipeline
+    if variant == "spec fused cached":
+        fused.costly_to_recompute = lambda df: True  # type: ignore[assignment]
     spark = spark_session(f"bench-fit-{variant.replace(' ', '-')}")
     sc = spark.sparkContext
     tracker = sc.statusTracker()
@@ -130,7 +138,7 @@ def run_spark(variant: str, source: Path, out: Path) -> dict:
                 model = mllib_pipeline().fit(data)
             else:
                 pipeline = build_pipeline(spec(), data, source="bench",
-                                          fused=variant == "spec fused")
+                                          fused=variant != "spec unfused")
                 model = pipeline.fit(data)
                 result["report"] = str(model.fit_report)
         else:
@@ -204,9 +212,10 @@ def child(variant: str, source: Path, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=float, default=2e5, help="rows to generate (2e5, 1e6...)")
+    parser.add_argument("--rows", default="2e5",
+                        help="rows to generate, one size or a comma list (2e5 or 1e6,4e6)")
     parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"comma-separated subset of: {', '.join(VARIANTS)}")
+                        help=f"comma-separated subset of: {', '.join(VARIANTS + EXTRA_VARIANTS)}")
     parser.add_argument("--work", help="folder for the input and outputs (default: a temp dir)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)  # a child process runs one
     parser.add_argument("--source", help=argparse.SUPPRESS)
@@ -215,14 +224,28 @@ def main(argv: list[str] | None = None) -> None:
     if args.variant:
         child(args.variant, Path(args.source), Path(args.out))
         return
-    rows = int(args.rows)
-    with tempfile.TemporaryDirectory(prefix="bench-fit-", dir=args.work) as tmp:
+    sizes = [int(float(r)) for r in args.rows.split(",")]
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS + EXTRA_VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}; valid: {', '.join(VARIANTS + EXTRA_VARIANTS)}")
+    results: dict[int, list[dict]] = {}
+    for rows in sizes:
+        results[rows] = run_size(rows, variants, args.work)
+        print_table({rows: results[rows]})  # each size as it ends, then all side by side
+    if len(sizes) > 1:
+        print_table(results)
+
+
+def run_size(rows: int, variants: list[str], work: str | None) -> list[dict]:
+    """Generate ``rows`` rows, run every variant in a process of its own, return their results."""
+    with tempfile.TemporaryDirectory(prefix="bench-fit-", dir=work) as tmp:
         source = Path(tmp) / "input"
         t0 = time.perf_counter()
         generate(rows, source)
         print(f"generated {rows:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
         results = []
-        for variant in args.variants.split(","):
+        for variant in variants:
             out = Path(tmp) / f"out-{variant.replace(' ', '-').replace('+', '-')}"
             proc = subprocess.run([sys.executable, __file__, "--variant", variant,
                                    "--source", str(source), "--out", str(out)],
@@ -233,28 +256,46 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{variant}: failed (exit {proc.returncode}): {tail}", flush=True)
                 continue
             results.append(json.loads(line[0][len("RESULT "):]))
-    print_table(rows, results)
+    return results
 
 
-def print_table(rows: int, results: list[dict]) -> None:
-    base = next((r for r in results if r["variant"] == "mllib"), None)
-    print(f"\nrows={rows:,}; 8 numerics (5 % null), categoricals of 5/50/500 levels; local[2]")
-    header = ("variant", "fit s", "fit jobs", "fit passes", "fit+write s", "all jobs",
-              "all passes", "vs mllib", "JVM peak MiB", "Python peak MiB")
+def _cells(r: dict, base: dict | None) -> list[str]:
+    total = r["fit_s"] + r["write_s"]
+    if r["fit_jobs"] == "-":
+        jobs = passes = "-"
+    else:
+        jobs = f"{r['fit_jobs']} / {r['fit_jobs'] + r['write_jobs']}"
+        passes = f"{r['fit_passes']} / {r['fit_passes'] + r['write_passes']}"
+    ratio = f"{total / (base['fit_s'] + base['write_s']):.2f}x" if base else "-"
+    jvm = r["jvm_peak_mib"] if r["jvm_peak_mib"] == "-" else f"{r['jvm_peak_mib']:.0f}"
+    return [f"{r['fit_s']:.1f}", f"{total:.1f}", ratio, jobs, passes, jvm,
+            f"{r['python_peak_mib']:.0f}"]
+
+
+def print_table(results: dict[int, list[dict]]) -> None:
+    """One row per variant; per size its columns (fit s, fit+write s, vs mllib, jobs and
+    passes as fit / all, peak MiB of the JVM and of Python)."""
+    sizes = list(results)
+    print(f"\nrows={', '.join(f'{n:,}' for n in sizes)}; 8 numerics (5 % null), categoricals of "
+          "5/50/500 levels; local[2]")
+    columns = ("fit s", "fit+write s", "vs mllib", "jobs fit/all", "passes fit/all",
+               "JVM peak MiB", "Python peak MiB")
+    header = ["variant"] + [f"{n / 1e6:g}M {c}" if len(sizes) > 1 else c
+                            for n in sizes for c in columns]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for r in results:
-        total = r["fit_s"] + r["write_s"]
-        jobs = ("-" if r["fit_jobs"] == "-" else r["fit_jobs"] + r["write_jobs"])
-        passes = ("-" if r["fit_passes"] == "-" else r["fit_passes"] + r["write_passes"])
-        ratio = (f"{total / (base['fit_s'] + base['write_s']):.2f}x" if base else "-")
-        jvm = r["jvm_peak_mib"] if r["jvm_peak_mib"] == "-" else f"{r['jvm_peak_mib']:.0f}"
-        cells = (r["variant"], f"{r['fit_s']:.1f}", r["fit_jobs"], r["fit_passes"], f"{total:.1f}",
-                 jobs, passes, ratio, jvm, f"{r['python_peak_mib']:.0f}")
-        print("| " + " | ".join(str(c) for c in cells) + " |")
-    for r in results:
-        if "report" in r:
-            print(f"{r['variant']}: {r['report']}")
+    variants = list(dict.fromkeys(r["variant"] for rs in results.values() for r in rs))
+    for variant in variants:
+        cells = [variant]
+        for n in sizes:
+            base = next((r for r in results[n] if r["variant"] == "mllib"), None)
+            found = next((r for r in results[n] if r["variant"] == variant), None)
+            cells += _cells(found, base) if found else ["failed"] + ["-"] * (len(columns) - 1)
+        print("| " + " | ".join(cells) + " |")
+    for n in sizes:
+        for r in results[n]:
+            if "report" in r:
+                print(f"{n:,} rows, {r['variant']}: {r['report']}")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vector
 from pyspark.sql import types as T
 
-from features.fused import ALL, plan_levels
+from features.errors import FeatureInputError
+from features.fused import ALL, costly_to_recompute, plan_levels
 from features.imputation import MissingIndicator
 from features.outliers import Winsorizer
-from features.spec import _io_columns, build_pipeline
+from features.spec import _io_columns, build_pipeline, load_operations
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 60
@@ -81,6 +82,26 @@ def _fitted_values(model) -> dict:
     return out
 
 
+REL = 1e-9  # derived statistics (mean, std after an imputer) differ from MLlib's in rounding
+
+
+def _assert_close(found, expected, where: str) -> None:
+    """Equal, but floats within ``REL`` (absolute 1e-12 near 0: a scaled value at the mean)."""
+    if isinstance(expected, float) and isinstance(found, float):
+        assert math.isclose(found, expected, rel_tol=REL, abs_tol=1e-12), \
+            f"{where}: {found!r} != {expected!r}"
+    elif isinstance(expected, list | tuple) and isinstance(found, list | tuple):
+        assert len(found) == len(expected), f"{where}: {found!r} != {expected!r}"
+        for k, (f, e) in enumerate(zip(found, expected, strict=True)):
+            _assert_close(f, e, f"{where}[{k}]")
+    elif isinstance(expected, dict) and isinstance(found, dict):
+        assert found.keys() == expected.keys(), where
+        for k in expected:
+            _assert_close(found[k], expected[k], f"{where}.{k}")
+    else:
+        assert found == expected, f"{where}: {found!r} != {expected!r}"
+
+
 def _both(spec: dict, df):
     """Fit ``spec`` fused and stage by stage; assert equal models and rows; return both models."""
     fused = build_pipeline(spec, df).fit(df)
@@ -88,11 +109,11 @@ def _both(spec: dict, df):
     assert len(fused.stages) == len(plain.stages)
     for f, p in zip(fused.stages, plain.stages, strict=True):
         assert type(f) is type(p)
-        assert _fitted_values(f) == _fitted_values(p), type(f).__name__
+        _assert_close(_fitted_values(f), _fitted_values(p), type(f).__name__)
     rows_f = [_plain(list(r)) for r in fused.transform(df).orderBy("id").collect()]
     rows_p = [_plain(list(r)) for r in plain.transform(df).orderBy("id").collect()]
     assert fused.transform(df).columns == plain.transform(df).columns
-    assert rows_f == rows_p
+    _assert_close(rows_f, rows_p, "rows")
     return fused, plain
 
 
@@ -100,7 +121,7 @@ def step(name, op, **params):
     return {"name": name, "op": op, "params": params}
 
 
-def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
+def test_mllib_numeric_stages_fused_equal_their_own_fit(frame, caplog):
     spec = {"steps": [
         step("mean", "impute", inputCols=["a", "b"], outputCols=["a_mean", "b_mean"]),
         step("median", "impute", strategy="median", inputCols=["a", "c"],
@@ -118,10 +139,67 @@ def test_mllib_numeric_stages_fused_equal_their_own_fit(frame):
         step("select", "variance_threshold_selector", featuresCol="v", outputCol="v_sel",
              varianceThreshold=30.0),
     ]}
-    fused, _ = _both(spec, frame)
+    with caplog.at_level("INFO", logger="lakeprep.features.fused"):
+        fused, _ = _both(spec, frame)
     report = fused.fit_report
-    # level 0: both imputers (one agg job); level 1: discretisers and scalers (one agg job)
+    # level 0: both imputers and, derived from their pass, the moment stages (one agg job);
+    # level 1: discretisers and the robust scaler (quantiles of imputed columns; one agg job)
     assert (report.levels, report.passes, report.unfused) == (2, 2, [])
+    derived = [r.getMessage().split("'")[1] for r in caplog.records
+               if "statistics derived" in r.getMessage()]
+    assert sorted(set(derived)) == ["max_abs", "min_max", "select", "standard"]
+
+
+def test_moments_after_imputation_are_derived_in_the_imputers_pass(frame):
+    """A scaler on an assembly of imputed columns is fitted in the imputers' level, from raw
+    count/mean/variance/min/max and the fill value: a float column, an int column (its fill
+    truncated by the cast), lakeprep's end-tail fill, a plain column. (Max-abs, the variance
+    selector, NaN as missing and the median: test_mllib_numeric_stages_fused_equal_their_own_fit.)
+    """
+    from pyspark.sql import functions as F
+    df = frame.select(
+        "id", "a", F.col("c").cast("float").alias("f"),
+        F.when(F.col("id") % 5 == 1, None).otherwise(F.col("id") % 7).cast("int").alias("n"),
+    ).cache()
+    spec = {"steps": [
+        step("mean", "impute", inputCols=["n", "f"], outputCols=["n_m", "f_m"]),
+        step("tail", "impute_end_tail", inputCols=["a"], outputCols=["a_tail"]),
+        step("assemble", "vector_assembler", inputCols=["n_m", "f_m", "a_tail", "id"],
+             outputCol="v"),
+        step("standard", "standard_scale", inputCol="v", outputCol="v_std", withMean=True),
+        step("min_max", "min_max_scale", inputCol="v", outputCol="v_mm"),
+    ]}
+    fused, plain = _both(spec, df)
+    assert (fused.fit_report.levels, fused.fit_report.passes) == (1, 1)
+    assert plain.fit_report.levels == 4
+    # the int column's mean is not whole: the imputed column holds it truncated
+    assert fused.stages[0].surrogateDF.first()["n"] % 1 != 0
+
+
+def test_derivation_is_refused_where_it_would_not_be_exact(frame):
+    """missingValue -1 on a column with NaN keeps NaN in the output (the fit skipped it): the
+    scaler waits for the next level; a null in a plain assembled column fails as unfused."""
+    spec = {"steps": [
+        step("impute", "impute", inputCols=["b", "c"], outputCols=["b_i", "c_i"],
+             missingValue=-1.0),
+        step("assemble", "vector_assembler", inputCols=["c_i"], outputCol="v"),
+        step("scale", "standard_scale", inputCol="v", outputCol="v_std"),
+        step("assemble_b", "vector_assembler", inputCols=["b_i"], outputCol="w",
+             handleInvalid="keep"),
+        step("scale_b", "max_abs_scale", inputCol="w", outputCol="w_s"),
+    ]}
+    fused, _ = _both(spec, frame)
+    # c has no NaN, but its type (double) could: both scalers wait for the imputer
+    assert fused.fit_report.levels == 2
+    bad = {"steps": [
+        step("impute", "impute", inputCols=["c"], outputCols=["c_i"]),
+        step("assemble", "vector_assembler", inputCols=["c_i", "a"], outputCol="v"),
+        step("scale", "standard_scale", inputCol="v", outputCol="v_std"),
+    ]}
+    with pytest.raises(FeatureInputError, match=r"step 'scale' \(#3.*column 'a' has 6 null"):
+        build_pipeline(bad, frame).fit(frame)
+    with pytest.raises(FeatureInputError, match=r"step 'scale' \(#3"):
+        build_pipeline(bad, frame, fused=False).fit(frame)
 
 
 def test_mllib_categorical_stages_fused_equal_their_own_fit(frame):
@@ -216,7 +294,8 @@ def test_retail_spec_fused_equals_unfused_in_fewer_levels(frame):
     assert str(fused.fit_report).startswith(f"fit: {len(spec['steps'])} stages in ")
 
 
-def test_plan_levels_follows_reads_writes_and_row_droppers():
+def test_plan_levels_follows_reads_writes_and_row_droppers(spark):  # MLlib stages need a JVM
+    load_operations()  # the registry's column declarations, as build_pipeline loads them
     flag = MissingIndicator(inputCols=["a"])
     cap = Winsorizer(inputCols=["a"], outputCols=["a_cap"])
     cap_inplace = Winsorizer(inputCols=["b"])  # writes b over itself
@@ -228,3 +307,12 @@ def test_plan_levels_follows_reads_writes_and_row_droppers():
     assert plan_levels(stages, _io_columns) == [0, 0, 0, 1, 2, 2]
     assert all(isinstance(s, Estimator) for s in (cap, cap_inplace, cap_b_again, trim))
     assert ALL not in {"a", "b"}
+
+
+def test_only_an_input_costly_to_recompute_is_cached(spark):
+    from pyspark.sql import functions as F
+    scan = spark.range(20)  # a scan, as of files or a table (no job runs here)
+    assert not costly_to_recompute(scan.select((F.col("id") * 2).alias("x")).where("x > 3"))
+    assert costly_to_recompute(scan.groupBy(F.col("id") % 3).count())
+    other = scan.withColumnRenamed("id", "j")
+    assert costly_to_recompute(scan.join(other, F.col("id") == F.col("j")))
