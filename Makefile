@@ -46,7 +46,7 @@ lint: $(LAKEPREP)
 
 # the tables of README "Benchmarks" (minutes each on 2 cores; see each script's --help for sizes)
 bench: $(LAKEPREP) $(JARS)
-	$(BIN)/python bench/bench_fit.py --rows 1000000
+	$(BIN)/python bench/bench_fit.py --rows 1e6,4e6
 	$(BIN)/python bench/bench_gate.py --rows 1000000 --expectations 20
 	$(BIN)/python bench/bench_export.py --rows 1000000
 	$(BIN)/python bench/bench_ingest.py --orders 1000000
