@@ -31,7 +31,7 @@ to recompute (:func:`costly_to_recompute`); it is released after.
 
 >>> model = build_pipeline(spec, df).fit(df)  # doctest: +SKIP
 >>> str(model.fit_report)  # doctest: +SKIP
-'fit: 11 stages in 3 levels, 3 passes over the input, 7 Spark jobs (fused)'
+'fit: 11 stages in 3 levels, 5 passes over the input, 12 Spark jobs (fused)'
 """
 
 from __future__ import annotations
