@@ -11,8 +11,12 @@ Delta readers ignore the file (names starting with ``_`` are not data).
 A lease outlives its run only when the process was killed. It says until when it holds
 (``expires``, ``ttl_s`` after its last renewal); the holder renews it every third of that while
 it runs, so only a dead holder's lease expires. A lease that has expired, or whose process is
-gone (same host), is taken over with a warning; the takeover is atomic on S3 (a write with
-``If-Match`` on the stale lease's ETag, so of two runs taking over one wins). A lease without
+gone (same host), is taken over with a warning. The takeover (and every renewal) replaces the
+lease only if it is still the one read: on S3 a write with ``If-Match`` on its ETag, on a local
+disk a compare-and-replace under an exclusive ``flock`` of a lock file in the temporary folder
+named after the lease's path (nothing is left in the lake), so of two runs taking over one stale
+lease exactly one wins (on one host; a local lake shared by several hosts over NFS is not
+covered). A lease without
 ``expires`` (written by an older lakeprep) from another host cannot be told apart from a live
 run, so the message says which file to remove once that run is known to be dead.
 
@@ -22,10 +26,13 @@ run, so the message says which file to remove once that run is known to be dead.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -88,8 +95,7 @@ def hold(location: str, run_id: str, job: str, wait_s: float = 0.0,
     finally:
         stop.set()
         renewer.join()
-        if (_read(path) or {}).get("run_id") == run_id:
-            _remove(path)
+        _release(path, run_id)
         for folder in created:  # a run that wrote nothing leaves no empty table folder
             try:
                 os.rmdir(folder)
@@ -205,7 +211,8 @@ def _read(path: str) -> dict[str, Any] | None:
 
 
 def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
-    """The lease's content and its S3 ETag (None locally); None when there is no lease."""
+    """The lease's content and its tag (the S3 ETag; locally the text itself), the condition
+    of a later :func:`_replace`; None when there is no lease."""
     s3 = _s3(path)
     tag = None
     try:
@@ -215,6 +222,7 @@ def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
         else:
             with open(_local(path), "rb") as f:
                 body = f.read()
+            tag = body.decode("utf-8", "replace")
     except Exception:  # gone (released) or unreadable: the caller tries again
         return None
     try:
@@ -225,15 +233,14 @@ def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
 
 
 def _take_over(path: str, tag: str | None, text: str) -> bool:
-    """Replace the stale lease read with ETag ``tag`` by ours; True when ours is in place."""
-    if _s3(path) is not None and tag:
-        try:
-            _replace(path, tag, text)
-            return True
-        except _Conflict:
-            return False  # another run took it over first, or its holder renewed it
-    _remove(path)  # locally: remove, then race for the exclusive create like everyone else
-    return False
+    """Replace the stale lease read with tag ``tag`` by ours; True when ours is in place."""
+    if tag is None:
+        return False  # nothing to compare with: read it again
+    try:
+        _replace(path, tag, text)
+        return True
+    except _Conflict:
+        return False  # another run took it over first, its holder renewed it, or it is gone
 
 
 class _Conflict(Exception):
@@ -241,7 +248,8 @@ class _Conflict(Exception):
 
 
 def _replace(path: str, tag: str | None, text: str) -> None:
-    """Overwrite the lease, on S3 only if it still has ETag ``tag``."""
+    """Overwrite the lease if it still has tag ``tag`` (see :func:`_read_tagged`), else raise
+    :class:`_Conflict`; with no tag, unconditionally."""
     s3 = _s3(path)
     if s3 is not None:
         from botocore.exceptions import ClientError
@@ -256,10 +264,37 @@ def _replace(path: str, tag: str | None, text: str) -> None:
             raise
         return
     local = _local(path)
-    tmp = f"{local}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, local)  # readers see the old lease or the new one, never half of it
+    with _host_lock(local):
+        if tag is not None and (_read_tagged(path) or ({}, None))[1] != tag:
+            raise _Conflict()
+        tmp = f"{local}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, local)  # readers see the old lease or the new one, never half of it
+
+
+@contextmanager
+def _host_lock(local: str) -> Iterator[None]:
+    """Serialise the compare-and-change of a local lease between every run on this host: an
+    exclusive flock of a lock file in the temporary folder (read-only is enough for flock, so
+    another user's lock file serves too)."""
+    name = hashlib.sha1(os.path.abspath(local).encode()).hexdigest()[:20]
+    fd = os.open(os.path.join(tempfile.gettempdir(), f"lakeprep-lease-{name}.lock"),
+                 os.O_RDONLY | os.O_CREAT, 0o644)
+    with os.fdopen(fd) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _release(path: str, run_id: str) -> None:
+    """Remove the lease if ``run_id`` still holds it (locally: compared under the host lock)."""
+    if _s3(path) is not None:
+        if (_read(path) or {}).get("run_id") == run_id:
+            _remove(path)
+        return
+    with _host_lock(_local(path)):
+        if (_read(path) or {}).get("run_id") == run_id:
+            _remove(path)
 
 
 def _remove(path: str) -> None:
