@@ -150,15 +150,21 @@ def _stale(holder: dict[str, Any]) -> str | None:
 
 
 def _dead(holder: dict[str, Any]) -> bool:
-    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
-        return False
+    return process_alive(holder.get("host"), holder.get("pid")) is False
+
+
+def process_alive(host: Any, pid: Any) -> bool | None:
+    """Whether process ``pid`` of ``host`` still runs; None when that cannot be told from here
+    (another host, or no pid)."""
+    if host != socket.gethostname() or not isinstance(pid, int):
+        return None
     try:
-        os.kill(holder["pid"], 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    except PermissionError:
         return False
-    return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 def _s3(path: str) -> tuple[str, str] | None:

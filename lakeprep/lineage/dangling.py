@@ -2,8 +2,10 @@
 
 A process killed with SIGKILL (an OOM kill, a lost EMR node, a cancelled step) never sends its
 end event, so lineage consumers show the run as running forever. ``close_dangling_runs`` sends
-an ABORT for each such run of the file transport's events. Run it when no job is running (it
-cannot tell a live run from a dead one): ``lakeprep vacuum`` does.
+an ABORT for each such run of the file transport's events, except a run whose driver process
+(host and pid, in its ``lakeprep_run`` facet) still runs on this host. A run started on another
+host cannot be told alive from here: run ``lakeprep vacuum`` (which calls this) when no job of
+another host is running.
 
 >>> close_dangling_runs(load_settings("local"))  # doctest: +SKIP
 1
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
 from lakeprep.config.sections import FileTransportConf
+from lakeprep.lake.lease import process_alive
 from lakeprep.lineage.emit import LineageEmitter, read_events
 
 if TYPE_CHECKING:
@@ -29,8 +32,8 @@ _ENDED = {RunState.COMPLETE, RunState.FAIL, RunState.ABORT}
 
 
 def close_dangling_runs(settings: Settings, dry_run: bool = False) -> int:
-    """Send ABORT for every run whose events stop at START; how many were closed (would be,
-    with ``dry_run``)."""
+    """Send ABORT for every run whose events stop at START and whose process is not running
+    here; how many were closed (would be, with ``dry_run``)."""
     conf = settings.lineage.transport
     emitter = LineageEmitter.from_settings(settings)
     if emitter.transport is None or not isinstance(conf, FileTransportConf):
@@ -49,6 +52,11 @@ def close_dangling_runs(settings: Settings, dry_run: bool = False) -> int:
     closed = 0
     for run_id, event in last.items():
         if event.eventType != RunState.START:
+            continue
+        process = (event.run.facets or {}).get("lakeprep_run")
+        if process_alive(getattr(process, "host", None), getattr(process, "pid", None)):
+            log.info("lineage: run %s of job %s is still running (pid %s): left open", run_id,
+                     event.job.name, getattr(process, "pid", None))
             continue
         closed += 1
         if dry_run:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import traceback
 import types
 import typing
@@ -144,6 +145,7 @@ class LineageEmitter:
         run_facets: dict[str, RunFacet] = {
             "lakeprep_run": LakeprepRunFacet(runId=ctx.run_id, engine=ctx.engine,
                                              startedAt=ctx.started_at.isoformat(),
+                                             host=socket.gethostname(), pid=os.getpid(),
                                              producer=PRODUCER)}
         with contextlib.suppress(Exception):  # a stopped session has no version to give
             run_facets["processing_engine"] = processing_engine_run.ProcessingEngineRunFacet(

@@ -61,11 +61,14 @@ class LakeprepCodeJobFacet(JobFacet):
 
 @attr.define
 class LakeprepRunFacet(RunFacet):
-    """The lakeprep run id, as every Delta commit of the run records it."""
+    """The lakeprep run id, as every Delta commit of the run records it, and the driver process
+    (host, pid) that runs it: ``lakeprep vacuum`` leaves a run open while that process lives."""
 
     runId: str  # noqa: N815
     startedAt: str  # noqa: N815
     engine: str
+    host: str | None = attr.field(default=None)  # absent from events of older versions
+    pid: int | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:

@@ -180,6 +180,40 @@ def test_failing_run_sends_start_then_fail_with_the_message(spark, tmp_path):
     assert error.programmingLanguage == "PYTHON" and "raise InputError" in error.stackTrace
 
 
+def test_vacuum_closes_the_runs_left_open_by_a_dead_process_not_a_live_one(spark, tmp_path):
+    import os
+
+    import attr
+
+    from lakeprep.lineage.dangling import close_dangling_runs
+    live = context(spark, tmp_path)
+    emitter = LineageEmitter.from_settings(live.settings)
+    assert emitter.start(live)  # this process: still running
+    killed = context(spark, tmp_path, job="build_features")
+    event = emitter.event(killed, RunState.START)
+    facet = event.run.facets["lakeprep_run"]
+    assert (facet.host, facet.pid) == (socket.gethostname(), os.getpid())
+    event.run.facets["lakeprep_run"] = attr.evolve(facet, pid=_ended_pid())
+    emitter.transport.emit(event)
+
+    assert close_dangling_runs(live.settings, dry_run=True) == 1
+    assert close_dangling_runs(live.settings) == 1
+    events = read_events(tmp_path / "system/openlineage/events.jsonl")
+    assert [(e.job.name, e.eventType) for e in events] == [
+        ("ingest", RunState.START), ("build_features", RunState.START),
+        ("build_features", RunState.ABORT)]
+    assert events[2].run.runId == str(run_uuid(killed))
+    assert close_dangling_runs(live.settings) == 0  # closed once
+
+
+def _ended_pid() -> int:
+    """The pid of a process that has ended (as a killed run's)."""
+    import subprocess
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 def test_schema_facet_keeps_nested_struct_fields(spark, tmp_path):
     ctx = context(spark, tmp_path)
     schema = T.StructType([
