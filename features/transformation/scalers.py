@@ -49,16 +49,23 @@ def require_finite(stage: str, what: str, values: Sequence[float], column: str) 
 
 
 def fit_mllib(stage: JavaEstimator, dataset: DataFrame) -> Any:
-    """MLlib's own fit; a JVM failure (e.g. an empty input) becomes an error naming the column."""
+    """MLlib's own fit; a JVM failure becomes an error naming the column and its root cause
+    (MLlib's requirement, e.g. an empty input, or the deepest ``Caused by``, e.g. a null that
+    an upstream VectorAssembler refused)."""
     try:
         return JavaEstimator._fit(stage, dataset)
     except (CapturedException, Py4JJavaError) as err:
         text = str(getattr(err, "desc", None) or err)
-        found = re.search(r"requirement failed: [^\n]*", text)
-        reason = found.group(0) if found else text.strip().splitlines()[0]
+        required = re.search(r"requirement failed: [^\n]*", text)
+        # the root cause is the message after the last "...Exception: " (a task's failure is
+        # nested in "Job aborted due to stage failure: ...", its cause in "Caused by: ...")
+        causes = re.findall(r"(?:Exception|Error): ((?:(?!Exception: |Error: )"
+                            r"(?:[^\n]|\n(?![\t ]|Caused by|Driver stacktrace)))+)", text)
+        reason = (f"{required.group(0)} (an empty input has nothing to fit)" if required
+                  else " ".join(causes[-1].split()) if causes
+                  else text.strip().splitlines()[0])
         raise FeatureInputError(f"{type(stage).__name__}: MLlib could not fit column "
-                                f"{stage.getOrDefault('inputCol')!r}: {reason} (an empty input has "
-                                "nothing to fit)") from err
+                                f"{stage.getOrDefault('inputCol')!r}: {reason}") from err
 
 
 class StandardScaler(mllib.StandardScaler):
