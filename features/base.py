@@ -30,8 +30,8 @@ from features.registry import as_list
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 HANDLE_INVALID = ("error", "null")
-# Set by features.fused while it fits a pipeline level: it answers aggregate/category_stats
-# requests of every stage of the level from one shared pass instead of one pass per stage.
+# Set by features.fused while it fits a pipeline level: it answers aggregate, aggregate_by and
+# category_stats requests of every stage of the level from shared passes, not one per stage.
 STATS_PROVIDER: ContextVar[Any] = ContextVar("lakeprep_stats_provider", default=None)
 
 
@@ -231,6 +231,25 @@ def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
     row = df.agg(*[exprs[n].alias(a) for n, a in zip(names, aliases, strict=True)]).first()
     assert row is not None  # an aggregation without groupBy always returns one row
     return {n: row[a] for n, a in zip(names, aliases, strict=True)}
+
+
+def aggregate_by(df: DataFrame, key: str, exprs: Mapping[str, Column]) -> dict[Any, dict[str, Any]]:
+    """Evaluate named aggregate expressions per value of column ``key`` in ONE Spark job.
+
+    Returns ``{key value: {name: value}}``; a null key is a group of its own (``None``). Only
+    the groups reach the driver: ``key`` is a label or a class, never a row id.
+
+    >>> aggregate_by(df, "label", {"n": F.count("*")})  # doctest: +SKIP
+    {0: {'n': 30}, 1: {'n': 12}}
+    """
+    provider = STATS_PROVIDER.get()
+    if provider is not None:
+        return dict(provider.aggregate_by(df, key, exprs))
+    names = list(exprs)
+    aliases = [f"_a{i}" for i in range(len(names))]
+    rows = df.groupBy(F.col(key).alias("_key")).agg(
+        *[exprs[n].alias(a) for n, a in zip(names, aliases, strict=True)]).collect()
+    return {r["_key"]: {n: r[a] for n, a in zip(names, aliases, strict=True)} for r in rows}
 
 
 def invalid_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:

@@ -8,10 +8,12 @@ dataset, and the statistics they ask for are computed together (Deequ's scan sha
 - every global aggregate (counts, sums, sums of squares, min/max, ``percentile_approx`` of many
   columns, MLlib ``Summarizer`` vectors) of the level in ONE ``agg`` job;
 - every plain value count (string indexers, rare-label grouping, count/frequency and one-hot
-  encoders, categorical imputers) in ONE exploded ``(column, value)`` aggregation.
+  encoders, categorical imputers) in ONE exploded ``(column, value)`` aggregation;
+- every aggregate per class of one label (the selectors' ANOVA F) in ONE grouped aggregation.
 
 lakeprep's own estimators already ask for their statistics through
-:func:`features.base.aggregate` and :func:`features.encoding.base.category_stats`; while a level
+:func:`features.base.aggregate`, :func:`~features.base.aggregate_by` and
+:func:`features.encoding.base.category_stats`; while a level
 is planned those two answer from the shared pass (``features.base.STATS_PROVIDER``): a fit
 that asks for a statistic not computed yet stops (``_Pending``), the level's requests run
 together, and the fits run again with the answers, round after round until every fit is done
@@ -90,13 +92,14 @@ class _NotFusable(Exception):
 @dataclass
 class _Request:
     key: tuple[str, int]
-    kind: str  # "aggregate" or "categories"
+    kind: str  # "aggregate", "grouped" (aggregate_by) or "categories"
     df: DataFrame
     args: tuple[Any, ...]
 
 
 class _Provider:
-    """Answers one stage's aggregate/category_stats calls from the level's computed results."""
+    """Answers one stage's aggregate/aggregate_by/category_stats calls from the level's
+    computed results."""
 
     def __init__(self, uid: str, results: dict[tuple[str, int], Any]) -> None:
         self.uid, self.results, self.calls = uid, results, 0
@@ -112,6 +115,9 @@ class _Provider:
 
     def aggregate(self, df: DataFrame, exprs: dict[str, Any]) -> dict[str, Any]:
         return dict(self._answer("aggregate", df, (dict(exprs),)))
+
+    def aggregate_by(self, df: DataFrame, key: str, exprs: dict[str, Any]) -> dict[Any, dict]:
+        return dict(self._answer("grouped", df, (key, dict(exprs))))
 
     def category_stats(self, df: DataFrame, cols: list[str], label_col: str | None,
                        fold: Any, with_totals: bool) -> dict[str, dict]:
@@ -374,6 +380,16 @@ def _own_fit(stage: Estimator, df: DataFrame) -> Any:
     return stage.fit(df)
 
 
+def _fit_vector_selector(stage: Estimator, df: DataFrame) -> Any:
+    """lakeprep's ChiSqSelector / UnivariateFeatureSelector: their own fit (one test over the
+    vector's slots), when the vector's size is in its ML attributes (else finding it is a job
+    of its own, which every round would run again)."""
+    column = stage.getOrDefault("featuresCol")
+    if column in df.columns and "num_attrs" not in df.schema[column].metadata.get("ml_attr", {}):
+        raise _NotFusable(f"no vector size in the ML attributes of {column!r}")
+    return stage.fit(df)
+
+
 def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
     """The estimators the fused fit covers, by class, with the function that fits each."""
     from features.discretisation import EqualWidthDiscretiser
@@ -387,6 +403,7 @@ def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
     )
     from features.imputation import CategoricalImputer, EndTailImputer
     from features.outliers import OutlierTrimmer, Winsorizer
+    from features.selection import ChiSqSelector, UnivariateFeatureSelector, UnivariateSelector
     from features.transformation import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
     table: dict[type, Callable[[Any, DataFrame], Any]] = {
         mllib.Imputer: _fit_imputer,
@@ -398,20 +415,25 @@ def fused_fits() -> dict[type, Callable[[Any, DataFrame], Any]]:
         MaxAbsScaler: _fit_max_abs_scaler,
         RobustScaler: _fit_robust_scaler,
         mllib.VarianceThresholdSelector: _fit_variance_selector,
+        ChiSqSelector: _fit_vector_selector,
+        UnivariateFeatureSelector: _fit_vector_selector,
     }
     for own in (Winsorizer, OutlierTrimmer, EndTailImputer, CategoricalImputer, RareLabelEncoder,
                 CountFrequencyEncoder, OneHotEncoder, OrdinalEncoder, TargetEncoder, WoEEncoder,
-                EqualWidthDiscretiser):
+                EqualWidthDiscretiser, UnivariateSelector):
         table[own] = _own_fit
     return table
 
 
 def _row_changing(stage: Params) -> bool:
-    """Stages that drop rows or columns: every stage after them depends on them."""
+    """Stages that drop rows or columns: every stage after them depends on them. (The vector
+    selectors do neither: they add a sliced vector column.)"""
     from features.outliers import OutlierTrimmer
+    from features.selection import ChiSqSelector, UnivariateFeatureSelector
     skips = stage.hasParam("handleInvalid") and stage.getOrDefault("handleInvalid") == "skip"
     return (skips or isinstance(stage, OutlierTrimmer)
-            or type(stage).__module__.startswith("features.selection"))
+            or (type(stage).__module__.startswith("features.selection")
+                and not isinstance(stage, ChiSqSelector | UnivariateFeatureSelector)))
 
 
 # ---------------------------------------------------------------- the planner
@@ -436,6 +458,8 @@ def _stage_columns(stages: Sequence[Any], io: IoColumns) -> list[tuple[set[str],
     cols = []
     for s in stages:
         reads, writes = (set(c) for c in io(s))
+        if s.hasParam("labelCol") and s.isDefined("labelCol"):  # a default label is read too
+            reads.add(s.getOrDefault("labelCol"))
         if hasattr(s, "resolved_output_cols"):  # an in-place stage writes its inputs
             try:
                 writes |= set(s.resolved_output_cols())
@@ -743,8 +767,9 @@ class _JobCounter:
 
 
 def _execute(requests: list[_Request]) -> tuple[dict[tuple[str, int], Any], int]:
-    """Run a round's requests: per dataset ONE job for every global aggregate and ONE shuffle
-    for every plain value count (an exploded (column, value) aggregation).
+    """Run a round's requests: per dataset ONE job for every global aggregate, ONE shuffle
+    for every plain value count (an exploded (column, value) aggregation) and ONE grouped
+    aggregation per grouping column (e.g. every ANOVA against one label).
 
     One job for both was tried (every row exploded into a row slot and value slots, grouped by
     (slot, value)): the global aggregates then get a buffer per group, and percentile_approx
@@ -756,12 +781,23 @@ def _execute(requests: list[_Request]) -> tuple[dict[tuple[str, int], Any], int]
     token = feature_base.STATS_PROVIDER.set(None)  # the real computations from here
     try:
         shared: dict[int, list[_Request]] = {}
+        grouped: dict[tuple[int, str], list[_Request]] = {}
         for r in requests:
-            if r.kind == "aggregate" or (r.args[1] is None and r.args[2] is None):
+            if r.kind == "grouped":
+                grouped.setdefault((id(r.df), r.args[0]), []).append(r)
+            elif r.kind == "aggregate" or (r.args[1] is None and r.args[2] is None):
                 shared.setdefault(id(r.df), []).append(r)
             else:  # with a label or folds: its own aggregation
                 passes += 1
                 results[r.key] = encoding_base.category_stats(r.df, *r.args)
+        for (_, key), group in grouped.items():
+            passes += 1
+            found = feature_base.aggregate_by(
+                group[0].df, key, {f"{j}/{name}": e for j, r in enumerate(group)
+                                   for name, e in r.args[1].items()})
+            for j, r in enumerate(group):
+                results[r.key] = {k: {name: row[f"{j}/{name}"] for name in r.args[1]}
+                                  for k, row in found.items()}
         for group in shared.values():
             df = group[0].df
             aggregates = [r for r in group if r.kind == "aggregate"]

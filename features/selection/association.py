@@ -1,6 +1,11 @@
-"""Univariate test statistics computed in Spark: ANOVA F (numeric) and chi-square (categorical).
+"""Univariate test statistics computed in Spark: ANOVA F and F-regression (numeric), chi-square
+(categorical).
 
-Each function scans the data once for all its columns and brings back one small row per column.
+Each function scans the data once for all its columns and brings back one small row per column
+(ANOVA: per class; chi-square: per observed (value, class) cell). The scans go through
+:func:`features.base.aggregate`, :func:`~features.base.aggregate_by` and
+:func:`features.encoding.base.category_stats`, so a fused pipeline fit shares them with the
+other stages of its level.
 
 >>> anova_f(df, ["amount"], "label")  # doctest: +SKIP
 {'amount': {'test': 'anova_f', 'statistic': 12.1, 'p_value': 0.0005, 'dof': [1, 98], 'n': 100}}
@@ -9,13 +14,15 @@ Each function scans the data once for all its columns and brings back one small 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from typing import Any
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.base import aggregate, aggregate_by
+from features.encoding.base import category_stats
 from features.selection.base import clean
-from lakeprep.frames import one_row
 
 
 def _special(df: DataFrame) -> Any:
@@ -31,12 +38,12 @@ def anova_f(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[str, A
     """
     if not cols:
         return {}
-    data = df.where(F.col(label).isNotNull())
-    aggs = []
+    aggs = {}
     for i, c in enumerate(cols):
         x = clean(df, c).cast("double")
-        aggs += [F.count(x).alias(f"n{i}"), F.sum(x).alias(f"s{i}"), F.sum(x * x).alias(f"q{i}")]
-    groups = data.groupBy(label).agg(*aggs).collect()  # one row per class
+        aggs.update({f"n{i}": F.count(x), f"s{i}": F.sum(x), f"q{i}": F.sum(x * x)})
+    # one row per class (one job); the null label's group is left out
+    groups = [g for y, g in aggregate_by(df, label, aggs).items() if y is not None]
     special = _special(df)
     out = {}
     for i, c in enumerate(cols):
@@ -64,37 +71,30 @@ def chi_square(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[str
     """Pearson chi-square of independence between each categorical column and the label.
 
     Equals scipy's ``chi2_contingency(correction=False)`` and the sum of sklearn's ``chi2`` over
-    the column's one-hot indicators. Rows with a null label or a null value are ignored.
+    the column's one-hot indicators. Rows with a null label or a null value are ignored. The
+    observed (value, class) cells of every column come from one value-count shuffle; only
+    observed cells are needed: chi2 = N * sum(O^2 / (n_value * n_class)) - N.
     """
     if not cols:
         return {}
-    pairs = F.stack(F.lit(len(cols)), *[x for c in cols
-                                        for x in (F.lit(c), clean(df, c).cast("string"))])
-    counts = (df.where(F.col(label).isNotNull())
-              .select(pairs.alias("column", "value"), F.col(label).cast("string").alias("y"))
-              .where(F.col("value").isNotNull())
-              .groupBy("column", "value", "y").count())
-    # chi2 = N * sum(O^2 / (n_value * n_label)) - N: only observed cells are needed.
-    by_col = Window.partitionBy("column")
-    cells = (counts
-             .withColumn("nv", F.sum("count").over(Window.partitionBy("column", "value")))
-             .withColumn("ny", F.sum("count").over(Window.partitionBy("column", "y")))
-             .withColumn("n", F.sum("count").over(by_col)))
-    rows = (cells.groupBy("column")
-            .agg(F.sum(F.col("count") * F.col("count") / (F.col("nv") * F.col("ny"))).alias("s"),
-                 F.first("n").alias("n"),
-                 F.countDistinct("value").alias("levels"),
-                 F.countDistinct("y").alias("classes"))
-            .collect())  # one row per column
+    counts = category_stats(df, list(cols), fold=F.col(label).cast("string"))
     special = _special(df)
-    out = {c: {"test": "chi2", "statistic": math.nan, "p_value": math.nan, "dof": 0, "n": 0}
-           for c in cols}
-    for r in rows:
-        dof = (r["levels"] - 1) * (r["classes"] - 1)
-        stat = max(r["n"] * r["s"] - r["n"], 0.0)
-        p = float(special.Gamma.regularizedGammaQ(dof / 2.0, stat / 2.0)) if dof else math.nan
-        out[r["column"]] = {"test": "chi2", "statistic": stat if dof else math.nan,
-                            "p_value": p, "dof": dof, "n": int(r["n"])}
+    out = {}
+    for c in cols:
+        cells = {key: stat.count for key, stat in counts[c].items() if key[1] is not None}
+        by_value: dict[str, int] = defaultdict(int)
+        by_class: dict[str, int] = defaultdict(int)
+        for (value, y), n in cells.items():
+            by_value[value] += n
+            by_class[y] += n
+        total = sum(cells.values())
+        dof = (len(by_value) - 1) * (len(by_class) - 1) if cells else 0
+        stat, p = math.nan, math.nan
+        if dof > 0:
+            s = sum(n * n / (by_value[v] * by_class[y]) for (v, y), n in cells.items())
+            stat = max(total * s - total, 0.0)
+            p = float(special.Gamma.regularizedGammaQ(dof / 2.0, stat / 2.0))
+        out[c] = {"test": "chi2", "statistic": stat, "p_value": p, "dof": dof, "n": total}
     return out
 
 
@@ -108,13 +108,13 @@ def f_regression(df: DataFrame, cols: list[str], label: str) -> dict[str, dict[s
     if not cols:
         return {}
     y = clean(df, label).cast("double")
-    aggs = []
+    aggs = {}
     for i, c in enumerate(cols):
         x = clean(df, c).cast("double")
         pair = x.isNotNull() & y.isNotNull()
-        aggs += [F.count(F.when(pair, 1)).alias(f"n{i}"),
-                 F.corr(F.when(pair, x), F.when(pair, y)).alias(f"r{i}")]
-    row = one_row(df.agg(*aggs))
+        aggs.update({f"n{i}": F.count(F.when(pair, 1)),
+                     f"r{i}": F.corr(F.when(pair, x), F.when(pair, y))})
+    row = aggregate(df, aggs)
     special = _special(df)
     out = {}
     for i, c in enumerate(cols):

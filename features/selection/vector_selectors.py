@@ -75,15 +75,12 @@ def slot_scores(df: DataFrame, features: str, label: str, feature_type: str, lab
         raise FeatureInputError(f"{stage}: column {features!r} has no non-null vector to select "
                                 "from (empty input or all null)")
     names = [f"_s{i}" for i in range(width)]
-    array = vector_to_array(F.col(features))
+    array = vector_to_array(F.col(features))  # fails on a null vector: those rows are left out
     slots = df.where(F.col(features).isNotNull()).select(
         *[array[i].alias(n) for i, n in enumerate(names)], F.col(label).alias("_label"))
-    if feature_type == "categorical":
-        result = chi_square(slots, names, "_label")
-    elif label_type == "categorical":
-        result = anova_f(slots, names, "_label")
-    else:
-        result = f_regression(slots, names, "_label")
+    test = (chi_square if feature_type == "categorical" else
+            anova_f if label_type == "categorical" else f_regression)
+    result = test(slots, names, "_label")
     scores = [result[n] for n in names]
     if not any(s["n"] for s in scores):
         raise FeatureInputError(f"{stage}: no row with both a vector in {features!r} and a "

@@ -198,7 +198,9 @@ def test_derivation_is_refused_where_it_would_not_be_exact(frame):
     ]}
     with pytest.raises(FeatureInputError, match=r"step 'scale' \(#3.*column 'a' has 6 null"):
         build_pipeline(bad, frame).fit(frame)
-    with pytest.raises(FeatureInputError, match=r"step 'scale' \(#3"):
+    # unfused, MLlib's own fit fails in the assembler: its root cause is what the error says
+    with pytest.raises(FeatureInputError, match=r"step 'scale' \(#3.*Encountered null while "
+                                                r"assembling a row .* or \"skip\"\.$"):
         build_pipeline(bad, frame, fused=False).fit(frame)
 
 
@@ -254,6 +256,43 @@ def test_lakeprep_categorical_stages_fused_equal_their_own_fit(frame):
     # level 1: the target encoder's folds on the filled column
     assert fused.fit_report.levels == 2
     assert fused.fit_report.passes == 3
+
+
+def test_selectors_fused_equal_their_own_fit(frame):
+    """The vector selectors (chi-square, ANOVA F, F-regression over the slots) and the column
+    selector: same slots and columns kept, same scores; a vector selector adds a column, so a
+    stage reading another column does not wait for it."""
+    spec = {"steps": [
+        step("index", "string_index", inputCols=["cat5", "cat3", "cat12"],
+             outputCols=["i5", "i3", "i12"], handleInvalid="keep"),
+        step("impute", "impute", inputCols=["a", "b", "c"], outputCols=["a_i", "b_i", "c_i"]),
+        step("cats", "vector_assembler", inputCols=["i5", "i3", "i12"], outputCol="cv"),
+        step("nums", "vector_assembler", inputCols=["a_i", "b_i", "c_i"], outputCol="nv"),
+        step("chi", "chi_sq_selector", featuresCol="cv", outputCol="cv_sel", labelCol="label",
+             numTopFeatures=2),
+        step("anova", "univariate_feature_selector", featuresCol="nv", outputCol="nv_cls",
+             labelCol="label", featureType="continuous", labelType="categorical",
+             selectionThreshold=2),
+        step("regress", "univariate_feature_selector", featuresCol="nv", outputCol="nv_reg",
+             labelCol="id", featureType="continuous", labelType="continuous",
+             selectionMode="fpr", selectionThreshold=0.9),
+        step("scale", "standard_scale", inputCol="nv_cls", outputCol="nv_std"),
+        step("bins", "equal_frequency_discretise", inputCol="a_i", outputCol="a_bin",
+             numBuckets=3),
+        step("columns", "select_univariate", inputCols=["cat3", "b", "cat12", "c"],
+             labelCol="label", k=2),
+    ]}
+    fused, plain = _both(spec, frame)
+    report = fused.fit_report
+    assert report.unfused == []
+    # level 0: indexers + imputer; level 1: the three vector selectors and the discretiser
+    # (which reads none of their columns); level 2: the scaler on the selected slots; level 3:
+    # the column selector, which drops columns, after everything
+    assert report.levels == 4 < plain.fit_report.levels
+    chi, anova, regress = (fused.stages[i].getIndices() for i in (4, 5, 6))
+    assert len(chi) == 2 and len(anova) == 2 and regress == plain.stages[6].getIndices()
+    scores = fused.stages[-1].scores_
+    assert {s["test"] for s in scores.values()} == {"chi2", "anova_f"}
 
 
 def test_uncovered_stage_is_fitted_on_its_own_and_named(frame, caplog):
