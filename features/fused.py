@@ -13,8 +13,8 @@ dataset, and the statistics they ask for are computed together (Deequ's scan sha
 
 lakeprep's own estimators already ask for their statistics through
 :func:`features.base.aggregate`, :func:`~features.base.aggregate_by` and
-:func:`features.encoding.base.category_stats`; while a level
-is planned those two answer from the shared pass (``features.base.STATS_PROVIDER``): a fit
+:func:`features.encoding.base.category_stats`; while a level is planned those three answer from
+the shared passes (``features.base.STATS_PROVIDER``): a fit
 that asks for a statistic not computed yet stops (``_Pending``), the level's requests run
 together, and the fits run again with the answers, round after round until every fit is done
 (a stage whose second statistic depends on its first, like the MAD, takes two rounds). MLlib's
