@@ -13,8 +13,8 @@ A lease outlives its run only when the process was killed. It says until when it
 it runs, so only a dead holder's lease expires. A lease that has expired, or whose process is
 gone (same host), is taken over with a warning. The takeover (and every renewal) replaces the
 lease only if it is still the one read: on S3 a write with ``If-Match`` on its ETag, on a local
-disk a compare-and-replace under an exclusive ``flock`` of a lock file in the temporary folder
-named after the lease's path (nothing is left in the lake), so of two runs taking over one stale
+disk a compare-and-replace under an exclusive ``flock`` of one lock file in the temporary folder
+(``lakeprep-leases.lock``; nothing is left in the lake), so of two runs taking over one stale
 lease exactly one wins (on one host; a local lake shared by several hosts over NFS is not
 covered). A lease without
 ``expires`` (written by an older lakeprep) from another host cannot be told apart from a live
@@ -27,7 +27,6 @@ run, so the message says which file to remove once that run is known to be dead.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -270,7 +269,7 @@ def _replace(path: str, tag: str | None, text: str) -> None:
             raise
         return
     local = _local(path)
-    with _host_lock(local):
+    with _host_lock():
         if tag is not None and (_read_tagged(path) or ({}, None))[1] != tag:
             raise _Conflict()
         tmp = f"{local}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -280,12 +279,11 @@ def _replace(path: str, tag: str | None, text: str) -> None:
 
 
 @contextmanager
-def _host_lock(local: str) -> Iterator[None]:
-    """Serialise the compare-and-change of a local lease between every run on this host: an
-    exclusive flock of a lock file in the temporary folder (read-only is enough for flock, so
-    another user's lock file serves too)."""
-    name = hashlib.sha1(os.path.abspath(local).encode()).hexdigest()[:20]
-    fd = os.open(os.path.join(tempfile.gettempdir(), f"lakeprep-lease-{name}.lock"),
+def _host_lock() -> Iterator[None]:
+    """Serialise the compare-and-change of local leases between every run on this host: an
+    exclusive flock of one lock file in the temporary folder, held for a read and a write
+    (read-only is enough for flock, so another user's lock file serves too)."""
+    fd = os.open(os.path.join(tempfile.gettempdir(), "lakeprep-leases.lock"),
                  os.O_RDONLY | os.O_CREAT, 0o644)
     with os.fdopen(fd) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -298,7 +296,7 @@ def _release(path: str, run_id: str) -> None:
         if (_read(path) or {}).get("run_id") == run_id:
             _remove(path)
         return
-    with _host_lock(_local(path)):
+    with _host_lock():
         if (_read(path) or {}).get("run_id") == run_id:
             _remove(path)
 
