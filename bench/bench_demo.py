@@ -34,10 +34,9 @@ ORDERS_PER_CUSTOMER = 8
 CUTOFF = "2026-05-01"
 
 
-def run_lakeprep(orders: int, keep_raw: Path | None = None, shuffle_partitions: int = 0
+def run_lakeprep(orders: int, keep_raw: Path | None = None
                  ) -> tuple[list[tuple[Any, ...]], str]:
     """The demo at ``orders`` order rows: one table row per stage, and the machine line.
-    ``shuffle_partitions`` (when given) replaces conf/local's ``spark.sql.shuffle.partitions``.
 
     With ``keep_raw``, the generated raw files are copied there (for the peer).
     """
@@ -65,8 +64,6 @@ def run_lakeprep(orders: int, keep_raw: Path | None = None, shuffle_partitions: 
         os.environ["LAKEPREP_CUTOFF"] = CUTOFF
         settings = load_settings("local", REPO / "conf")
         spark = session_for(settings)
-        if shuffle_partitions:
-            spark.conf.set("spark.sql.shuffle.partitions", str(shuffle_partitions))
         customers = max(orders // ORDERS_PER_CUSTOMER, 10)
         rec = run_demo(settings, customers=customers, spark=spark, listener=Memory(spark))
         rows = []
@@ -79,8 +76,7 @@ def run_lakeprep(orders: int, keep_raw: Path | None = None, shuffle_partitions: 
         total = sum(s.seconds for s in rec.stages)
         rows.append((f"{orders:,}", "**total**", f"{total:.1f}", "",
                      f"{orders / total:,.0f} orders/s", "", ""))
-        line = (f"{machine(spark)}, spark.sql.shuffle.partitions "
-                f"{spark.conf.get('spark.sql.shuffle.partitions')}")
+        line = machine(spark)
         if keep_raw is not None:
             subprocess.run(["cp", "-r", settings.lake.layers["raw"], str(keep_raw)], check=True)
         spark.stop()
@@ -226,16 +222,13 @@ def main() -> None:
                     help="comma-separated order row counts")
     ap.add_argument("--peer", action="store_true", help="also run the pandas peer")
     ap.add_argument("--peer-memory-gib", type=float, default=8.0)
-    ap.add_argument("--shuffle-partitions", type=int, default=0,
-                    help="spark.sql.shuffle.partitions for the run (default: conf/local's, 8; "
-                         "16M orders need more: with 8 a partition outgrows a 4g heap)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     lake_rows, peer_rows, line = [], [], ""
     for n in [int(float(s)) for s in args.orders.split(",")]:
         with tempfile.TemporaryDirectory(prefix="lakeprep-bench-peer-") as keep:
             raw = Path(keep) / "raw"
-            rows, line = run_lakeprep(n, raw if args.peer else None, args.shuffle_partitions)
+            rows, line = run_lakeprep(n, raw if args.peer else None)
             lake_rows += rows
             got = run_peer(str(raw), args.peer_memory_gib) if args.peer else None
         if got is not None:
