@@ -26,6 +26,7 @@ run, so the message says which file to remove once that run is known to be dead.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -292,11 +293,7 @@ def _host_lock() -> Iterator[None]:
 
 def _release(path: str, run_id: str) -> None:
     """Remove the lease if ``run_id`` still holds it (locally: compared under the host lock)."""
-    if _s3(path) is not None:
-        if (_read(path) or {}).get("run_id") == run_id:
-            _remove(path)
-        return
-    with _host_lock():
+    with _host_lock() if _s3(path) is None else contextlib.nullcontext():
         if (_read(path) or {}).get("run_id") == run_id:
             _remove(path)
 
