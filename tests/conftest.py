@@ -15,11 +15,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Keep each file on one xdist worker, and every user of the shared demo lake on the same one.
 
     ``make test`` runs the suite on two workers (``-n 2 --dist loadgroup``): module fixtures are
     then built once, and the session-scoped ``demo_run`` (a whole pipeline) once, not per worker.
+    ``tryfirst``: xdist's worker turns the marks into the group suffix of the node id in its own
+    hook of the same name, so they must be set before it runs (pytest 9.2 ignores that suffix:
+    pytest-dev/pytest-xdist#1386, hence pytest<9.2 in pyproject.toml).
     """
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
