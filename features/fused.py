@@ -50,7 +50,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from pyspark import StorageLevel
 from pyspark.ml import Estimator, PipelineModel, Transformer
 from pyspark.ml import feature as mllib
 from pyspark.ml.common import _py2java
@@ -74,6 +73,7 @@ from pyspark.sql.types import (
 from features import base as feature_base
 from features.encoding import base as encoding_base
 from features.errors import FeatureInputError
+from lakeprep.frames import cache
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -873,7 +873,7 @@ def _fit_fused(stages: Sequence[Any], dataset: DataFrame, io: IoColumns, guard: 
     done_levels: set[int] = set()
     planned = {lv for i, lv in enumerate(plan_levels(stages, io)) if i in estimators}
     cached = len(planned) > 1 and not dataset.is_cached and costly_to_recompute(dataset)
-    base = dataset.persist(StorageLevel.MEMORY_AND_DISK) if cached else dataset
+    base = cache(dataset) if cached else dataset
     try:
         while remaining := [i for i in estimators if i not in fitted]:
             pinned = {i: lv for i, lv in pinned.items() if i in fitted}

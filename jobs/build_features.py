@@ -31,6 +31,7 @@ from jobs import gates
 from lakeprep.config import Settings
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.frames import cache
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
@@ -168,7 +169,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
     pipeline = build_pipeline(fs.pipeline, snap.columns,
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
     report = FeatureReport(fs.table, day, inputs=inputs, feature_set=name)
-    snap = snap.persist()
+    snap = cache(snap)
     outcome = None
     try:
         # the bronze -> features gate checks the snapshot before anything is fitted on it;

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from pyspark import StorageLevel
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame
@@ -31,6 +30,7 @@ from pyspark.sql import types as T
 from jobs import gates
 from lakeprep.config.sections import ExportSettings
 from lakeprep.errors import ConfigError, InputError, UsageError
+from lakeprep.frames import cache
 from lakeprep.lake import LakeTable
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_exports
@@ -166,7 +166,7 @@ def _write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: 
         raise InputError(f"{where}: {exc}") from None
     keep = [c for c in (*(spec.entity_cols or []), spec.time_col) if c and c in df.columns]
     base = df.select(*dict.fromkeys([*keep, options.label_col, options.features_col]))
-    base = base.persist(StorageLevel.MEMORY_AND_DISK)
+    base = cache(base)
     try:
         # One pass over the whole table, so a NaN in the test split stops the export before the
         # train split is written.
@@ -179,8 +179,7 @@ def _write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: 
             raise InputError(f"{where}: {exc}") from None
         channels = {}
         for name, frame in splits.frames.items():
-            frame = frame.select(options.label_col, options.features_col).persist(
-                StorageLevel.MEMORY_AND_DISK)
+            frame = cache(frame.select(options.label_col, options.features_col))
             try:
                 uris = {fmt: join_uri(root, f"{name}/{fmt}") for fmt in formats}
                 channels[name] = write_channel_formats(frame, uris,

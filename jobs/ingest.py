@@ -47,7 +47,7 @@ from jobs.raw_reader import (
 )
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.frames import one_row
+from lakeprep.frames import cache, one_row
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
@@ -235,7 +235,7 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
     # One cached frame: every parsed row, ranked among the good rows of its key. One
     # aggregation over it fills the cache and counts what was read, rejected and kept; the
     # gate, the merge and the quarantine then read the cache, never the files again.
-    rows = _rank(prepared, keys, spec.order_by).persist()
+    rows = cache(_rank(prepared, keys, spec.order_by))
     try:
         bad_row = F.size(REASONS) > 0
         c = one_row(rows.agg(F.count(F.lit(1)).alias("n"),
@@ -332,7 +332,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
         files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
         report.file = _quarantined_file(spec, file, files)
         records = records.where(F.col(SOURCE_FILE) == report.file)
-    records = records.persist()
+    records = cache(records)
     try:
         report.files_new = records.select(SOURCE_FILE).distinct().count()
         if not report.files_new:

@@ -43,7 +43,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -51,6 +50,7 @@ from pyspark.sql import types as T
 
 from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
+from lakeprep.frames import cache
 from lakeprep.storage import FileInfo, parquet_columns, read_text_head
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -355,7 +355,7 @@ def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], path
         if clash:
             # read now, while the session is case-sensitive: the cached scan keeps its reader,
             # and the stage's own columns are unique whatever the case rules
-            stage = stage.persist(StorageLevel.MEMORY_AND_DISK)
+            stage = cache(stage)
             stage.count()
     finally:
         if clash:

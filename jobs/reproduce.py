@@ -23,12 +23,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
-from pyspark import StorageLevel
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from jobs.export_training import _absolute, _write_splits, as_vector
 from lakeprep.errors import ConfigError, InputError, LakeprepError
+from lakeprep.frames import cache
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext, job
 from lakeprep.sagemaker import ChannelFiles, SourceTable, SplitSpec, read_manifest
@@ -198,11 +198,11 @@ def compare_channels(spark, original: dict[str, dict[str, ChannelFiles]],
     records = spark.createDataFrame(
         spark.sparkContext.parallelize(tasks, slices).flatMap(_file_records), schema)
     is_o, is_r = F.col("side") == ORIGINAL, F.col("side") == REBUILT
-    counts = records.groupBy("channel", "fmt", "key").agg(
+    counts = cache(records.groupBy("channel", "fmt", "key").agg(
         F.sum(is_o.cast("int")).alias("o"), F.sum(is_r.cast("int")).alias("r"),
         F.min(F.when(is_o, F.struct("file", "pos"))).alias("o_at"),
         F.min(F.when(is_r, F.struct("file", "pos"))).alias("r_at"),
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    ))
     try:
         summary = counts.groupBy("channel", "fmt").agg(
             F.sum("o").alias("o"), F.sum("r").alias("r"),

@@ -27,6 +27,7 @@ from jobs.build_features import (
 )
 from lakeprep.config.sections import FeatureSet
 from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
+from lakeprep.frames import cache
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
@@ -74,7 +75,7 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
     snap, inputs = _snapshot(ctx, name, fs, day, with_label=False)
     report = FeatureReport(fs.inference_table, day, inputs=inputs, model_path=model_path,
                            feature_set=name)
-    snap = snap.persist()
+    snap = cache(snap)
     try:
         baseline = DriftBaseline.from_dict(
             json.loads(read_text(ctx.spark, f"{model_path}/{BASELINE_FILE}")),

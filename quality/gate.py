@@ -43,12 +43,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import GateFailed
+from lakeprep.frames import cache
 from quality import rowmetrics
 from quality.compile import compile_suite, require_predicates
 from quality.errors import SuiteConfigError
@@ -200,9 +200,9 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
         # Cache the tagged rows (not the input): the one aggregation fills the cache, the
         # sample fetch and the caller's writes of passed/quarantined read it.
         tagged = rowmetrics.tag_frame(df, decl, rowmetrics.labels(decl), failed_column)
-        cached = tagged.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else tagged
+        cached = cache(tagged) if own_cache else tagged
     else:
-        cached = df.persist(StorageLevel.MEMORY_AND_DISK) if own_cache else df
+        cached = cache(df) if own_cache else df
     try:
         metrics = None
         if policy is Policy.QUARANTINE:

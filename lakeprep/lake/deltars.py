@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.errors import LakeTableError
+from lakeprep.frames import cache
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
@@ -219,9 +220,8 @@ class DeltaRsTable(LakeTable):
         order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
             F.col("__src").desc() if source_first else F.col("__src").asc()]
         w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys])
-        ranked = (both.withColumn("__rank", F.row_number().over(w.orderBy(*order)))
-                  .withColumn("__has_target", F.max(1 - F.col("__src")).over(w))
-                  .persist())
+        ranked = cache(both.withColumn("__rank", F.row_number().over(w.orderBy(*order)))
+                  .withColumn("__has_target", F.max(1 - F.col("__src")).over(w)))
         try:
             c = ranked.where("__src = 1").agg(
                 F.sum(F.when((F.col("__has_target") == 0) & (F.col("__rank") == 1), 1)
