@@ -221,7 +221,7 @@ class DeltaRsTable(LakeTable):
             F.col("__src").desc() if source_first else F.col("__src").asc()]
         w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys])
         ranked = cache(both.withColumn("__rank", F.row_number().over(w.orderBy(*order)))
-                  .withColumn("__has_target", F.max(1 - F.col("__src")).over(w)))
+                       .withColumn("__has_target", F.max(1 - F.col("__src")).over(w)))
         try:
             c = ranked.where("__src = 1").agg(
                 F.sum(F.when((F.col("__has_target") == 0) & (F.col("__rank") == 1), 1)
