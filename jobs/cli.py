@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--overwrite", action="store_true", help="replace existing sample files")
     gen.add_argument("--taxi-dir", help="NYC taxi CSV samples to copy into the raw layer "
-                     "(default: ../shared/data/nyc_taxi when it exists)")
+                     "(default: the samples shipped with lakeprep)")
 
     lin = sub.add_parser("lineage", parents=[common],
                          help="a table version's (or an export's) upstream tree, down to the "
@@ -509,11 +509,9 @@ def _tlc_header_batch(source: Path, target: Path) -> Path:
 
 
 def _default_taxi_dir() -> Path | None:
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        candidate = base.parent / "shared" / "data" / "nyc_taxi"
-        if candidate.is_dir():
-            return candidate
-    return None
+    from lakeprep.sample import TAXI_DIR
+
+    return TAXI_DIR if TAXI_DIR.is_dir() else None
 
 
 def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:

@@ -153,20 +153,23 @@ def configure_s3(spark: SparkSession, settings: Settings) -> S3Access:
     hconf = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
     for key, value in _s3.hadoop_conf().items():
         hconf.set(key, value)
+    impl = hconf.get("fs.s3.impl")
+    has_s3a = _has_class(spark, _S3A)
+    # not EMRFS: s3:// through s3a, as s3a:// is - whatever the conf's own locations are, since
+    # a command may be given an s3:// path the conf does not name (an export, --out)
+    if impl is None and has_s3a:
+        hconf.set("fs.s3.impl", _S3A)
+        hconf.set("fs.AbstractFileSystem.s3.impl", "org.apache.hadoop.fs.s3a.S3A")
     if where is None:
         return _s3
     key, loc = where
-    if not _has_class(spark, _S3A):
-        if hconf.get("fs.s3.impl") is None:
+    if not has_s3a:
+        if impl is None:
             raise ConfigError(
                 f"{key} is {loc}, but this Spark has no S3 filesystem (hadoop-aws is not on the "
                 f"classpath): run `make jars` or set LAKEPREP_JARS_DIR to the folder holding "
                 f"hadoop-aws-3.3.4.jar and aws-java-sdk-bundle (EMR and Glue have S3 built in)")
         return _s3
-    impl = hconf.get("fs.s3.impl")
-    if impl is None:  # not EMRFS: s3:// through s3a, as s3a:// is
-        hconf.set("fs.s3.impl", _S3A)
-        hconf.set("fs.AbstractFileSystem.s3.impl", "org.apache.hadoop.fs.s3a.S3A")
     if impl in (None, _S3A):  # EMR and Glue bring their own credentials; elsewhere, check
         if not _has_credentials():
             raise ConfigError(

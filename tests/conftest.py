@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import moto_support
 
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
 os.environ.setdefault("TZ", "UTC")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 # files whose tests are minutes each and share only a cheap fixture: in one group they would run
 # in sequence on one worker, the suite's longest path (the S3 pipeline: ~4.5 min per engine)
 SPREAD = {"tests/test_s3_pipeline.py"}
@@ -56,11 +58,25 @@ def spark():
 
 @pytest.fixture(scope="session")
 def taxi_dir(tmp_path_factory) -> Path:
-    """A private copy of ../shared/data/nyc_taxi (the shared folder is read-only)."""
-    src = SHARED_DATA / "nyc_taxi"
-    if not src.exists():
-        pytest.skip(f"shared data not found at {src}")
+    """A private copy of the NYC taxi samples shipped in ``lakeprep/sample/data/nyc_taxi``."""
+    from lakeprep.sample import taxi_samples
+
     dst = tmp_path_factory.mktemp("nyc_taxi")
-    for f in src.glob("*.csv"):
+    for f in taxi_samples():
         shutil.copy(f, dst / f.name)
     return dst
+
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """One moto server per test worker (its endpoint URL), started and stopped here.
+
+    Every test that needs S3 or another AWS API shares it: a test creates the buckets it uses
+    (``tests.moto_support.make_bucket``), and the AWS command tests start from an empty server
+    (``reset_moto``), so no test depends on what another left behind. One endpoint for the
+    whole worker also keeps the shared session's s3a settings (and Hadoop's cached
+    filesystems) pointing at a live server whatever the order of the tests.
+    """
+    with moto_support.serve() as endpoint:
+        yield endpoint

@@ -5,8 +5,6 @@ lineage, every byte of it in the bucket; and unconfigured S3 access stopped with
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,43 +16,17 @@ from lakeprep.errors import ConfigError, InputError
 from lakeprep.runtime import JobContext
 from lakeprep.spark import has_delta_classes
 from lakeprep.storage import S3Access, configure_s3, read_text, write_text
+from tests.moto_support import KEYS, make_bucket
 
 REPO_CONF = Path(__file__).resolve().parents[1] / "conf"
 BUCKET = "lakeprep-lake"
-KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1"}
 
 
-# moto's server in a process of its own: deltalake holds the GIL while it waits for S3, so a
-# server thread inside this process could not answer it
-_SERVER = """
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-print(server.get_host_and_port()[1], flush=True)
-sys.stdin.read()  # until the test closes our stdin
-server.stop()
-"""
-
-
-@pytest.fixture(scope="module")
-def endpoint():
-    import boto3
-
-    server = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        boto3.client("s3", endpoint_url=url, aws_access_key_id="testing",
-                     aws_secret_access_key="testing", region_name="us-east-1"
-                     ).create_bucket(Bucket=BUCKET)
-        yield url
-    finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait(timeout=60)
+@pytest.fixture
+def endpoint(moto_server):
+    """The worker's moto server, with the lake's bucket in it."""
+    make_bucket(moto_server, BUCKET)
+    return moto_server
 
 
 @pytest.fixture

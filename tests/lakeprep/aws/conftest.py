@@ -8,18 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from tests import moto_support
+
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture
+def moto_endpoint(moto_server):
+    """The worker's moto server, emptied: each AWS command test starts from no bucket, job or
+    run, whatever ran before it."""
+    moto_support.reset(moto_server)
+    return moto_server
 
 
 @pytest.fixture

@@ -13,14 +13,18 @@ from lakeprep import storage
 from lakeprep.errors import LakeTableError
 from lakeprep.lake import lease
 from lakeprep.lake.lease import LEASE_FILE, hold
-from tests.test_s3_pipeline import BUCKET, KEYS, endpoint  # noqa: F401 - the moto server fixture
+from tests.moto_support import KEYS, make_bucket
+
+BUCKET = "lakeprep-lake"
 
 TABLE = f"s3a://{BUCKET}/lease-test/bronze/orders"
 KEY = f"lease-test/bronze/orders/{LEASE_FILE}"
 
 
 @pytest.fixture
-def s3(monkeypatch, endpoint):  # noqa: F811 - the fixture imported above
+def s3(monkeypatch, moto_server):
+    endpoint = moto_server
+    make_bucket(endpoint, BUCKET)
     for key, value in KEYS.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(storage, "_s3", storage.S3Access(endpoint, "us-east-1", True))

@@ -9,27 +9,22 @@ from sm_data import CHANNEL_ROWS
 
 from lakeprep.errors import UsageError
 from lakeprep.sagemaker import Manifest, WriteOptions, read_manifest, write_channel, write_manifest
+from tests.moto_support import make_bucket
 
 BUCKET = "lakeprep-exports"
 
 
-@pytest.fixture(scope="module")
-def s3():
-    boto3 = pytest.importorskip("boto3")
-    server_mod = pytest.importorskip("moto.server")
+@pytest.fixture
+def s3(moto_server):
+    import boto3
     from pyarrow.fs import S3FileSystem
 
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-             "region_name": "us-east-1"}
-    client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", **creds)
-    client.create_bucket(Bucket=BUCKET)
+    make_bucket(moto_server, BUCKET)
+    client = boto3.client("s3", endpoint_url=moto_server, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
     fs = S3FileSystem(access_key="testing", secret_key="testing", region="us-east-1",
-                      scheme="http", endpoint_override=f"{host}:{port}")
-    yield client, fs
-    server.stop()
+                      scheme="http", endpoint_override=moto_server.split("://", 1)[1])
+    return client, fs
 
 
 def test_csv_channel_on_s3_holds_only_parts(channel_df, s3):
