@@ -21,7 +21,7 @@ from typing import Any
 from py4j.protocol import Py4JJavaError
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.rows import build_rows, parse_problems
@@ -38,6 +38,7 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -170,7 +171,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
     report = FeatureReport(fs.table, day, inputs=inputs, feature_set=name)
     snap = cache(snap)
-    outcome = None
+    outcome = finite = None
     try:
         # the bronze -> features gate checks the snapshot before anything is fitted on it;
         # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
@@ -184,6 +185,17 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
+        # the assembled vector's gate: before anything of this run is saved or written
+        finite = check_vectors(ctx, name, fs, out.select(*_quoted(snap.columns), FEATURES_COL),
+                               report.feature_names)
+        kept = finite.passed if finite is not None and finite.passed is not None else out
+        set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
+        if finite is not None and set_aside:
+            report.rows = finite.counts["passed"]
+            if report.rows == 0:
+                raise InputError(f"{fs.table} (feature set {name}): every row's {FEATURES_COL} "
+                                 f"holds NaN or +-inf ({'; '.join(finite.reasons)}); nothing "
+                                 f"was written")
         report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
@@ -191,24 +203,62 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
         point("features.model_saved")  # saved, not committed: where the kill tests strike
-        result = _result(out, snap.columns)
-        if label:  # from the cached training rows: no second run of the pipeline's transform
+        result = _result(kept, snap.columns)
+        if label:  # from the cached training rows (no second run of the pipeline's
+            # transform) unless the vector gate set some aside
+            rows = kept.select(label) if set_aside else train
             report.label_balance = {str(r[0]): int(r[1]) for r in
-                                    train.groupBy(label).count().collect()}
+                                    rows.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
             table=fs.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
-            gate=gates.summary(outcome),
+            gate=gates.summary(outcome, finite),
             features={"set": name, "kind": fs.kind, "names": report.feature_names,
                       "label": label, "entity": fs.id_column, "column": FEATURES_COL,
-                      "pipeline_model": report.model_path,
+                      "non_finite": fs.non_finite, "pipeline_model": report.model_path,
                       "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
         report.version = ctx.table(fs.table).overwrite_partitions(result, meta).version
         gates.set_aside_gate(ctx, fs.table, outcome)
+        set_aside_vectors(ctx, fs.table, finite, snap.columns)
     finally:
-        if outcome is not None:
-            outcome.unpersist()
+        for gate in (outcome, finite):
+            if gate is not None:
+                gate.unpersist()
         snap.unpersist()
     return report
+
+
+def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, assembled: DataFrame,
+                  names: list[str]) -> GateOutcome | None:
+    """The set's gate on its assembled vectors (``features.sets.<name>.non_finite``): None
+    when the set allows NaN and +-inf; raises ``GateFailed`` under ``fail`` when any is there."""
+    if fs.non_finite == "allow":
+        log.info("feature set %s: NaN and +-inf allowed in %s (non_finite: allow)", name,
+                 FEATURES_COL)
+        return None
+    key = f"features.sets.{name}.non_finite"
+    remedy = (f"impute them in the set's pipeline, or set {key} (in "
+              f"{ctx.settings.where('features', 'sets', name)}) to quarantine or allow")
+    return gates.check_finite(ctx, fs.table, assembled, FEATURES_COL, names, fs.non_finite,
+                              remedy=remedy)
+
+
+def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
+                      columns: list[str]) -> int | None:
+    """The rows the vector gate split off, as the table stores them plus their reasons, into
+    the table's quarantine (keyed by its primary key)."""
+    if finite is None or finite.quarantined is None or not finite.counts.get("quarantined"):
+        return None
+    rows = _result(finite.quarantined, [*columns, FAILED_EXPECTATIONS_COLUMN])
+    # array<double> whose elements may be null, as a merge's union reads the table back: the
+    # quarantine keeps one column type across rebuilds
+    rows = rows.withColumn(FEATURES_COL, F.col(FEATURES_COL).cast("array<double>"))
+    keys = ctx.spec(table).primary_key or columns
+    return gates.set_aside(ctx, table, rows, keys,
+                           {"quarantined": finite.counts["quarantined"]})
+
+
+def _quoted(columns: list[str]) -> list[Column]:
+    return [F.col(f"`{c}`") for c in columns]
 
 
 def _empty_reason(fs: FeatureSet) -> str:
@@ -259,7 +309,7 @@ def record_columns(ctx: JobContext, name: str) -> list[str]:
 
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
     # Delta stores no ML vectors: the assembled vector lands as array<double>
-    return out.select(*[F.col(f"`{c}`") for c in snapshot_columns],
+    return out.select(*_quoted(snapshot_columns),
                       vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 

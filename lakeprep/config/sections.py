@@ -82,6 +82,10 @@ class _SetBase(_Model):
     inference_table: str | None = Field(default=None, description="what transform writes")
     cutoff: date | None = Field(default=None, description="default: features.cutoff")
     pipeline: dict[str, Any]
+    non_finite: Literal["fail", "quarantine", "allow"] = Field(
+        default="fail", description="NaN or +-inf in the assembled vector: fail the build before "
+        "it commits, quarantine those rows, or allow them (estimators that take missing values, "
+        "e.g. XGBoost; export still refuses them for the built-in algorithms)")
 
 
 class EntitySnapshotSet(_SetBase):
