@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
@@ -31,7 +31,7 @@ from jobs import gates
 from lakeprep.config import Settings
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
-from lakeprep.frames import cache
+from lakeprep.frames import cache, one_row
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
@@ -58,12 +58,14 @@ class FeatureReport:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] | None = None
     feature_set: str = ""
+    cutoff_note: str = ""  # how the cutoff was chosen when none was given
 
     def lines(self) -> list[str]:
         src = ", ".join(f"{i['table']}@v{i['version']}" for i in self.inputs)
         head = f"set {self.feature_set}: " if self.feature_set else ""
         out = [f"{head}{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
                f"{len(self.feature_names)} features; version {self.version}",
+               *([self.cutoff_note] if self.cutoff_note else []),
                f"pipeline model: {self.model_path}"]
         if self.label_balance:
             out.append("label balance: " + ", ".join(f"{k}: {v:,}" for k, v in
@@ -180,22 +182,16 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         train = outcome.passed if outcome is not None and outcome.passed is not None else snap
         report.rows = train.count()
         if report.rows == 0:
-            raise InputError(f"{fs.table} (feature set {name}): no rows as of {day}: "
-                             f"{_empty_reason(fs)}")
+            raise no_rows(ctx, name, fs, fs.table, day)
         model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
         # the assembled vector's gate: before anything of this run is saved or written
-        finite = check_vectors(ctx, name, fs, out.select(*_quoted(snap.columns), FEATURES_COL),
+        finite = check_vectors(ctx, name, fs, fs.table,
+                               out.select(*_quoted(snap.columns), FEATURES_COL),
                                report.feature_names)
-        kept = finite.passed if finite is not None and finite.passed is not None else out
+        kept, report.rows = vectors_kept(finite, out, report.rows, fs.table, name)
         set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
-        if finite is not None and set_aside:
-            report.rows = finite.counts["passed"]
-            if report.rows == 0:
-                raise InputError(f"{fs.table} (feature set {name}): every row's {FEATURES_COL} "
-                                 f"holds NaN or +-inf ({'; '.join(finite.reasons)}); nothing "
-                                 f"was written")
         report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
@@ -227,10 +223,11 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
     return report
 
 
-def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, assembled: DataFrame,
+def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, table: str, assembled: DataFrame,
                   names: list[str]) -> GateOutcome | None:
-    """The set's gate on its assembled vectors (``features.sets.<name>.non_finite``): None
-    when the set allows NaN and +-inf; raises ``GateFailed`` under ``fail`` when any is there."""
+    """The set's gate on the vectors it is about to write to ``table`` (its feature or its
+    inference table; ``features.sets.<name>.non_finite``): None when the set allows NaN and
+    +-inf; raises ``GateFailed`` under ``fail`` when any is there."""
     if fs.non_finite == "allow":
         log.info("feature set %s: NaN and +-inf allowed in %s (non_finite: allow)", name,
                  FEATURES_COL)
@@ -238,8 +235,20 @@ def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, assembled: DataFra
     key = f"features.sets.{name}.non_finite"
     remedy = (f"impute them in the set's pipeline, or set {key} (in "
               f"{ctx.settings.where('features', 'sets', name)}) to quarantine or allow")
-    return gates.check_finite(ctx, fs.table, assembled, FEATURES_COL, names, fs.non_finite,
+    return gates.check_finite(ctx, table, assembled, FEATURES_COL, names, fs.non_finite,
                               remedy=remedy)
+
+
+def vectors_kept(finite: GateOutcome | None, out: DataFrame, rows: int, table: str, name: str
+                 ) -> tuple[DataFrame, int]:
+    """The rows to write after the vector gate and their count; an error when it set every
+    row aside."""
+    if finite is None or not finite.counts.get("quarantined") or finite.passed is None:
+        return out, rows
+    if finite.counts["passed"] == 0:
+        raise InputError(f"{table} (feature set {name}): every row's {FEATURES_COL} holds NaN "
+                         f"or +-inf ({'; '.join(finite.reasons)}); nothing was written")
+    return finite.passed, finite.counts["passed"]
 
 
 def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
@@ -261,11 +270,64 @@ def _quoted(columns: list[str]) -> list[Column]:
     return [F.col(f"`{c}`") for c in columns]
 
 
-def _empty_reason(fs: FeatureSet) -> str:
+@dataclass(frozen=True)
+class DataDates:
+    """The first and last date of a set's data, over the columns that date it
+    (``FeatureSet.date_columns``: the time filter's column, the snapshot's timestamps)."""
+
+    columns: list[str]  # table.column
+    first: date | None = None
+    last: date | None = None
+
+    def describe(self) -> str:
+        if not self.columns:
+            return "no column dates the set's data"
+        if self.last is None:
+            return f"{', '.join(self.columns)} hold no date"
+        return f"{', '.join(self.columns)} span {self.first} .. {self.last}"
+
+
+def data_dates(ctx: JobContext, fs: FeatureSet) -> DataDates:
+    """The set's ``DataDates`` from its tables' latest versions: one aggregation per table."""
+    by_table: dict[str, list[str]] = {}
+    for table, column in fs.date_columns():
+        by_table.setdefault(table, []).append(column)
+    firsts, lasts = [], []
+    for table, columns in by_table.items():
+        days = [F.to_date(F.col(f"`{c}`")) for c in columns]
+        row = one_row(ctx.table(table).read().agg(
+            F.array_min(F.array(*[F.min(d) for d in days])).alias("a"),
+            F.array_max(F.array(*[F.max(d) for d in days])).alias("b")))
+        firsts += [row["a"]] if row["a"] is not None else []
+        lasts += [row["b"]] if row["b"] is not None else []
+    return DataDates([f"{t}.{c}" for t, c in fs.date_columns()],
+                     min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def window(fs: FeatureSet, day: str) -> str:
+    """Which rows a set takes as of ``day``, in words (``taxi_trips.pickup_datetime in
+    [2019-01-01, 2019-05-01)``)."""
     if isinstance(fs, RowsSet):
-        return (f"no {fs.source} row passes time_filter {fs.time_filter}" if fs.time_filter
-                else f"{fs.source} is empty")
-    return f"no {fs.snapshot.entity_table} row existed before the cutoff"
+        tf = fs.time_filter
+        if tf is None:
+            return f"every row of {fs.source}"
+        if tf.days is not None:
+            start: object = date.fromisoformat(day) - timedelta(days=tf.days)
+            end: object = day
+        else:
+            start, end = tf.from_ or "-inf", tf.until or "+inf"
+        return f"{fs.source}.{tf.column} in [{start}, {end})"
+    snap = fs.snapshot
+    if snap.entity_since:
+        return f"{snap.entity_table} rows whose {snap.entity_since} is before {day}"
+    return f"every row of {snap.entity_table}"
+
+
+def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
+    """The error of a set that has no rows as of ``day``: its window and its data's dates."""
+    return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
+                      f"{window(fs, day)}, and {data_dates(ctx, fs).describe()}; give a "
+                      f"--cutoff that puts data in that window")
 
 
 def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:

@@ -105,6 +105,13 @@ class EntitySnapshotSet(_SetBase):
     def sources(self) -> list[str]:
         return self.snapshot.sources()
 
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) of every timestamp that dates the snapshot's data: the entities'
+        ``entity_since`` and each aggregate's ``timestamp``."""
+        snap = self.snapshot
+        since = [(snap.entity_table, snap.entity_since)] if snap.entity_since else []
+        return list(dict.fromkeys([*since, *((a.source, a.timestamp) for a in snap.aggregates)]))
+
 
 class RowLabel(_Model):
     """``name`` = ``expr`` (Spark SQL over the source row), stored as int when boolean."""
@@ -160,6 +167,10 @@ class RowsSet(_SetBase):
 
     def sources(self) -> list[str]:
         return [self.source]
+
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) that dates the rows: the time filter's column, if any."""
+        return [(self.source, self.time_filter.column)] if self.time_filter else []
 
 
 FeatureSet = Annotated[EntitySnapshotSet | RowsSet, Field(discriminator="kind")]
