@@ -24,9 +24,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import ingest
-from jobs.generate_sample import generate
 from lakeprep.config import load_settings
 from lakeprep.runtime import JobContext
+from lakeprep.sample.generate import generate
 from lakeprep.spark import session_for
 
 REPO = Path(__file__).resolve().parent.parent

@@ -82,8 +82,8 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     """Run every stage; raise :class:`StageFailed` naming the first stage that fails (the run
     record is saved either way, so the report shows how far it got)."""
     from jobs import build_features, export_training, gates, ingest
-    from jobs.generate_sample import generate
     from jobs.quality_docs import build_data_docs
+    from lakeprep.sample.generate import generate
 
     listener = listener or _Quiet()
     spark = spark or session_for(settings)

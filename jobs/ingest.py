@@ -14,8 +14,9 @@ second run of the same table stops with exit 4 naming the run that holds it, bef
 anything. The shared ingest log's merge holds the log's own lease and waits for it, so runs of
 different tables never lose or duplicate each other's rows.
 
-Run it: ``lakeprep run ingest --env local``, ``spark-submit jobs/cli.py run ingest --env local``,
-or from a notebook ``ingest.run(load_settings("local"))``.
+Run it: ``lakeprep run ingest --env local``,
+``spark-submit jobs/cli/__main__.py run ingest --env local``, or from a notebook
+``ingest.run(load_settings("local"))``.
 """
 
 from __future__ import annotations

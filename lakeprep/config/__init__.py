@@ -308,6 +308,18 @@ class Settings(_Model):
     def system_table(self, name: str) -> str:
         return _join(self.lake.system, name)
 
+    def lake_tables(self, table: str | None = None) -> list[tuple[str, str]]:
+        """(name, location) of ``table`` and its quarantine table, or of every table the lake
+        holds (every non-raw table, its quarantine, and the ingest log)."""
+        names = [table] if table else [s.name for s in self.tables.values() if s.layer != "raw"]
+        targets = []
+        for name in names:
+            spec = self.table(name)
+            targets += [(name, spec.location), (spec.quarantine_name, spec.quarantine_location)]
+        if not table and self.lake.system:
+            targets.append(("ingest_log", self.system_table("ingest_log")))
+        return targets
+
     def where(self, *key: str) -> str:
         """The conf file that set ``key`` (or its nearest parent; env files win over base).
 
