@@ -35,34 +35,31 @@ from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
-from jobs.raw_reader import (
-    RAW_BYTES,
-    RAW_HEADER,
-    RAW_RECORD,
-    REASONS,
-    SOURCE_FILE,
-    parse_lines,
-    read_raw,
-    records_as_lines,
-    validate_types,
-)
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import cache, one_row
+from lakeprep.ingest.columns import (
+    INGESTED_AT,
+    METADATA_COLUMNS,
+    RAW_COLUMNS,
+    RAW_RECORD,
+    REASONS,
+    RUN_ID,
+    SOURCE_FILE,
+)
+from lakeprep.ingest.reader import parse_lines, read_raw, records_as_lines, validate_types
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
+from lakeprep.uris import absolute, local_path
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 INGEST_LOG = "ingest_log"
-RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"
-METADATA_COLUMNS = (SOURCE_FILE, INGESTED_AT, RUN_ID)
-RAW_COLUMNS = (RAW_RECORD, RAW_BYTES, RAW_HEADER)  # kept in quarantine only
 QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, RUN_ID, INGESTED_AT)
 # a quarantined record is its file, its raw text and which of its identical copies it is
 QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
@@ -352,15 +349,11 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
             changed = (both.where(F.col(REASONS) != F.col("__new"))
                        .withColumn(REASONS, F.col("__new")).drop("__new"))
             gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
-            meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
-                                       inputs=inputs, counts={"replayed": report.rows_read,
-                                                              "quarantined": report.quarantined})
-            version = None
-            if report.quarantined and not changed.isEmpty():
-                version = quarantine.merge(changed, QUARANTINE_KEYS, meta,
-                                           when_matched="update").version
-            if report.quarantined < report.rows_read:
-                version = quarantine.delete(gone, QUARANTINE_KEYS, meta).version
+            version = gates.resettle(
+                ctx, spec.name, changed if report.quarantined else None,
+                gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
+                {"replayed": report.rows_read, "quarantined": report.quarantined}, inputs,
+                QUARANTINE_PARTITIONS)
             return version if version is not None else report.quarantine_version
 
         _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
@@ -372,9 +365,9 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
 
 def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
     """The quarantined file ``file`` names: its recorded path or URI, or a path to it."""
-    wanted = file if "://" in file or file.startswith("file:") else os.path.abspath(file)
+    wanted = absolute(file)
     for path in files:
-        if file == path or wanted == path.removeprefix("file://").removeprefix("file:"):
+        if file == path or wanted == local_path(path):
             return path
     shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
     raise UsageError(f"--file {file}: no quarantined record of table {spec.name} comes from "

@@ -24,7 +24,7 @@ from pyspark.sql import SparkSession
 
 from lakeprep.config import Settings, TableSpec
 from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine, verify
-from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun
+from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun, RunInfo
 from lakeprep.spark import session_for
 from lakeprep.storage import configure_s3
 from lakeprep.version import code_version
@@ -109,7 +109,7 @@ class JobContext:
         if self.lineage is not None:
             yield self
             return
-        with LineageEmitter.from_settings(self.settings).run(self) as run:
+        with LineageEmitter.from_settings(self.settings).run(self.run_info, self) as run:
             self.lineage = run
             try:
                 yield self
@@ -131,6 +131,16 @@ class JobContext:
         if self.lineage is not None and result.version is not None:
             name = str(metadata.get("table") or table.location.rstrip("/").rsplit("/", 1)[-1])
             self.lineage.add_commit(name, table.location, result.version, metadata)
+
+    @property
+    def run_info(self) -> RunInfo:
+        """What this run's lineage events say of it."""
+        try:
+            version: str | None = self.spark.version
+        except Exception:  # noqa: BLE001 - a stopped session has no version to give
+            version = None
+        return RunInfo(self.run_id, self.job, self.engine, self.started_at, self.settings.env,
+                       self.settings.conf_hash, tuple(self.settings.files), version)
 
     def spec(self, name: str) -> TableSpec:
         return self.settings.table(name)

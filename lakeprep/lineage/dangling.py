@@ -23,6 +23,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from lakeprep.config.sections import FileTransportConf
 from lakeprep.lake.lease import process_alive
 from lakeprep.lineage.emit import LineageEmitter, read_events
+from lakeprep.uris import is_remote, local_path
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
@@ -40,9 +41,9 @@ def close_dangling_runs(settings: Settings, dry_run: bool = False) -> int:
         return 0  # an HTTP endpoint's events cannot be read back from here
     path = conf.path or (settings.system_table("openlineage") + "/events.jsonl"
                          if settings.lake.system else None)
-    if not path or "://" in path.removeprefix("file://"):
+    if not path or is_remote(path):
         return 0
-    local = Path(path.removeprefix("file://"))
+    local = Path(local_path(path))
     if not local.exists():
         return 0
     last: dict[str, RunEvent] = {}

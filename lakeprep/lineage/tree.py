@@ -12,16 +12,15 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from lakeprep.errors import LakeprepError, LakeTableError
-from lakeprep.lineage.datasets import _open
+from lakeprep.lineage.datasets import Tables, _open
 
 if TYPE_CHECKING:
     from lakeprep.lake import Commit, LakeTable
-    from lakeprep.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
 # the lineage tree ----------------------------------------------------------------------------
-def lineage_graph(ctx: JobContext, table: str, version: int | None = None, max_depth: int = 20,
+def lineage_graph(ctx: Tables, table: str, version: int | None = None, max_depth: int = 20,
                   max_files: int = 10) -> dict[str, Any]:
     """The lineage of ``table`` at ``version`` (latest when None) as nested dicts: each table
     node has ``table, version, status, job, run_id, time, gate, counts, inputs``; raw file
@@ -46,7 +45,7 @@ def lineage_graph(ctx: JobContext, table: str, version: int | None = None, max_d
                              t, depth=0)
 
 
-def lineage_tree(ctx: JobContext, table: str, version: int | None = None, max_depth: int = 20,
+def lineage_tree(ctx: Tables, table: str, version: int | None = None, max_depth: int = 20,
                  max_files: int = 10) -> Tree:
     """``lineage_graph`` as a rich Tree, ready for ``rich.print``.
 
@@ -70,7 +69,7 @@ def render_tree(node: Mapping[str, Any], parent: Tree | None = None) -> Tree:
 
 
 class _Walker:
-    def __init__(self, ctx: JobContext, max_depth: int, max_files: int):
+    def __init__(self, ctx: Tables, max_depth: int, max_files: int):
         self.ctx, self.max_depth, self.max_files = ctx, max_depth, max_files
         self.histories: dict[str, list[Commit]] = {}
         self.seen: set[tuple[str, int]] = set()

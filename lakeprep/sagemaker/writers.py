@@ -15,7 +15,7 @@ overwrites its own parts instead of adding duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from pyarrow import fs as pafs
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakeprep.config.sections import ExportSettings
 from lakeprep.errors import UsageError
 from lakeprep.sagemaker.batches import (
     VectorBatch,
@@ -67,6 +68,16 @@ class WriteOptions:
     task: Task = "auto"  # class balance for "classification" (or integral labels on "auto")
     libsvm_index_base: int = 0  # SageMaker XGBoost reads zero-based indices
     tensor_layout: TensorLayout = "auto"  # RecordIO: dense/sparse per vector type, or forced
+
+    @classmethod
+    def for_export(cls, cfg: ExportSettings, label: str, names: Sequence[str],
+                   seed: int) -> WriteOptions:
+        """The options of an export (``export:`` in conf) of a table with ``label`` and the
+        feature ``names`` in vector order."""
+        return cls(features_col=cfg.features_col, label_col=label, feature_names=tuple(names),
+                   shuffle=cfg.shuffle, seed=seed, num_files=cfg.num_files,
+                   rows_per_file=cfg.rows_per_file,
+                   mode="overwrite" if cfg.overwrite else "error")
 
     def __post_init__(self) -> None:
         for name in ("num_files", "rows_per_file"):

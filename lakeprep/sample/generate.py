@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.errors import LakeprepError, UsageError
+from lakeprep.uris import is_remote
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -477,7 +478,7 @@ class _Plan:
         if days < batches:
             raise UsageError(f"days ({days}) must be at least batches ({batches}): "
                              "each batch covers a slice of at least one day")
-        if "://" not in out and not out.startswith("file:"):
+        if not is_remote(out) and not out.startswith("file:"):
             out = os.path.abspath(out)
         orders = round(customers * orders_per_customer)
         events = round(customers * events_per_customer)
