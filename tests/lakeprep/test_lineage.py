@@ -265,7 +265,8 @@ def test_http_transport_posts_each_event_with_the_api_key(spark, tmp_path, monke
         emitter = LineageEmitter.from_settings(ctx.settings)
         assert isinstance(emitter.transport, HttpTransport)
         assert emitter.start(ctx.run_info)
-        assert emitter.complete(ctx.run_info, outputs=[DatasetRef("b", f"{tmp_path}/features/b", 0)])
+        assert emitter.complete(ctx.run_info,
+                                outputs=[DatasetRef("b", f"{tmp_path}/features/b", 0)])
         thread.join(timeout=15)
     finally:
         server.server_close()
