@@ -14,9 +14,9 @@ What it checks, in order, each problem naming its file and key:
    starting from the set's columns, which follow from the conf alone (a label expression is
    parsed only when the set is built: parsing Spark SQL needs the JVM).
 
->>> problems, summary = validate("local")  # doctest: +SKIP
->>> summary  # doctest: +SKIP
-'conf (local): 11 files, 6 tables, 6 suites, 11 feature steps: no problems'
+>>> problems, summary = validate("local")
+>>> problems, summary.endswith("feature steps: no problems")
+([], True)
 """
 
 from __future__ import annotations

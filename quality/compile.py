@@ -3,8 +3,10 @@
 Every check here runs on the driver before any Spark job: expectation names against GE's registry,
 parameters against each expectation's own model, column names against the DataFrame's schema.
 
->>> decl = SuiteDeclaration.from_mapping(yaml.safe_load(open(path)), source=path)  # doctest: +SKIP
->>> suite = compile_suite(decl, schema=df.schema, source=path)  # doctest: +SKIP
+Example::
+
+    decl = SuiteDeclaration.from_mapping(yaml.safe_load(open(path)), source=path)
+    suite = compile_suite(decl, schema=df.schema, source=path)
 """
 
 from __future__ import annotations
