@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobs import build_features, cli, export_training, ingest
-from jobs.quality_docs import build_data_docs
+from jobs import build_features, cli, export_training, gates, ingest
 from lakeprep.config import load_settings
 from lakeprep.errors import InputError
 from lakeprep.runtime import JobContext
@@ -139,7 +138,7 @@ def test_without_imputation_the_build_stops_before_commit(spark, gappy_lake, tmp
     queries = [r["expectation_config"]["kwargs"]["unexpected_rows_query"]
                for r in failed[-1]["ge_result"]["results"]]
     assert f"isnan(`features`[{slot}])" in queries[1]
-    index = build_data_docs(results, tmp_path / "docs")
+    index = Path(gates.publish_docs(ctx))
     pages = "".join(p.read_text() for p in index.parent.rglob("*.html"))
     assert f"{TABLE}_finite" in pages and "passenger_count" in pages
 
