@@ -228,3 +228,13 @@ def test_transform_without_cutoff_takes_the_day_after_the_latest_data(spark, tax
         "taxi_trips.pickup_datetime in [2029-09-03, 2030-01-01), and taxi_trips.pickup_datetime "
         "span 2019-01-01 .. 2019-05-02; give a --cutoff that puts data in that window")
     assert inference.version() == version  # nothing written
+
+
+def test_an_unknown_non_finite_policy_names_the_file_and_key(tmp_path):
+    conf = _copy_conf(tmp_path, "features: {sets: {taxi_tips: {non_finite: drop}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings("local", conf, environ={})
+    assert str(err.value) == (f"{conf}/local/features.yaml: features.sets.taxi_tips.non_finite: "
+                              f"Input should be 'fail', 'quarantine' or 'allow'")
+    assert load_settings("local", REPO / "conf", environ={}).features.sets["customer"] \
+        .non_finite == "fail"
