@@ -17,10 +17,13 @@ Data Docs): one ``unexpected_rows_expectation`` over the whole vector, plus one 
 failed, each with the Spark SQL query that finds those rows in the feature table as written
 (``features`` stored as ``array<double>``), so the check can be rerun on the table with GE.
 
+>>> names = ["hour_sin", "hour_cos", "dow_sin", "dow_cos", "distance", "fare", "passenger_count"]
 >>> counts = VectorCounts(rows=40000, nonfinite_rows=13, by_slot={6: 13})
->>> outcome = finite_gate(None, counts, "features", names, "taxi_tips_features")  # doctest: +SKIP
->>> outcome.reasons[0]  # doctest: +SKIP
-'features[6] passenger_count: NaN or +-inf in 13 of 40,000 rows'
+>>> outcome = finite_gate(None, counts, "features", names, "taxi_tips_features")
+>>> outcome.verdict.value, outcome.reasons
+('fail', ['`features`[6] passenger_count: NaN or +-inf in 13 of 40,000 rows'])
+>>> [(o.columns, o.unexpected_count) for o in outcome.report.outcomes]
+[(['features'], 13), (['passenger_count'], 13)]
 """
 
 from __future__ import annotations
@@ -147,13 +150,14 @@ def _name(names: Sequence[str], slot: int) -> str:
     return names[slot] if slot < len(names) else f"slot {slot}"
 
 
-def finite_gate(df: DataFrame, counts: VectorCounts, column: str, names: Sequence[str],
+def finite_gate(df: DataFrame | None, counts: VectorCounts, column: str, names: Sequence[str],
                 table: str, policy: str | Policy = "fail", remedy: str = "") -> GateOutcome:
     """The gate's verdict on ``df``'s vector ``column`` from ``counts`` (no Spark job here).
 
     ``names`` are the vector's feature names in slot order; ``remedy`` ends a failure's
     reasons (what to change, e.g. the conf key). Under ``quarantine`` ``passed`` and
-    ``quarantined`` are lazy frames of ``df``, the latter with ``_failed_expectations``.
+    ``quarantined`` are lazy frames of ``df``, the latter with ``_failed_expectations``; under
+    ``fail`` and ``warn`` ``passed`` is ``df`` itself (None allowed: a verdict only).
     """
     policy = Policy(policy)
     report = finite_report(counts, column, names, table)
@@ -163,6 +167,8 @@ def finite_gate(df: DataFrame, counts: VectorCounts, column: str, names: Sequenc
         reasons = [f"`{column}`: NaN or +-inf in {counts.nonfinite_rows:,} rows"]
     bad = counts.nonfinite_rows
     if policy is Policy.QUARANTINE:
+        if df is None:
+            raise ValueError("finite_gate: policy quarantine splits the rows of df; give it")
         flagged = nonfinite_rows(column)
         return GateOutcome(
             policy, Verdict.QUARANTINE if bad else Verdict.PASS, report,
