@@ -37,7 +37,8 @@ def test_an_install_hint_keeps_its_extra(monkeypatch, tmp_path, capsys):
     assert "pip install 'lakeprep[package]' (or pip install venv-pack)" in capsys.readouterr().err
 
 
-def test_a_cli_error_naming_a_bracketed_value_prints_it(capsys):
+def test_a_cli_error_naming_a_bracketed_value_prints_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("LAKEPREP_DATA", str(tmp_path))  # its log folder: not the checkout's
     code = cli.main(["run", "build-features", "--set", "x[package]", "--conf-dir",
                      str(REPO / "conf")])
     assert code == 2
