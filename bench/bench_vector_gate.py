@@ -60,7 +60,7 @@ def sql_counts(df: DataFrame) -> dict[int, int]:
     bad = values.where(nonfinite_rows("features")).select(
         F.posexplode(F.concat(F.array(F.lit(float("nan"))), F.col("a"))))
     rows = bad.where(F.isnan("col") | (F.abs("col") == INF)).groupBy("pos").count().collect()
-    return {r.pos - 1: r["count"] for r in rows}
+    return {r.pos - 1: r["count"] for r in rows}  # -1: the marker, one per row with any
 
 
 def main() -> None:
@@ -86,7 +86,8 @@ def main() -> None:
             return f"{p.nonfinite_rows:,} rows; per slot {dict(p.nonfinite)}"
 
         def sql() -> str:
-            return f"per slot {sql_counts(assembled(spark, path))}"
+            counts = sql_counts(assembled(spark, path))
+            return f"{counts.pop(-1, 0):,} rows; per slot {counts}"
 
         base, base_jobs, _ = timed(spark, "write", write)
         results = [("write the feature rows (vector_to_array + Parquet)", f"{base:.2f}",
