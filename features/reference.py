@@ -19,11 +19,13 @@ True
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
 from pyspark.ml.param import Param
 
 from features.base import param_rules
+from features.persistence import FittedModel
 from features.registry import standard_output_columns
 from features.spec import load_operations
 
@@ -214,6 +216,15 @@ def _writes(cls: type) -> str:
     return (inspect.getdoc(declare) or "").splitlines()[0].rstrip(".")
 
 
+def fitted_model_class(cls: type) -> type[FittedModel] | None:
+    """The lakeprep model an estimator's fit returns (its ``_fit`` annotation), or None."""
+    fit = getattr(cls, "_fit", None)
+    if fit is None or cls.__module__.startswith("pyspark"):
+        return None
+    model = typing.get_type_hints(fit).get("return")
+    return model if isinstance(model, type) and issubclass(model, FittedModel) else None
+
+
 def _param_rows(cls: type) -> list[str]:
     rules = param_rules(cls)
     # the keyword defaults of __init__ (pyspark.ml's idiom): no instance, so no JVM, is needed
@@ -277,6 +288,10 @@ def _op_section(op: str, cls: type) -> list[str]:
     summary = doc.split("\n\n")[0].replace("\n", " ")
     out = [f"### `{op}`", "", f"`{cls.__module__}.{cls.__name__}`: {summary}", "",
            f"Writes: {_writes(cls)}.", ""]
+    model = fitted_model_class(cls)
+    if model is not None:
+        out += [f"Fitted model data (`data/`, Parquet, `{model.__name__}`): "
+                f"`{model.DATA_SCHEMA}`.", ""]
     if not cls.__module__.startswith("pyspark"):
         body = doc.split("\n\n")[1:]
         prose = [p.replace("\n", " ") for p in body if not p.lstrip().startswith(">>>")]

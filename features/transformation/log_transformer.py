@@ -8,7 +8,6 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -22,13 +21,14 @@ from features.base import (
     invalid_value,
 )
 from features.checks import require_numeric
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 BASES = ("e", "2", "10")
 
 
 @register("log")
-class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultParamsWritable):
+class LogTransformer(Transformer, HasInOutCols, StageReadable, StageWritable):
     """Applies log_base(x + offset) to numeric columns (doubles out).
 
     ``offset=1`` with base e is log1p, computed with Spark's ``log1p`` for precision near 0.

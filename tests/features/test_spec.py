@@ -42,7 +42,7 @@ def test_unknown_parameter_lists_the_stage_params(no_jobs):
         build_pipeline(spec, COLUMNS, source="f.yaml")
     assert str(err.value) == (
         "f.yaml: step 'consts' (#1, op 'drop_constant'): unknown parameter(s) ['tolerance']; "
-        "valid parameters of DropConstantFeatures: dropped, inputCols, missingValues, tol")
+        "valid parameters of DropConstantFeatures: inputCols, missingValues, tol")
 
 
 def test_unknown_column_and_all_errors_together(no_jobs):
