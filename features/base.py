@@ -27,7 +27,6 @@ from features.registry import as_list
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-HANDLE_INVALID = ("error", "null")
 # Set by features.fused while it fits a pipeline level: it answers aggregate, aggregate_by and
 # category_stats requests of every stage of the level from shared passes, not one per stage.
 STATS_PROVIDER: ContextVar[Any] = ContextVar("lakeprep_stats_provider", default=None)
@@ -234,11 +233,12 @@ def aggregate_by(df: DataFrame, key: str, exprs: Mapping[str, Column]) -> dict[A
     return {r["_key"]: {n: r[a] for n, a in zip(names, aliases, strict=True)} for r in rows}
 
 
-def invalid_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:
-    """The value to emit for an invalid input: a runtime error naming stage/column, or null."""
+def out_of_domain_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:
+    """The output for a value outside a transform's domain under ``handleOutOfDomain``: a
+    runtime error naming stage, column and value, or null."""
     if policy == "null":
         return F.lit(None)
     return F.raise_error(F.concat(
         F.lit(f"{stage}: column '{column}' has value "), value.cast("string"),
-        F.lit(f" where {what}; fix the input or set handleInvalid='null'"),
+        F.lit(f" where {what}; fix the input or set handleOutOfDomain='null'"),
     ))

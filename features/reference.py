@@ -98,9 +98,9 @@ CONTRACT: dict[str, tuple[str, str]] = {
                     "sklearn PolynomialFeatures(interaction_only) products (exact)."),
     "lag_features": ("null values lag as null; the first k rows of a series get null.",
                      "pandas groupby().shift(k) (exact)."),
-    "log": ("null/NaN pass through; x + offset <= 0 per handleInvalid (error or null).",
+    "log": ("null/NaN pass through; x + offset <= 0 per handleOutOfDomain (error or null).",
             "numpy log/log2/log10 (exact)."),
-    "log1p": ("null/NaN pass through; x <= -1 per handleInvalid.", "numpy log1p (exact)."),
+    "log1p": ("null/NaN pass through; x <= -1 per handleOutOfDomain.", "numpy log1p (exact)."),
     "math_features": ("null in any input gives null for sum/prod/mean (unlike pandas' skipna).",
                       "feature-engine MathFeatures on complete rows (std ddof=1)."),
     "max_abs_scale": ("vectors carry no nulls; NaN propagates; non-finite max |x| raises.",
@@ -121,8 +121,8 @@ CONTRACT: dict[str, tuple[str, str]] = {
                                  "pandas groupby window aggregates (exact)."),
     "polynomial_expansion": ("MLlib: NaN propagates, null vectors fail (documented exception).",
                              "sklearn PolynomialFeatures(include_bias=False), other order."),
-    "power_transform": ("fit over finite values; null/NaN pass through; constant column or "
-                        "non-finite transform raises.",
+    "power_transform": ("fit over finite values; null/NaN pass through; Box-Cox of x <= 0 per "
+                        "handleOutOfDomain; constant column or non-finite transform raises.",
                         "sklearn PowerTransformer lambdas within 1e-5 (scipy's brent)."),
     "regex_tokenizer": ("null text gives a null array.",
                         "MLlib RegexTokenizer tokens (exact); sklearn CountVectorizer "

@@ -15,7 +15,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HANDLE_INVALID,
     HasInOutCols,
     InRange,
     OneOf,
@@ -25,10 +24,11 @@ from features.base import (
     check_params,
     finite,
     finite_value,
-    invalid_value,
+    out_of_domain_value,
 )
 from features.checks import require_numeric
 from features.errors import FeatureInputError
+from features.params import HasHandleOutOfDomain
 from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 from features.transformation.power_math import box_cox, fit_lambda, yeo_johnson
@@ -37,10 +37,9 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 METHODS = ("yeo-johnson", "box-cox")
 
 
-class _PowerParams(HasInOutCols):
+class _PowerParams(HasInOutCols, HasHandleOutOfDomain):
     PARAM_RULES: dict[str, Rule] = {
-        "method": OneOf(METHODS), "handleInvalid": OneOf(HANDLE_INVALID),
-        "maxSampleRows": InRange(2)}
+        "method": OneOf(METHODS), "maxSampleRows": InRange(2)}
 
     method = Param(Params._dummy(), "method", f"one of {METHODS}",
                    typeConverter=TypeConverters.toString)
@@ -51,9 +50,6 @@ class _PowerParams(HasInOutCols):
                           "lambda is fitted on a uniform sample of at most this many rows",
                           typeConverter=TypeConverters.toInt)
     seed = Param(Params._dummy(), "seed", "seed of the sample", typeConverter=TypeConverters.toInt)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          f"Box-Cox of x <= 0 at transform: one of {HANDLE_INVALID}",
-                          typeConverter=TypeConverters.toString)
     FORMER_PARAMS = {"lambdas": "fitted lambda per column",
                      "means": "fitted mean of the transformed column (standardize)",
                      "scales": "fitted std of the transformed column (standardize)"}
@@ -61,7 +57,7 @@ class _PowerParams(HasInOutCols):
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(method="yeo-johnson", standardize=False, maxSampleRows=100_000, seed=42,
-                         handleInvalid="error")
+)
 
     def power_expr(self, column: str, lmbda: float) -> Column:
         """Spark expression of the transform of ``column`` with ``lmbda`` (null/NaN pass)."""
@@ -69,9 +65,10 @@ class _PowerParams(HasInOutCols):
         lam = F.lit(lmbda)
         if self.getOrDefault(self.method) == "box-cox":
             value = F.ln(x) if lmbda == 0 else (F.pow(x, lam) - 1) / lam
-            stage, policy = type(self).__name__, self.getOrDefault(self.handleInvalid)
+            stage, policy = type(self).__name__, self.getHandleOutOfDomain()
             return (F.when(x.isNull() | F.isnan(x), x)
-                    .when(x <= 0, invalid_value(policy, stage, column, "Box-Cox needs x > 0", x))
+                    .when(x <= 0,
+                          out_of_domain_value(policy, stage, column, "Box-Cox needs x > 0", x))
                     .otherwise(value))
         pos = F.log1p(x) if lmbda == 0 else (F.pow(x + 1, lam) - 1) / lam
         neg = (-F.log1p(-x) if lmbda == 2
@@ -89,7 +86,7 @@ class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
     One job counts the rows, one collects the sample; ``standardize`` adds one aggregation of
     the transformed columns (exact mean and population std over all rows). Fit ignores null,
     NaN and +-inf; Box-Cox needs every finite fit value > 0. At transform null and NaN pass
-    through, Box-Cox of x <= 0 follows ``handleInvalid``.
+    through, Box-Cox of x <= 0 follows ``handleOutOfDomain`` (error or null).
 
     >>> PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_  # doctest: +SKIP
     {'amount': 0.12}
@@ -100,14 +97,15 @@ class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
                  method: str = "yeo-johnson", standardize: bool = False,
-                 maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error") -> None:
+                 maxSampleRows: int = 100000, seed: int = 42,
+                 handleOutOfDomain: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
                   method: str = "yeo-johnson", standardize: bool = False,
-                  maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error",
+                  maxSampleRows: int = 100000, seed: int = 42, handleOutOfDomain: str = "error",
         ) -> PowerTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
@@ -117,8 +115,6 @@ class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
         stage, cols = type(self).__name__, self.getInputCols()
         method = self.getOrDefault(self.method)
         check_choice(stage, "method", method, METHODS)
-        check_choice(stage, "handleInvalid", self.getOrDefault(self.handleInvalid),
-                     HANDLE_INVALID)
         require_numeric(dataset, cols, stage)
         self.check_outputs(dataset)
         exprs = {"rows": F.count("*")}

@@ -91,7 +91,7 @@ def every_model_pipeline() -> Pipeline:
                    cappingMethod="quantiles", tail="both", fold=0.05, relativeError=0.0),
         OutlierTrimmer(inputCols=["tenure"], cappingMethod="iqr", fold=3.0),
         LogTransformer(inputCols=["tenure_w"], outputCols=["tenure_log"], offset=-50.0,
-                       handleInvalid="null"),
+                       handleOutOfDomain="null"),
         PowerTransformer(inputCols=["tenure"], outputCols=["tenure_yj"], standardize=True),
         EqualWidthDiscretiser(inputCols=["tenure"], outputCols=["tenure_bin"], bins=4),
         CyclicalFeatures(inputCols=["hour", "tenure"], maxValues={"hour": 24.0}),
@@ -181,7 +181,8 @@ def test_a_pipeline_model_saved_in_the_former_layout_loads_and_transforms_alike(
     got = [plain(r) for r in model.transform(df).orderBy("id").collect()]
     assert_same_rows(got, expected["pipeline_model"])
     log = model.stages[4]
-    assert log.getOrDefault("handleInvalid") == "null"  # former name, still read
+    assert log.getHandleOutOfDomain() == "null"  # saved as handleInvalid, its former name
+    assert not log.hasParam("handleInvalid")
 
 
 @pytest.mark.parametrize("name", sorted(SELECTORS))
