@@ -87,6 +87,9 @@ def get_spark(
     if not _submitted_with_master():
         builder = builder.master(master or "local[*]")
     settings = {**LOCAL_DEFAULTS, **(conf or {})}
+    if _log_option:
+        key = "spark.driver.extraJavaOptions"
+        settings[key] = f"{settings.get(key, LOCAL_DEFAULTS[key])} {_log_option}"
     jars = [] if delta_packages else jar_paths()
     if jars:
         settings["spark.jars"] = ",".join([*jars, *filter(None, [settings.get("spark.jars")])])
@@ -131,23 +134,28 @@ logger.repl.level = warn
 """
 
 
-def log_to_file(conf: Mapping[str, str], log_file: str | Path) -> dict[str, str]:
-    """``conf`` plus the driver option that sends Spark's log4j2 output to ``log_file``.
+# the driver option of :func:`log_to_file`, for a session this process starts
+_log_option: str | None = None
 
-    Takes effect for a session started afterwards (the JVM reads it at launch); the log4j2
-    properties file is written beside the log.
 
-    >>> c = log_to_file({}, "/tmp/lakeprep-doc/spark.log")
-    >>> "-Dlog4j2.configurationFile=" in c["spark.driver.extraJavaOptions"]
+def log_to_file(log_file: str | Path) -> str:
+    """Send Spark's own log4j2 output to ``log_file`` for a session this process starts
+    afterwards (the JVM reads the option at launch); the log4j2 properties file is written
+    beside the log. Returns the driver option added to ``spark.driver.extraJavaOptions``.
+
+    A setting of this process, never of the conf: a job definition built from the conf (what
+    ``lakeprep deploy`` sends) carries none of the deployer's paths.
+
+    >>> log_to_file("/tmp/lakeprep-doc/spark.log").startswith("-Dlog4j2.configurationFile=file:")
     True
     """
+    global _log_option
     log_file = Path(log_file).resolve()
     log_file.parent.mkdir(parents=True, exist_ok=True)
     props = log_file.with_suffix(".log4j2.properties")
     props.write_text(LOG4J2_TEMPLATE.format(log_file=log_file), encoding="utf-8")
-    key = "spark.driver.extraJavaOptions"
-    options = conf.get(key, LOCAL_DEFAULTS[key])
-    return {**conf, key: f"{options} -Dlog4j2.configurationFile=file:{props}"}
+    _log_option = f"-Dlog4j2.configurationFile=file:{props}"
+    return _log_option
 
 
 def has_delta_classes(spark: SparkSession) -> bool:

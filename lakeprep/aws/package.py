@@ -1,7 +1,7 @@
 """``lakeprep package``: build what each AWS target runs, into one folder (default ``dist/``).
 
 - every target: the wheel (code + the default conf, ``site-packages/conf``) and the entry script
-  ``cli.py`` (a copy of ``jobs/cli.py``, the one entry point of spark-submit, EMR steps and
+  ``cli.py`` (a copy of ``jobs/cli/__main__.py``, the one entry point of spark-submit, EMR steps and
   EMR Serverless);
 - glue: ``run_job.py`` (``glue_scripts/``), Glue's script that calls the same CLI;
 - emr: ``bootstrap.sh`` (``emr/``), which installs the wheel on every node at cluster start;
@@ -83,7 +83,7 @@ def build(targets: list[str], out: Path, root: Path | None = None) -> PackageRep
     out.mkdir(parents=True, exist_ok=True)
     report = PackageReport(out)
     wheel = _timed(report, "wheel", lambda: build_wheel(root, out))
-    _timed(report, ENTRY, lambda: _copy(root / "jobs" / "cli.py", out / ENTRY))
+    _timed(report, ENTRY, lambda: _copy(root / "jobs" / "cli" / "__main__.py", out / ENTRY))
     if "glue" in targets:
         _timed(report, GLUE_SCRIPT, lambda: _copy(root / "glue_scripts" / "run_job.py",
                                                   out / GLUE_SCRIPT))

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 from jobs import ingest
-from jobs.generate_sample import generate
 from lakeprep.config import load_settings
 from lakeprep.lake import read_table
 from lakeprep.runtime import JobContext
+from lakeprep.sample.generate import generate
 
 REPO = Path(__file__).resolve().parents[2]
 # differ between two runs on two lakes: ids, times, and the conf hash (the lake root is in it)

@@ -13,6 +13,7 @@ from pathlib import Path
 from jobs import cli
 from lakeprep.config import load_settings
 from lakeprep.lake import read_table
+from lakeprep.sample.taxi import TLC_HEADER
 
 REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
 TRIPS = 60
@@ -34,7 +35,7 @@ def test_the_readme_taxi_example_runs_by_conf_alone(spark, tmp_path, taxi_dir, m
 
     out = run("generate-sample", "--customers", "20", "--taxi-dir", str(heads))
     april = lake / "raw" / "nyc_taxi" / "yellow_tripdata_sample_2019-04.csv"
-    assert april.read_text().splitlines()[0] == cli.TLC_HEADER and "nyc_taxi" in out
+    assert april.read_text().splitlines()[0] == TLC_HEADER and "nyc_taxi" in out
 
     out = run("run", "ingest", "--table", "taxi_trips")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("taxi_trips: read"))

@@ -42,7 +42,7 @@ def dist(tmp_path):
     out = tmp_path / "dist"
     out.mkdir()
     (out / "lakeprep-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
-    shutil.copy(REPO / "jobs/cli.py", out / "cli.py")
+    shutil.copy(REPO / "jobs/cli/__main__.py", out / "cli.py")
     shutil.copy(REPO / "glue_scripts/run_job.py", out / "run_job.py")
     shutil.copy(REPO / "emr/bootstrap.sh", out / "bootstrap.sh")
     (out / "lakeprep_venv.tar.gz").write_bytes(b"venv")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.generate_sample import generate
 from lakeprep.errors import UsageError
+from lakeprep.sample.generate import generate
 
 CUSTOMERS = 200
 START = datetime(2026, 1, 1)
