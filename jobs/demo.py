@@ -7,9 +7,11 @@ every job run records its lineage exactly as ``lakeprep run`` would. What the ru
 ``lakeprep report RUN_ID``). Safe to re-run: sample data already there is kept, ingest skips
 files it has seen, build-features replaces its snapshot partition, export writes a new folder.
 
->>> result = run_demo(load_settings("local"), customers=200)  # doctest: +SKIP
->>> result.report_path  # doctest: +SKIP
-'lakeprep-data/_lakeprep/reports/20260501T101500Z-demo-1a2b3c4d.html'
+Example::
+
+    result = run_demo(load_settings("local"), customers=200)
+    result.report_path
+    # -> 'lakeprep-data/_lakeprep/reports/20260501T101500Z-demo-1a2b3c4d.html'
 """
 
 from __future__ import annotations

@@ -8,9 +8,11 @@ run id and split spec; ``jobs.reproduce`` rebuilds them from it.
 
     lakeprep run export --env local [--set NAME] [--version N]
 
->>> report = run(load_settings("local"))  # doctest: +SKIP
->>> report.manifest_uri  # doctest: +SKIP
-'/lake/exports/customer_features/20260501T...-export-1a2b3c4d/manifest.json'
+Example::
+
+    report = run(load_settings("local"))
+    report.manifest_uri
+    # -> '/lake/exports/customer_features/20260501T...-export-1a2b3c4d/manifest.json'
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ catalog's ``quality_suite``). Each run's validation result is saved as JSON next
 (``<system>/quality/results``); ``lakeprep quality docs`` renders them as Great Expectations Data
 Docs (``<system>/quality/docs``), both through the storage layer, local or on S3.
 
->>> outcome = check(ctx, "orders", df)  # doctest: +SKIP
->>> outcome.passed  # rows to write; outcome.quarantined: rows to set aside  # doctest: +SKIP
+Example::
+
+    outcome = check(ctx, "orders", df)
+    outcome.passed  # rows to write; outcome.quarantined: rows to set aside
 """
 
 from __future__ import annotations

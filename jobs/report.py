@@ -4,7 +4,9 @@ renders it with :func:`lakeprep.report.run.build_report`.
 
     lakeprep report latest --env local        # or a run id
 
->>> path = build(ctx, load_record(ctx.settings, ctx.spark, "latest"))  # doctest: +SKIP
+Example::
+
+    path = build(ctx, load_record(ctx.settings, ctx.spark, "latest"))
 """
 
 from __future__ import annotations

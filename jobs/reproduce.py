@@ -7,8 +7,10 @@ says.
 
     lakeprep reproduce lakeprep-data/exports/customer_features/<run_id> --env local
 
->>> reproduce(load_settings("local"), report.manifest_uri).identical  # doctest: +SKIP
-True
+Example::
+
+    reproduce(load_settings("local"), report.manifest_uri).identical
+    # -> True
 """
 
 from __future__ import annotations
@@ -99,9 +101,10 @@ def reproduce(ctx: JobContext, manifest_uri: str, into: str | None = None,
     The rebuild goes to ``into``, else to ``<exports layer>/_reproduce/<run id>`` (or a temp
     folder), which is deleted afterwards unless ``keep``.
 
-    >>> reproduce(ctx, "s3://b/exports/customer_features/r1/manifest.json").identical
-    ... # doctest: +SKIP
-    True
+    Example::
+
+        reproduce(ctx, "s3://b/exports/customer_features/r1/manifest.json").identical
+        # -> True
     """
     uri = manifest_location(manifest_uri)
     manifest = read_manifest(uri)

@@ -5,8 +5,10 @@ A job is a function ``fn(ctx, ...)`` decorated with :func:`job`: called from the
 or a test, the run records its own lineage the same way (OpenLineage START, then COMPLETE with
 every lake commit it made and the inputs those commits name, or FAIL).
 
->>> from jobs import ingest  # doctest: +SKIP
->>> ingest.run(load_settings("local"))  # a run of its own, lineage and all  # doctest: +SKIP
+Example::
+
+    from jobs import ingest
+    ingest.run(load_settings("local"))  # a run of its own, lineage and all
 """
 
 from __future__ import annotations
@@ -49,8 +51,10 @@ LAKE_SQL_CONF = {
 class JobContext:
     """One run of one job.
 
-    >>> ctx = JobContext.start(load_settings("local"), job="ingest")  # doctest: +SKIP
-    >>> ctx.table("orders").version()  # doctest: +SKIP
+    Example::
+
+        ctx = JobContext.start(load_settings("local"), job="ingest")
+        ctx.table("orders").version()
     """
 
     spark: SparkSession
@@ -164,8 +168,10 @@ def job(name: str) -> Callable[[Callable[Concatenate[JobContext, P], R]],
     """Make ``fn(ctx, ...)`` the job ``name``: it takes a ``JobContext`` or ``Settings`` (then the
     run gets a context of its own) and records its lineage wherever it is called from.
 
-    >>> @job("ingest")  # doctest: +SKIP
-    ... def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]: ...
+    Example::
+
+        @job("ingest")
+        def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]: ...
     """
     def wrap(fn: Callable[Concatenate[JobContext, P], R]
              ) -> Callable[Concatenate[JobContext | Settings, P], R]:

@@ -8,10 +8,12 @@ CDNs, so every remote ``<link>``/``<script>`` is removed and the page gets inlin
 small inline script that draws GE's JavaScript tables as plain HTML tables. Validation pages
 link to the lakeprep run report of their run when one is given.
 
->>> name, document = validation_document(report, run_id="r1")  # doctest: +SKIP
->>> pages = render_data_docs([document], "lake/_lakeprep/quality/docs")  # doctest: +SKIP
->>> pages[INDEX][:15]  # doctest: +SKIP
-b'<!DOCTYPE html>'
+Example::
+
+    name, document = validation_document(report, run_id="r1")
+    pages = render_data_docs([document], "lake/_lakeprep/quality/docs")
+    pages[INDEX][:15]
+    # -> b'<!DOCTYPE html>'
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Profile a DataFrame into a starting suite declaration for a person to review.
 
->>> suite = profile(df, table="orders")  # doctest: +SKIP
->>> yaml.safe_dump(suite, sort_keys=False)  # the caller writes it to conf  # doctest: +SKIP
+Example::
+
+    suite = profile(df, table="orders")
+    yaml.safe_dump(suite, sort_keys=False)  # the caller writes it to conf
 """
 
 from __future__ import annotations

@@ -41,9 +41,11 @@ class ValidationReport:
     ``ge_result`` is GE's ``ExpectationSuiteValidationResult`` as a JSON-serialisable dict (what
     ``quality.docs`` turns into a document and renders as Data Docs).
 
-    >>> report = validate(df, decl, source="orders.yml")  # doctest: +SKIP
-    >>> report.success, report.statistics["unsuccessful_expectations"]  # doctest: +SKIP
-    (False, 2)
+    Example::
+
+        report = validate(df, decl, source="orders.yml")
+        report.success, report.statistics["unsuccessful_expectations"]
+        # -> (False, 2)
     """
 
     suite_name: str

@@ -1,9 +1,11 @@
 """Run a suite on a Spark DataFrame through Great Expectations' Spark datasource.
 
->>> report = validate(df, {"table": "orders", "expectations": [
-...     {"expect_column_values_to_not_be_null": {"column": "order_id"}}]})  # doctest: +SKIP
->>> report.success  # doctest: +SKIP
-True
+Example::
+
+    report = validate(df, {"table": "orders", "expectations": [
+        {"expect_column_values_to_not_be_null": {"column": "order_id"}}]})
+    report.success
+    # -> True
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ environment. Any error names the file and the key:
 
     conf/local/catalog.yaml: tables.orders.partition_by: Input should be a valid list
 
->>> settings = load_settings("local")  # doctest: +SKIP
->>> settings.table("orders").location  # doctest: +SKIP
-'/abs/lakeprep-data/bronze/orders'
+>>> settings = load_settings("local")
+>>> settings.table("orders").location.endswith("/bronze/orders")
+True
 """
 
 from __future__ import annotations
@@ -329,8 +329,8 @@ class Settings(_Model):
     def where(self, *key: str) -> str:
         """The conf file that set ``key`` (or its nearest parent; env files win over base).
 
-        >>> settings.where("export", "split", "seed")  # doctest: +SKIP
-        'conf/local/export.yaml'
+        >>> load_settings("local").where("export", "split", "seed").endswith("base/export.yaml")
+        True
         """
         for n in range(len(key), 0, -1):
             found = self.origins.get(".".join(key[:n]))

@@ -20,8 +20,10 @@ covered). A lease without
 ``expires`` (written by an older lakeprep) from another host cannot be told apart from a live
 run, so the message says which file to remove once that run is known to be dead.
 
->>> with hold("/tmp/lake/bronze/orders", run_id="r1", job="ingest"):  # doctest: +SKIP
-...     ...  # read, write and commit the table
+Example::
+
+    with hold("/tmp/lake/bronze/orders", run_id="r1", job="ingest"):
+        ...  # read, write and commit the table
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ table version's commit metadata through the upstream table versions it read down
 - ``emit``: building and sending a run's events, reading them back;
 - ``tree``: the upstream tree of a table version.
 
->>> rich.print(lineage_tree(ctx, "customer_features"))  # doctest: +SKIP
+Example::
+
+    rich.print(lineage_tree(ctx, "customer_features"))
 """
 
 from lakeprep.lineage.datasets import DatasetRef, dataset_id, files_ref, input_refs, table_ref

@@ -7,8 +7,10 @@ an ABORT for each such run of the file transport's events, except a run whose dr
 host cannot be told alive from here: run ``lakeprep vacuum`` (which calls this) when no job of
 another host is running.
 
->>> close_dangling_runs(load_settings("local"))  # doctest: +SKIP
-1
+Example::
+
+    close_dangling_runs(load_settings("local"))
+    # -> 1
 """
 
 from __future__ import annotations

@@ -45,7 +45,9 @@ class DatasetRef:
     ``schema`` is a Spark schema or ``(name, type)`` pairs; ``assertions`` are gate results
     ``{assertion, success, column}``; ``files`` are raw files ``{path, size, ...}``.
 
-    >>> DatasetRef("orders", "s3://b/lake/bronze/orders", version=3)  # doctest: +SKIP
+    Example::
+
+        DatasetRef("orders", "s3://b/lake/bronze/orders", version=3)
     """
 
     name: str
@@ -79,7 +81,9 @@ def table_ref(ctx: Tables, name: str, version: int | None = None,
     """The catalog table ``name`` (or the table at ``location``) at ``version`` (latest if None),
     with its schema at that version when it can be read.
 
-    >>> table_ref(ctx, "orders", 3)  # doctest: +SKIP
+    Example::
+
+        table_ref(ctx, "orders", 3)
     """
     table = _open(ctx, name, location)
     schema = None
@@ -95,7 +99,9 @@ def files_ref(ctx: Tables, raw_table: str, files: Sequence[Mapping[str, Any]]) -
     """Raw files of the catalog's raw table ``raw_table``: the dataset is the source folder
     (stable across batches), its version a digest of the file list.
 
-    >>> files_ref(ctx, "raw_orders", [{"path": "/raw/o/1.jsonl", "size": 9}])  # doctest: +SKIP
+    Example::
+
+        files_ref(ctx, "raw_orders", [{"path": "/raw/o/1.jsonl", "size": 9}])
     """
     spec = ctx.settings.tables.get(raw_table)
     location = spec.location if spec else _common_folder([f["path"] for f in files])

@@ -96,7 +96,9 @@ class LineageRun:
         """A lake commit of this run: the table version as an output, the ``inputs`` its
         metadata records as inputs (called by the run's tables as each commit is made).
 
-        >>> run.add_commit("orders", "/lake/bronze/orders", 3, metadata)  # doctest: +SKIP
+        Example::
+
+            run.add_commit("orders", "/lake/bronze/orders", 3, metadata)
         """
         try:
             for ref in input_refs(self.tables, metadata.get("inputs") or []):
@@ -109,8 +111,10 @@ class LineageRun:
 class LineageEmitter:
     """Sends a job run's OpenLineage events; a failing transport is logged, never raised.
 
-    >>> emitter = LineageEmitter.from_settings(settings)  # doctest: +SKIP
-    >>> emitter.start(info); ...; emitter.complete(info, inputs, outputs)  # doctest: +SKIP
+    Example::
+
+        emitter = LineageEmitter.from_settings(settings)
+        emitter.start(info); ...; emitter.complete(info, inputs, outputs)
     """
 
     def __init__(self, transport: Transport | None, namespace: str = "lakeprep",
@@ -266,9 +270,10 @@ def read_events(path: str | Path) -> list[RunEvent]:
     """The run events of a JSON-lines file (or of a folder of ``ObjectStoreTransport`` files,
     in time order), as openlineage-python models.
 
-    >>> [e.eventType.value for e in read_events("lakeprep-data/_lakeprep/openlineage/events.jsonl")]
-    ... # doctest: +SKIP
-    ['START', 'COMPLETE']
+    Example::
+
+        [e.eventType.value for e in read_events("lakeprep-data/_lakeprep/openlineage/events.jsonl")]
+        # -> ['START', 'COMPLETE']
     """
     path = Path(path)
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]

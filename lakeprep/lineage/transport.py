@@ -69,7 +69,9 @@ class ObjectStoreTransport(Transport):
     """One JSON file per event under ``folder`` (``s3://``, ``s3a://``, local), written through
     the active Spark session's Hadoop FileSystem: object stores cannot append to a file.
 
-    >>> ObjectStoreTransport("s3://bucket/lake/_lakeprep/openlineage/events")  # doctest: +SKIP
+    Example::
+
+        ObjectStoreTransport("s3://bucket/lake/_lakeprep/openlineage/events")
     """
 
     kind = "file"

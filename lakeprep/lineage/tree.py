@@ -28,8 +28,10 @@ def lineage_graph(ctx: Tables, table: str, version: int | None = None, max_depth
     ``status`` is ``lakeprep``, ``foreign`` (no lakeprep metadata), ``missing``, ``repeated``
     (shown earlier in the tree) or ``truncated`` (deeper than ``max_depth``).
 
-    >>> lineage_graph(ctx, "customer_features")["inputs"][0]["version"]  # doctest: +SKIP
-    4
+    Example::
+
+        lineage_graph(ctx, "customer_features")["inputs"][0]["version"]
+        # -> 4
     """
     t = ctx.table(table)
     history = t.history()
@@ -49,7 +51,9 @@ def lineage_tree(ctx: Tables, table: str, version: int | None = None, max_depth:
                  max_files: int = 10) -> Tree:
     """``lineage_graph`` as a rich Tree, ready for ``rich.print``.
 
-    >>> rich.print(lineage_tree(ctx, "orders", 3))  # doctest: +SKIP
+    Example::
+
+        rich.print(lineage_tree(ctx, "orders", 3))
     """
     return render_tree(lineage_graph(ctx, table, version, max_depth, max_files))
 

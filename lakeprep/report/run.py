@@ -6,7 +6,9 @@ aggregation (histogram bins, category counts, null counts, correlations, PSI buc
 those small aggregates reach the driver. What needs the quality library (the validation
 results, the drift check) the caller gives: ``jobs.report`` does.
 
->>> path = build_report(ctx, rec, RunEvidence(...))  # doctest: +SKIP
+Example::
+
+    path = build_report(ctx, rec, RunEvidence(...))
 """
 
 from __future__ import annotations

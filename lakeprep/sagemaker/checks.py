@@ -3,10 +3,12 @@
 SageMaker's built-in algorithms reject NaN and infinities and expect one vector width, so a
 channel is checked before any byte is written: a bad channel leaves no partial output.
 
->>> profile = profile_channel(df, "features", "label")  # doctest: +SKIP
->>> check_profile(profile, "features", "label")  # doctest: +SKIP
->>> profile.class_balance("auto")  # doctest: +SKIP
-{'0': 812, '1': 188}
+Example::
+
+    profile = profile_channel(df, "features", "label")
+    check_profile(profile, "features", "label")
+    profile.class_balance("auto")
+    # -> {'0': 812, '1': 188}
 """
 
 from __future__ import annotations

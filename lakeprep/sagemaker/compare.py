@@ -3,8 +3,10 @@ multiset of records (independent of file order and names), read and decoded by t
 that only 16-byte record hashes are shuffled. ``lakeprep reproduce`` compares an export with its
 rebuild; the cluster twins compare a cloud run's channels with a local run's.
 
->>> [d.line() for d in compare_channels(spark, original, rebuilt)]  # doctest: +SKIP
-['  train/csv: identical (80 rows)', ...]
+Example::
+
+    [d.line() for d in compare_channels(spark, original, rebuilt)]
+    # -> ['  train/csv: identical (80 rows)', ...]
 """
 
 from __future__ import annotations

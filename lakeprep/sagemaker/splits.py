@@ -14,10 +14,12 @@ and the fractions are fractions of entities. Methods:
   (split i holds ``cut[i-1] <= t < cut[i]``); an entity goes by its latest time, so no
   training row is later than the first cut.
 
->>> spec = SplitSpec(method="stratified", label_col="label", entity_cols=["customer_id"])
->>> splits = split_dataset(df, spec)  # doctest: +SKIP
->>> splits.rows  # doctest: +SKIP
-{'train': 8012, 'validation': 994, 'test': 994}
+Example::
+
+    spec = SplitSpec(method="stratified", label_col="label", entity_cols=["customer_id"])
+    splits = split_dataset(df, spec)
+    splits.rows
+    # -> {'train': 8012, 'validation': 994, 'test': 994}
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ class Splits:
 def unit_draw(cols: list[str], seed: int) -> Column:
     """A number in [0, 1) from a seeded xxhash64 of ``cols``; stable across partitionings.
 
-    >>> df.select(unit_draw(["id"], 42).alias("u"))  # doctest: +SKIP
+    Example::
+
+        df.select(unit_draw(["id"], 42).alias("u"))
     """
     h = F.xxhash64(F.lit(seed), *[F.col(c) for c in cols])
     return h.bitwiseAND(F.lit(_MASK53)).cast("double") / float(1 << 53)

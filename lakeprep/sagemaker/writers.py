@@ -6,10 +6,12 @@ profiled and checked first (`lakeprep.sagemaker.checks`), so bad rows stop the w
 file exists. File names are deterministic (``part-<partition>-<seq><ext>``), so a retried task
 overwrites its own parts instead of adding duplicates.
 
->>> out = write_channel(train_df, "s3://bucket/run-1/train/csv", "csv",
-...                     WriteOptions(shuffle=True, rows_per_file=100_000))  # doctest: +SKIP
->>> out.content_type, out.rows  # doctest: +SKIP
-('text/csv', 80000)
+Example::
+
+    out = write_channel(train_df, "s3://bucket/run-1/train/csv", "csv",
+                        WriteOptions(shuffle=True, rows_per_file=100_000))
+    out.content_type, out.rows
+    # -> ('text/csv', 80000)
 """
 
 from __future__ import annotations
@@ -196,8 +198,10 @@ def _write_batches(spec: _PartSpec, batches: Iterable[pa.RecordBatch]
 def arrange_rows(df: DataFrame, options: WriteOptions) -> DataFrame:
     """Select ``(label double, features)`` and apply the shuffle and file-count options.
 
-    >>> arrange_rows(df, WriteOptions(num_files=4)).rdd.getNumPartitions()  # doctest: +SKIP
-    4
+    Example::
+
+        arrange_rows(df, WriteOptions(num_files=4)).rdd.getNumPartitions()
+        # -> 4
     """
     rows = df.select(F.col(options.label_col).cast("double").alias("label"),
                      F.col(options.features_col).alias("features"))
@@ -269,8 +273,10 @@ def write_channel_formats(df: DataFrame, uris: Mapping[str, str],
 
     Cache ``df`` first when it is expensive: each format reads it once more.
 
-    >>> write_channel_formats(df, {"csv": "s3://b/r/train/csv",
-    ...                            "recordio-protobuf": "s3://b/r/train/pbr"})  # doctest: +SKIP
+    Example::
+
+        write_channel_formats(df, {"csv": "s3://b/r/train/csv",
+                                   "recordio-protobuf": "s3://b/r/train/pbr"})
     """
     options = options or WriteOptions()
     unknown = sorted(set(uris) - set(FORMATS))

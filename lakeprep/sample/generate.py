@@ -5,9 +5,11 @@ rows of each file are a fixed range of row numbers, so the same arguments give b
 files whatever the number of cores. Defects are injected at small seeded rates and counted by
 Spark while the files are written.
 
->>> report = generate(spark, "/tmp/retail", customers=200)  # doctest: +SKIP
->>> report.batch("orders", 1).files  # doctest: +SKIP
-['/tmp/retail/orders/batch_1/part-00000.jsonl']
+Example::
+
+    report = generate(spark, "/tmp/retail", customers=200)
+    report.batch("orders", 1).files
+    # -> ['/tmp/retail/orders/batch_1/part-00000.jsonl']
 """
 
 from __future__ import annotations
@@ -144,8 +146,10 @@ class BatchReport:
 class SampleReport:
     """Everything `generate` wrote, with exact counts.
 
-    >>> report.batch("customers", 2).defects["malformed"]  # doctest: +SKIP
-    4
+    Example::
+
+        report.batch("customers", 2).defects["malformed"]
+        # -> 4
     """
 
     out: str
@@ -212,8 +216,10 @@ def generate(
 ) -> SampleReport:
     """Write customers CSV, orders and web_events JSON lines under ``out``, in parallel.
 
-    >>> report = generate(spark, "s3://bucket/raw", customers=100_000)  # doctest: +SKIP
-    >>> print(report.summary())  # doctest: +SKIP
+    Example::
+
+        report = generate(spark, "s3://bucket/raw", customers=100_000)
+        print(report.summary())
 
     Files land in ``out/<entity>/batch_<n>/part-<i>.<csv|jsonl>``. Batch n of orders and events
     covers a later time slice than batch n-1; customers batch n (n >= 2) holds new customers and
