@@ -15,13 +15,13 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.rows import build_rows, parse_problems
@@ -31,13 +31,14 @@ from jobs import gates
 from lakeprep.config import Settings
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
-from lakeprep.frames import cache
+from lakeprep.frames import cache, one_row
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -57,12 +58,14 @@ class FeatureReport:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     drift: dict[str, Any] | None = None
     feature_set: str = ""
+    cutoff_note: str = ""  # how the cutoff was chosen when none was given
 
     def lines(self) -> list[str]:
         src = ", ".join(f"{i['table']}@v{i['version']}" for i in self.inputs)
         head = f"set {self.feature_set}: " if self.feature_set else ""
         out = [f"{head}{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
                f"{len(self.feature_names)} features; version {self.version}",
+               *([self.cutoff_note] if self.cutoff_note else []),
                f"pipeline model: {self.model_path}"]
         if self.label_balance:
             out.append("label balance: " + ", ".join(f"{k}: {v:,}" for k, v in
@@ -170,7 +173,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
     report = FeatureReport(fs.table, day, inputs=inputs, feature_set=name)
     snap = cache(snap)
-    outcome = None
+    outcome = finite = None
     try:
         # the bronze -> features gate checks the snapshot before anything is fitted on it;
         # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
@@ -179,11 +182,16 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         train = outcome.passed if outcome is not None and outcome.passed is not None else snap
         report.rows = train.count()
         if report.rows == 0:
-            raise InputError(f"{fs.table} (feature set {name}): no rows as of {day}: "
-                             f"{_empty_reason(fs)}")
+            raise no_rows(ctx, name, fs, fs.table, day)
         model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
+        # the assembled vector's gate: before anything of this run is saved or written
+        finite = check_vectors(ctx, name, fs, fs.table,
+                               out.select(*_quoted(snap.columns), FEATURES_COL),
+                               report.feature_names)
+        kept, report.rows = vectors_kept(finite, out, report.rows, fs.table, name)
+        set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
         report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
@@ -191,31 +199,135 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
         point("features.model_saved")  # saved, not committed: where the kill tests strike
-        result = _result(out, snap.columns)
-        if label:  # from the cached training rows: no second run of the pipeline's transform
+        result = _result(kept, snap.columns)
+        if label:  # from the cached training rows (no second run of the pipeline's
+            # transform) unless the vector gate set some aside
+            rows = kept.select(label) if set_aside else train
             report.label_balance = {str(r[0]): int(r[1]) for r in
-                                    train.groupBy(label).count().collect()}
+                                    rows.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
             table=fs.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
-            gate=gates.summary(outcome),
+            gate=gates.summary(outcome, finite),
             features={"set": name, "kind": fs.kind, "names": report.feature_names,
                       "label": label, "entity": fs.id_column, "column": FEATURES_COL,
-                      "pipeline_model": report.model_path,
+                      "non_finite": fs.non_finite, "pipeline_model": report.model_path,
                       "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
         report.version = ctx.table(fs.table).overwrite_partitions(result, meta).version
         gates.set_aside_gate(ctx, fs.table, outcome)
+        set_aside_vectors(ctx, fs.table, finite, snap.columns)
     finally:
-        if outcome is not None:
-            outcome.unpersist()
+        for gate in (outcome, finite):
+            if gate is not None:
+                gate.unpersist()
         snap.unpersist()
     return report
 
 
-def _empty_reason(fs: FeatureSet) -> str:
+def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, table: str, assembled: DataFrame,
+                  names: list[str]) -> GateOutcome | None:
+    """The set's gate on the vectors it is about to write to ``table`` (its feature or its
+    inference table; ``features.sets.<name>.non_finite``): None when the set allows NaN and
+    +-inf; raises ``GateFailed`` under ``fail`` when any is there."""
+    if fs.non_finite == "allow":
+        log.info("feature set %s: NaN and +-inf allowed in %s (non_finite: allow)", name,
+                 FEATURES_COL)
+        return None
+    key = f"features.sets.{name}.non_finite"
+    remedy = (f"impute them in the set's pipeline, or set {key} (in "
+              f"{ctx.settings.where('features', 'sets', name)}) to quarantine or allow")
+    return gates.check_finite(ctx, table, assembled, FEATURES_COL, names, fs.non_finite,
+                              remedy=remedy)
+
+
+def vectors_kept(finite: GateOutcome | None, out: DataFrame, rows: int, table: str, name: str
+                 ) -> tuple[DataFrame, int]:
+    """The rows to write after the vector gate and their count; an error when it set every
+    row aside."""
+    if finite is None or not finite.counts.get("quarantined") or finite.passed is None:
+        return out, rows
+    if finite.counts["passed"] == 0:
+        raise InputError(f"{table} (feature set {name}): every row's {FEATURES_COL} holds NaN "
+                         f"or +-inf ({'; '.join(finite.reasons)}); nothing was written")
+    return finite.passed, finite.counts["passed"]
+
+
+def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
+                      columns: list[str]) -> int | None:
+    """The rows the vector gate split off, as the table stores them plus their reasons, into
+    the table's quarantine (keyed by its primary key)."""
+    if finite is None or finite.quarantined is None or not finite.counts.get("quarantined"):
+        return None
+    rows = _result(finite.quarantined, [*columns, FAILED_EXPECTATIONS_COLUMN])
+    # array<double> whose elements may be null, as a merge's union reads the table back: the
+    # quarantine keeps one column type across rebuilds
+    rows = rows.withColumn(FEATURES_COL, F.col(FEATURES_COL).cast("array<double>"))
+    keys = ctx.spec(table).primary_key or columns
+    return gates.set_aside(ctx, table, rows, keys,
+                           {"quarantined": finite.counts["quarantined"]})
+
+
+def _quoted(columns: list[str]) -> list[Column]:
+    return [F.col(f"`{c}`") for c in columns]
+
+
+@dataclass(frozen=True)
+class DataDates:
+    """The first and last date of a set's data, over the columns that date it
+    (``FeatureSet.date_columns``: the time filter's column, the snapshot's timestamps)."""
+
+    columns: list[str]  # table.column
+    first: date | None = None
+    last: date | None = None
+
+    def describe(self) -> str:
+        if not self.columns:
+            return "no column dates the set's data"
+        if self.last is None:
+            return f"{', '.join(self.columns)} hold no date"
+        return f"{', '.join(self.columns)} span {self.first} .. {self.last}"
+
+
+def data_dates(ctx: JobContext, fs: FeatureSet) -> DataDates:
+    """The set's ``DataDates`` from its tables' latest versions: one aggregation per table."""
+    by_table: dict[str, list[str]] = {}
+    for table, column in fs.date_columns():
+        by_table.setdefault(table, []).append(column)
+    firsts, lasts = [], []
+    for table, columns in by_table.items():
+        days = [F.to_date(F.col(f"`{c}`")) for c in columns]
+        row = one_row(ctx.table(table).read().agg(
+            F.array_min(F.array(*[F.min(d) for d in days])).alias("a"),
+            F.array_max(F.array(*[F.max(d) for d in days])).alias("b")))
+        firsts += [row["a"]] if row["a"] is not None else []
+        lasts += [row["b"]] if row["b"] is not None else []
+    return DataDates([f"{t}.{c}" for t, c in fs.date_columns()],
+                     min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def window(fs: FeatureSet, day: str) -> str:
+    """Which rows a set takes as of ``day``, in words (``taxi_trips.pickup_datetime in
+    [2019-01-01, 2019-05-01)``)."""
     if isinstance(fs, RowsSet):
-        return (f"no {fs.source} row passes time_filter {fs.time_filter}" if fs.time_filter
-                else f"{fs.source} is empty")
-    return f"no {fs.snapshot.entity_table} row existed before the cutoff"
+        tf = fs.time_filter
+        if tf is None:
+            return f"every row of {fs.source}"
+        if tf.days is not None:
+            start: object = date.fromisoformat(day) - timedelta(days=tf.days)
+            end: object = day
+        else:
+            start, end = tf.from_ or "-inf", tf.until or "+inf"
+        return f"{fs.source}.{tf.column} in [{start}, {end})"
+    snap = fs.snapshot
+    if snap.entity_since:
+        return f"{snap.entity_table} rows whose {snap.entity_since} is before {day}"
+    return f"every row of {snap.entity_table}"
+
+
+def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
+    """The error of a set that has no rows as of ``day``: its window and its data's dates."""
+    return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
+                      f"{window(fs, day)}, and {data_dates(ctx, fs).describe()}; give a "
+                      f"--cutoff that puts data in that window")
 
 
 def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:
@@ -251,7 +363,7 @@ def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_labe
 
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
     # Delta stores no ML vectors: the assembled vector lands as array<double>
-    return out.select(*[F.col(f"`{c}`") for c in snapshot_columns],
+    return out.select(*_quoted(snapshot_columns),
                       vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 

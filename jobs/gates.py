@@ -27,10 +27,12 @@ from lakeprep.ingest.columns import PROBLEMS
 from lakeprep.ingest.problems import ProblemSummary, summarize
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
+from lakeprep.sagemaker.checks import profile_channel
 from lakeprep.storage import read_files, write_files
 from lakeprep.uris import join_uri
 from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
-from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
+from quality.finite import VectorCounts, finite_gate
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, Verdict, run_gate
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 OCCURRENCE = "_occurrence"
@@ -72,6 +74,25 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
     log.info("gate %s (%s): %s", table, policy, outcome.verdict.value)
     if not outcome.may_write:
         outcome.unpersist()
+    outcome.raise_if_failed()
+    return outcome
+
+
+def check_finite(ctx: JobContext, table: str, df: DataFrame, column: str,
+                 names: Sequence[str], policy: str, remedy: str = "") -> GateOutcome:
+    """The gate on the assembled vector ``column`` of ``df`` (about to be written to ``table``):
+    one Spark job counts, per slot, the rows holding NaN or +-inf (vectorised over Arrow
+    batches, sparse vectors as they are); recorded like every gate (validation result,
+    ``ctx.gates``, the commit's summary). Raises ``GateFailed`` under ``fail`` naming each slot
+    by its feature name and rows, then ``remedy``; under ``quarantine`` the caller writes
+    ``outcome.passed`` and sets ``outcome.quarantined`` aside."""
+    profile = profile_channel(df, column, None)
+    counts = VectorCounts(profile.rows, profile.nonfinite_rows, dict(profile.nonfinite))
+    outcome = finite_gate(df, counts, column, names, table, policy, remedy=remedy)
+    _save(ctx, table, outcome)
+    ctx.gates.append((table, outcome))
+    log.info("gate %s (non-finite features, %s): %s %s", table, policy, outcome.verdict.value,
+             outcome.counts)
     outcome.raise_if_failed()
     return outcome
 
@@ -141,10 +162,40 @@ def _problems(problems: ProblemSummary | None) -> dict[str, Any]:
     return {"problems": problems.to_dict()} if problems else {}
 
 
-def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:
-    """What a commit records of the gate that let it through."""
-    if outcome is None:
-        return None
+# the verdict a commit shows when gates in sequence let it through: the most severe one
+_SEVERITY = [Verdict.PASS, Verdict.WARN, Verdict.QUARANTINE, Verdict.FAIL]
+
+
+def summary(*outcomes: GateOutcome | None) -> dict[str, Any] | None:
+    """What a commit records of the gates that let it through, in the order they ran (e.g. the
+    table's suite on the rows, then the non-finite gate on the assembled vector): one gate's
+    summary, or for several their assertions together under the most severe verdict, the first
+    gate's input, the last one's passed rows and every gate's quarantined rows, with each
+    gate's own summary under ``gates``."""
+    ran = [_summary(o) for o in outcomes if o is not None]
+    if len(ran) <= 1:
+        return ran[0] if ran else None
+    verdict = max((g["verdict"] for g in ran), key=lambda v: _SEVERITY.index(Verdict(v)))
+    stats: dict[str, Any] = {}
+    for g in ran:
+        for k, v in g["statistics"].items():
+            if k != "success_percent":
+                stats[k] = stats.get(k, 0) + v
+    if stats.get("evaluated_expectations"):
+        stats["success_percent"] = (100.0 * stats.get("successful_expectations", 0)
+                                    / stats["evaluated_expectations"])
+    counts = {k: v for k, v in (("input", ran[0]["counts"].get("input")),
+                                ("passed", ran[-1]["counts"].get("passed")),
+                                ("quarantined", sum(g["counts"].get("quarantined", 0)
+                                                    for g in ran)))
+              if v is not None}
+    return {"suite": ", ".join(g["suite"] for g in ran),
+            "policy": ", ".join(g["policy"] for g in ran),
+            "verdict": verdict, "statistics": stats, "counts": counts,
+            "assertions": [a for g in ran for a in g["assertions"]], "gates": ran}
+
+
+def _summary(outcome: GateOutcome) -> dict[str, Any]:
     report = outcome.report
     return {
         "suite": report.suite_name,

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--file", metavar="F", help="with --replay-quarantine: only the records "
                      "quarantined from this raw file")
     run.add_argument("--cutoff", type=_iso_date, metavar="YYYY-MM-DD",
-                     help="snapshot date (build-features, transform)")
+                     help="snapshot date (build-features: default the set's conf cutoff; "
+                     "transform: default the day after the latest date of the set's data)")
     run.add_argument("--model", help="pipeline model path (transform; default: the one the "
                      "feature table's latest version records)")
     run.add_argument("--version", type=int, help="feature table version to export "

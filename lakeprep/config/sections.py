@@ -81,6 +81,10 @@ class _SetBase(_Model):
     inference_table: str | None = Field(default=None, description="what transform writes")
     cutoff: date | None = Field(default=None, description="default: features.cutoff")
     pipeline: dict[str, Any]
+    non_finite: Literal["fail", "quarantine", "allow"] = Field(
+        default="fail", description="NaN or +-inf in the assembled vector: fail the build before "
+        "it commits, quarantine those rows, or allow them (estimators that take missing values, "
+        "e.g. XGBoost; export still refuses them for the built-in algorithms)")
 
 
 class EntitySnapshotSet(_SetBase):
@@ -99,6 +103,13 @@ class EntitySnapshotSet(_SetBase):
 
     def sources(self) -> list[str]:
         return self.snapshot.sources()
+
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) of every timestamp that dates the snapshot's data: the entities'
+        ``entity_since`` and each aggregate's ``timestamp``."""
+        snap = self.snapshot
+        since = [(snap.entity_table, snap.entity_since)] if snap.entity_since else []
+        return list(dict.fromkeys([*since, *((a.source, a.timestamp) for a in snap.aggregates)]))
 
 
 class RowLabel(_Model):
@@ -155,6 +166,10 @@ class RowsSet(_SetBase):
 
     def sources(self) -> list[str]:
         return [self.source]
+
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) that dates the rows: the time filter's column, if any."""
+        return [(self.source, self.time_filter.column)] if self.time_filter else []
 
 
 FeatureSet = Annotated[EntitySnapshotSet | RowsSet, Field(discriminator="kind")]
