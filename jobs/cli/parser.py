@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("table")
     hist.add_argument("--limit", type=int, default=20)
 
+    srv = sub.add_parser("serve", parents=[common], help="serve a fitted pipeline without Spark: a SageMaker "
+                         "inference container (GET /ping, POST /invocations)")
+    from lakeprep.inference.__main__ import add_serve_arguments
+
+    add_serve_arguments(srv)
+
     # AWS: package, deploy, catalog (lakeprep.aws does the work)
     pkg = sub.add_parser("package", parents=[common], help="build the wheel (with conf), entry "
                          "scripts and the EMR Serverless venv archive")

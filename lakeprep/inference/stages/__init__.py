@@ -12,12 +12,19 @@ from collections.abc import Callable
 
 from lakeprep.errors import UnsupportedAtInference
 from lakeprep.inference.model_folder import SavedStage
-from lakeprep.inference.stages import creation, imputation, mllib, outliers, transformation
+from lakeprep.inference.stages import (
+    creation,
+    encoding,
+    imputation,
+    mllib,
+    outliers,
+    transformation,
+)
 from lakeprep.inference.stages.base import Stage
 
 IMPLEMENTED: dict[str, Callable[[SavedStage], Stage]] = {
     **mllib.STAGES, **creation.STAGES, **imputation.STAGES, **outliers.STAGES,
-    **transformation.STAGES,
+    **transformation.STAGES, **encoding.STAGES,
 }
 
 # Saved classes the runtime refuses, and why (the op reference prints these reasons).

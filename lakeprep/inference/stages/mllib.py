@@ -53,7 +53,7 @@ class StringIndexerModel(Stage):
         outs = {}
         for c, o, index in zip(self.reads, self.writes, self.indexes, strict=True):
             col = self.column(batch, c)
-            strings = _as_string(self, col, c)
+            strings = as_string(self, col, c)
             known = np.array([s in index for s in strings], dtype=bool) & col.valid
             values = np.array([index.get(s, float(len(index))) for s in strings], np.float64)
             if self.policy == "error" and not known.all():
@@ -70,7 +70,7 @@ class StringIndexerModel(Stage):
         return batch if keep_rows is None else take_rows(batch, keep_rows)
 
 
-def _as_string(stage: Stage, col: Column, name: str) -> list:
+def as_string(stage: Stage, col: Column, name: str) -> list:
     """Spark's ``cast(col as string)`` for the kinds whose text is unambiguous."""
     if col.kind == "string":
         return [v if ok else None for v, ok in zip(col.values.tolist(), col.valid, strict=True)]

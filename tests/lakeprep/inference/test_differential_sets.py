@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from pyspark.sql import types as T
 
+from jobs.transform import load_for_inference
 from tests.lakeprep.inference.differential import differences, fit_and_save
 
 REPO = Path(__file__).resolve().parents[3]
@@ -53,3 +55,98 @@ def test_taxi_tips_runtime_equals_spark(spark, tmp_path):
     sin_cos = {f"pickup_datetime_{p}_{f}": 1 for p in ("hour", "day_of_week")
                for f in ("sin", "cos")}
     assert differences(model, rows, ulps=sin_cos) == []
+
+
+CUSTOMER = T.StructType([
+    T.StructField("customer_id", T.StringType()),
+    T.StructField("country", T.StringType()),
+    T.StructField("segment", T.StringType()),
+    T.StructField("tenure_days", T.IntegerType()),
+    T.StructField("age", T.IntegerType()),
+    T.StructField("orders_count_30d", T.LongType()),
+    T.StructField("orders_count_90d", T.LongType()),
+    T.StructField("amount_sum_30d", T.DoubleType()),
+    T.StructField("amount_mean_30d", T.DoubleType()),
+    T.StructField("amount_max_30d", T.DoubleType()),
+    T.StructField("amount_sum_90d", T.DoubleType()),
+    T.StructField("amount_mean_90d", T.DoubleType()),
+    T.StructField("amount_max_90d", T.DoubleType()),
+    T.StructField("category_count_distinct_90d", T.LongType()),
+    T.StructField("days_since_last_order", T.IntegerType()),
+    T.StructField("events_count_30d", T.LongType()),
+    T.StructField("days_since_last_event", T.IntegerType()),
+    T.StructField("purchased_next_30d", T.IntegerType()),
+])
+COUNTRIES = ["DE", "FR", "FR", "US", "US", "US", "ES", "IT", "NL", "PL"]
+
+
+def customer_rows(n: int) -> list[tuple]:
+    out = []
+    for i in range(n):
+        buys = i % 3 != 0
+        mean30 = 10 + (i * 7.31) % 90 if buys else None
+        out.append((f"c{i}", COUNTRIES[i % 10] if i % 17 else None,
+                    ["a", "b", "c", None][i % 4], 30 + i * 3, 18 + i % 60 if i % 11 else None,
+                    i % 5 if buys else 0, i % 9 if buys else 0, (i * 13.7) % 400 if buys else 0.0,
+                    mean30, mean30 and mean30 * 1.5, (i * 31.3) % 2000 if buys else 0.0,
+                    mean30, mean30 and mean30 * 2.5 + (i % 7) * 100, i % 4,
+                    i % 40 if buys else None, i % 12, i % 20 if i % 5 else None, int(i % 4 == 1)))
+    return out
+
+
+def edge_customers(caps: list[float]) -> list[tuple]:
+    """Rows with null, NaN, +-inf, unseen and empty categories, and values on the fitted caps."""
+    base = customer_rows(1)[0]
+    rows = [tuple([f"e{k}", *[None] * 16, 0]) for k in range(1)]
+    # amount_sum_90d (slot a) is capped then log1p'd: -inf would be capped below -1 and fail
+    specials = [(NAN, INF, -INF), (INF, -0.0, NAN), (0.0, NAN, INF), (5e-324, -5e-324, 1e308)]
+    for k, (a, b, c) in enumerate(specials):
+        row = list(base)
+        row[0], row[1], row[2] = f"s{k}", ["", "unseen", "Missing", "DE"][k], ["", "zz", None,
+                                                                                "a"][k]
+        row[7:13] = [a, b, c, a, b, c]
+        rows.append(tuple(row))
+    for k, cap in enumerate(caps):
+        row = list(base)
+        row[0] = f"cap{k}"
+        row[10] = cap if cap > -1 else row[10]  # amount_sum_90d (log1p'd next) on a cap
+        row[12] = cap  # amount_max_90d exactly on a cap
+        rows.append(tuple(row))
+    return rows
+
+
+def fitted_caps(model_dir: str) -> list[float]:
+    from lakeprep.inference.model_folder import read_stages
+
+    caps = []
+    for stage in read_stages(model_dir):
+        for name in ("leftTailCaps", "rightTailCaps"):
+            caps += [float(v) for v in (stage.param(name) or {}).values()]
+    return caps
+
+
+def test_customer_runtime_equals_spark(spark, tmp_path):
+    train = spark.createDataFrame(customer_rows(300), CUSTOMER)
+    model = fit_and_save(pipeline_spec("customer"), train, tmp_path / "customer")
+    caps = fitted_caps(model)
+    assert caps, "the customer pipeline caps spend: its fitted caps are part of the edge rows"
+    rows = spark.createDataFrame(customer_rows(60)[20:] + edge_customers(caps), CUSTOMER)
+    assert differences(model, rows) == []
+
+
+def test_customer_invalid_log_fails_in_both(spark, tmp_path):
+    """-inf spend is capped below -1, where log1p has no value: Spark's job fails, and the
+    runtime refuses the record naming it and the column."""
+    from lakeprep.errors import RecordError
+    from lakeprep.inference import load
+
+    train = spark.createDataFrame(customer_rows(300), CUSTOMER)
+    model = fit_and_save(pipeline_spec("customer"), train, tmp_path / "customer")
+    bad = list(customer_rows(3)[2])
+    bad[10] = -INF
+    rows = spark.createDataFrame([*customer_rows(2), tuple(bad)], CUSTOMER)
+    with pytest.raises(Exception, match="amount_sum_90d_cap"):
+        load_for_inference(model).transform(rows).collect()
+    with pytest.raises(RecordError, match="record 2: column 'amount_sum_90d_cap'") as err:
+        load(model).transform([r.asDict() for r in rows.collect()])
+    assert (err.value.record, err.value.column) == (2, "amount_sum_90d_cap")
