@@ -20,7 +20,7 @@ $(LAKEPREP): pyproject.toml
 	@command -v java >/dev/null || { echo "Java 17 is needed (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package]"
+	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package,inference]"
 	@touch $@
 
 $(JARS): jvm/pom.xml

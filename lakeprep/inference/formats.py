@@ -47,7 +47,7 @@ def parse_csv(body: str, schema: dict[str, str]) -> list[dict[str, Any]]:
     """Records of a CSV body whose fields follow ``schema``'s columns in order."""
     names = list(schema)
     records = []
-    for i, row in enumerate(csv.reader(io.StringIO(body))):
+    for row in csv.reader(io.StringIO(body)):
         if not row:
             continue
         if len(row) != len(names):

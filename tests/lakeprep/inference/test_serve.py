@@ -123,14 +123,16 @@ def test_jsonlines_in_and_out(server, taxi_model):
         np.testing.assert_array_equal(dense, row)
 
 
-def test_sparkml_serving_json_with_schema_in_the_request(server):
+def test_sparkml_serving_json_with_schema_in_the_request(server, taxi_model):
     schema = {"input": [{"name": f.name, "type": t} for f, t in zip(
         TAXI.fields, ["timestamp", "string", "string", "double", "double", "long"],
         strict=True)], "output": {"name": "features", "type": "double", "struct": "vector"}}
     body = json.dumps({"schema": schema, "data": ["2019-01-03 10:15:00", "3", "101", 2.5, 11.0,
                                                   1]})
     status, text, _ = post(server, body, "application/json", "text/csv")
-    assert status == 200 and len(text.strip().split(",")) == 15
+    assert status == 200
+    np.testing.assert_array_equal(np.array([float(x) for x in text.strip().split(",")]),
+                                  expected_rows(taxi_model, records_of_csv())[0])
 
 
 @pytest.mark.parametrize(("body", "content_type", "record", "column"), [
