@@ -191,7 +191,7 @@ def from_arrow(arr: pa.Array, kind: str) -> Column:
     """A runtime column from an arrow array already of ``kind``'s arrow type."""
     valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if kind == "string":
-        values = np.array(arr.to_pylist(), dtype=object)
+        values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
         return Column(kind, values, valid)
     if kind in ("timestamp", "date"):
         ints = pc.cast(arr, pa.int64()) if kind == "timestamp" else pc.cast(

@@ -23,13 +23,14 @@ import os
 from typing import Any
 
 import falcon
+import pyarrow as pa
 
 from lakeprep.errors import InputError, LakeprepError, RecordError
 from lakeprep.inference.columns import batch_rows
 from lakeprep.inference.formats import (
-    parse_csv,
     parse_jsonlines,
     parse_sparkml_json,
+    read_csv,
     to_csv,
     to_jsonlines,
 )
@@ -76,7 +77,7 @@ class Invocations:
             if schema is None:
                 raise RecordError(f"CSV needs an input schema (input_schema.json beside the "
                                   f"model or ${SCHEMA_ENV})")
-            records = parse_csv(body, schema)
+            records = read_csv(body, schema)
         elif content in (JSONLINES, "application/x-jsonlines", "application/json-lines"):
             records = parse_jsonlines(body)
         elif content == JSON:
@@ -86,13 +87,14 @@ class Invocations:
         else:
             raise falcon.HTTPUnsupportedMediaType(
                 description=f"Content-Type {content!r}: send {CSV}, {JSONLINES} or {JSON}")
-        if not records:
+        count = records.num_rows if isinstance(records, pa.Table) else len(records)
+        if not count:
             raise RecordError("the request has no record")
         batch = self.pipeline.transform_batch(records, schema)
-        if batch_rows(batch) != len(records):
-            raise RecordError(f"the pipeline dropped {len(records) - batch_rows(batch)} of "
-                              f"{len(records)} records (a stage with handleInvalid 'skip'); an "
-                              f"endpoint answers every record")
+        if batch_rows(batch) != count:
+            raise RecordError(f"the pipeline dropped {count - batch_rows(batch)} of {count} "
+                              f"records (a stage with handleInvalid 'skip'); an endpoint "
+                              f"answers every record")
         column = batch[self.output]
         resp.content_type = accept
         resp.text = to_csv(column) if accept == CSV else to_jsonlines(column, self.output)

@@ -82,8 +82,10 @@ class DatetimeFeatures(Stage):
                                   f"reproduced); send a timestamp")
             parts = date_parts(np.where(col.valid, micros, 0))
             for p in self.parts:
-                put(batch, f"{c}_{p}", Column("int", parts[p].astype(np.int64),
-                                              col.valid.copy()))
+                values, valid = parts[p].astype(np.int64), col.valid.copy()
+                if p == "semester":  # Spark: when(month <= 6, 1).otherwise(2) gives 2 for null
+                    values, valid = np.where(valid, values, 2), np.ones(len(col), bool)
+                put(batch, f"{c}_{p}", Column("int", values, valid))
         return batch
 
 

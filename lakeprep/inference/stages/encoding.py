@@ -28,7 +28,7 @@ def categories(stage: Stage, col: Column, name: str) -> list[str | None]:
             raise stage.refuse(f"column {name!r} is {col.kind}: its categories are Java's text "
                                f"of each number, which the runtime does not reproduce")
         return [None] * len(col)
-    return as_string(stage, col, name)
+    return list(as_string(stage, col, name))
 
 
 class CategoryMapper(Stage):

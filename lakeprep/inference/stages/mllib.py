@@ -9,6 +9,8 @@ to the input's type) and Bucketizer (Java's ``Arrays.binarySearch`` over the spl
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakeprep.inference.columns import (
     FLOATING,
@@ -23,6 +25,7 @@ from lakeprep.inference.sqlmath import cast_double_to
 from lakeprep.inference.stages.base import Stage, put
 
 ML = "org.apache.spark.ml.feature."
+SMALL_BATCH = 64  # rows below which Python lookups beat pyarrow compute calls
 
 
 def _cols(saved: SavedStage, single: str, multi: str) -> list[str]:
@@ -46,6 +49,7 @@ class StringIndexerModel(Stage):
         else:  # saved by Spark 2.x: one column of labels
             labels = [table.column("labels")[0].as_py()]
         self.indexes = [{label: float(i) for i, label in enumerate(ls)} for ls in labels]
+        self.labels = [pa.array(ls, pa.string()) for ls in labels]
         self.policy = saved.param("handleInvalid", "error")
 
     def transform(self, batch: Batch) -> Batch:
@@ -54,11 +58,21 @@ class StringIndexerModel(Stage):
         for c, o, index in zip(self.reads, self.writes, self.indexes, strict=True):
             col = self.column(batch, c)
             strings = as_string(self, col, c)
-            known = np.array([s in index for s in strings], dtype=bool) & col.valid
-            values = np.array([index.get(s, float(len(index))) for s in strings], np.float64)
+            if len(col) < SMALL_BATCH:  # a dict beats arrow's per-call overhead
+                known = np.array([s in index for s in strings], dtype=bool) & col.valid
+                values = np.array([index.get(s, -1.0) for s in strings], np.float64)
+            else:
+                found = pc.index_in(pa.array(strings, pa.string()),
+                                    value_set=self.labels[len(outs)])
+                known = np.asarray(found.is_valid().to_numpy(zero_copy_only=False),
+                                   bool) & col.valid
+                values = np.asarray(found.fill_null(0).to_numpy(zero_copy_only=False),
+                                    np.float64)
+            values = np.where(known, values, float(len(index)))
             if self.policy == "error" and not known.all():
                 bad = ~known
                 first = int(bad.nonzero()[0][0])
+                strings = list(strings)
                 what = ("is null (StringIndexer encountered NULL value)" if not col.valid[first]
                         else f"has unseen label {strings[first]!r}")
                 raise self.fail(c, bad, f"{what}; handleInvalid is 'error'")
@@ -70,16 +84,15 @@ class StringIndexerModel(Stage):
         return batch if keep_rows is None else take_rows(batch, keep_rows)
 
 
-def as_string(stage: Stage, col: Column, name: str) -> list:
-    """Spark's ``cast(col as string)`` for the kinds whose text is unambiguous."""
+def as_string(stage: Stage, col: Column, name: str) -> np.ndarray:
+    """Spark's ``cast(col as string)`` for the kinds whose text is unambiguous (None: null)."""
     if col.kind == "string":
-        return [v if ok else None for v, ok in zip(col.values.tolist(), col.valid, strict=True)]
+        return np.where(col.valid, col.values, None)
     if col.kind in INTEGRAL:
-        return [str(v) if ok else None for v, ok in zip(col.values.tolist(), col.valid,
-                                                        strict=True)]
+        text = pc.cast(pa.array(col.values), pa.string()).to_numpy(zero_copy_only=False)
+        return np.where(col.valid, text.astype(object), None)
     if col.kind == "boolean":
-        return [("true" if v else "false") if ok else None
-                for v, ok in zip(col.values.tolist(), col.valid, strict=True)]
+        return np.where(col.valid, np.where(col.values, "true", "false").astype(object), None)
     raise stage.refuse(f"column {name!r} is {col.kind}: Spark indexes it by Java's text of the "
                        f"number, which the runtime does not reproduce; index a string or "
                        f"integer column")

@@ -1,0 +1,199 @@
+"""The fitted pipeline served without Spark: one-record latency and batch throughput.
+
+Fits the taxi_tips pipeline of conf/base/features.yaml on synthetic trips with Spark, saves it,
+then measures with the same records:
+
+- one record in process (``lakeprep.inference``: list of one dict -> columns -> the vector),
+  p50/p99 over ``--requests`` calls;
+- one record through HTTP (``lakeprep serve`` as a real process on 127.0.0.1, one gunicorn
+  worker, CSV in and out over one keep-alive connection), p50/p99;
+- batches of ``--batch`` rows: rows/s in process (from a pyarrow Table) and through HTTP (CSV),
+  on one core;
+- Spark's transform of the same model in a local session (local[2]): one record (a one-row
+  DataFrame, collected) and the batch (collected), for comparison.
+
+Aims (issue 23): p99 under 2 ms in process and under 10 ms through HTTP; 100,000 rows/s per
+core for batches. Prints the machine, the load average and one Markdown table.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_inference.py --requests 2000 --batch 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import yaml
+from benchlib import machine, table
+from pyspark.sql import types as T
+
+from features.spec import build_pipeline
+from lakeprep.inference import load
+from lakeprep.inference.schema import SCHEMA_FILE, schema_json
+from lakeprep.spark import get_spark
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = T.StructType([
+    T.StructField("pickup_datetime", T.TimestampType()),
+    T.StructField("pickup_location_id", T.StringType()),
+    T.StructField("dropoff_location_id", T.StringType()),
+    T.StructField("trip_distance", T.DoubleType()),
+    T.StructField("fare_amount", T.DoubleType()),
+    T.StructField("passenger_count", T.LongType()),
+])
+
+
+def trips(n: int, seed: int) -> list[tuple]:
+    rng = np.random.default_rng(seed)
+    start = datetime(2019, 1, 1)
+    minutes = rng.integers(0, 120 * 24 * 60, n)
+    return [(start + timedelta(minutes=int(m)), str(int(rng.integers(1, 265))),
+             str(int(rng.integers(1, 265))), float(rng.exponential(3.0)),
+             float(2.5 + rng.exponential(12.0)), int(rng.integers(1, 6))) for m in minutes]
+
+
+def percentiles(seconds: list[float]) -> tuple[str, str]:
+    ms = np.array(seconds) * 1000
+    return f"{np.percentile(ms, 50):.3f}", f"{np.percentile(ms, 99):.3f}"
+
+
+def csv_line(row: tuple) -> str:
+    ts, *rest = row
+    return ",".join([ts.strftime("%Y-%m-%d %H:%M:%S"), *map(str, rest)])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(model: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "lakeprep.inference", "serve", model,
+                             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/ping")
+            if c.getresponse().status == 200:
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def post(conn: http.client.HTTPConnection, body: str) -> bytes:
+    conn.request("POST", "/invocations", body.encode(),
+                 {"Content-Type": "text/csv", "Accept": "text/csv"})
+    r = conn.getresponse()
+    data = r.read()
+    if r.status != 200:
+        raise SystemExit(f"HTTP {r.status}: {data[:300]!r}")
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--batches", type=int, default=5)
+    args = ap.parse_args()
+
+    spark = get_spark("bench-inference", master="local[2]",
+                      conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"})
+    spec = yaml.safe_load((REPO / "conf/base/features.yaml").read_text())
+    pipeline = spec["features"]["sets"]["taxi_tips"]["pipeline"]
+    train = spark.createDataFrame(trips(20_000, 1), SCHEMA)
+    model = build_pipeline(pipeline, train.columns).fit(train)
+    folder = Path(tempfile.mkdtemp(prefix="bench-inference-")) / "taxi_tips"
+    model.write().overwrite().save(str(folder))
+    (folder / SCHEMA_FILE).write_text(schema_json(
+        (f.name, f.dataType.simpleString()) for f in SCHEMA.fields))
+
+    runtime = load(str(folder))
+    one = trips(args.requests, 2)
+    records = [dict(zip(SCHEMA.names, r, strict=True)) for r in one]
+    for r in records[:50]:  # warm-up
+        runtime.transform_batch([r])
+    inproc = []
+    for r in records:
+        t = time.perf_counter()
+        runtime.transform_batch([r])
+        inproc.append(time.perf_counter() - t)
+
+    proc, port = serve(str(folder))
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        lines = [csv_line(r) for r in one]
+        for line in lines[:50]:
+            post(conn, line + "\n")
+        http_one = []
+        for line in lines:
+            t = time.perf_counter()
+            post(conn, line + "\n")
+            http_one.append(time.perf_counter() - t)
+        batch_rows = trips(args.batch, 3)
+        body = "\n".join(csv_line(r) for r in batch_rows) + "\n"
+        post(conn, body)
+        t = time.perf_counter()
+        for _ in range(args.batches):
+            post(conn, body)
+        http_rate = args.batch * args.batches / (time.perf_counter() - t)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    arrow = pa.Table.from_pylist([dict(zip(SCHEMA.names, r, strict=True)) for r in batch_rows])
+    runtime.transform_batch(arrow)
+    t = time.perf_counter()
+    for _ in range(args.batches):
+        runtime.transform_batch(arrow)
+    batch_rate = args.batch * args.batches / (time.perf_counter() - t)
+
+    from jobs.transform import load_for_inference
+
+    spark_model = load_for_inference(str(folder))
+    spark_one = []
+    for row in one[:100]:
+        df = spark.createDataFrame([row], SCHEMA)
+        t = time.perf_counter()
+        spark_model.transform(df).collect()
+        spark_one.append(time.perf_counter() - t)
+    batch_df = spark.createDataFrame(batch_rows, SCHEMA).cache()
+    batch_df.count()
+    spark_model.transform(batch_df).collect()
+    t = time.perf_counter()
+    for _ in range(args.batches):
+        spark_model.transform(batch_df).collect()
+    spark_rate = args.batch * args.batches / (time.perf_counter() - t)
+
+    print(machine(spark))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"{args.requests} one-record requests, {args.batches} batches of {args.batch:,} rows")
+    p50, p99 = percentiles(inproc)
+    h50, h99 = percentiles(http_one)
+    s50, s99 = percentiles(spark_one)
+    print(table(["path", "one record p50 ms", "one record p99 ms", f"rows/s ({args.batch:,}-row "
+                 "batches)"], [
+        ["lakeprep.inference in process (1 core)", p50, p99, f"{batch_rate:,.0f}"],
+        ["lakeprep serve, HTTP CSV (1 worker)", h50, h99, f"{http_rate:,.0f}"],
+        ["Spark transform, local[2] (collect)", s50, s99, f"{spark_rate:,.0f}"],
+    ]))
+
+
+if __name__ == "__main__":
+    main()
