@@ -43,14 +43,10 @@ from lakeprep.inference.schema import SCHEMA_FILE, schema_json
 from lakeprep.spark import get_spark
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = T.StructType([
-    T.StructField("pickup_datetime", T.TimestampType()),
-    T.StructField("pickup_location_id", T.StringType()),
-    T.StructField("dropoff_location_id", T.StringType()),
-    T.StructField("trip_distance", T.DoubleType()),
-    T.StructField("fare_amount", T.DoubleType()),
-    T.StructField("passenger_count", T.LongType()),
-])
+SCHEMA = T.StructType([T.StructField(name, kind) for name, kind in (
+    ("pickup_datetime", T.TimestampType()), ("pickup_location_id", T.StringType()),
+    ("dropoff_location_id", T.StringType()), ("trip_distance", T.DoubleType()),
+    ("fare_amount", T.DoubleType()), ("passenger_count", T.LongType()))])
 
 
 def trips(n: int, seed: int) -> list[tuple]:

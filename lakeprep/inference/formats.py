@@ -50,7 +50,7 @@ def parse_csv(body: str, schema: dict[str, str]) -> list[dict[str, Any]]:
     """Records of a CSV body whose fields follow ``schema``'s columns in order (the slow,
     precise path: it names the record and column of a bad value)."""
     names = list(schema)
-    records = []
+    records: list[dict[str, Any]] = []
     for row in csv.reader(io.StringIO(body)):
         if not row:
             continue
@@ -87,7 +87,7 @@ def read_csv(body: str, schema: dict[str, str]) -> pa.Table | list[dict[str, Any
 
 def parse_jsonlines(body: str) -> list[dict[str, Any]]:
     """Records of a JSON-lines body: one object per non-empty line."""
-    records = []
+    records: list[dict[str, Any]] = []
     for line in body.splitlines():
         if not line.strip():
             continue

@@ -101,6 +101,7 @@ def cells(col: Column) -> np.ndarray:
             else:
                 out.append(col.values[i].copy())
         return _objects(out)
+    values: list[Any]
     if col.kind == "timestamp":
         values = [EPOCH + timedelta(microseconds=v) for v in col.values.tolist()]
     elif col.kind == "date":

@@ -116,8 +116,8 @@ class Invocations:
 def _bad_request(req: Any, resp: Any, err: Exception, params: Any) -> None:
     where = {k: v for k, v in (("record", getattr(err, "record", None)),
                                ("column", getattr(err, "column", None))) if v is not None}
-    raise falcon.HTTPBadRequest(title="bad input", description=str(err), **(
-        {"headers": {"X-Lakeprep-" + k.title(): str(v) for k, v in where.items()}}))
+    headers = {"X-Lakeprep-" + k.title(): str(v) for k, v in where.items()}
+    raise falcon.HTTPBadRequest(title="bad input", description=str(err), headers=headers)
 
 
 def _internal(req: Any, resp: Any, err: Exception, params: Any) -> None:

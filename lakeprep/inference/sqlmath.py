@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lakeprep.inference import fdlibm
+import lakeprep.inference.fdlibm as fdlibm
 from lakeprep.inference.columns import Column
 
 SIN_COS_ULPS = 1  # the largest difference measured against Spark on x86_64 (300,000 values)

@@ -45,7 +45,8 @@ class CategoryMapper(Stage):
         for c, o in zip(self.reads, self.writes, strict=True):
             col = self.column(batch, c)
             mapping = self.mappings.get(c, {})
-            values, valid = [], np.zeros(len(col), bool)
+            values: list[Any] = []
+            valid = np.zeros(len(col), bool)
             for i, category in enumerate(categories(self, col, c)):
                 if category is None:
                     values.append(None)

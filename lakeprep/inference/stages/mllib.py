@@ -54,7 +54,7 @@ class StringIndexerModel(Stage):
 
     def transform(self, batch: Batch) -> Batch:
         keep_rows = None
-        outs = {}
+        outs: dict[str, Column] = {}
         for c, o, index in zip(self.reads, self.writes, self.indexes, strict=True):
             col = self.column(batch, c)
             strings = as_string(self, col, c)
@@ -72,7 +72,7 @@ class StringIndexerModel(Stage):
             if self.policy == "error" and not known.all():
                 bad = ~known
                 first = int(bad.nonzero()[0][0])
-                strings = list(strings)
+                strings = np.asarray(strings, dtype=object)
                 what = ("is null (StringIndexer encountered NULL value)" if not col.valid[first]
                         else f"has unseen label {strings[first]!r}")
                 raise self.fail(c, bad, f"{what}; handleInvalid is 'error'")
@@ -87,12 +87,13 @@ class StringIndexerModel(Stage):
 def as_string(stage: Stage, col: Column, name: str) -> np.ndarray:
     """Spark's ``cast(col as string)`` for the kinds whose text is unambiguous (None: null)."""
     if col.kind == "string":
-        return np.where(col.valid, col.values, None)
+        return np.where(col.valid, col.values, np.array(None))
     if col.kind in INTEGRAL:
         text = pc.cast(pa.array(col.values), pa.string()).to_numpy(zero_copy_only=False)
-        return np.where(col.valid, text.astype(object), None)
+        return np.where(col.valid, text.astype(object), np.array(None))
     if col.kind == "boolean":
-        return np.where(col.valid, np.where(col.values, "true", "false").astype(object), None)
+        return np.where(col.valid, np.where(col.values, "true", "false").astype(object),
+                        np.array(None))
     raise stage.refuse(f"column {name!r} is {col.kind}: Spark indexes it by Java's text of the "
                        f"number, which the runtime does not reproduce; index a string or "
                        f"integer column")

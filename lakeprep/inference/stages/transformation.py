@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from lakeprep.inference import sqlmath
+import lakeprep.inference.sqlmath as sqlmath
 from lakeprep.inference.columns import Batch, Column
 from lakeprep.inference.model_folder import SavedStage
 from lakeprep.inference.stages.base import Stage, in_out, put

@@ -23,14 +23,10 @@ def pipeline_spec(name: str) -> dict:
     return conf["features"]["sets"][name]["pipeline"]
 
 
-TAXI = T.StructType([
-    T.StructField("pickup_datetime", T.TimestampType()),
-    T.StructField("pickup_location_id", T.StringType()),
-    T.StructField("dropoff_location_id", T.StringType()),
-    T.StructField("trip_distance", T.DoubleType()),
-    T.StructField("fare_amount", T.DoubleType()),
-    T.StructField("passenger_count", T.LongType()),
-])
+TAXI = T.StructType([T.StructField(name, kind) for name, kind in (
+    ("pickup_datetime", T.TimestampType()), ("pickup_location_id", T.StringType()),
+    ("dropoff_location_id", T.StringType()), ("trip_distance", T.DoubleType()),
+    ("fare_amount", T.DoubleType()), ("passenger_count", T.LongType()))])
 
 
 def taxi_rows(n: int) -> list[tuple]:
@@ -57,26 +53,14 @@ def test_taxi_tips_runtime_equals_spark(spark, tmp_path):
     assert differences(model, rows, ulps=sin_cos) == []
 
 
-CUSTOMER = T.StructType([
-    T.StructField("customer_id", T.StringType()),
-    T.StructField("country", T.StringType()),
-    T.StructField("segment", T.StringType()),
-    T.StructField("tenure_days", T.IntegerType()),
-    T.StructField("age", T.IntegerType()),
-    T.StructField("orders_count_30d", T.LongType()),
-    T.StructField("orders_count_90d", T.LongType()),
-    T.StructField("amount_sum_30d", T.DoubleType()),
-    T.StructField("amount_mean_30d", T.DoubleType()),
-    T.StructField("amount_max_30d", T.DoubleType()),
-    T.StructField("amount_sum_90d", T.DoubleType()),
-    T.StructField("amount_mean_90d", T.DoubleType()),
-    T.StructField("amount_max_90d", T.DoubleType()),
-    T.StructField("category_count_distinct_90d", T.LongType()),
-    T.StructField("days_since_last_order", T.IntegerType()),
-    T.StructField("events_count_30d", T.LongType()),
-    T.StructField("days_since_last_event", T.IntegerType()),
-    T.StructField("purchased_next_30d", T.IntegerType()),
-])
+INT, LONG, DOUBLE = T.IntegerType(), T.LongType(), T.DoubleType()
+CUSTOMER = T.StructType([T.StructField(name, kind) for name, kind in (
+    ("customer_id", T.StringType()), ("country", T.StringType()), ("segment", T.StringType()),
+    ("tenure_days", INT), ("age", INT), ("orders_count_30d", LONG), ("orders_count_90d", LONG),
+    ("amount_sum_30d", DOUBLE), ("amount_mean_30d", DOUBLE), ("amount_max_30d", DOUBLE),
+    ("amount_sum_90d", DOUBLE), ("amount_mean_90d", DOUBLE), ("amount_max_90d", DOUBLE),
+    ("category_count_distinct_90d", LONG), ("days_since_last_order", INT),
+    ("events_count_30d", LONG), ("days_since_last_event", INT), ("purchased_next_30d", INT))])
 COUNTRIES = ["DE", "FR", "FR", "US", "US", "US", "ES", "IT", "NL", "PL"]
 
 
