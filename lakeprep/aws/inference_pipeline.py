@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lakeprep.aws.clients import client, split_s3
@@ -96,7 +96,10 @@ def plan_pipeline(req: PipelineRequest) -> PipelinePlan:
                          f"rebuild the feature set (build-features writes it) so the container "
                          f"can read CSV")
     tar = pack_pipeline(req.pipeline_dir)
-    digest = hashlib.sha256(tar).hexdigest()[:10]
+    # the names are those of this pipeline with this estimator on these instances: deploying
+    # another combination creates new resources, redeploying the same one names the same
+    asked = {k: v for k, v in asdict(req).items() if k != "pipeline_dir"}
+    digest = hashlib.sha256(tar + json.dumps(asked, sort_keys=True).encode()).hexdigest()[:10]
     base = f"lakeprep-{req.feature_set}-{digest}".replace("_", "-")[:63]
     tar_uri = f"{req.upload_to.rstrip('/')}/{req.feature_set}/{digest}/model.tar.gz"
     tags = [{"Key": k, "Value": v} for k, v in sorted(

@@ -112,3 +112,53 @@ def test_execute_against_moto(aws, moto_endpoint, pipeline_dir, batch):
         assert sm.describe_transform_job(TransformJobName=name)["ModelName"] == name
     else:
         assert sm.describe_endpoint(EndpointName=name)["EndpointConfigName"] == name
+
+
+def cli_args(pipeline_dir, *extra):
+    return ["deploy", "inference-pipeline", "--set", "taxi_tips", "--model", str(pipeline_dir),
+            "--model-data", "s3://models/xgb/model.tar.gz", "--estimator-image", XGB_IMAGE,
+            "--features-image", FEATURES_IMAGE, "--role", ROLE, *extra]
+
+
+def test_cli_dry_run_prints_valid_requests_and_sends_none(aws, pipeline_dir, capsys,
+                                                          monkeypatch):
+    from jobs import cli
+
+    monkeypatch.setenv("LAKEPREP_DEPLOY_BUCKET", "artefacts")
+    assert cli.main(cli_args(pipeline_dir, "--dry-run", "--output", "json")) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["upload"]["uri"].startswith("s3://artefacts/")
+    assert [r["operation"] for r in doc["requests"]] == ["CreateModel", "CreateEndpointConfig",
+                                                         "CreateEndpoint"]
+    assert aws("sagemaker").list_models()["Models"] == []
+
+
+def test_cli_creates_the_endpoint(aws, moto_endpoint, pipeline_dir, capsys, monkeypatch):
+    from jobs import cli
+
+    monkeypatch.setenv("LAKEPREP_DEPLOY_BUCKET", "artefacts")
+    moto_support.make_bucket(moto_endpoint, "artefacts")
+    assert cli.main(cli_args(pipeline_dir, "--instance-type", "ml.c5.xlarge")) == 0
+    sm = aws("sagemaker")
+    [endpoint] = [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+    assert endpoint.startswith("lakeprep-taxi-tips-")
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint)
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.c5.xlarge"
+    assert len(sm.describe_model(ModelName=endpoint)["Containers"]) == 2
+    assert "CreateEndpoint" in capsys.readouterr().out
+
+
+def test_cli_names_what_is_missing(aws, pipeline_dir, capsys, monkeypatch):
+    from jobs import cli
+
+    monkeypatch.setenv("LAKEPREP_DEPLOY_BUCKET", "artefacts")
+    assert cli.main(["deploy", "inference-pipeline", "--set", "taxi_tips", "--model",
+                     str(pipeline_dir), "--dry-run"]) == 2
+    assert "--model-data, --estimator-image, --features-image, --role" in (
+        capsys.readouterr().err)
+
+
+def test_another_estimator_is_another_model(pipeline_dir):
+    first = ip.plan_pipeline(request(pipeline_dir)).requests[0][1]["ModelName"]
+    other = ip.plan_pipeline(request(pipeline_dir, model_data="s3://models/xgb2/model.tar.gz"))
+    assert other.requests[0][1]["ModelName"] != first
