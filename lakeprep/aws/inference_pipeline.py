@@ -10,9 +10,9 @@ The requests are built here and sent with boto3, so a dry run prints exactly wha
 sent and a test validates it against botocore's service model (the SageMaker SDK v2's
 ``PipelineModel`` needs a live session to build the same requests).
 
->>> plan = plan_pipeline(PipelineRequest(...))  # doctest: +SKIP
->>> [op for op, _ in plan.requests]  # doctest: +SKIP
-['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']
+For example, ``[op for op, _ in plan_pipeline(request).requests]`` is ``['CreateModel',
+'CreateEndpointConfig', 'CreateEndpoint']`` (``['CreateModel', 'CreateTransformJob']`` with a
+batch input).
 """
 
 from __future__ import annotations

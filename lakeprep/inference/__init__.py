@@ -4,8 +4,10 @@
 metadata JSON and Parquet model data, local or ``s3://``) and applies every stage as Spark
 does; a stage it does not implement is refused at load, naming the stage. No JVM, no pyspark.
 
->>> from lakeprep.inference import load
->>> load("/tmp/models/taxi_tips_features/run-1").transform(records)  # doctest: +SKIP
+For example (``records``: a pandas DataFrame, a pyarrow Table or a list of dicts)::
+
+    from lakeprep.inference import load
+    features = load("lakeprep-data/features/models/taxi_tips_features/RUN").transform(records)
 """
 
 from lakeprep.inference.pipeline import InferencePipeline, SparseVector, load

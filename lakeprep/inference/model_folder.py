@@ -6,9 +6,8 @@ stage under ``stages/`` (``<index>_<uid>``, zero-padded by Scala's writer), each
 metadata and, for MLlib models, Parquet files under ``data/``. Local paths, ``file://`` and
 ``s3://`` (through ``pyarrow.fs``; ``AWS_ENDPOINT_URL`` points it at another endpoint).
 
->>> saved = read_stages("/tmp/models/customer_features/run-1")  # doctest: +SKIP
->>> saved[0].cls
-'features.imputation.missing_indicator.MissingIndicator'
+For example, ``read_stages("lakeprep-data/features/models/customer_features/RUN")[0].cls`` is
+``'features.imputation.missing_indicator.MissingIndicator'``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """A saved pipeline applied without Spark: load the folder, transform records with numpy.
 
->>> pipe = load("lakeprep-data/features/models/taxi_tips_features/run-1")  # doctest: +SKIP
->>> pipe.transform([{"pickup_datetime": "2019-01-03 10:00:00", ...}])  # doctest: +SKIP
+For example::
+
+    pipe = load("lakeprep-data/features/models/taxi_tips_features/RUN")
+    pipe.transform([{"pickup_datetime": "2019-01-03 10:00:00", "trip_distance": 2.5, ...}])
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Falcon (a small, dependency-free WSGI framework made for data-plane APIs) under 
 (prefork workers, one per core: the numpy work is CPU-bound), as SageMaker's own framework
 containers serve with gunicorn.
 
->>> app = make_app(load("/opt/ml/model"))  # doctest: +SKIP
+For example, ``make_app(load("/opt/ml/model"))`` is the WSGI app ``serve`` runs.
 """
 
 from __future__ import annotations
