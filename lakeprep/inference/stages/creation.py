@@ -33,32 +33,36 @@ def _first_of_year(year: np.ndarray) -> np.ndarray:
     return (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
 
 
-def date_parts(micros: np.ndarray) -> dict[str, np.ndarray]:
-    """Every part DatetimeFeatures writes, from microseconds since the epoch (UTC)."""
+def date_parts(micros: np.ndarray, wanted: list[str]) -> dict[str, np.ndarray]:
+    """The ``wanted`` parts DatetimeFeatures writes, from microseconds since the epoch (UTC);
+    the calendar (year, month, day) is computed only when a wanted part needs it."""
     days = np.floor_divide(micros, DAY_US)
     seconds = np.floor_divide(micros - days * DAY_US, 1_000_000)
-    year, month, day = _civil(days)
     dow = (days + 3) % 7  # 0 = Monday (1970-01-01 was a Thursday)
+    out = {"hour": seconds // 3600, "minute": seconds % 3600 // 60, "second": seconds % 60,
+           "day_of_week": dow, "weekend": (dow >= 5).astype(np.int64)}
+    if all(p in out for p in wanted):
+        return out
+    year, month, day = _civil(days)
     month_start = days - (day - 1)
     next_month = (days.astype("datetime64[D]").astype("datetime64[M]") + 1).astype(
         "datetime64[D]").astype(np.int64)
     last = next_month - month_start
     thursday = days - dow + 3  # ISO week: the week's Thursday decides its year
-    iso_year = _civil(thursday)[0]
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    return {
+    out.update({
         "month": month, "quarter": (month - 1) // 3 + 1, "semester": np.where(month <= 6, 1, 2),
-        "year": year, "week": (thursday - _first_of_year(iso_year)) // 7 + 1,
-        "day_of_week": dow, "day_of_month": day, "day_of_year": days - _first_of_year(year) + 1,
-        "weekend": (dow >= 5).astype(np.int64), "month_start": (day == 1).astype(np.int64),
-        "month_end": (day == last).astype(np.int64),
+        "year": year, "day_of_month": day, "day_of_year": days - _first_of_year(year) + 1,
+        "month_start": (day == 1).astype(np.int64), "month_end": (day == last).astype(np.int64),
         "quarter_start": ((day == 1) & (month % 3 == 1)).astype(np.int64),
         "quarter_end": ((day == last) & (month % 3 == 0)).astype(np.int64),
         "year_start": ((day == 1) & (month == 1)).astype(np.int64),
         "year_end": ((day == 31) & (month == 12)).astype(np.int64),
         "leap_year": leap.astype(np.int64), "days_in_month": last,
-        "hour": seconds // 3600, "minute": seconds % 3600 // 60, "second": seconds % 60,
-    }
+    })
+    if "week" in wanted:
+        out["week"] = (thursday - _first_of_year(_civil(thursday)[0])) // 7 + 1
+    return out
 
 
 class DatetimeFeatures(Stage):
@@ -80,7 +84,7 @@ class DatetimeFeatures(Stage):
                 raise self.refuse(f"column {c!r} is {col.kind}: the runtime reads timestamp "
                                   f"and date columns (Spark's parsing of strings is not "
                                   f"reproduced); send a timestamp")
-            parts = date_parts(np.where(col.valid, micros, 0))
+            parts = date_parts(np.where(col.valid, micros, 0), self.parts)
             for p in self.parts:
                 values, valid = parts[p].astype(np.int64), col.valid.copy()
                 if p == "semester":  # Spark: when(month <= 6, 1).otherwise(2) gives 2 for null
