@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--batches", type=int, default=5)
+    ap.add_argument("--spark-requests", type=int, default=20,
+                    help="one-record Spark transforms (seconds each in a local session)")
     args = ap.parse_args()
 
     spark = get_spark("bench-inference", master="local[2]",
@@ -164,7 +166,7 @@ def main() -> None:
 
     spark_model = load_for_inference(str(folder))
     spark_one = []
-    for row in one[:100]:
+    for row in one[:args.spark_requests]:
         df = spark.createDataFrame([row], SCHEMA)
         t = time.perf_counter()
         spark_model.transform(df).collect()
@@ -179,7 +181,8 @@ def main() -> None:
 
     print(machine(spark))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"{args.requests} one-record requests, {args.batches} batches of {args.batch:,} rows")
+          f"{args.requests} one-record requests ({args.spark_requests} for Spark), "
+          f"{args.batches} batches of {args.batch:,} rows")
     p50, p99 = percentiles(inproc)
     h50, h99 = percentiles(http_one)
     s50, s99 = percentiles(spark_one)

@@ -18,13 +18,14 @@ from lakeprep.inference.stages import (
     imputation,
     mllib,
     outliers,
+    scalers,
     transformation,
 )
 from lakeprep.inference.stages.base import Stage
 
 IMPLEMENTED: dict[str, Callable[[SavedStage], Stage]] = {
     **mllib.STAGES, **creation.STAGES, **imputation.STAGES, **outliers.STAGES,
-    **transformation.STAGES, **encoding.STAGES,
+    **transformation.STAGES, **encoding.STAGES, **scalers.STAGES,
 }
 
 # Saved classes the runtime refuses, and why (the op reference prints these reasons).

@@ -94,3 +94,34 @@ def test_every_supported_op_equals_spark(spark, tmp_path):
     test = spark.createDataFrame(rows(300)[240:] + EDGES, SCHEMA)
     assert differences(model, test, ulps={"ts_hour_sin": 1, "ts_hour_cos": 1,
                                           "ts_month_sin": 1, "ts_month_cos": 1}) == []
+
+
+SCALERS = {"steps": [
+    {"name": "mean", "op": "impute", "params": {"inputCols": ["n"], "outputCols": ["n_imp"]}},
+    {"name": "index", "op": "string_index", "params": {"inputCols": ["cat2"],
+                                                       "outputCols": ["c2"],
+                                                       "handleInvalid": "keep"}},
+    {"name": "onehot", "op": "one_hot_vector_encode", "params": {"inputCols": ["c2"],
+                                                                 "outputCols": ["c2_ohe"]}},
+    {"name": "assemble", "op": "vector_assembler",
+     "params": {"inputCols": ["n_imp", "c2", "flag", "c2_ohe"], "outputCol": "v",
+                "handleInvalid": "skip"}},
+    {"name": "std", "op": "standard_scale", "params": {"inputCol": "v", "outputCol": "v_std"}},
+    {"name": "std_mean", "op": "standard_scale", "params": {"inputCol": "v",
+                                                            "outputCol": "v_std_mean",
+                                                            "withMean": True}},
+    {"name": "min_max", "op": "min_max_scale", "params": {"inputCol": "v", "outputCol": "v_mm",
+                                                          "min": -1.0, "max": 3.0}},
+    {"name": "max_abs", "op": "max_abs_scale", "params": {"inputCol": "v", "outputCol": "v_ma"}},
+    {"name": "robust", "op": "robust_scale", "params": {"inputCol": "v", "outputCol": "v_rb",
+                                                        "withCentering": True}},
+]}
+
+
+def test_vector_scalers_equal_spark(spark, tmp_path):
+    """The MLlib scalers on vectors with sparse and dense rows, a constant slot and rows the
+    assembler skips (null flag): the same rows, the same sparsity, the same bits."""
+    train = spark.createDataFrame(rows(240), SCHEMA)
+    model = fit_and_save(SCALERS, train, tmp_path / "scalers")
+    test = spark.createDataFrame(rows(300)[240:] + EDGES, SCHEMA)
+    assert differences(model, test) == []
