@@ -19,13 +19,14 @@ from lakeprep.inference.stages import (
     mllib,
     outliers,
     scalers,
+    selection,
     transformation,
 )
 from lakeprep.inference.stages.base import Stage
 
 IMPLEMENTED: dict[str, Callable[[SavedStage], Stage]] = {
     **mllib.STAGES, **creation.STAGES, **imputation.STAGES, **outliers.STAGES,
-    **transformation.STAGES, **encoding.STAGES, **scalers.STAGES,
+    **transformation.STAGES, **encoding.STAGES, **scalers.STAGES, **selection.STAGES,
 }
 
 # Saved classes the runtime refuses, and why (the op reference prints these reasons).

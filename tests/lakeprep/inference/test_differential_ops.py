@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import types as T
 
+from lakeprep.inference.model_folder import read_stages
 from tests.lakeprep.inference.differential import differences, fit_and_save
 
 INF, NAN = float("inf"), float("nan")
@@ -123,5 +124,28 @@ def test_vector_scalers_equal_spark(spark, tmp_path):
     assembler skips (null flag): the same rows, the same sparsity, the same bits."""
     train = spark.createDataFrame(rows(240), SCHEMA)
     model = fit_and_save(SCALERS, train, tmp_path / "scalers")
+    test = spark.createDataFrame(rows(300)[240:] + EDGES, SCHEMA)
+    assert differences(model, test) == []
+
+
+SELECTORS = {"steps": [
+    {"name": "na", "op": "add_missing_indicator", "params": {"inputCols": ["key", "x", "y"]}},
+    {"name": "arb", "op": "impute_arbitrary", "params": {"inputCols": ["y"],
+                                                         "outputCols": ["y2"], "value": 0.0}},
+    {"name": "constant", "op": "drop_constant", "params": {"inputCols": ["key_na", "n"]}},
+    {"name": "duplicates", "op": "drop_duplicates", "params": {"inputCols": ["x_na", "y_na"]}},
+    {"name": "correlated", "op": "drop_correlated", "params": {"inputCols": ["y", "y2"]}},
+    {"name": "variance", "op": "drop_low_variance", "params": {"inputCols": ["n", "x_na"],
+                                                               "threshold": 0.5}},
+    {"name": "univariate", "op": "select_univariate", "params": {"inputCols": ["x", "n"],
+                                                                 "k": 1, "labelCol": "label"}},
+]}
+
+
+def test_selectors_drop_the_columns_spark_drops(spark, tmp_path):
+    train = spark.createDataFrame(rows(240), SCHEMA)
+    model = fit_and_save(SELECTORS, train, tmp_path / "selectors")
+    dropped = {d["column"] for s in read_stages(model) for d in s.param("dropped") or []}
+    assert {"key_na", "y_na", "y2", "x_na"} <= dropped  # each selector dropped something
     test = spark.createDataFrame(rows(300)[240:] + EDGES, SCHEMA)
     assert differences(model, test) == []
