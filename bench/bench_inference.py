@@ -135,6 +135,8 @@ def main() -> None:
         (f.name, f.dataType.simpleString()) for f in SCHEMA.fields))
 
     runtime = load(str(folder))
+    width = runtime.transform_batch([dict(zip(SCHEMA.names, trips(1, 9)[0], strict=True))])[
+        "features"].size
     one = trips(args.requests, 2)
     records = [dict(zip(SCHEMA.names, r, strict=True)) for r in one]
     for r in records[:50]:  # warm-up
@@ -186,7 +188,8 @@ def main() -> None:
     print(machine(spark))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{args.requests} one-record requests ({args.spark_requests} for Spark), "
-          f"{args.batches} batches of {args.batch:,} rows")
+          f"{args.batches} batches of {args.batch:,} rows; the vector has {width} slots "
+          f"(one-hot pickup and dropoff zones)")
     p50, p99 = percentiles(inproc)
     h50, h99 = percentiles(http_one)
     s50, s99 = percentiles(spark_one)
