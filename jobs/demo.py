@@ -135,7 +135,9 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
             gate_verdicts = {t: o.verdict.value for t, o in ctx.gates}
         rec.ingest = [asdict(x) for x in reports]
         r.rows = sum(x.rows_read for x in reports)
-        r.lines = [x.line() for x in reports]
+        # each table's reconcile line, then why its rejected rows were set aside, grouped
+        r.lines = [line for x in reports
+                   for line in [x.line(), *(f"  set aside: {p}" for p in x.problem_lines())]]
         for x in reports:
             rec.tables.append(TableSummary(
                 x.table, x.rows_read, x.rows_inserted + x.rows_updated, x.quarantined,

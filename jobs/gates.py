@@ -23,6 +23,8 @@ from pyspark.sql import functions as F
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import UsageError
+from lakeprep.ingest.columns import PROBLEMS
+from lakeprep.ingest.problems import ProblemSummary, summarize
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
 from lakeprep.storage import read_files, write_files
@@ -76,10 +78,11 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
 
 def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
               counts: dict[str, int], inputs: list[dict[str, Any]] | None = None,
-              partition_by: Sequence[str] = ()) -> int | None:
+              partition_by: Sequence[str] = (), problems: ProblemSummary | None = None
+              ) -> int | None:
     """Merge ``rows`` into ``<table>_quarantine`` (with :func:`resettle`, the one writer of a
     quarantine table: ingest's parse rejects, rows a `quarantine` gate split off); its new
-    version.
+    version. The commit's metadata holds ``problems``, the reasons of ``rows`` grouped.
 
     Idempotent: a row already there under ``keys`` is left alone, so a re-run of the same batch
     adds nothing; identical rows of one batch stay distinct (numbered by ``_occurrence``).
@@ -88,7 +91,7 @@ def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
     rows = rows.withColumn(OCCURRENCE, F.row_number().over(w))
     spec = ctx.spec(table)
     meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=table, inputs=inputs,
-                               counts=counts)
+                               counts=counts, **_problems(problems))
     return quarantine_table(ctx, table, partition_by).merge(
         rows, [*keys, OCCURRENCE], meta, when_matched="ignore", evolve=True).version
 
@@ -96,16 +99,19 @@ def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
 def resettle(ctx: JobContext, table: str, changed: DataFrame | None, gone: DataFrame | None,
              keys: Sequence[str], counts: dict[str, int],
              inputs: list[dict[str, Any]] | None = None,
-             partition_by: Sequence[str] = ()) -> int | None:
+             partition_by: Sequence[str] = (), problems: ProblemSummary | None = None
+             ) -> int | None:
     """After a replay of ``<table>_quarantine``: the records still set aside take their new
-    reasons (``changed``), the others leave it (``gone``: promoted, or duplicates); the
-    quarantine table's new version, or None when nothing changed."""
+    reasons (``changed``; a table from before reasons were data gains ``_problems``), the others
+    leave it (``gone``: promoted, or duplicates); the quarantine table's new version, or None
+    when nothing changed. ``problems``: the reasons of the records still set aside, grouped."""
     quarantine = quarantine_table(ctx, table, partition_by)
     meta = ctx.commit_metadata(table=ctx.spec(table).quarantine_name, source_table=table,
-                               inputs=inputs, counts=counts)
+                               inputs=inputs, counts=counts, **_problems(problems))
     version = None
     if changed is not None and not changed.isEmpty():
-        version = quarantine.merge(changed, list(keys), meta, when_matched="update").version
+        version = quarantine.merge(changed, list(keys), meta, when_matched="update",
+                                   evolve=True).version
     if gone is not None:
         version = quarantine.delete(gone, list(keys), meta).version
     return version
@@ -118,12 +124,21 @@ def quarantine_table(ctx: JobContext, table: str, partition_by: Sequence[str] = 
 
 
 def set_aside_gate(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int | None:
-    """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole."""
+    """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole, with
+    why as data (``_problems``)."""
     if outcome is None or outcome.quarantined is None or not outcome.counts.get("quarantined"):
         return None
+    keys = [c for c in outcome.quarantined.columns if c != FAILED_EXPECTATIONS_COLUMN]
     rows = outcome.quarantined
-    keys = [c for c in rows.columns if c != FAILED_EXPECTATIONS_COLUMN]
-    return set_aside(ctx, table, rows, keys, {"quarantined": outcome.counts["quarantined"]})
+    if outcome.problems is not None:
+        rows = rows.withColumn(PROBLEMS, outcome.problems)
+    return set_aside(ctx, table, rows, keys, {"quarantined": outcome.counts["quarantined"]},
+                     problems=summarize(outcome.problem_groups()))
+
+
+def _problems(problems: ProblemSummary | None) -> dict[str, Any]:
+    """What a quarantine commit's metadata says of the reasons of its rows."""
+    return {"problems": problems.to_dict()} if problems else {}
 
 
 def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:

@@ -17,6 +17,9 @@ def show_ingest(reports: Any) -> int:
         ok = r.reconciles or not r.files_new
         out.line(r.line(), essential=True, style="green" if ok else "bold red",
                  **{k: v for k, v in asdict(r).items() if k != "files"}, reconciles=ok)
+        if not out.json:  # JSON lines carry them in `problems`
+            for line in r.problem_lines():
+                out.line(f"  set aside: {line}")
     return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
 
 

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from jobs.cli.output import err, out
 from lakeprep.config import Settings
 from lakeprep.errors import UsageError
+
+if TYPE_CHECKING:
+    from lakeprep.runtime import JobContext
 
 
 def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,7 +51,31 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     out.table(f"history of {args.table}", ["version", "time (UTC)", "operation", "run", "job",
                                            "counts", "gate quarantined", "gate"], rows,
               kind="history")
+    _quarantine_reasons(ctx, args.table)
     return 0
+
+
+def _quarantine_reasons(ctx: JobContext, table: str) -> None:
+    """The reasons of the rows in ``table``'s quarantine table, grouped (old rows from their
+    messages): one aggregation over it, when it exists. Not the result a script asks `history`
+    for, so ``--quiet`` leaves it out (and its aggregation)."""
+    from jobs.gates import quarantine_table
+    from lakeprep.ingest.problems import group_problems
+
+    if out.quiet:
+        return
+    quarantine = quarantine_table(ctx, table)
+    version = quarantine.version()
+    if version is None:
+        return
+    summary = group_problems(quarantine.read())
+    rows = [[g.level, g.column or "-", g.code, g.rows, ", ".join(map(repr, g.examples))]
+            for g in summary.groups]
+    if summary.more_groups:
+        rows.append(["...", "", f"{summary.more_groups} more group(s)", summary.more_rows, ""])
+    out.table(f"why rows of {table} are set aside ({ctx.spec(table).quarantine_name} version "
+              f"{version})", ["level", "column", "code", "rows", "examples"], rows,
+              essential=False, kind="quarantine")
 
 
 

@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
     tables.add_argument("--layer", help="only this layer")
 
-    hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata")
+    hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata, and "
+                          "why its quarantined rows were set aside (grouped)")
     hist.add_argument("table")
     hist.add_argument("--limit", type=int, default=20)
 

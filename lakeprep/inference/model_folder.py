@@ -50,6 +50,14 @@ class SavedStage:
                              f"under data/ (an incomplete copy of the model folder?)")
         return pa.concat_tables(pq.read_table(f, filesystem=self.filesystem) for f in files)
 
+    def rows(self, former: str) -> list[dict[str, Any]] | None:
+        """lakeprep's fitted rows (``data/``, one dict per row), or None for a folder saved
+        before they moved from the metadata's ``former`` Param to Parquet (read it instead)."""
+        if former in self.params and not _files(self.filesystem, f"{self.folder}/data",
+                                                 ".parquet"):
+            return None
+        return self.data().to_pylist()
+
     @property
     def short_class(self) -> str:
         """The class name without its module (``StringIndexerModel``)."""

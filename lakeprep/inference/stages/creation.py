@@ -99,7 +99,9 @@ class CyclicalFeaturesModel(Stage):
     def __init__(self, saved: SavedStage):
         inputs = list(saved.param("inputCols") or [])
         super().__init__(saved, inputs, [f"{c}_{f}" for c in inputs for f in ("sin", "cos")])
-        periods = saved.param("maxValues") or {}
+        rows = saved.rows("maxValues")
+        periods = ({r["column"]: r["maxValue"] for r in rows} if rows is not None
+                   else saved.param("maxValues") or {})  # before the periods moved to data/
         self.factors = {c: 2 * math.pi / float(periods[c]) for c in inputs}
 
     def transform(self, batch: Batch) -> Batch:

@@ -31,6 +31,16 @@ def categories(stage: Stage, col: Column, name: str) -> list[str | None]:
     return list(as_string(stage, col, name))
 
 
+def mappings(saved: SavedStage, former: str, field: str) -> dict[str, dict[str, Any]]:
+    """{column: {category: value}} of the model data (the all-rows rows of a target encoder:
+    fold null), or of the former Param ``{column: [[category, value], ...]}``."""
+    rows = saved.rows(former)
+    if rows is None:
+        return {c: dict(pairs) for c, pairs in (saved.param(former) or {}).items()}
+    return {r["column"]: dict(zip(r["categories"], r[field], strict=True)) for r in rows
+            if r.get("fold") is None}
+
+
 class CategoryMapper(Stage):
     """A fitted {category: value} per column; ``reserved`` is the value of ``keep``."""
 
@@ -75,8 +85,7 @@ class RareLabelEncoderModel(CategoryMapper):
     """Categories learnt as rare become ``replaceWith``; unseen ones too under keep."""
 
     def __init__(self, saved: SavedStage):
-        labels = saved.param("categoryLabels") or {}
-        super().__init__(saved, {c: dict(pairs) for c, pairs in labels.items()},
+        super().__init__(saved, mappings(saved, "categoryLabels", "labels"),
                          saved.param("replaceWith", "Rare"))
 
 
@@ -86,8 +95,7 @@ class TargetEncoderModel(CategoryMapper):
     kind = "double"
 
     def __init__(self, saved: SavedStage):
-        encodings = saved.param("encodings") or {}
-        super().__init__(saved, {c: dict(pairs) for c, pairs in encodings.items()},
+        super().__init__(saved, mappings(saved, "encodings", "encodings"),
                          float(saved.param("prior", 0.0)))
 
 

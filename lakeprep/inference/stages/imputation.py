@@ -77,7 +77,9 @@ class CategoricalImputerModel(Stage):
 
     def __init__(self, saved: SavedStage):
         super().__init__(saved, *in_out(saved))
-        self.fills = dict(saved.param("imputerValues") or {})
+        rows = saved.rows("imputerValues")
+        self.fills = ({r["column"]: r["imputerValue"] for r in rows} if rows is not None
+                      else dict(saved.param("imputerValues") or {}))
 
     def transform(self, batch: Batch) -> Batch:
         for c, o in zip(self.reads, self.writes, strict=True):

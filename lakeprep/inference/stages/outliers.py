@@ -20,8 +20,15 @@ class WinsorizerModel(Stage):
 
     def __init__(self, saved: SavedStage):
         super().__init__(saved, *in_out(saved))
-        self.low = {c: float(v) for c, v in (saved.param("leftTailCaps") or {}).items()}
-        self.high = {c: float(v) for c, v in (saved.param("rightTailCaps") or {}).items()}
+        rows = saved.rows("leftTailCaps")
+        if rows is None:  # saved before the caps moved to data/
+            rows = [{"column": c, "leftTailCap": saved.param("leftTailCaps", {}).get(c),
+                     "rightTailCap": saved.param("rightTailCaps", {}).get(c)}
+                    for c in self.reads]
+        self.low = {r["column"]: float(r["leftTailCap"]) for r in rows
+                    if r["leftTailCap"] is not None}
+        self.high = {r["column"]: float(r["rightTailCap"]) for r in rows
+                     if r["rightTailCap"] is not None}
 
     def transform(self, batch: Batch) -> Batch:
         for c, o in zip(self.reads, self.writes, strict=True):

@@ -22,7 +22,13 @@ class SelectorModel(Stage):
     """Drops the fitted ``dropped`` columns (each must be there, as Spark's stage requires)."""
 
     def __init__(self, saved: SavedStage):
-        self.drop = [str(d["column"]) for d in saved.param("dropped") or []]
+        rows = saved.rows("dropped")
+        if rows is None:  # saved before the drop report moved to data/
+            self.drop = [str(d["column"]) for d in saved.param("dropped") or []]
+        else:
+            ranked = sorted((r["dropRank"], r["column"]) for r in rows
+                            if r["dropRank"] is not None)
+            self.drop = [str(c) for _, c in ranked]
         super().__init__(saved, list(self.drop), [])
 
     def transform(self, batch: Batch) -> Batch:

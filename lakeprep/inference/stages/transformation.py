@@ -15,13 +15,14 @@ FEATURES = "features.transformation."
 
 
 class LogTransformer(Stage):
-    """log_base(x + offset); x + offset <= 0 per handleInvalid (error or null)."""
+    """log_base(x + offset); x + offset <= 0 per handleOutOfDomain (error or null)."""
 
     def __init__(self, saved: SavedStage):
         super().__init__(saved, *in_out(saved))
         self.base = str(saved.param("base", "e"))
         self.offset = float(saved.param("offset", 0.0))
-        self.policy = saved.param("handleInvalid", "error")
+        # lakeprep's name since its out-of-domain policy was renamed, else the former one
+        self.policy = saved.param("handleOutOfDomain", saved.param("handleInvalid", "error"))
         self.divisor = math.log(float(self.base) if self.base != "e" else math.e)
 
     def transform(self, batch: Batch) -> Batch:
@@ -35,7 +36,7 @@ class LogTransformer(Stage):
             if bad.any() and self.policy == "error":
                 first = x[bad.nonzero()[0][0]]
                 raise self.fail(c, bad, f"has value {first} where x + {self.offset} <= 0; fix "
-                                f"the input or set handleInvalid='null'")
+                                f"the input or set handleOutOfDomain='null'")
             if self.base == "e" and self.offset == 1.0:
                 values, ok = sqlmath.log1p(x)
             else:

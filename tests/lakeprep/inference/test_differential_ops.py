@@ -39,10 +39,10 @@ SPEC = {"steps": [
                                                   "fold": 1.5}},
     {"name": "log10", "op": "log", "params": {"inputCols": ["y"], "outputCols": ["y_log"],
                                               "base": "10", "offset": 0.5,
-                                              "handleInvalid": "null"}},
+                                              "handleOutOfDomain": "null"}},
     {"name": "log1p", "op": "log1p", "params": {"inputCols": ["x_cap"],
                                                 "outputCols": ["x_l1p"],
-                                                "handleInvalid": "null"}},
+                                                "handleOutOfDomain": "null"}},
     {"name": "buckets", "op": "bucketize",
      "params": {"inputCol": "y", "outputCol": "y_bkt", "splits": [-INF, 0.0, 1.0, 10.0, INF],
                 "handleInvalid": "keep"}},
@@ -145,7 +145,8 @@ SELECTORS = {"steps": [
 def test_selectors_drop_the_columns_spark_drops(spark, tmp_path):
     train = spark.createDataFrame(rows(240), SCHEMA)
     model = fit_and_save(SELECTORS, train, tmp_path / "selectors")
-    dropped = {d["column"] for s in read_stages(model) for d in s.param("dropped") or []}
+    dropped = {r["column"] for s in read_stages(model) if s.cls.startswith("features.selection")
+               for r in s.rows("dropped") or [] if r["dropRank"] is not None}
     assert {"key_na", "y_na", "y2", "x_na"} <= dropped  # each selector dropped something
     test = spark.createDataFrame(rows(300)[240:] + EDGES, SCHEMA)
     assert differences(model, test) == []

@@ -104,8 +104,9 @@ def fitted_caps(model_dir: str) -> list[float]:
 
     caps = []
     for stage in read_stages(model_dir):
-        for name in ("leftTailCaps", "rightTailCaps"):
-            caps += [float(v) for v in (stage.param(name) or {}).values()]
+        if stage.short_class == "WinsorizerModel":
+            caps += [float(r[f]) for r in stage.rows("leftTailCaps") or []
+                     for f in ("leftTailCap", "rightTailCap") if r[f] is not None]
     return caps
 
 
