@@ -71,26 +71,29 @@ class _ShiftScale(Stage):
         return batch
 
 
+def _fitted(saved: SavedStage, shift: tuple[str, str], scale: tuple[str, str]
+            ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(shift, 1 / scale) from the model data, each None when its flag Param is off; a flag is
+    (Param, data field): the shift's defaults to off, the scale's to on (MLlib's defaults)."""
+    data = saved.data()
+    on_shift, on_scale = bool(saved.param(shift[0], False)), bool(saved.param(scale[0], True))
+    return (saved_vector(data, shift[1]) if on_shift else None,
+            _inverse(saved_vector(data, scale[1]), 0.0) if on_scale else None)
+
+
 class StandardScalerModel(_ShiftScale):
     """(x - mean) * (1 / std) with withMean, x * (1 / std) with withStd (0 for a zero std)."""
 
     def __init__(self, saved: SavedStage):
-        data = saved.data()
-        with_mean, with_std = bool(saved.param("withMean", False)), bool(
-            saved.param("withStd", True))
-        super().__init__(saved, saved_vector(data, "mean") if with_mean else None,
-                         _inverse(saved_vector(data, "std"), 0.0) if with_std else None)
+        super().__init__(saved, *_fitted(saved, ("withMean", "mean"), ("withStd", "std")))
 
 
 class RobustScalerModel(_ShiftScale):
     """(x - median) * (1 / range) with withCentering, x * (1 / range) with withScaling."""
 
     def __init__(self, saved: SavedStage):
-        data = saved.data()
-        centre, scale = bool(saved.param("withCentering", False)), bool(
-            saved.param("withScaling", True))
-        super().__init__(saved, saved_vector(data, "median") if centre else None,
-                         _inverse(saved_vector(data, "range"), 0.0) if scale else None)
+        super().__init__(saved, *_fitted(saved, ("withCentering", "median"),
+                                         ("withScaling", "range")))
 
 
 class MaxAbsScalerModel(_ShiftScale):
