@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
@@ -28,10 +28,11 @@ from features.rows import build_rows, parse_problems
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
-from lakeprep.config import Settings
+from lakeprep import quarantine
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
-from lakeprep.frames import cache, one_row
+from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
+from lakeprep.frames import cache
 from lakeprep.inference.schema import SCHEMA_FILE, schema_json
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
@@ -39,58 +40,12 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
-from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 FEATURES_COL = "features"
 BASELINE_FILE = "drift_baseline.json"
-
-
-@dataclass
-class FeatureReport:
-    table: str
-    cutoff: str
-    rows: int = 0
-    label_balance: dict[str, int] = field(default_factory=dict)
-    feature_names: list[str] = field(default_factory=list)
-    version: int | None = None
-    model_path: str = ""
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-    drift: dict[str, Any] | None = None
-    feature_set: str = ""
-    cutoff_note: str = ""  # how the cutoff was chosen when none was given
-
-    def lines(self) -> list[str]:
-        src = ", ".join(f"{i['table']}@v{i['version']}" for i in self.inputs)
-        head = f"set {self.feature_set}: " if self.feature_set else ""
-        out = [f"{head}{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
-               f"{len(self.feature_names)} features; version {self.version}",
-               *([self.cutoff_note] if self.cutoff_note else []),
-               f"pipeline model: {self.model_path}"]
-        if self.label_balance:
-            out.append("label balance: " + ", ".join(f"{k}: {v:,}" for k, v in
-                                                      sorted(self.label_balance.items())))
-        if self.drift:
-            worst = ", ".join(f"{f['feature']} {f['psi']:.3f}" for f in self.drift["drifted"][:5])
-            out.append(f"drift vs training baseline: {self.drift['verdict']}"
-                       + (f" ({worst})" if worst else ""))
-        return out
-
-
-@dataclass
-class SetsReport:
-    """What a run over feature sets did: a report per set built, a reason per set skipped."""
-
-    reports: dict[str, FeatureReport] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> FeatureReport:
-        return self.reports[name]
-
-    def lines(self) -> list[str]:
-        out = [line for r in self.reports.values() for line in r.lines()]
-        return out + [f"set {name}: skipped: {why}" for name, why in self.skipped.items()]
 
 
 @job("build-features")
@@ -114,7 +69,7 @@ def run(ctx: JobContext, cutoff: date | None = None, feature_set: str | None = N
         with hold(location, ctx.run_id, ctx.job):
             report.reports[name] = _build_set(ctx, name, fs, day)
             sweep_table(location, opts)
-            sweep_models(models_root(ctx.settings, fs), location, opts)
+            sweep_models(ctx.settings.models_root(fs), location, opts)
     return report
 
 
@@ -133,7 +88,7 @@ def ready_sets(ctx: JobContext, feature_set: str | None,
     sets = settings.feature_sets(feature_set)
     problems = []
     for name, fs in sets.items():
-        for key, problem in parse_problems(set_expressions(fs)).items():
+        for key, problem in parse_problems(fs.expressions()).items():
             problems.append(f"{settings.where('features', 'sets', name, *key.split('.'))}: "
                             f"features.sets.{name}.{key}: {problem}")
     if problems:
@@ -155,16 +110,6 @@ def ready_sets(ctx: JobContext, feature_set: str | None,
 
 def _sources(fs: FeatureSet) -> list[str]:
     return fs.sources()
-
-
-def set_expressions(fs: FeatureSet) -> dict[str, str]:
-    """Every Spark SQL expression of a set, by its key under the set."""
-    if isinstance(fs, RowsSet):
-        exprs = {"label.expr": fs.label.expr} if fs.label else {}
-        if fs.row_id.expr:
-            exprs["row_id.expr"] = fs.row_id.expr
-        return exprs
-    return {f"snapshot.derived.{k}": v for k, v in fs.snapshot.derived.items()}
 
 
 def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
@@ -193,7 +138,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                                report.feature_names)
         kept, report.rows = vectors_kept(finite, out, report.rows, fs.table, name)
         set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
-        report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
+        report.model_path = f"{ctx.settings.models_root(fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
                                      bins=ctx.settings.require_features().drift.bins)
@@ -212,7 +157,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                                     rows.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
             table=fs.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
-            gate=gates.summary(outcome, finite),
+            gate=commit_summary(outcome, finite),
             features={"set": name, "kind": fs.kind, "names": report.feature_names,
                       "label": label, "entity": fs.id_column, "column": FEATURES_COL,
                       "non_finite": fs.non_finite, "pipeline_model": report.model_path,
@@ -267,7 +212,7 @@ def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
     # quarantine keeps one column type across rebuilds
     rows = rows.withColumn(FEATURES_COL, F.col(FEATURES_COL).cast("array<double>"))
     keys = ctx.spec(table).primary_key or columns
-    return gates.set_aside(ctx, table, rows, keys,
+    return quarantine.set_aside(ctx, table, rows, keys,
                            {"quarantined": finite.counts["quarantined"]})
 
 
@@ -275,63 +220,10 @@ def _quoted(columns: list[str]) -> list[Column]:
     return [F.col(f"`{c}`") for c in columns]
 
 
-@dataclass(frozen=True)
-class DataDates:
-    """The first and last date of a set's data, over the columns that date it
-    (``FeatureSet.date_columns``: the time filter's column, the snapshot's timestamps)."""
-
-    columns: list[str]  # table.column
-    first: date | None = None
-    last: date | None = None
-
-    def describe(self) -> str:
-        if not self.columns:
-            return "no column dates the set's data"
-        if self.last is None:
-            return f"{', '.join(self.columns)} hold no date"
-        return f"{', '.join(self.columns)} span {self.first} .. {self.last}"
-
-
-def data_dates(ctx: JobContext, fs: FeatureSet) -> DataDates:
-    """The set's ``DataDates`` from its tables' latest versions: one aggregation per table."""
-    by_table: dict[str, list[str]] = {}
-    for table, column in fs.date_columns():
-        by_table.setdefault(table, []).append(column)
-    firsts, lasts = [], []
-    for table, columns in by_table.items():
-        days = [F.to_date(F.col(f"`{c}`")) for c in columns]
-        row = one_row(ctx.table(table).read().agg(
-            F.array_min(F.array(*[F.min(d) for d in days])).alias("a"),
-            F.array_max(F.array(*[F.max(d) for d in days])).alias("b")))
-        firsts += [row["a"]] if row["a"] is not None else []
-        lasts += [row["b"]] if row["b"] is not None else []
-    return DataDates([f"{t}.{c}" for t, c in fs.date_columns()],
-                     min(firsts) if firsts else None, max(lasts) if lasts else None)
-
-
-def window(fs: FeatureSet, day: str) -> str:
-    """Which rows a set takes as of ``day``, in words (``taxi_trips.pickup_datetime in
-    [2019-01-01, 2019-05-01)``)."""
-    if isinstance(fs, RowsSet):
-        tf = fs.time_filter
-        if tf is None:
-            return f"every row of {fs.source}"
-        if tf.days is not None:
-            start: object = date.fromisoformat(day) - timedelta(days=tf.days)
-            end: object = day
-        else:
-            start, end = tf.from_ or "-inf", tf.until or "+inf"
-        return f"{fs.source}.{tf.column} in [{start}, {end})"
-    snap = fs.snapshot
-    if snap.entity_since:
-        return f"{snap.entity_table} rows whose {snap.entity_since} is before {day}"
-    return f"every row of {snap.entity_table}"
-
-
 def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
     """The error of a set that has no rows as of ``day``: its window and its data's dates."""
     return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
-                      f"{window(fs, day)}, and {data_dates(ctx, fs).describe()}; give a "
+                      f"{fs.window(day)}, and {data_dates(ctx, fs).describe()}; give a "
                       f"--cutoff that puts data in that window")
 
 
@@ -386,13 +278,4 @@ def _drift_summary(drift: Any) -> dict[str, Any]:
                          "verdict": drift.features[name].verdict} for name in drift.drifted],
             "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
 
-
-def models_root(settings: Settings, fs: FeatureSet) -> str:
-    """Where a feature set's pipeline models are saved, one folder per run."""
-    root = settings.lake.layers.get("features")
-    if not root:
-        raise ConfigError(f"{settings.where('lake', 'layers')}: lake.layers.features is not "
-                          f"set; the pipeline model is saved there")
-    folder = settings.require_features().models_folder
-    return f"{root.rstrip('/')}/{folder}/{fs.table}"
 

@@ -18,24 +18,22 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import UsageError
 from lakeprep.ingest.columns import PROBLEMS
-from lakeprep.ingest.problems import ProblemSummary, summarize
-from lakeprep.lake import LakeTable
+from lakeprep.ingest.problems import summarize
+from lakeprep.quarantine import set_aside
 from lakeprep.runtime import JobContext
 from lakeprep.sagemaker.checks import profile_channel
 from lakeprep.storage import read_files, write_files
 from lakeprep.uris import join_uri
 from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
 from quality.finite import VectorCounts, finite_gate
-from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, Verdict, run_gate
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary, run_gate
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-OCCURRENCE = "_occurrence"
 
 
 def results_folder(ctx: JobContext) -> str:
@@ -97,53 +95,6 @@ def check_finite(ctx: JobContext, table: str, df: DataFrame, column: str,
     return outcome
 
 
-def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
-              counts: dict[str, int], inputs: list[dict[str, Any]] | None = None,
-              partition_by: Sequence[str] = (), problems: ProblemSummary | None = None
-              ) -> int | None:
-    """Merge ``rows`` into ``<table>_quarantine`` (with :func:`resettle`, the one writer of a
-    quarantine table: ingest's parse rejects, rows a `quarantine` gate split off); its new
-    version. The commit's metadata holds ``problems``, the reasons of ``rows`` grouped.
-
-    Idempotent: a row already there under ``keys`` is left alone, so a re-run of the same batch
-    adds nothing; identical rows of one batch stay distinct (numbered by ``_occurrence``).
-    """
-    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(F.lit(1))
-    rows = rows.withColumn(OCCURRENCE, F.row_number().over(w))
-    spec = ctx.spec(table)
-    meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=table, inputs=inputs,
-                               counts=counts, **_problems(problems))
-    return quarantine_table(ctx, table, partition_by).merge(
-        rows, [*keys, OCCURRENCE], meta, when_matched="ignore", evolve=True).version
-
-
-def resettle(ctx: JobContext, table: str, changed: DataFrame | None, gone: DataFrame | None,
-             keys: Sequence[str], counts: dict[str, int],
-             inputs: list[dict[str, Any]] | None = None,
-             partition_by: Sequence[str] = (), problems: ProblemSummary | None = None
-             ) -> int | None:
-    """After a replay of ``<table>_quarantine``: the records still set aside take their new
-    reasons (``changed``; a table from before reasons were data gains ``_problems``), the others
-    leave it (``gone``: promoted, or duplicates); the quarantine table's new version, or None
-    when nothing changed. ``problems``: the reasons of the records still set aside, grouped."""
-    quarantine = quarantine_table(ctx, table, partition_by)
-    meta = ctx.commit_metadata(table=ctx.spec(table).quarantine_name, source_table=table,
-                               inputs=inputs, counts=counts, **_problems(problems))
-    version = None
-    if changed is not None and not changed.isEmpty():
-        version = quarantine.merge(changed, list(keys), meta, when_matched="update",
-                                   evolve=True).version
-    if gone is not None:
-        version = quarantine.delete(gone, list(keys), meta).version
-    return version
-
-
-def quarantine_table(ctx: JobContext, table: str, partition_by: Sequence[str] = ()
-                     ) -> LakeTable:
-    """The quarantine table of ``table`` (``TableSpec.quarantine_location``)."""
-    return ctx.table_at(ctx.spec(table).quarantine_location, list(partition_by))
-
-
 def set_aside_gate(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int | None:
     """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole, with
     why as data (``_problems``)."""
@@ -157,62 +108,10 @@ def set_aside_gate(ctx: JobContext, table: str, outcome: GateOutcome | None) -> 
                      problems=summarize(outcome.problem_groups()))
 
 
-def _problems(problems: ProblemSummary | None) -> dict[str, Any]:
-    """What a quarantine commit's metadata says of the reasons of its rows."""
-    return {"problems": problems.to_dict()} if problems else {}
-
-
-# the verdict a commit shows when gates in sequence let it through: the most severe one
-_SEVERITY = [Verdict.PASS, Verdict.WARN, Verdict.QUARANTINE, Verdict.FAIL]
-
-
-def summary(*outcomes: GateOutcome | None) -> dict[str, Any] | None:
-    """What a commit records of the gates that let it through, in the order they ran (e.g. the
-    table's suite on the rows, then the non-finite gate on the assembled vector): one gate's
-    summary, or for several their assertions together under the most severe verdict, the first
-    gate's input, the last one's passed rows and every gate's quarantined rows, with each
-    gate's own summary under ``gates``."""
-    ran = [_summary(o) for o in outcomes if o is not None]
-    if len(ran) <= 1:
-        return ran[0] if ran else None
-    verdict = max((g["verdict"] for g in ran), key=lambda v: _SEVERITY.index(Verdict(v)))
-    stats: dict[str, Any] = {}
-    for g in ran:
-        for k, v in g["statistics"].items():
-            if k != "success_percent":
-                stats[k] = stats.get(k, 0) + v
-    if stats.get("evaluated_expectations"):
-        stats["success_percent"] = (100.0 * stats.get("successful_expectations", 0)
-                                    / stats["evaluated_expectations"])
-    counts = {k: v for k, v in (("input", ran[0]["counts"].get("input")),
-                                ("passed", ran[-1]["counts"].get("passed")),
-                                ("quarantined", sum(g["counts"].get("quarantined", 0)
-                                                    for g in ran)))
-              if v is not None}
-    return {"suite": ", ".join(g["suite"] for g in ran),
-            "policy": ", ".join(g["policy"] for g in ran),
-            "verdict": verdict, "statistics": stats, "counts": counts,
-            "assertions": [a for g in ran for a in g["assertions"]], "gates": ran}
-
-
-def _summary(outcome: GateOutcome) -> dict[str, Any]:
-    report = outcome.report
-    return {
-        "suite": report.suite_name,
-        "policy": outcome.policy.value,
-        "verdict": outcome.verdict.value,
-        "statistics": dict(report.statistics),
-        "counts": dict(outcome.counts),
-        "assertions": [{"assertion": o.expectation, "success": bool(o.success),
-                        "column": ", ".join(o.columns) if o.columns else None}
-                       for o in report.outcomes],
-    }
-
-
 def _save(ctx: JobContext, table: str, outcome: GateOutcome) -> None:
     """Keep the validation result next to the lake (a local folder or s3://)."""
     name, document = validation_document(outcome.report, ctx.run_id, table,
-                                         {"gate": summary(outcome)})
+                                         {"gate": commit_summary(outcome)})
     folder = results_folder(ctx)
     write_files(folder, {name: json.dumps(document, indent=2, default=str).encode()})
     log.info("validation result: %s", join_uri(folder, name))

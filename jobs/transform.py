@@ -22,18 +22,14 @@ from typing import Any
 from pyspark.ml import PipelineModel
 
 from features.spec import feature_names
-from jobs import gates
 from jobs.build_features import (
     BASELINE_FILE,
     FEATURES_COL,
-    FeatureReport,
-    SetsReport,
     _drift_summary,
     _quoted,
     _result,
     _snapshot,
     check_vectors,
-    data_dates,
     no_rows,
     ready_sets,
     set_aside_vectors,
@@ -41,10 +37,12 @@ from jobs.build_features import (
 )
 from lakeprep.config.sections import FeatureSet
 from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
+from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
 from lakeprep.frames import cache
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
+from quality.gate import commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -137,7 +135,7 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | No
         meta = ctx.commit_metadata(
             table=fs.inference_table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
             cutoff_from=chosen or {"rule": "given"}, drift=report.drift,
-            gate=gates.summary(finite),
+            gate=commit_summary(finite),
             features={"set": name, "names": report.feature_names, "entity": fs.id_column,
                       "column": FEATURES_COL, "non_finite": fs.non_finite,
                       "pipeline_model": model_path})

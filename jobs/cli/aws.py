@@ -64,7 +64,6 @@ def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _deploy_inference_pipeline(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.build_features import models_root
     from lakeprep.aws import inference_pipeline as ip
 
     needed = {"--set": args.feature_set, "--model-data": args.model_data,
@@ -74,7 +73,7 @@ def _deploy_inference_pipeline(args: argparse.Namespace, settings: Settings) -> 
     if lacking:
         raise UsageError(f"deploy inference-pipeline needs {', '.join(lacking)}")
     fs = settings.feature_sets(args.feature_set)[args.feature_set]
-    folder = args.model or _newest_run(models_root(settings, fs))
+    folder = args.model or _newest_run(settings.models_root(fs))
     if not settings.deploy.bucket:
         raise UsageError(f"{settings.where('deploy', 'bucket')}: deploy.bucket is not set; the "
                          f"packed pipeline is uploaded there")

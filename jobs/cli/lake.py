@@ -59,8 +59,8 @@ def _quarantine_reasons(ctx: JobContext, table: str) -> None:
     """The reasons of the rows in ``table``'s quarantine table, grouped (old rows from their
     messages): one aggregation over it, when it exists. Not the result a script asks `history`
     for, so ``--quiet`` leaves it out (and its aggregation)."""
-    from jobs.gates import quarantine_table
     from lakeprep.ingest.problems import group_problems
+    from lakeprep.quarantine import quarantine_table
 
     if out.quiet:
         return

@@ -11,7 +11,7 @@ every command at start-up with the file and the key, before Spark starts:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
@@ -111,6 +111,17 @@ class EntitySnapshotSet(_SetBase):
         since = [(snap.entity_table, snap.entity_since)] if snap.entity_since else []
         return list(dict.fromkeys([*since, *((a.source, a.timestamp) for a in snap.aggregates)]))
 
+    def expressions(self) -> dict[str, str]:
+        """Every Spark SQL expression of the set, by its key under the set."""
+        return {f"snapshot.derived.{k}": v for k, v in self.snapshot.derived.items()}
+
+    def window(self, day: str) -> str:
+        """Which rows the set takes as of ``day``, in words."""
+        snap = self.snapshot
+        if snap.entity_since:
+            return f"{snap.entity_table} rows whose {snap.entity_since} is before {day}"
+        return f"every row of {snap.entity_table}"
+
 
 class RowLabel(_Model):
     """``name`` = ``expr`` (Spark SQL over the source row), stored as int when boolean."""
@@ -170,6 +181,26 @@ class RowsSet(_SetBase):
     def date_columns(self) -> list[tuple[str, str]]:
         """(table, column) that dates the rows: the time filter's column, if any."""
         return [(self.source, self.time_filter.column)] if self.time_filter else []
+
+    def expressions(self) -> dict[str, str]:
+        """Every Spark SQL expression of the set, by its key under the set."""
+        exprs = {"label.expr": self.label.expr} if self.label else {}
+        if self.row_id.expr:
+            exprs["row_id.expr"] = self.row_id.expr
+        return exprs
+
+    def window(self, day: str) -> str:
+        """Which rows the set takes as of ``day``, in words (``taxi_trips.pickup_datetime in
+        [2019-01-01, 2019-05-01)``)."""
+        tf = self.time_filter
+        if tf is None:
+            return f"every row of {self.source}"
+        if tf.days is not None:
+            start: object = date.fromisoformat(day) - timedelta(days=tf.days)
+            end: object = day
+        else:
+            start, end = tf.from_ or "-inf", tf.until or "+inf"
+        return f"{self.source}.{tf.column} in [{start}, {end})"
 
 
 FeatureSet = Annotated[EntitySnapshotSet | RowsSet, Field(discriminator="kind")]
