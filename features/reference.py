@@ -24,7 +24,7 @@ from typing import Any
 
 from pyspark.ml.param import Param
 
-from features.base import param_rules
+from features.base import param_notes, param_rules
 from features.persistence import FittedModel
 from features.registry import standard_output_columns
 from features.spec import load_operations
@@ -226,7 +226,7 @@ def fitted_model_class(cls: type) -> type[FittedModel] | None:
 
 
 def _param_rows(cls: type) -> list[str]:
-    rules = param_rules(cls)
+    rules, notes = param_rules(cls), param_notes(cls)
     # the keyword defaults of __init__ (pyspark.ml's idiom): no instance, so no JVM, is needed
     signature = inspect.signature(cls).parameters
     rows = []
@@ -237,7 +237,7 @@ def _param_rows(cls: type) -> list[str]:
         converter = getattr(param.typeConverter, "__name__", "")
         kind = converter.replace("to", "", 1) if converter.startswith("to") else "any"
         rule = f" Valid: {rules[name]}." if name in rules else ""
-        doc = " ".join(param.doc.split()).replace("|", "\\|").rstrip(".")
+        doc = " ".join(notes.get(name, param.doc).split()).replace("|", "\\|").rstrip(".")
         rows.append(f"| `{name}` | {kind} | {shown} | {doc}.{rule} |")
     return rows
 

@@ -34,10 +34,9 @@ from pyspark.ml.wrapper import JavaParams
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
-from features.base import check_params, param_rules
+from features.base import check_params, merged_over_mro, param_rules
 from features.errors import FeatureInputError, FeatureSpecError
 from features.fused import fit_stages
-from features.persistence import merged_over_mro
 from features.registry import OUTPUT_PARAMS, as_list, operations, output_columns, stage_class
 from lakeprep.errors import LakeprepError, Problem
 

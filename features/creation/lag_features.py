@@ -15,12 +15,13 @@ from pyspark.sql import functions as F
 from features.base import InRange, Rule, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
+from features.params import HasEntityCol
 from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 @register("lag_features")
-class LagFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
+class LagFeatures(Transformer, HasInputCols, HasEntityCol, StageReadable, StageWritable):
     """Adds ``<col>_lag_<k>``: the value k rows earlier within ``entityCol``, by ``orderCol``.
 
     The first k rows of each entity get null. Rows with equal ``orderCol`` within an entity are
@@ -34,9 +35,8 @@ class LagFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES: dict[str, Rule] = {"lags": InRange(1, each=True)}
+    PARAM_NOTES = {"entityCol": "entity key (one series per value)"}
 
-    entityCol = Param(Params._dummy(), "entityCol", "entity key (one series per value)",
-                      typeConverter=TypeConverters.toString)
     orderCol = Param(Params._dummy(), "orderCol", "time column ordering each series",
                      typeConverter=TypeConverters.toString)
     tieBreakerCol = Param(Params._dummy(), "tieBreakerCol",

@@ -27,6 +27,7 @@ from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
+from features.params import HasEntityCol
 from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
@@ -129,7 +130,7 @@ def window_label(events: DataFrame, entities: DataFrame, entity_col: str, timest
 
 
 @register("point_in_time_aggregates")
-class PointInTimeAggregates(Transformer, StageReadable, StageWritable):
+class PointInTimeAggregates(Transformer, HasEntityCol, StageReadable, StageWritable):
     """Turns an events frame into one row per entity of windowed aggregates as of ``cutoff``.
 
     The stage form of :func:`point_in_time_aggregates` (see it for the columns and the
@@ -147,8 +148,8 @@ class PointInTimeAggregates(Transformer, StageReadable, StageWritable):
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES: dict[str, Rule] = {"windows": InRange(1, each=True)}
+    PARAM_NOTES = {"entityCol": "entity key"}
 
-    entityCol = Param(Params._dummy(), "entityCol", "entity key", TypeConverters.toString)
     timestampCol = Param(Params._dummy(), "timestampCol", "event time", TypeConverters.toString)
     cutoff = Param(Params._dummy(), "cutoff", "ISO date/timestamp; events before it only",
                    TypeConverters.toString)

@@ -8,13 +8,11 @@ from typing import Any
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import HasInputCols, HasOutputCols
+from pyspark.ml.param.shared import HasHandleInvalid, HasInputCols, HasOutputCols
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    InRange,
     OneOf,
     Rule,
     aggregate,
@@ -23,24 +21,24 @@ from features.base import (
 )
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
+from features.params import HasBins
 from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 
 HANDLE_INVALID = ("error", "skip", "keep")
 
 
-class _EqualWidthParams(HasInputCols, HasOutputCols):
-    PARAM_RULES: dict[str, Rule] = {"bins": InRange(2), "handleInvalid": OneOf(HANDLE_INVALID)}
-
-    bins = Param(Params._dummy(), "bins", "number of intervals", TypeConverters.toInt)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          f"null and NaN: one of {HANDLE_INVALID} (keep: extra bucket `bins`)",
-                          TypeConverters.toString)
+class _EqualWidthParams(HasInputCols, HasOutputCols, HasBins, HasHandleInvalid):
+    # handleInvalid has MLlib's meaning here (as Bucketizer's): what null and NaN become
+    PARAM_RULES: dict[str, Rule] = {"handleInvalid": OneOf(HANDLE_INVALID)}
     FORMER_PARAMS = {"splitsArray": "fitted: the edges of each column, -inf to +inf"}
+    PARAM_NOTES = {"bins": "number of intervals",
+                   "handleInvalid": f"null and NaN: one of {HANDLE_INVALID} (keep: extra bucket "
+                                    "`bins`)"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(bins=10, handleInvalid="keep")
+        self._setDefault(handleInvalid="keep")
 
 
 @register("equal_width_discretise")

@@ -27,18 +27,17 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, ClassVar
 
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import STATS_PROVIDER, HasInOutCols, OneOf, Rule, check_choice
+from features.base import STATS_PROVIDER, check_choice
 from features.checks import require_columns, require_numeric
+from features.params import UNSEEN_POLICIES, HasHandleUnseen, HasInOutCols
 from features.persistence import DataRow, FittedModel
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-HANDLE_UNSEEN = ("error", "keep", "null")
 LARGE_CARDINALITY = 100_000
 TOTAL = ""  # key of the all-rows statistics in category_stats (no column has an empty name)
 
@@ -51,22 +50,12 @@ class CategoryStat:
     label_sum: float = 0.0
 
 
-class _EncoderParams(HasInOutCols):
+class _EncoderParams(HasInOutCols, HasHandleUnseen):
     """Params shared by the encoders: columns and the unseen-category policy."""
-
-    PARAM_RULES: dict[str, Rule] = {"handleUnseen": OneOf(HANDLE_UNSEEN)}
-
-    handleUnseen = Param(Params._dummy(), "handleUnseen",
-                         f"what to do with categories unseen at fit time: {HANDLE_UNSEEN}",
-                         typeConverter=TypeConverters.toString)
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self._setDefault(handleUnseen="error")
 
     def validate_encoder(self, df: DataFrame) -> None:
         stage = type(self).__name__
-        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
+        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), UNSEEN_POLICIES)
         require_columns(df, self.getInputCols(), stage)
         self.check_outputs(df)
 

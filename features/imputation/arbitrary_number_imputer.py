@@ -9,9 +9,10 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
-from features.base import HasInOutCols, check_params
+from features.base import check_params
 from features.checks import require_numeric
 from features.imputation.base import fill_missing
+from features.params import HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 

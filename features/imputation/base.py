@@ -16,7 +16,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import HasInOutCols, is_nan
+from features.base import is_nan
+from features.params import HasInOutCols
 from features.persistence import DataRow, FittedModel
 
 

@@ -10,7 +10,6 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
 from features.base import (
-    HasInOutCols,
     OneOf,
     Rule,
     check_choice,
@@ -20,6 +19,7 @@ from features.checks import require_columns
 from features.encoding.base import category_stats, frequency_order
 from features.errors import FeatureInputError
 from features.imputation.base import _ImputerModel
+from features.params import HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, aggregate, check_params, finite_value
 from features.checks import NUMERIC_TYPES
+from features.params import HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -34,12 +34,9 @@ from features.selection.base import (
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 
-class _DropCorrelatedParams(_SelectorParams):
+class _DropCorrelatedParams(_SelectorParams, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0, 1.0)}
-
-    threshold = Param(Params._dummy(), "threshold",
-                      "drop a column when |corr| with a kept column is > threshold",
-                      typeConverter=TypeConverters.toFloat)
+    PARAM_NOTES = {"threshold": "drop a column when |corr| with a kept column is > threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)

@@ -29,6 +29,7 @@ from pyspark.sql import types as T
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
+from features.params import HasBins, HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -54,9 +55,9 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 SPLIT_TYPES = NUMERIC_TYPES + (T.DateType, T.TimestampType, T.TimestampNTZType)
 
 
-class _PSIParams(_SelectorParams):
+class _PSIParams(_SelectorParams, HasBins, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {
-        "bins": InRange(2), "threshold": InRange(0.0), "accuracy": InRange(1),
+        "threshold": InRange(0.0), "accuracy": InRange(1),
         "splitFrac": InRange(0.0, 1.0, low_open=True, high_open=True),
         "maxCategories": InRange(1)}
 
@@ -70,10 +71,6 @@ class _PSIParams(_SelectorParams):
     cutOff = Param(Params._dummy(), "cutOff",
         "splitCol value ending the reference (a number or an ISO date/timestamp)",
                    typeConverter=TypeConverters.toString)
-    bins = Param(Params._dummy(), "bins", "quantile bins per numeric column (of the reference)",
-                 typeConverter=TypeConverters.toInt)
-    threshold = Param(Params._dummy(), "threshold", "drop a column when its PSI is > threshold",
-                      typeConverter=TypeConverters.toFloat)
     accuracy = Param(Params._dummy(), "accuracy",
                      "quantile accuracy of the bin edges (relative error 1 / accuracy)",
                      typeConverter=TypeConverters.toInt)
@@ -84,10 +81,12 @@ class _PSIParams(_SelectorParams):
                      "categories": "fitted: {categorical column: buckets}",
                      "expected": "fitted: {column: {bucket: reference share}}",
                      "psiValues": "fitted: {column: PSI across the split}"}
+    PARAM_NOTES = {"bins": "quantile bins per numeric column (of the reference)",
+                   "threshold": "drop a column when its PSI is > threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(splitFrac=0.5, bins=10, threshold=0.25, accuracy=10000,
+        self._setDefault(splitFrac=0.5, threshold=0.25, accuracy=10000,
                          maxCategories=1000)
 
 

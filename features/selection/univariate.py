@@ -18,9 +18,10 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
 from pyspark.sql import DataFrame
 
-from features.base import InRange, OneOf, Rule, check_params, check_range
+from features.base import InRange, OneOf, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns
 from features.errors import FeatureInputError
+from features.params import HasKeptCount
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.association import anova_f, chi_square
@@ -37,16 +38,11 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 MODES = ("k_best", "p_value")
 
 
-class _UnivariateParams(_SelectorParams, HasLabelCol):
-    PARAM_RULES: dict[str, Rule] = {"selectionMode": OneOf(MODES), "k": InRange(0),
-                   "alpha": InRange(0.0, 1.0, low_open=True)}
-
-    def validate_params(self) -> None:
-        """Cross-param rule: a k given explicitly cannot exceed the number of inputCols given."""
-        if self.isSet(self.inputCols) and self.isSet(self.k):
-            width = len(self.getOrDefault(self.inputCols))
-            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
-                        self.getOrDefault(self.k), 0, width)
+class _UnivariateParams(_SelectorParams, HasLabelCol, HasKeptCount):
+    PARAM_RULES: dict[str, Rule] = {"selectionMode": OneOf(MODES),
+                                    "alpha": InRange(0.0, 1.0, low_open=True)}
+    FORMER_PARAMS = {"scores": "fitted: {column: {test, statistic, p_value, dof}}"}
+    PARAM_NOTES = {"k": "columns kept in k_best mode"}
 
     categoricalCols = Param(Params._dummy(), "categoricalCols",
                             "numeric inputCols to test as categorical (chi-square); string and "
@@ -54,15 +50,12 @@ class _UnivariateParams(_SelectorParams, HasLabelCol):
     selectionMode = Param(Params._dummy(), "selectionMode",
                           "'k_best': keep the k smallest p-values; 'p_value': keep p < alpha",
                           typeConverter=TypeConverters.toString)
-    k = Param(Params._dummy(), "k", "columns kept in k_best mode",
-              typeConverter=TypeConverters.toInt)
     alpha = Param(Params._dummy(), "alpha", "p-value threshold in p_value mode",
                   typeConverter=TypeConverters.toFloat)
-    FORMER_PARAMS = {"scores": "fitted: {column: {test, statistic, p_value, dof}}"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(categoricalCols=[], selectionMode="k_best", k=10, alpha=0.05)
+        self._setDefault(categoricalCols=[], selectionMode="k_best", alpha=0.05)
 
 
 @register("select_univariate")

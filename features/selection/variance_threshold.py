@@ -11,12 +11,12 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES
+from features.params import HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -31,12 +31,9 @@ from lakeprep.frames import one_row
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 
-class _VarianceParams(_SelectorParams):
+class _VarianceParams(_SelectorParams, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0)}
-
-    threshold = Param(Params._dummy(), "threshold",
-                      "drop a column when its population variance is <= threshold",
-                      typeConverter=TypeConverters.toFloat)
+    PARAM_NOTES = {"threshold": "drop a column when its population variance is <= threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)

@@ -12,7 +12,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HasInOutCols,
     OneOf,
     Rule,
     check_choice,
@@ -20,7 +19,7 @@ from features.base import (
     out_of_domain_value,
 )
 from features.checks import require_numeric
-from features.params import HasHandleOutOfDomain
+from features.params import HasHandleOutOfDomain, HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
