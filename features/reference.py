@@ -22,12 +22,14 @@ import inspect
 import typing
 from typing import Any
 
+from pyspark.ml import Estimator
 from pyspark.ml.param import Param
 
 from features.base import param_notes, param_rules
 from features.persistence import FittedModel
 from features.registry import standard_output_columns
 from features.spec import load_operations
+from lakeprep.inference.stages import support
 
 # What each op does with missing (null/NaN) and unseen values, and where it differs from its
 # nearest scikit-learn / feature-engine / scipy counterpart. For lakeprep's own stages the class
@@ -242,6 +244,22 @@ def _param_rows(cls: type) -> list[str]:
     return rows
 
 
+def saved_class(cls: type) -> str:
+    """The class name a fitted stage of ``cls`` is saved under (what the inference runtime
+    reads): MLlib's Scala model class, or lakeprep's ``<Stage>Model`` for an estimator."""
+    if not cls.__module__.startswith("pyspark"):
+        mllib = next((c for c in cls.__mro__[1:] if c.__module__.startswith("pyspark.ml.feature")),
+                     None)
+        if mllib is None:
+            model = "Model" if issubclass(cls, Estimator) else ""
+            return f"{cls.__module__}.{cls.__name__}{model}"
+        cls = mllib  # an MLlib stage with lakeprep's fit checks saves MLlib's model
+    if cls.__name__ == "QuantileDiscretizer":
+        return "org.apache.spark.ml.feature.Bucketizer"
+    model = "Model" if issubclass(cls, Estimator) else ""
+    return f"org.apache.spark.ml.feature.{cls.__name__}{model}"
+
+
 def render_ops_markdown() -> str:
     """The whole op reference as Markdown (the content of docs/ops.md)."""
     ops = load_operations()
@@ -254,11 +272,13 @@ def render_ops_markdown() -> str:
            "overflow near +-1.8e308) raises at fit time naming the op, the spec step and the "
            "column; finite input gives finite output unless noted; parameter values are checked "
            "when the spec is built (exit 2).", "",
-           "| op | stage | null / NaN / unseen | reference and convention |",
-           "|---|---|---|---|"]
+           "| op | stage | null / NaN / unseen | reference and convention | at inference "
+           "(`lakeprep serve`, no Spark) |",
+           "|---|---|---|---|---|"]
     for op, cls in sorted(ops.items()):
         missing, reference = CONTRACT.get(op, ("(undocumented)", "(undocumented)"))
-        out.append(f"| `{op}` | `{cls.__module__}.{cls.__name__}` | {missing} | {reference} |")
+        out.append(f"| `{op}` | `{cls.__module__}.{cls.__name__}` | {missing} | {reference} | "
+                   f"{support(saved_class(cls))}. |")
     out += ["", "## Edge cases", ""]
     for family, cases in EDGE_CASES.items():
         out += [f"### {family}", "", "| case | behaviour |", "|---|---|"]
