@@ -36,6 +36,7 @@ from pyspark.ml.wrapper import JavaEstimator
 from pyspark.sql import DataFrame
 
 from features.errors import FeatureInputError
+from features.jvm import mllib_model
 
 
 def require_finite(stage: str, what: str, values: Sequence[float], column: str) -> None:
@@ -120,8 +121,5 @@ class RobustScaler(mllib.RobustScaler):
             return model
         spread[spread == 0] = 1.0
         sc = dataset.sparkSession.sparkContext
-        java_model = sc._jvm.org.apache.spark.ml.feature.RobustScalerModel(  # type: ignore
-            model.uid, _py2java(sc, DenseVector(spread)), _py2java(sc, DenseVector(median)))
-        fixed = mllib.RobustScalerModel(java_model)
-        fixed._resetUid(model.uid)
-        return self._copyValues(fixed)
+        return mllib_model(sc, "RobustScalerModel", self, _py2java(sc, DenseVector(spread)),
+                           _py2java(sc, DenseVector(median)))
