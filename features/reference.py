@@ -247,6 +247,8 @@ def _param_rows(cls: type) -> list[str]:
 def saved_class(cls: type) -> str:
     """The class name a fitted stage of ``cls`` is saved under (what the inference runtime
     reads): MLlib's Scala model class, or lakeprep's ``<Stage>Model`` for an estimator."""
+    if hasattr(cls, "MLLIB_MODEL"):  # a lakeprep fit that returns MLlib's own Model
+        return f"org.apache.spark.ml.feature.{cls.MLLIB_MODEL}"
     if not cls.__module__.startswith("pyspark"):
         mllib = next((c for c in cls.__mro__[1:] if c.__module__.startswith("pyspark.ml.feature")),
                      None)
