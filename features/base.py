@@ -175,8 +175,8 @@ def quantiles(column: Column, probs: list[float], relative_error: float) -> Colu
 def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
     """Evaluate named aggregate expressions in ONE Spark job and return the single row as a dict.
 
-    >>> aggregate(df, {"n": F.count("*")})  # doctest: +SKIP
-    {'n': 42}
+    >>> aggregate(spark.range(42), {"n": F.count("*"), "top": F.max("id")})
+    {'n': 42, 'top': 41}
     """
     provider = STATS_PROVIDER.get()
     if provider is not None:
@@ -194,8 +194,9 @@ def aggregate_by(df: DataFrame, key: str, exprs: Mapping[str, Column]) -> dict[A
     Returns ``{key value: {name: value}}``; a null key is a group of its own (``None``). Only
     the groups reach the driver: ``key`` is a label or a class, never a row id.
 
-    >>> aggregate_by(df, "label", {"n": F.count("*")})  # doctest: +SKIP
-    {0: {'n': 30}, 1: {'n': 12}}
+    >>> df = spark.createDataFrame([(1, 0), (2, 1), (3, 1)], ["x", "label"])
+    >>> sorted(aggregate_by(df, "label", {"n": F.count("*"), "x": F.sum("x")}).items())
+    [(0, {'n': 1, 'x': 1}), (1, {'n': 2, 'x': 5})]
     """
     provider = STATS_PROVIDER.get()
     if provider is not None:

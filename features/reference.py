@@ -12,7 +12,7 @@ The contract every op meets (lakeprep's, MLlib's ops included):
   column; through ``build_pipeline`` the error also names the spec step and op.
 - Finite input gives finite output unless the op's note says otherwise.
 
->>> "winsorize" in render_ops_markdown()  # doctest: +SKIP
+>>> "winsorize" in render_ops_markdown()
 True
 """
 

@@ -28,8 +28,13 @@ class LagFeatures(Transformer, HasInputCols, HasEntityCol, StageReadable, StageW
     ordered by ``tieBreakerCol`` when given (else their order is arbitrary, so give one when
     timestamps can repeat). Without ``entityCol`` the whole frame is one series (one partition).
 
-    >>> LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
-    ...             lags=[1, 2]).transform(orders)  # doctest: +SKIP
+    >>> orders = spark.sql("SELECT 1 AS customer_id, d * 10D AS amount, "
+    ...                    "CAST(DATE_ADD(DATE'2024-01-01', d) AS TIMESTAMP) AS order_ts "
+    ...                    "FROM VALUES (1), (2), (3) AS t(d)")
+    >>> out = LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
+    ...                   lags=[1, 2]).transform(orders)
+    >>> [(r.amount, r.amount_lag_1, r.amount_lag_2) for r in out.orderBy("order_ts").collect()]
+    [(10.0, None, None), (20.0, 10.0, None), (30.0, 20.0, 10.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

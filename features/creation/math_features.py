@@ -49,8 +49,11 @@ class MathFeatures(Transformer, HasInputCols, HasOutputCols, StageReadable, Stag
     Nulls are skipped, as pandas does (a row with only nulls gives null); NaN propagates,
     except through min/max where Spark orders NaN above every number.
 
-    >>> MathFeatures(inputCols=["amount_sum_30d", "amount_sum_90d"],
-    ...              funcs=["sum", "max"]).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(30.0, 120.0)], ["amount_sum_30d", "amount_sum_90d"])
+    >>> row = MathFeatures(inputCols=["amount_sum_30d", "amount_sum_90d"],
+    ...                    funcs=["sum", "max"]).transform(df).first()
+    >>> row.sum_amount_sum_30d_amount_sum_90d, row.max_amount_sum_30d_amount_sum_90d
+    (150.0, 120.0)
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -56,8 +56,10 @@ class EqualWidthDiscretiser(Estimator, _EqualWidthParams, StageReadable, StageWr
     are doubles, as MLlib's. Equal-frequency bins are MLlib's QuantileDiscretizer (op
     ``equal_frequency_discretise``), given edges its Bucketizer (op ``bucketize``).
 
+    >>> df = spark.createDataFrame([(0.0,), (4.0,), (10.0,)], "amount double")
     >>> EqualWidthDiscretiser(inputCols=["amount"], outputCols=["amount_bin"],
-    ...                       bins=5).fit(df).getSplitsArray()  # doctest: +SKIP
+    ...                       bins=5).fit(df).getSplitsArray()
+    [[-inf, 2.0, 4.0, 6.0, 8.0, inf]]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -14,9 +14,10 @@ Policy shared by every encoder (and the rare-label grouper and categorical imput
   count/frequency: 0, target/mean: the prior, WoE: 0, one-hot: all zeros, rare label:
   the rare label); ``null`` maps it to null.
 
->>> stats = category_stats(df, ["country", "segment"])  # doctest: +SKIP
->>> stats["country"]["DE"].count  # doctest: +SKIP
-12
+>>> df = spark.createDataFrame([("DE", "a"), ("DE", "b"), ("FR", "a")], ["country", "segment"])
+>>> stats = category_stats(df, ["country", "segment"])
+>>> stats["country"]["DE"].count, sorted(stats["segment"])
+(2, ['a', 'b'])
 """
 
 from __future__ import annotations

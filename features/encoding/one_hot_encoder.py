@@ -57,7 +57,9 @@ class OneHotEncoder(Estimator, _OneHotParams, StageReadable, StageWritable):
     kept. Null gives null in every indicator; unseen with ``handleUnseen='keep'`` gives all
     zeros, with ``'null'`` all nulls. MLlib's vector one-hot is op ``one_hot_vector_encode``.
 
-    >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("DE",), ("FR",), ("DE",)], ["country"])
+    >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df).first()
+    Row(country='DE', country_DE=1, country_FR=0)
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -25,7 +25,9 @@ class ArbitraryNumberImputer(Transformer, HasInOutCols, StageReadable,
     +-inf are kept. Mean, median and most-frequent imputation is MLlib's ``Imputer``
     (op ``impute``); strings are :class:`CategoricalImputer`.
 
-    >>> ArbitraryNumberImputer(inputCols=["amount"], value=-1.0).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(3.5,), (None,)], "amount double")
+    >>> ArbitraryNumberImputer(inputCols=["amount"], value=-1.0).transform(df).collect()
+    [Row(amount=3.5), Row(amount=-1.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -48,7 +48,10 @@ class CategoricalImputer(Estimator, _CategoricalImputerParams, StageReadable, St
     Modes of all columns come from one aggregation job; ties go to the smallest category (as
     strings), so refits are deterministic. The column keeps its type.
 
-    >>> CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("gold",), ("silver",), ("gold",), (None,)], "segment string")
+    >>> model = CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)
+    >>> [r.segment for r in model.transform(df).collect()]
+    ['gold', 'silver', 'gold', 'gold']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

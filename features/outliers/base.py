@@ -15,9 +15,10 @@ Quantiles are exact when ``relativeError`` is 0 (Spark ``percentile``, linear in
 numpy) and approximate otherwise (``percentile_approx``, which returns observed values).
 
 >>> from features.outliers import Winsorizer
+>>> df = spark.createDataFrame([(float(x),) for x in (1, 2, 3, 4, 5, 6, 7, 8)], "amount double")
 >>> Winsorizer(inputCols=["amount"], cappingMethod="iqr", tail="both",
-...            fold=1.5).fit_bounds(df)  # doctest: +SKIP
-[{'column': 'amount', 'leftTailCap': -3.5, 'rightTailCap': 12.5}]
+...            fold=1.5).fit_bounds(df)
+[{'column': 'amount', 'leftTailCap': -4.0, 'rightTailCap': 12.0}]
 """
 
 from __future__ import annotations

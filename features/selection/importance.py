@@ -1,8 +1,10 @@
 """Keep the k numeric columns a random forest finds most important.
 
->>> sel = SelectByImportance(inputCols=["a", "b", "c"], labelCol="y", k=2)  # doctest: +SKIP
->>> sel.fit(df).dropped_  # doctest: +SKIP
-[{'column': 'c', 'reason': 'low_importance', 'value': 0.01}]
+>>> df = spark.createDataFrame([(float(i % 2), float(i % 7), float(i % 3), i % 2)
+...                             for i in range(60)], ["a", "b", "c", "y"])
+>>> sel = SelectByImportance(inputCols=["a", "b", "c"], labelCol="y", k=2)
+>>> [d["column"] for d in sel.fit(df).dropped_]
+['c']
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ class SelectByImportance(Estimator, _ImportanceParams, StageReadable,
     broken by input order; the fixed ``seed`` makes the choice repeatable. Report ``value``: the
     importance (they sum to 1); ``importances_`` has every column's.
 
-    >>> SelectByImportance(labelCol="y", k=5).fit(df).selected_features_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i % 2), float(i % 7), i % 2) for i in range(60)],
+    ...                            ["signal", "noise", "y"])
+    >>> SelectByImportance(labelCol="y", k=1).fit(df).selected_features_
+    ['signal']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -6,10 +6,14 @@ decides then which columns to drop; the Model always drops exactly those, whatev
 given. The binning and the PSI are lakeprep's one implementation (``lakeprep.stats.psi``), the
 same as quality's drift check.
 
->>> model = DropUnstableFeatures(splitCol="event_date", threshold=0.25).fit(train)  # doctest: +SKIP
->>> model.psi_  # doctest: +SKIP
-{'amount': 0.31, 'country': 0.02}
->>> model.transform(scoring).columns  # amount dropped, always  # doctest: +SKIP
+>>> rows = [(d, float(d if d <= 10 else d * 10), "DE" if d % 2 else "FR") for d in range(1, 21)]
+>>> train = spark.createDataFrame(rows, ["event_day", "amount", "country"])
+>>> model = DropUnstableFeatures(splitCol="event_day", cutOff="10", bins=2,
+...                              threshold=0.25).fit(train)
+>>> {c: round(v, 2) for c, v in model.psi_.items()}
+{'amount': 3.52, 'country': 0.0}
+>>> model.transform(train).columns  # amount dropped, in every batch
+['event_day', 'country']
 """
 
 from __future__ import annotations
@@ -138,7 +142,10 @@ class DropUnstableFeatures(Estimator, _PSIParams, StageReadable, StageWritable):
     ``min_pct_empty_bins`` is 1e-4 too) and missing values are a bucket rather than an error.
     The Model's ``psi(df)`` measures any batch against the reference without dropping.
 
-    >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df)  # doctest: +SKIP
+    >>> df = spark.sql("SELECT DATE_ADD(DATE'2024-02-20', CAST(id AS INT)) AS day, "
+    ...                "CAST(id % 3 AS DOUBLE) AS amount FROM range(20)")
+    >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df).features_to_drop_
+    []
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

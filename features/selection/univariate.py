@@ -1,8 +1,10 @@
 """Keep the columns most associated with a class label: chi-square (categorical), ANOVA F (numeric).
 
->>> sel = UnivariateSelector(inputCols=["country", "amount"], labelCol="y", k=1)  # doctest: +SKIP
->>> sel.fit(df).dropped_  # doctest: +SKIP
-[{'column': 'country', 'reason': 'not_top_k', 'value': 0.41, 'test': 'chi2', 'statistic': 1.8}]
+>>> df = spark.createDataFrame([("DE" if i % 2 else "FR", float(i % 4 < 2) + i / 100, i % 4 < 2)
+...                             for i in range(40)], ["country", "amount", "y"])
+>>> sel = UnivariateSelector(inputCols=["country", "amount"], labelCol="y", k=1)
+>>> [(d["column"], d["reason"], d["test"]) for d in sel.fit(df).dropped_]
+[('country', 'not_top_k', 'chi2')]
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ class UnivariateSelector(Estimator, _UnivariateParams, StageReadable,
     Nulls are left out per column; rows with a null label are left out. For vectors use the MLlib
     op ``univariate_feature_selector``.
 
-    >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i % 2) + i / 100, float(i % 3), i % 2)
+    ...                             for i in range(30)], ["amount", "noise", "y"])
+    >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df).features_to_drop_
+    ['noise']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -1,6 +1,7 @@
 """Drop numeric columns whose population variance is <= a threshold (sklearn VarianceThreshold).
 
->>> DropLowVariance(inputCols=["a", "b"], threshold=0.0).fit(df).dropped_  # doctest: +SKIP
+>>> df = spark.createDataFrame([(1.0, 7.0), (2.0, 7.0)], ["a", "b"])
+>>> DropLowVariance(inputCols=["a", "b"], threshold=0.0).fit(df).dropped_
 [{'column': 'b', 'reason': 'low_variance', 'value': 0.0}]
 """
 
@@ -48,7 +49,9 @@ class DropLowVariance(Estimator, _VarianceParams, StageReadable, StageWritable):
     all-null column is dropped with reason ``all_null``. For a vector column use the MLlib op
     ``variance_threshold_selector``.
 
-    >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i), 0.0) for i in range(9)] + [(9.0, 0.1)],
+    ...                            ["amount", "flag"])
+    >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_
     ['flag']
     """
 

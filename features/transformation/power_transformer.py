@@ -87,8 +87,10 @@ class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
     NaN and +-inf; Box-Cox needs every finite fit value > 0. At transform null and NaN pass
     through, Box-Cox of x <= 0 follows ``handleOutOfDomain`` (error or null).
 
-    >>> PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_  # doctest: +SKIP
-    {'amount': 0.12}
+    >>> df = spark.createDataFrame([(float(x * x),) for x in range(1, 8)], "amount double")
+    >>> {c: round(v, 4) for c, v in
+    ...  PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_.items()}
+    {'amount': 0.3562}
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -16,7 +16,12 @@ would output 0.0 for every row). Conventions vs scikit-learn:
 
 Vectors carry no nulls (VectorAssembler's handleInvalid decides); NaN slots propagate to NaN.
 
->>> RobustScaler(inputCol="features", outputCol="scaled").fit(df)  # doctest: +SKIP
+>>> from pyspark.ml.linalg import Vectors
+>>> df = spark.createDataFrame([(Vectors.dense([float(x), 5.0]),) for x in (1, 2, 3, 4, 5)],
+...                            ["features"])
+>>> model = RobustScaler(inputCol="features", outputCol="scaled").fit(df)
+>>> model.median, model.range  # a constant slot gets scale 1, not a division by 0
+(DenseVector([3.0, 5.0]), DenseVector([2.0, 1.0]))
 """
 
 from __future__ import annotations
