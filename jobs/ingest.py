@@ -22,10 +22,11 @@ Run it: ``lakeprep run ingest --env local``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
@@ -33,8 +34,9 @@ from pyspark.sql.utils import AnalysisException
 from jobs import gates
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.frames import cache, one_row
+from lakeprep.frames import cache
 from lakeprep.ingest.columns import (
+    FAILED_EXPECTATIONS,
     INGESTED_AT,
     METADATA_COLUMNS,
     PROBLEMS,
@@ -46,8 +48,27 @@ from lakeprep.ingest.columns import (
 )
 from lakeprep.ingest.log import ingested_files, record_files
 from lakeprep.ingest.pii import protect, salt_for
-from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, problem_groups, summarize
-from lakeprep.ingest.reader import parse_lines, read_raw, records_as_lines, validate_types
+from lakeprep.ingest.problems import (
+    PROBLEMS_TYPE,
+    Group,
+    ProblemSummary,
+    example_aggregates,
+    examples_of,
+    level_of,
+    messages,
+    summarize,
+)
+from lakeprep.ingest.reader import (
+    KEYSET,
+    UNDECLARED,
+    PendingBatch,
+    RawBatch,
+    file_keys,
+    parse_lines,
+    records_as_lines,
+    scan_raw,
+    validate_types,
+)
 from lakeprep.ingest.report import IngestReport, ReplayReport
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
@@ -56,11 +77,9 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
 from lakeprep.uris import absolute, local_path
-from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, PROBLEMS, RUN_ID, INGESTED_AT)
 # a quarantined record is its file, its raw text and which of its identical copies it is
 QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
@@ -138,8 +157,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     sums = file_checksums(ctx.spark, [f.path for f in new])
     report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms,
                      "sha256": sums.get(f.path)} for f in new]
-    batch = read_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
-    report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
+    batch = scan_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
 
     def set_aside(bad: DataFrame, problems: ProblemSummary) -> int | None:
         if not report.quarantined:
@@ -150,8 +168,9 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
             inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
             partition_by=QUARANTINE_PARTITIONS, problems=problems)
 
-    _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report,
-          [{"table": raw.name, "kind": "files", "files": report.files}], set_aside)
+    _land(ctx, spec, raw, batch, salt, report,
+          [{"table": raw.name, "kind": "files", "files": report.files}], set_aside,
+          max_new_columns=spec.max_new_columns)
     record_files(ctx, spec.name, new, report.version)
     # the table's commit holds the counts known before the write; log the final ones
     _log(report)
@@ -164,46 +183,47 @@ def _log(report: IngestReport) -> None:
         log.info("%s: set aside: %s", report.table, line)
 
 
-def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestReport,
-          inputs: list[dict[str, Any]],
+def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | PendingBatch,
+          salt: str | None, report: IngestReport, inputs: list[dict[str, Any]],
           quarantine: Callable[[DataFrame, ProblemSummary], int | None],
-          commit_empty: bool = True) -> None:
+          commit_empty: bool = True, max_new_columns: int | None = None) -> None:
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
     commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
     reasons, gate failures) handed to ``quarantine`` with their problems grouped. Fills the
-    counts of ``report``."""
-    # without a primary key, the whole record is the key; maps (``_extra``) cannot be compared
-    # in Spark, so they do not take part
-    keys = spec.primary_key or [f.name for f in prepared.schema.fields
-                                if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS, REASONS,
-                                                  PROBLEMS)
-                                and not isinstance(f.dataType, T.MapType)]
-    # One cached frame: every parsed row, ranked among the good rows of its key. One
-    # aggregation over it fills the cache and counts what was read, rejected and kept; the
-    # gate, the merge and the quarantine then read the cache, never the files again.
-    rows = cache(_rank(prepared, keys, spec.order_by))
+    counts of ``report``.
+
+    One cached frame holds every parsed row, ranked among the good rows of its key, with the
+    tags of a `quarantine` gate where they can be told row by row; only the rows that may be
+    set aside keep their raw record (text, bytes, CSV header). One aggregation over it fills
+    the cache and counts what was read, rejected and kept, groups the reasons, and learns the
+    JSON files' keys; the gate, the merge and the quarantine then read the cache, never the
+    files again.
+    """
+    prepared = _prepare(ctx, spec, raw, batch.rows, salt)
+    rows = cache(_cached_frame(ctx, spec, prepared))
     try:
-        bad_row = F.size(REASONS) > 0
-        c = one_row(rows.agg(F.count(F.lit(1)).alias("n"),
-                             F.count(F.when(bad_row, F.lit(1))).alias("bad"),
-                             F.count(F.when(~bad_row & (F.col(_RANK) == 1), F.lit(1)))
-                             .alias("kept")))
-        report.rows_read, report.quarantined = int(c["n"]), int(c["bad"])
-        kept = int(c["kept"])
-        report.duplicates_in_batch = report.rows_read - report.quarantined - kept
-        deduped = rows.where(~bad_row & (F.col(_RANK) == 1)).drop(REASONS, PROBLEMS, _RANK)
+        c = _fill(rows)
+        batch = batch.settle(c.file_keys, rows, max_new_columns)
+        report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
+        rows_read, parse_bad, kept = c.rows, c.rejected, c.kept
+        report.rows_read, report.quarantined = rows_read, parse_bad
+        report.duplicates_in_batch = rows_read - parse_bad - kept
+        bad_row = F.size(PROBLEMS) > 0
+        deduped = batch.rows.where(_landing()).drop(PROBLEMS, _RANK)
+        tagged = FAILED_EXPECTATIONS in deduped.columns
         outcome = None
         try:
             # the gate sees exactly what would land; under `fail` nothing is written below
-            outcome = gates.check(ctx, spec.name, deduped)
+            outcome = gates.check(ctx, spec.name, deduped, tagged=tagged, cached=True)
             to_write = (outcome.passed if outcome is not None and outcome.passed is not None
-                        else deduped)
+                        else deduped.drop(*([FAILED_EXPECTATIONS] if tagged else [])))
             gate_bad = outcome.quarantined if outcome is not None else None
             gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
             res = WriteResult(version=report.version)
             if commit_empty or kept > gate_quarantined:
                 res = ctx.table(spec.name).merge(
-                    to_write.drop(*RAW_COLUMNS), keys,
+                    to_write.drop(*RAW_COLUMNS), spec.primary_key or [
+                        k for k in _record_keys(to_write) if isinstance(k, str)],
                     ctx.commit_metadata(table=spec.name, inputs=inputs,
                                         counts=report.counts_before_write(),
                                         gate=gates.summary(outcome)),
@@ -214,17 +234,14 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = rows.where(bad_row).select(*QUARANTINED)
+            bad = batch.rows.where(bad_row).select(*_quarantined(F.col(PROBLEMS)))
             if gate_bad is not None and gate_quarantined:
                 assert outcome is not None and outcome.problems is not None
-                bad = bad.unionByName(gate_bad.withColumn(
-                    REASONS, F.col(FAILED_EXPECTATIONS_COLUMN))
-                    .withColumn(PROBLEMS, outcome.problems).select(*QUARANTINED))
-            # parse reasons grouped over the cache, the gate's from its own counts
-            problems = summarize([
-                *(problem_groups(rows.where(bad_row)) if report.quarantined > gate_quarantined
-                  else []),
-                *(outcome.problem_groups() if outcome is not None else [])])
+                bad = bad.unionByName(gate_bad.select(*_quarantined(outcome.problems)))
+            # parse reasons grouped by the aggregation that filled the cache, the gate's from
+            # its own counts
+            problems = summarize([*c.problems,
+                                  *(outcome.problem_groups() if outcome is not None else [])])
             report.problems = problems.to_dict()
             report.quarantine_version = quarantine(bad, problems)
         finally:
@@ -232,6 +249,68 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                 outcome.unpersist()
     finally:
         rows.unpersist()
+
+
+def _cached_frame(ctx: JobContext, spec: TableSpec, prepared: DataFrame) -> DataFrame:
+    """What ingest caches of the parsed rows: each ranked among the good rows of its key,
+    tagged by a `quarantine` gate where its tags can be told row by row, and its raw record
+    only when it may be set aside (its own reasons, or a gate that may quarantine it)."""
+    ranked = _rank(prepared, spec.primary_key or _record_keys(prepared), spec.order_by)
+    bad, landing = F.size(PROBLEMS) > 0, _landing()
+    schema = ranked.drop(PROBLEMS, REASONS, _RANK, KEYSET, UNDECLARED).schema
+    tags = gates.row_tags(ctx, spec.name, schema)
+    if tags is not None:
+        ranked = ranked.withColumn(FAILED_EXPECTATIONS, F.when(landing, tags))
+        kept_raw = bad | (landing & (F.size(FAILED_EXPECTATIONS) > 0))
+    elif gates.may_quarantine(ctx, spec.name):
+        kept_raw = bad | landing  # rows a uniqueness check may set aside: told by the gate
+    else:
+        kept_raw = bad
+    return ranked.select(*[F.when(kept_raw, F.col(c)).alias(c) if c in RAW_COLUMNS
+                           else F.col(f"`{c}`") for c in ranked.columns if c != REASONS])
+
+
+def _landing() -> Column:
+    """The rows that would land: no reason, first of their key."""
+    return (F.size(PROBLEMS) == 0) & (F.col(_RANK) == 1)
+
+
+def _quarantined(problems: Column) -> list[Column]:
+    """The columns of a quarantined record, its ``problems`` as data and as messages."""
+    return [F.col(c) for c in (SOURCE_FILE, *RAW_COLUMNS)] + [
+        messages(problems).alias(REASONS), problems.alias(PROBLEMS), F.col(RUN_ID),
+        F.col(INGESTED_AT)]
+
+
+@dataclass(frozen=True)
+class _Filled:
+    """What the aggregation that fills the cache found."""
+
+    rows: int
+    rejected: int  # rows with parse reasons
+    kept: int  # good rows first of their key
+    problems: Sequence[Group]
+    file_keys: dict[str, list[str]]
+
+
+def _fill(rows: DataFrame) -> _Filled:
+    """One aggregation over ``rows`` (filling their cache): rows read, rejected and kept, the
+    reasons grouped by column and code (with examples), and each JSON file's keys, grouped by
+    file and key set (a handful of groups reach the driver)."""
+    keyed = [SOURCE_FILE, KEYSET] if KEYSET in rows.columns else []
+    got = (rows.select(*keyed, F.col(_RANK), F.posexplode_outer(PROBLEMS).alias("pos", "p"))
+           .groupBy(*keyed, F.col("p.column").alias("column"), F.col("p.code").alias("code"))
+           .agg(F.count(F.lit(1)).alias("n"),
+                F.count(F.when(F.col("pos") == 0, F.lit(1))).alias("first"),
+                F.count(F.when(F.col("pos").isNull() & (F.col(_RANK) == 1), F.lit(1)))
+                .alias("kept"), *example_aggregates(F.col("p.value")))
+           .collect())
+    good = sum(int(r["n"]) for r in got if r["code"] is None)
+    rejected = sum(int(r["first"]) for r in got if r["code"] is not None)
+    problems: list[Group] = [(level_of(r["code"]), r["column"], r["code"], int(r["n"]),
+                              examples_of(r)) for r in got if r["code"] is not None]
+    return _Filled(good + rejected, rejected, sum(int(r["kept"]) for r in got), problems,
+                   file_keys((r[SOURCE_FILE], r[KEYSET]) for r in got) if keyed else {})
 
 
 @job("ingest")
@@ -299,8 +378,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                 QUARANTINE_PARTITIONS, problems=problems)
             return version if version is not None else report.quarantine_version
 
-        _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
-              requarantine, commit_empty=False)
+        _land(ctx, spec, raw, batch, salt, report, inputs, requarantine, commit_empty=False)
     finally:
         records.unpersist()
     return report
@@ -348,13 +426,27 @@ def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> lis
 _RANK = "__lakeprep_rank"
 
 
-def _rank(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
+def _rank(df: DataFrame, keys: Sequence[str | Column], order_by: str | None) -> DataFrame:
     """``df`` with ``_RANK``: 1 for the row of each key that lands (the newest by ``order_by``,
     then the latest file, then a stable tie break on the raw record, so that re-runs pick the
     same row). Rows with reasons rank apart: they never displace a good row."""
     order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
         F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
-    w = Window.partitionBy(F.size(REASONS) > 0, *[F.col(f"`{k}`") for k in keys]).orderBy(*order)
+    w = Window.partitionBy(F.size(PROBLEMS) > 0, *[
+        k if isinstance(k, Column) else F.col(f"`{k}`") for k in keys]).orderBy(*order)
     return df.withColumn(_RANK, F.row_number().over(w))
+
+
+def _record_keys(df: DataFrame) -> list[str | Column]:
+    """A record's key when its table has none: its columns, but ingest's own and maps (which
+    Spark cannot compare); a pending JSON line's undeclared keys too (the columns ``evolve``
+    adds from them), as sorted entries."""
+    own = {*METADATA_COLUMNS, *RAW_COLUMNS, REASONS, PROBLEMS, KEYSET, UNDECLARED,
+           FAILED_EXPECTATIONS, _RANK}
+    keys: list[str | Column] = [f.name for f in df.schema.fields if f.name not in own
+                                and not isinstance(f.dataType, T.MapType)]
+    if UNDECLARED in df.columns:
+        keys.append(F.array_sort(F.map_entries(UNDECLARED)))
+    return keys
 
 
