@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
@@ -48,28 +47,19 @@ from lakeprep.ingest.columns import (
 )
 from lakeprep.ingest.log import ingested_files, record_files
 from lakeprep.ingest.pii import protect, salt_for
-from lakeprep.ingest.problems import (
-    PROBLEMS_TYPE,
-    Group,
-    ProblemSummary,
-    example_aggregates,
-    examples_of,
-    level_of,
-    messages,
-    summarize,
-)
+from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, messages, summarize
 from lakeprep.ingest.reader import (
     KEYSET,
     UNDECLARED,
     PendingBatch,
     RawBatch,
-    file_keys,
     parse_lines,
     records_as_lines,
     scan_raw,
     validate_types,
 )
 from lakeprep.ingest.report import IngestReport, ReplayReport
+from lakeprep.ingest.tally import tally
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
@@ -202,7 +192,7 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
     prepared = _prepare(ctx, spec, raw, batch.rows, salt)
     rows = cache(_cached_frame(ctx, spec, prepared))
     try:
-        c = _fill(rows)
+        c = tally(rows, _RANK)
         batch = batch.settle(c.file_keys, rows, max_new_columns)
         report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
         rows_read, parse_bad, kept = c.rows, c.rejected, c.kept
@@ -280,37 +270,6 @@ def _quarantined(problems: Column) -> list[Column]:
     return [F.col(c) for c in (SOURCE_FILE, *RAW_COLUMNS)] + [
         messages(problems).alias(REASONS), problems.alias(PROBLEMS), F.col(RUN_ID),
         F.col(INGESTED_AT)]
-
-
-@dataclass(frozen=True)
-class _Filled:
-    """What the aggregation that fills the cache found."""
-
-    rows: int
-    rejected: int  # rows with parse reasons
-    kept: int  # good rows first of their key
-    problems: Sequence[Group]
-    file_keys: dict[str, list[str]]
-
-
-def _fill(rows: DataFrame) -> _Filled:
-    """One aggregation over ``rows`` (filling their cache): rows read, rejected and kept, the
-    reasons grouped by column and code (with examples), and each JSON file's keys, grouped by
-    file and key set (a handful of groups reach the driver)."""
-    keyed = [SOURCE_FILE, KEYSET] if KEYSET in rows.columns else []
-    got = (rows.select(*keyed, F.col(_RANK), F.posexplode_outer(PROBLEMS).alias("pos", "p"))
-           .groupBy(*keyed, F.col("p.column").alias("column"), F.col("p.code").alias("code"))
-           .agg(F.count(F.lit(1)).alias("n"),
-                F.count(F.when(F.col("pos") == 0, F.lit(1))).alias("first"),
-                F.count(F.when(F.col("pos").isNull() & (F.col(_RANK) == 1), F.lit(1)))
-                .alias("kept"), *example_aggregates(F.col("p.value")))
-           .collect())
-    good = sum(int(r["n"]) for r in got if r["code"] is None)
-    rejected = sum(int(r["first"]) for r in got if r["code"] is not None)
-    problems: list[Group] = [(level_of(r["code"]), r["column"], r["code"], int(r["n"]),
-                              examples_of(r)) for r in got if r["code"] is not None]
-    return _Filled(good + rejected, rejected, sum(int(r["kept"]) for r in got), problems,
-                   file_keys((r[SOURCE_FILE], r[KEYSET]) for r in got) if keyed else {})
 
 
 @job("ingest")
