@@ -31,6 +31,7 @@ from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
+from lakeprep import quarantine
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import cache
@@ -67,11 +68,12 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
 from lakeprep.uris import absolute, local_path
+from quality.gate import commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 # a quarantined record is its file, its raw text and which of its identical copies it is
-QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
+QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, quarantine.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
 
 
@@ -152,7 +154,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     def set_aside(bad: DataFrame, problems: ProblemSummary) -> int | None:
         if not report.quarantined:
             return None
-        return gates.set_aside(
+        return quarantine.set_aside(
             ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
             QUARANTINE_KEYS[:2], {"quarantined": report.quarantined},
             inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
@@ -216,7 +218,7 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
                         k for k in _record_keys(to_write) if isinstance(k, str)],
                     ctx.commit_metadata(table=spec.name, inputs=inputs,
                                         counts=report.counts_before_write(),
-                                        gate=gates.summary(outcome)),
+                                        gate=commit_summary(outcome)),
                     when_matched="update" if spec.primary_key else "ignore",
                     order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
             report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
@@ -293,14 +295,14 @@ def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestR
 
 def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
             file: str | None) -> ReplayReport:
-    quarantine = gates.quarantine_table(ctx, spec.name, QUARANTINE_PARTITIONS)
-    if not quarantine.exists():
+    held = quarantine.quarantine_table(ctx, spec.name, QUARANTINE_PARTITIONS)
+    if not held.exists():
         raise UsageError(f"--replay-quarantine {spec.name}: the table has no quarantine table "
                          f"({spec.quarantine_location}): none of its ingests set a record "
                          f"aside, so there is nothing to replay")
     report = ReplayReport(spec.name, file=file, version=ctx.table(spec.name).version(),
-                          quarantine_version=quarantine.version())
-    records = quarantine.read()
+                          quarantine_version=held.version())
+    records = held.read()
     if PROBLEMS not in records.columns:  # set aside before reasons were data
         records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
     if file is not None:
@@ -330,7 +332,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                        .withColumn(PROBLEMS, F.col("__new_problems"))
                        .drop("__new", "__new_problems"))
             gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
-            version = gates.resettle(
+            version = quarantine.resettle(
                 ctx, spec.name, changed if report.quarantined else None,
                 gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
                 {"replayed": report.rows_read, "quarantined": report.quarantined}, inputs,

@@ -352,3 +352,50 @@ def _quarantine(tagged: DataFrame, decl: SuiteDeclaration, metrics: rowmetrics.R
         counts=counts, quarantined_by_expectation=by_expectation, reasons=reasons,
         _cached=tagged if keep_cached else None,
     )
+
+
+# the verdict a commit shows when gates in sequence let it through: the most severe one
+_SEVERITY = [Verdict.PASS, Verdict.WARN, Verdict.QUARANTINE, Verdict.FAIL]
+
+
+def commit_summary(*outcomes: GateOutcome | None) -> dict[str, Any] | None:
+    """What a commit records of the gates that let it through, in the order they ran (e.g. the
+    table's suite on the rows, then the non-finite gate on the assembled vector): one gate's
+    summary, or for several their assertions together under the most severe verdict, the first
+    gate's input, the last one's passed rows and every gate's quarantined rows, with each
+    gate's own summary under ``gates``."""
+    ran = [_summary(o) for o in outcomes if o is not None]
+    if len(ran) <= 1:
+        return ran[0] if ran else None
+    verdict = max((g["verdict"] for g in ran), key=lambda v: _SEVERITY.index(Verdict(v)))
+    stats: dict[str, Any] = {}
+    for g in ran:
+        for k, v in g["statistics"].items():
+            if k != "success_percent":
+                stats[k] = stats.get(k, 0) + v
+    if stats.get("evaluated_expectations"):
+        stats["success_percent"] = (100.0 * stats.get("successful_expectations", 0)
+                                    / stats["evaluated_expectations"])
+    counts = {k: v for k, v in (("input", ran[0]["counts"].get("input")),
+                                ("passed", ran[-1]["counts"].get("passed")),
+                                ("quarantined", sum(g["counts"].get("quarantined", 0)
+                                                    for g in ran)))
+              if v is not None}
+    return {"suite": ", ".join(g["suite"] for g in ran),
+            "policy": ", ".join(g["policy"] for g in ran),
+            "verdict": verdict, "statistics": stats, "counts": counts,
+            "assertions": [a for g in ran for a in g["assertions"]], "gates": ran}
+
+
+def _summary(outcome: GateOutcome) -> dict[str, Any]:
+    report = outcome.report
+    return {
+        "suite": report.suite_name,
+        "policy": outcome.policy.value,
+        "verdict": outcome.verdict.value,
+        "statistics": dict(report.statistics),
+        "counts": dict(outcome.counts),
+        "assertions": [{"assertion": o.expectation, "success": bool(o.success),
+                        "column": ", ".join(o.columns) if o.columns else None}
+                       for o in report.outcomes],
+    }

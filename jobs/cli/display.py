@@ -83,10 +83,12 @@ class DemoDisplay:
         self.out, self.spark = output, spark
         self.poller: Any = None
         self.live = output.console.is_terminal and not output.quiet and not output.json
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+        # stage names and Spark's job descriptions print literally (no markup read in them)
+        self.progress = Progress(SpinnerColumn(),
+                                 TextColumn("{task.description}", style="bold", markup=False),
                                  BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[spark]}"), console=output.console,
-                                 transient=False)
+                                 TextColumn("{task.fields[spark]}", markup=False),
+                                 console=output.console, transient=False)
         self.overall = self.progress.add_task("pipeline", total=len(STAGES), spark="")
         self.task: Any = None
         if self.live:

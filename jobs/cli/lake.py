@@ -59,8 +59,8 @@ def _quarantine_reasons(ctx: JobContext, table: str) -> None:
     """The reasons of the rows in ``table``'s quarantine table, grouped (old rows from their
     messages): one aggregation over it, when it exists. Not the result a script asks `history`
     for, so ``--quiet`` leaves it out (and its aggregation)."""
-    from jobs.gates import quarantine_table
     from lakeprep.ingest.problems import group_problems
+    from lakeprep.quarantine import quarantine_table
 
     if out.quiet:
         return
@@ -80,6 +80,7 @@ def _quarantine_reasons(ctx: JobContext, table: str) -> None:
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.text import Text
     from rich.tree import Tree
 
     from lakeprep.lineage import lineage_graph, render_tree
@@ -97,8 +98,9 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
     m = read_manifest(args.table)
     channels = ", ".join(f"{c} {next(iter(f.values())).rows:,}" for c, f in m.channels.items())
-    root = Tree(f"[bold]export[/] {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · "
-                f"{channels} · formats {', '.join(next(iter(m.channels.values())))}")
+    root = Tree(Text("export", style="bold").append(
+        f" {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · {channels} · formats "
+        f"{', '.join(next(iter(m.channels.values())))}"))
     graphs = [lineage_graph(ctx, src.name, src.version) for src in m.source_tables]
     for graph in graphs:
         render_tree(graph, root)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pyspark.sql import types as T
 
-from jobs import gates, ingest
+from jobs import ingest
+from lakeprep import quarantine
 from lakeprep.config import load_settings
 from lakeprep.ingest.columns import RAW_COLUMNS, RAW_HEADER, RAW_RECORD
 from lakeprep.runtime import JobContext
@@ -137,7 +138,7 @@ def test_a_good_rows_raw_text_is_not_in_the_cached_frame(spark, tmp_path, monkey
 
     # the quarantine keeps every rejected record whole, so a replay can read it again
     q = {r._raw_record: list(r._reasons)
-         for r in gates.quarantine_table(ctx, "orders").read().collect()}
+         for r in quarantine.quarantine_table(ctx, "orders").read().collect()}
     assert q == {PARSE_BAD: ["amount: '12,50' is not a valid double"],
                  GATE_BAD: ["expect_column_values_to_be_between(amount)"]}
     (replayed,) = ingest.replay(JobContext.start(ctx.settings, "ingest", spark=spark), "orders")

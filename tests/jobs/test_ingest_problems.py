@@ -10,7 +10,8 @@ import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs import cli, gates, ingest
+from jobs import cli, ingest
+from lakeprep import quarantine
 from lakeprep.config import load_settings
 from lakeprep.ingest.columns import PROBLEMS
 from lakeprep.ingest.problems import ProblemSummary, group_problems
@@ -81,7 +82,7 @@ def test_old_quarantine_rows_stay_readable_group_alike_and_replay(spark, tmp_pat
     old = spark.createDataFrame(
         [(f"file:{tmp_path}/raw/orders/old.jsonl", line, None, None, reasons, "old-run", at, 1,
           at.date()) for line, reasons in OLD], OLD_SCHEMA)
-    gates.quarantine_table(ctx, "orders", ingest.QUARANTINE_PARTITIONS).append(
+    quarantine.quarantine_table(ctx, "orders", ingest.QUARANTINE_PARTITIONS).append(
         old, ctx.commit_metadata(table="orders_quarantine"))
 
     (tmp_path / "raw/orders").mkdir(parents=True)
@@ -94,19 +95,19 @@ def test_old_quarantine_rows_stay_readable_group_alike_and_replay(spark, tmp_pat
     assert ("  set aside: gate amount expectation:expect_column_values_to_be_between: 1 row(s), "
             "e.g. '-2.0'") in printed
 
-    quarantine = gates.quarantine_table(ctx, "orders")
-    meta = quarantine.commit_metadata()
+    held = quarantine.quarantine_table(ctx, "orders")
+    meta = held.commit_metadata()
     assert _groups(ProblemSummary.from_dict(meta["problems"])) == {
         ("parse", "amount", "not_a_double"): (1, ("7,5",)),
         ("gate", "amount", "expectation:expect_column_values_to_be_between"): (1, ("-2.0",))}
 
-    rows = {json.loads(r._raw_record)["order_id"]: r for r in quarantine.read().collect()}
+    rows = {json.loads(r._raw_record)["order_id"]: r for r in held.read().collect()}
     assert sorted(rows) == ["o1", "o2", "o3", "o4", "o5"]
     assert rows["o1"][PROBLEMS] is None and rows["o1"]._reasons == OLD[0][1]  # as it was
     assert [(p.code, p.column, p.value) for p in rows["o5"][PROBLEMS]] == [
         ("expectation:expect_column_values_to_be_between", "amount", "-2.0")]
     # old and new rows in the same groups; an old gate row's label holds no value
-    assert _groups(group_problems(quarantine.read())) == {
+    assert _groups(group_problems(held.read())) == {
         ("parse", "amount", "not_a_double"): (2, ("12,50", "7,5")),
         ("parse", "order_ts", "not_a_timestamp"): (1, ("2026-13-01",)),
         ("gate", "amount", "expectation:expect_column_values_to_be_between"): (2, ("-2.0",))}
@@ -123,12 +124,12 @@ def test_old_quarantine_rows_stay_readable_group_alike_and_replay(spark, tmp_pat
     # the replay reads old and new rows alike; nothing passes, and the old rows gain problems
     (r,) = ingest.replay(_context(spark, tmp_path), "orders")
     assert (r.rows_read, r.quarantined, r.rows_inserted) == (5, 5, 0) and r.reconciles
-    rows = {json.loads(x._raw_record)["order_id"]: x for x in quarantine.read().collect()}
+    rows = {json.loads(x._raw_record)["order_id"]: x for x in held.read().collect()}
     assert all(x[PROBLEMS] for x in rows.values())
     assert [(p.code, p.column, p.value) for p in rows["o3"][PROBLEMS]] == [
         ("expectation:expect_column_values_to_be_between", "amount", "-1.0")]
     assert rows["o1"]._reasons == OLD[0][1]
-    assert _groups(group_problems(quarantine.read()))[
+    assert _groups(group_problems(held.read()))[
         ("gate", "amount", "expectation:expect_column_values_to_be_between")] == (
         2, ("-1.0", "-2.0"))
     assert r.problem_lines()[0].startswith("parse amount not_a_double: 2 row(s)")
