@@ -85,9 +85,12 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 MIN_TS, MAX_TS = "1900-01-01", "10000-01-01"  # supported range of timestamps and dates: [MIN, MAX)
 # Closes the array a JSON line is wrapped in: a line that parses as [<line>,SENTINEL] with exactly
-# two elements is exactly one JSON value (no second object, no trailing text).
-_SENTINEL, _SENTINEL_JSON = "\x00lakeprep-end", '"\\u0000lakeprep-end"'
+# two objects, the second the sentinel, is exactly one JSON object (no second object, no
+# trailing text), parsed once.
+_SENTINEL, _SENTINEL_JSON = "\x00lakeprep-end", '{"\\u0000lakeprep-end":""}'
 _JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+# the texts a non-numeric number (a bare NaN, Infinity, -Infinity) gets as a map's string value
+_QUOTED_NON_NUMBERS = ('"NaN"', '"Infinity"', '"-Infinity"')
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DriftPolicy = Literal["fail", "ignore", "evolve"]
 
@@ -352,15 +355,15 @@ def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]]
 
 # --- JSON lines ----------------------------------------------------------------------------
 def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> PendingBatch:
-    # every line as [<line>, SENTINEL]: two elements, the first a JSON object, else malformed
+    # every line as [<line>, SENTINEL]: two objects, the second the sentinel, else malformed
     wrapped = F.from_json(F.concat(F.lit("["), F.col("value"), F.lit(f",{_SENTINEL_JSON}]")),
-                          "array<string>", _JSON_OPTIONS)
-    obj = F.from_json(wrapped[0], EXTRA_TYPE, _JSON_OPTIONS)
+                          f"array<{EXTRA_TYPE}>", _JSON_OPTIONS)
     one = (wrapped.isNotNull() & (F.size(wrapped) == 2)
-           & (wrapped[1] == F.lit(_SENTINEL)))
+           & (wrapped[1][_SENTINEL] == F.lit("")))
     parsed = (lines.select(SOURCE_FILE, "value", RAW_BYTES, "__invalid",
-                           F.when(one, obj).alias("m"))
-              .withColumn("__keys", F.array_sort(F.map_keys("m"))))
+                           F.when(one, wrapped[0]).alias("m"))
+              # sorted (sort_array is compiled; array_sort is a lambda Spark interprets)
+              .withColumn("__keys", F.sort_array(F.map_keys("m"))))
     fold = raw.source is not None and raw.source.case_insensitive
     owner = {n: c.name for c in raw.columns if c.name != EXTRA for n in c.names}
     lower = {n.lower(): c for n, c in owner.items()}
@@ -380,10 +383,17 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> Pending
 
     has = F.col("__keys")
     keeps_names = drift == "evolve" and not _has_extra(raw)
+    # The keys no declared column claims (usually none): only they can clash or be unusable.
+    # Higher-order functions (filter) run interpreted, so they only look at a line that has
+    # such keys.
+    parsed = parsed.withColumn("__others", F.filter(has, lambda k: ~declared(k)) if fold
+                               else F.array_except(has, names))
+    others = F.col("__others")
+    some = F.size(others) > 0
     # the first (in sorted order) key of the line that names a column but for case, and the
     # first that cannot be a column: as the CSV and Parquet readers do for a file's header
-    clash = F.filter(has, variant)[0]
-    unusable = (F.filter(has, lambda k: ~declared(k) & ~variant(k) & ~usable(k))[0]
+    clash = F.when(some, F.array_min(F.filter(others, variant)))
+    unusable = (F.when(some, F.array_min(F.filter(others, lambda k: ~variant(k) & ~usable(k))))
                 if keeps_names else F.lit(None).cast("string"))
     column_of = F.create_map(*[x for n, c in lower.items() for x in (F.lit(n), F.lit(c))]) \
         if lower else F.create_map().cast("map<string,string>")
@@ -408,16 +418,22 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> Pending
                 f"column to keep such keys)"))))]))
     extra_map = []
     if _has_extra(raw):
-        extra_map = [F.map_filter("m", lambda k, v: ~declared(k)).alias(_text_name(EXTRA))]
-    undeclared = ([F.map_filter("m", lambda k, v: ~declared(k) & ~variant(k) & usable(k))
-                   .alias(UNDECLARED)] if keeps_names else [])
+        extra_map = [F.when(some, F.map_filter("m", lambda k, v: ~declared(k)))
+                     .otherwise(F.create_map().cast(EXTRA_TYPE)).alias(_text_name(EXTRA))]
+    undeclared = ([F.when(some, F.map_filter(
+        "m", lambda k, v: ~declared(k) & ~variant(k) & usable(k))).alias(UNDECLARED)]
+        if keeps_names else [])
 
     def text(c: ColumnSpec) -> Column:
         if fold:  # the value under whichever spelling of a name the line has
             spelled = F.map_filter("m", lambda k, v: F.array_contains(
                 F.array(*[F.lit(n.lower()) for n in c.names]), F.lower(k)))
-            return F.element_at(F.map_values(spelled), 1)
-        return F.coalesce(*[F.col("m")[n] for n in c.names])
+            found = F.element_at(F.map_values(spelled), 1)
+        else:
+            found = F.coalesce(*[F.col("m")[n] for n in c.names])
+        # Spark writes a non-numeric number (NaN, Infinity) it reads as text in quotes
+        return F.when(found.isin(*_QUOTED_NON_NUMBERS), F.translate(found, '"', "")
+                      ).otherwise(found)
 
     stage = parsed.select(SOURCE_FILE, F.col("value").alias(RAW_RECORD), RAW_BYTES,
                           F.lit(None).cast("string").alias(RAW_HEADER),
@@ -594,7 +610,8 @@ def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str],
     """From ``__text_<col>`` strings and ``__structural`` (the line's problems) to typed columns,
     ``_problems`` and their messages, ``_reasons`` (and the columns ``keep`` as they are)."""
     stage = _derive(stage, columns)
-    typed_cols, problems = [], []
+    typed_cols: list[Column] = []
+    problems: list[tuple[Column, Column]] = []  # (when it applies, the problem)
     for c in columns:
         if c.name == EXTRA:
             value = (F.col(f"`{_text_name(EXTRA)}`") if _text_name(EXTRA) in stage.columns
@@ -609,28 +626,34 @@ def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str],
             # calendars disagree: a reason, not a value
             out_of_range = (value < F.lit(MIN_TS).cast(c.type)) | (
                 value >= F.lit(MAX_TS).cast(c.type))
-            problems.append(F.when(out_of_range, problem(OUT_OF_RANGE, c.name, text, F.concat(
+            problems.append((out_of_range, problem(OUT_OF_RANGE, c.name, text, F.concat(
                 shown, F.lit(f"is outside the supported range {MIN_TS} .. 9999-12-31")))))
             value = F.when(~out_of_range, value)
         if c.type in ("double", "float"):
             not_finite = F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
-            problems.append(F.when(not_finite, problem(
+            problems.append((not_finite, problem(
                 NOT_FINITE, c.name, text, F.concat(shown, F.lit("is not a finite number")))))
             value = F.when(~not_finite, value)
         typed_cols.append(value.alias(c.name))
         if c.type != "string":
-            problems.append(F.when(
+            problems.append((
                 text.isNotNull() & typed_expr(c).isNull(),
                 problem(not_a(c.type), c.name, text, F.concat(shown, F.lit(
                     f"is not a valid {c.type}" + (f" ({c.format})" if c.format else ""))))))
         if not c.nullable:
-            problems.append(F.when(text.isNull() & F.col("__structural").isNull(), problem(
+            problems.append((text.isNull() & F.col("__structural").isNull(), problem(
                 MISSING_REQUIRED, c.name, None, f"{c.name}: missing (declared not null)")))
     typed_cols += [F.col(f"`{_text_name(x)}`").alias(x) for x in extra]
-    found = as_problems(F.concat(
-        F.coalesce(F.col("__structural"), F.array().cast(PROBLEMS_TYPE)),
-        F.filter(as_problems(F.array(*problems)) if problems else F.array().cast(PROBLEMS_TYPE),
-                 lambda p: p.isNotNull())))
+    # Arrays are built only for the rows that have a problem: most rows have none, and the
+    # filter over them is a higher-order function, which Spark interprets row by row.
+    none = F.array().cast(PROBLEMS_TYPE)
+    any_problem = F.col("__structural").isNotNull()
+    for applies, _ in problems:
+        any_problem = any_problem | applies
+    found = F.when(any_problem, as_problems(F.concat(
+        F.coalesce(F.col("__structural"), none),
+        F.filter(as_problems(F.array(*[F.when(a, p) for a, p in problems])), lambda p:
+                 p.isNotNull()) if problems else none))).otherwise(none)
     return (stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, RAW_HEADER, *typed_cols,
                          found.alias(PROBLEMS), *keep)
             .withColumn(REASONS, messages(F.col(PROBLEMS))))
