@@ -22,13 +22,11 @@ Run it: ``lakeprep run ingest --env local``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
-from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
 from lakeprep import quarantine
@@ -38,20 +36,27 @@ from lakeprep.frames import cache
 from lakeprep.ingest.columns import (
     FAILED_EXPECTATIONS,
     INGESTED_AT,
-    METADATA_COLUMNS,
     PROBLEMS,
     RAW_COLUMNS,
     RAW_RECORD,
-    REASONS,
-    RUN_ID,
     SOURCE_FILE,
 )
+from lakeprep.ingest.landing import (
+    RANK,
+    cached_frame,
+    dedup_keys,
+    landing,
+    merge_keys,
+    prepare,
+    quarantined,
+    quarantined_file,
+    replay_changes,
+    skipped_files,
+)
 from lakeprep.ingest.log import ingested_files, record_files
-from lakeprep.ingest.pii import protect, salt_for
-from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, messages, summarize
+from lakeprep.ingest.pii import salt_for
+from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, summarize
 from lakeprep.ingest.reader import (
-    KEYSET,
-    UNDECLARED,
     PendingBatch,
     RawBatch,
     parse_lines,
@@ -66,8 +71,7 @@ from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
-from lakeprep.storage import FileInfo, file_checksums, glob_files
-from lakeprep.uris import absolute, local_path
+from lakeprep.storage import file_checksums, glob_files
 from quality.gate import commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -136,7 +140,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     if not listed:
         raise InputError(f"table {spec.name}: no input files match {pattern} "
                          f"(tables.{raw.name}.source.path); nothing was written")
-    report.skipped = _skipped_files(ctx, pattern, listed)
+    report.skipped = skipped_files(ctx.spark, pattern, listed)
     seen = ingested_files(ctx, spec.name)
     new = [f for f in listed if seen.get(f.path) != (f.size, f.modified_ms)]
     report.files_seen = len(listed) - len(new)
@@ -177,11 +181,11 @@ def _log(report: IngestReport) -> None:
 
 def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | PendingBatch,
           salt: str | None, report: IngestReport, inputs: list[dict[str, Any]],
-          quarantine: Callable[[DataFrame, ProblemSummary], int | None],
+          set_aside: Callable[[DataFrame, ProblemSummary], int | None],
           commit_empty: bool = True, max_new_columns: int | None = None) -> None:
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
     commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
-    reasons, gate failures) handed to ``quarantine`` with their problems grouped. Fills the
+    reasons, gate failures) handed to ``set_aside`` with their problems grouped. Fills the
     counts of ``report``.
 
     One cached frame holds every parsed row, ranked among the good rows of its key, with the
@@ -191,17 +195,20 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
     JSON files' keys; the gate, the merge and the quarantine then read the cache, never the
     files again.
     """
-    prepared = _prepare(ctx, spec, raw, batch.rows, salt)
-    rows = cache(_cached_frame(ctx, spec, prepared))
+    prepared = prepare(batch.rows, spec, raw, salt, ctx.started_at, ctx.run_id)
+    rows = cache(cached_frame(
+        prepared, dedup_keys(spec, prepared), spec.order_by,
+        lambda schema: gates.row_tags(ctx, spec.name, schema),
+        gates.may_quarantine(ctx, spec.name)))
     try:
-        c = tally(rows, _RANK)
+        c = tally(rows, RANK)
         batch = batch.settle(c.file_keys, rows, max_new_columns)
         report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
         rows_read, parse_bad, kept = c.rows, c.rejected, c.kept
         report.rows_read, report.quarantined = rows_read, parse_bad
         report.duplicates_in_batch = rows_read - parse_bad - kept
         bad_row = F.size(PROBLEMS) > 0
-        deduped = batch.rows.where(_landing()).drop(PROBLEMS, _RANK)
+        deduped = batch.rows.where(landing()).drop(PROBLEMS, RANK)
         tagged = FAILED_EXPECTATIONS in deduped.columns
         outcome = None
         try:
@@ -214,8 +221,7 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
             res = WriteResult(version=report.version)
             if commit_empty or kept > gate_quarantined:
                 res = ctx.table(spec.name).merge(
-                    to_write.drop(*RAW_COLUMNS), spec.primary_key or [
-                        k for k in _record_keys(to_write) if isinstance(k, str)],
+                    to_write.drop(*RAW_COLUMNS), merge_keys(spec, to_write),
                     ctx.commit_metadata(table=spec.name, inputs=inputs,
                                         counts=report.counts_before_write(),
                                         gate=commit_summary(outcome)),
@@ -226,52 +232,21 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = batch.rows.where(bad_row).select(*_quarantined(F.col(PROBLEMS)))
+            bad = batch.rows.where(bad_row).select(*quarantined(F.col(PROBLEMS)))
             if gate_bad is not None and gate_quarantined:
                 assert outcome is not None and outcome.problems is not None
-                bad = bad.unionByName(gate_bad.select(*_quarantined(outcome.problems)))
+                bad = bad.unionByName(gate_bad.select(*quarantined(outcome.problems)))
             # parse reasons grouped by the aggregation that filled the cache, the gate's from
             # its own counts
             problems = summarize([*c.problems,
                                   *(outcome.problem_groups() if outcome is not None else [])])
             report.problems = problems.to_dict()
-            report.quarantine_version = quarantine(bad, problems)
+            report.quarantine_version = set_aside(bad, problems)
         finally:
             if outcome is not None:
                 outcome.unpersist()
     finally:
         rows.unpersist()
-
-
-def _cached_frame(ctx: JobContext, spec: TableSpec, prepared: DataFrame) -> DataFrame:
-    """What ingest caches of the parsed rows: each ranked among the good rows of its key,
-    tagged by a `quarantine` gate where its tags can be told row by row, and its raw record
-    only when it may be set aside (its own reasons, or a gate that may quarantine it)."""
-    ranked = _rank(prepared, spec.primary_key or _record_keys(prepared), spec.order_by)
-    bad, landing = F.size(PROBLEMS) > 0, _landing()
-    schema = ranked.drop(PROBLEMS, REASONS, _RANK, KEYSET, UNDECLARED).schema
-    tags = gates.row_tags(ctx, spec.name, schema)
-    if tags is not None:
-        ranked = ranked.withColumn(FAILED_EXPECTATIONS, F.when(landing, tags))
-        kept_raw = bad | (landing & (F.size(FAILED_EXPECTATIONS) > 0))
-    elif gates.may_quarantine(ctx, spec.name):
-        kept_raw = bad | landing  # rows a uniqueness check may set aside: told by the gate
-    else:
-        kept_raw = bad
-    return ranked.select(*[F.when(kept_raw, F.col(c)).alias(c) if c in RAW_COLUMNS
-                           else F.col(f"`{c}`") for c in ranked.columns if c != REASONS])
-
-
-def _landing() -> Column:
-    """The rows that would land: no reason, first of their key."""
-    return (F.size(PROBLEMS) == 0) & (F.col(_RANK) == 1)
-
-
-def _quarantined(problems: Column) -> list[Column]:
-    """The columns of a quarantined record, its ``problems`` as data and as messages."""
-    return [F.col(c) for c in (SOURCE_FILE, *RAW_COLUMNS)] + [
-        messages(problems).alias(REASONS), problems.alias(PROBLEMS), F.col(RUN_ID),
-        F.col(INGESTED_AT)]
 
 
 @job("ingest")
@@ -307,7 +282,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
         records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
     if file is not None:
         files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
-        report.file = _quarantined_file(spec, file, files)
+        report.file = quarantined_file(spec.name, file, files)
         records = records.where(F.col(SOURCE_FILE) == report.file)
     records = cache(records)
     try:
@@ -319,19 +294,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                    spec.quarantine_location, "version": report.quarantine_version}]
 
         def requarantine(bad: DataFrame, problems: ProblemSummary) -> int | None:
-            # A record's outcome depends on its text alone, so identical copies share it: the
-            # copies still failing keep their place (with their new reasons, where those
-            # changed, or were not yet data), the others leave.
-            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"),
-                                F.col(PROBLEMS).alias("__new_problems"))
-                     .dropDuplicates([SOURCE_FILE, RAW_RECORD]))
-            both = records.join(still, [SOURCE_FILE, RAW_RECORD])
-            changed = (both.where(~F.col(REASONS).eqNullSafe(F.col("__new"))
-                                  | ~F.col(PROBLEMS).eqNullSafe(F.col("__new_problems")))
-                       .withColumn(REASONS, F.col("__new"))
-                       .withColumn(PROBLEMS, F.col("__new_problems"))
-                       .drop("__new", "__new_problems"))
-            gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
+            changed, gone = replay_changes(records, bad)
             version = quarantine.resettle(
                 ctx, spec.name, changed if report.quarantined else None,
                 gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
@@ -343,71 +306,3 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
     finally:
         records.unpersist()
     return report
-
-
-def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
-    """The quarantined file ``file`` names: its recorded path or URI, or a path to it."""
-    wanted = absolute(file)
-    for path in files:
-        if file == path or wanted == local_path(path):
-            return path
-    shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
-    raise UsageError(f"--file {file}: no quarantined record of table {spec.name} comes from "
-                     f"that file; quarantined files: {shown or 'none'}")
-
-
-def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
-             salt: str | None) -> DataFrame:
-    """Personal data hashed or dropped, derived columns added, ingest metadata attached."""
-    out = protect(rows, raw, salt)
-    for name, expr in spec.derive.items():
-        try:
-            out = out.withColumn(name, F.expr(expr))
-        except AnalysisException as e:
-            columns = [c.name for c in raw.columns]
-            raise ConfigError(f"tables.{spec.name}.derive.{name}: {expr!r} is not a valid "
-                              f"Spark SQL expression over the columns {columns}: "
-                              f"{e.getMessage() if hasattr(e, 'getMessage') else e}") from None
-    return (out.withColumn(INGESTED_AT, F.lit(ctx.started_at).cast("timestamp"))
-            .withColumn(RUN_ID, F.lit(ctx.run_id)))
-
-
-def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> list[str]:
-    """Files in the source path's folders that its pattern does not match (``.json`` next to
-    ``*.jsonl``, compressed copies): they are not read, and the reconcile line says so."""
-    folder = pattern.rstrip("/").rsplit("/", 1)[0]
-    matched = {f.path for f in listed}
-    skipped = [f.path for f in glob_files(ctx.spark, f"{folder}/*") if f.path not in matched]
-    if skipped:
-        log.warning("%s: %d file(s) not matched by the source path, not ingested: %s",
-                    pattern, len(skipped), ", ".join(skipped[:10]))
-    return skipped
-
-
-_RANK = "__lakeprep_rank"
-
-
-def _rank(df: DataFrame, keys: Sequence[str | Column], order_by: str | None) -> DataFrame:
-    """``df`` with ``_RANK``: 1 for the row of each key that lands (the newest by ``order_by``,
-    then the latest file, then a stable tie break on the raw record, so that re-runs pick the
-    same row). Rows with reasons rank apart: they never displace a good row."""
-    order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
-        F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
-    w = Window.partitionBy(F.size(PROBLEMS) > 0, *[
-        k if isinstance(k, Column) else F.col(f"`{k}`") for k in keys]).orderBy(*order)
-    return df.withColumn(_RANK, F.row_number().over(w))
-
-
-def _record_keys(df: DataFrame) -> list[str | Column]:
-    """A record's key when its table has none: its columns, but ingest's own and maps (which
-    Spark cannot compare); a pending JSON line's undeclared keys too (the columns ``evolve``
-    adds from them), as sorted entries."""
-    own = {*METADATA_COLUMNS, *RAW_COLUMNS, REASONS, PROBLEMS, KEYSET, UNDECLARED,
-           FAILED_EXPECTATIONS, _RANK}
-    keys: list[str | Column] = [f.name for f in df.schema.fields if f.name not in own
-                                and not isinstance(f.dataType, T.MapType)]
-    if UNDECLARED in df.columns:
-        keys.append(F.array_sort(F.map_entries(UNDECLARED)))
-    return keys
-
-
