@@ -4,12 +4,13 @@ the row may be set aside), which of them land, what a quarantined record holds, 
 replay of the quarantine table changes in it.
 
 >>> from lakeprep.ingest.problems import PROBLEMS_TYPE
+>>> problem = ("not_a_int", "n", "x", "n: 'x' is not a valid int")
 >>> rows = spark.createDataFrame(
-...     [("a.jsonl", '{"id":"1"}', "1", []), ("a.jsonl", '{"id":"1"}', "1", []),
-...      ("a.jsonl", '{"id":"2","n":"x"}', "2", [("not_a_int", "n", "x", "n: 'x' is not")])],
-...     f"_source_file string, _raw_record string, id string, _problems {PROBLEMS_TYPE}")
->>> rows = (rows.withColumn(RAW_BYTES, F.lit(None).cast("binary"))
-...         .withColumn(RAW_HEADER, F.lit(None).cast("string")))
+...     [("a.jsonl", '{"id":"1"}', None, None, "1", []),
+...      ("a.jsonl", '{"id":"1"}', None, None, "1", []),
+...      ("a.jsonl", '{"id":"2","n":"x"}', None, None, "2", [problem])],
+...     "_source_file string, _raw_record string, _raw_bytes binary, _raw_header string, "
+...     f"id string, _problems {PROBLEMS_TYPE}")
 >>> cached = cached_frame(rows, ["id"], None)
 >>> sorted((r.id, r[RANK], r[RAW_RECORD]) for r in cached.where(~landing()).collect())
 [('1', 2, None), ('2', 1, '{"id":"2","n":"x"}')]
