@@ -18,7 +18,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql.types import StructType
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import UsageError
@@ -32,6 +33,7 @@ from lakeprep.uris import join_uri
 from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
 from quality.finite import VectorCounts, finite_gate
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary, run_gate
+from quality.gate import row_tags as quality_row_tags
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -56,17 +58,21 @@ def suite_for(ctx: JobContext, table: str, suite: str | None = None
 
 
 def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
-          policy: str | None = None) -> GateOutcome | None:
+          policy: str | None = None, tagged: bool = False, cached: bool = False
+          ) -> GateOutcome | None:
     """Run the gate of ``table`` on ``df`` (about to be written). Raises ``GateFailed`` under
     policy ``fail``; the caller writes ``outcome.passed`` and quarantines
     ``outcome.quarantined``. The caller unpersists the outcome when done. ``suite`` and
-    ``policy`` override the catalog's (the export gate reads a table it does not write)."""
+    ``policy`` override the catalog's (the export gate reads a table it does not write).
+    ``tagged``: ``df`` carries the tags of :func:`row_tags` already; ``cached``: ``df`` reads
+    the caller's cache, so the gate keeps no cache of its own."""
     found = suite_for(ctx, table, suite)
     if found is None:
         return None
     declaration, source = found
     policy = policy or ctx.spec(table).gate
-    outcome = run_gate(df, declaration, policy=policy, source=source, keep_cached=True)
+    outcome = run_gate(df, declaration, policy=policy, source=source, keep_cached=not cached,
+                       tagged=tagged)
     _save(ctx, table, outcome)
     ctx.gates.append((table, outcome))
     log.info("gate %s (%s): %s", table, policy, outcome.verdict.value)
@@ -74,6 +80,20 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
         outcome.unpersist()
     outcome.raise_if_failed()
     return outcome
+
+
+def row_tags(ctx: JobContext, table: str, schema: StructType) -> Column | None:
+    """The tags the `quarantine` gate of ``table`` gives a row of ``schema``, when they can be
+    told row by row (see ``quality.gate.row_tags``); None without such a gate."""
+    found = suite_for(ctx, table)
+    if found is None or ctx.spec(table).gate != "quarantine":
+        return None
+    return quality_row_tags(found[0], schema, found[1])
+
+
+def may_quarantine(ctx: JobContext, table: str) -> bool:
+    """True when ``table`` has a gate that may set rows aside (a suite, policy `quarantine`)."""
+    return suite_for(ctx, table) is not None and ctx.spec(table).gate == "quarantine"
 
 
 def check_finite(ctx: JobContext, table: str, df: DataFrame, column: str,

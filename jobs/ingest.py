@@ -25,43 +25,57 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
-from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
 from lakeprep import quarantine
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.frames import cache, one_row
+from lakeprep.frames import cache
 from lakeprep.ingest.columns import (
+    FAILED_EXPECTATIONS,
     INGESTED_AT,
-    METADATA_COLUMNS,
     PROBLEMS,
     RAW_COLUMNS,
     RAW_RECORD,
-    REASONS,
-    RUN_ID,
     SOURCE_FILE,
 )
+from lakeprep.ingest.landing import (
+    RANK,
+    cached_frame,
+    dedup_keys,
+    landing,
+    merge_keys,
+    prepare,
+    quarantined,
+    quarantined_file,
+    replay_changes,
+    skipped_files,
+)
 from lakeprep.ingest.log import ingested_files, record_files
-from lakeprep.ingest.pii import protect, salt_for
-from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, problem_groups, summarize
-from lakeprep.ingest.reader import parse_lines, read_raw, records_as_lines, validate_types
+from lakeprep.ingest.pii import salt_for
+from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, summarize
+from lakeprep.ingest.reader import (
+    PendingBatch,
+    RawBatch,
+    parse_lines,
+    records_as_lines,
+    scan_raw,
+    validate_types,
+)
 from lakeprep.ingest.report import IngestReport, ReplayReport
+from lakeprep.ingest.tally import tally
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
-from lakeprep.storage import FileInfo, file_checksums, glob_files
-from lakeprep.uris import absolute, local_path
-from quality.gate import FAILED_EXPECTATIONS_COLUMN, commit_summary
+from lakeprep.storage import file_checksums, glob_files
+from quality.gate import commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, PROBLEMS, RUN_ID, INGESTED_AT)
 # a quarantined record is its file, its raw text and which of its identical copies it is
 QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, quarantine.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
@@ -126,7 +140,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     if not listed:
         raise InputError(f"table {spec.name}: no input files match {pattern} "
                          f"(tables.{raw.name}.source.path); nothing was written")
-    report.skipped = _skipped_files(ctx, pattern, listed)
+    report.skipped = skipped_files(ctx.spark, pattern, listed)
     seen = ingested_files(ctx, spec.name)
     new = [f for f in listed if seen.get(f.path) != (f.size, f.modified_ms)]
     report.files_seen = len(listed) - len(new)
@@ -139,8 +153,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     sums = file_checksums(ctx.spark, [f.path for f in new])
     report.files = [{"path": f.path, "size": f.size, "modified_ms": f.modified_ms,
                      "sha256": sums.get(f.path)} for f in new]
-    batch = read_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
-    report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
+    batch = scan_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
 
     def set_aside(bad: DataFrame, problems: ProblemSummary) -> int | None:
         if not report.quarantined:
@@ -151,8 +164,9 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
             inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
             partition_by=QUARANTINE_PARTITIONS, problems=problems)
 
-    _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report,
-          [{"table": raw.name, "kind": "files", "files": report.files}], set_aside)
+    _land(ctx, spec, raw, batch, salt, report,
+          [{"table": raw.name, "kind": "files", "files": report.files}], set_aside,
+          max_new_columns=spec.max_new_columns)
     record_files(ctx, spec.name, new, report.version)
     # the table's commit holds the counts known before the write; log the final ones
     _log(report)
@@ -165,46 +179,49 @@ def _log(report: IngestReport) -> None:
         log.info("%s: set aside: %s", report.table, line)
 
 
-def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestReport,
-          inputs: list[dict[str, Any]],
-          quarantine: Callable[[DataFrame, ProblemSummary], int | None],
-          commit_empty: bool = True) -> None:
+def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | PendingBatch,
+          salt: str | None, report: IngestReport, inputs: list[dict[str, Any]],
+          set_aside: Callable[[DataFrame, ProblemSummary], int | None],
+          commit_empty: bool = True, max_new_columns: int | None = None) -> None:
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
     commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
-    reasons, gate failures) handed to ``quarantine`` with their problems grouped. Fills the
-    counts of ``report``."""
-    # without a primary key, the whole record is the key; maps (``_extra``) cannot be compared
-    # in Spark, so they do not take part
-    keys = spec.primary_key or [f.name for f in prepared.schema.fields
-                                if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS, REASONS,
-                                                  PROBLEMS)
-                                and not isinstance(f.dataType, T.MapType)]
-    # One cached frame: every parsed row, ranked among the good rows of its key. One
-    # aggregation over it fills the cache and counts what was read, rejected and kept; the
-    # gate, the merge and the quarantine then read the cache, never the files again.
-    rows = cache(_rank(prepared, keys, spec.order_by))
+    reasons, gate failures) handed to ``set_aside`` with their problems grouped. Fills the
+    counts of ``report``.
+
+    One cached frame holds every parsed row, ranked among the good rows of its key, with the
+    tags of a `quarantine` gate where they can be told row by row; only the rows that may be
+    set aside keep their raw record (text, bytes, CSV header). One aggregation over it fills
+    the cache and counts what was read, rejected and kept, groups the reasons, and learns the
+    JSON files' keys; the gate, the merge and the quarantine then read the cache, never the
+    files again.
+    """
+    prepared = prepare(batch.rows, spec, raw, salt, ctx.started_at, ctx.run_id)
+    rows = cache(cached_frame(
+        prepared, dedup_keys(spec, prepared), spec.order_by,
+        lambda schema: gates.row_tags(ctx, spec.name, schema),
+        gates.may_quarantine(ctx, spec.name)))
     try:
-        bad_row = F.size(REASONS) > 0
-        c = one_row(rows.agg(F.count(F.lit(1)).alias("n"),
-                             F.count(F.when(bad_row, F.lit(1))).alias("bad"),
-                             F.count(F.when(~bad_row & (F.col(_RANK) == 1), F.lit(1)))
-                             .alias("kept")))
-        report.rows_read, report.quarantined = int(c["n"]), int(c["bad"])
-        kept = int(c["kept"])
-        report.duplicates_in_batch = report.rows_read - report.quarantined - kept
-        deduped = rows.where(~bad_row & (F.col(_RANK) == 1)).drop(REASONS, PROBLEMS, _RANK)
+        c = tally(rows, RANK)
+        batch = batch.settle(c.file_keys, rows, max_new_columns)
+        report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
+        rows_read, parse_bad, kept = c.rows, c.rejected, c.kept
+        report.rows_read, report.quarantined = rows_read, parse_bad
+        report.duplicates_in_batch = rows_read - parse_bad - kept
+        bad_row = F.size(PROBLEMS) > 0
+        deduped = batch.rows.where(landing()).drop(PROBLEMS, RANK)
+        tagged = FAILED_EXPECTATIONS in deduped.columns
         outcome = None
         try:
             # the gate sees exactly what would land; under `fail` nothing is written below
-            outcome = gates.check(ctx, spec.name, deduped)
+            outcome = gates.check(ctx, spec.name, deduped, tagged=tagged, cached=True)
             to_write = (outcome.passed if outcome is not None and outcome.passed is not None
-                        else deduped)
+                        else deduped.drop(*([FAILED_EXPECTATIONS] if tagged else [])))
             gate_bad = outcome.quarantined if outcome is not None else None
             gate_quarantined = outcome.counts.get("quarantined", 0) if outcome else 0
             res = WriteResult(version=report.version)
             if commit_empty or kept > gate_quarantined:
                 res = ctx.table(spec.name).merge(
-                    to_write.drop(*RAW_COLUMNS), keys,
+                    to_write.drop(*RAW_COLUMNS), merge_keys(spec, to_write),
                     ctx.commit_metadata(table=spec.name, inputs=inputs,
                                         counts=report.counts_before_write(),
                                         gate=commit_summary(outcome)),
@@ -215,19 +232,16 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                                           - res.rows_updated)
             report.version = res.version
             report.quarantined += gate_quarantined
-            bad = rows.where(bad_row).select(*QUARANTINED)
+            bad = batch.rows.where(bad_row).select(*quarantined(F.col(PROBLEMS)))
             if gate_bad is not None and gate_quarantined:
                 assert outcome is not None and outcome.problems is not None
-                bad = bad.unionByName(gate_bad.withColumn(
-                    REASONS, F.col(FAILED_EXPECTATIONS_COLUMN))
-                    .withColumn(PROBLEMS, outcome.problems).select(*QUARANTINED))
-            # parse reasons grouped over the cache, the gate's from its own counts
-            problems = summarize([
-                *(problem_groups(rows.where(bad_row)) if report.quarantined > gate_quarantined
-                  else []),
-                *(outcome.problem_groups() if outcome is not None else [])])
+                bad = bad.unionByName(gate_bad.select(*quarantined(outcome.problems)))
+            # parse reasons grouped by the aggregation that filled the cache, the gate's from
+            # its own counts
+            problems = summarize([*c.problems,
+                                  *(outcome.problem_groups() if outcome is not None else [])])
             report.problems = problems.to_dict()
-            report.quarantine_version = quarantine(bad, problems)
+            report.quarantine_version = set_aside(bad, problems)
         finally:
             if outcome is not None:
                 outcome.unpersist()
@@ -268,7 +282,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
         records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
     if file is not None:
         files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
-        report.file = _quarantined_file(spec, file, files)
+        report.file = quarantined_file(spec.name, file, files)
         records = records.where(F.col(SOURCE_FILE) == report.file)
     records = cache(records)
     try:
@@ -280,19 +294,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                    spec.quarantine_location, "version": report.quarantine_version}]
 
         def requarantine(bad: DataFrame, problems: ProblemSummary) -> int | None:
-            # A record's outcome depends on its text alone, so identical copies share it: the
-            # copies still failing keep their place (with their new reasons, where those
-            # changed, or were not yet data), the others leave.
-            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"),
-                                F.col(PROBLEMS).alias("__new_problems"))
-                     .dropDuplicates([SOURCE_FILE, RAW_RECORD]))
-            both = records.join(still, [SOURCE_FILE, RAW_RECORD])
-            changed = (both.where(~F.col(REASONS).eqNullSafe(F.col("__new"))
-                                  | ~F.col(PROBLEMS).eqNullSafe(F.col("__new_problems")))
-                       .withColumn(REASONS, F.col("__new"))
-                       .withColumn(PROBLEMS, F.col("__new_problems"))
-                       .drop("__new", "__new_problems"))
-            gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
+            changed, gone = replay_changes(records, bad)
             version = quarantine.resettle(
                 ctx, spec.name, changed if report.quarantined else None,
                 gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
@@ -300,62 +302,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                 QUARANTINE_PARTITIONS, problems=problems)
             return version if version is not None else report.quarantine_version
 
-        _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
-              requarantine, commit_empty=False)
+        _land(ctx, spec, raw, batch, salt, report, inputs, requarantine, commit_empty=False)
     finally:
         records.unpersist()
     return report
-
-
-def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
-    """The quarantined file ``file`` names: its recorded path or URI, or a path to it."""
-    wanted = absolute(file)
-    for path in files:
-        if file == path or wanted == local_path(path):
-            return path
-    shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
-    raise UsageError(f"--file {file}: no quarantined record of table {spec.name} comes from "
-                     f"that file; quarantined files: {shown or 'none'}")
-
-
-def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
-             salt: str | None) -> DataFrame:
-    """Personal data hashed or dropped, derived columns added, ingest metadata attached."""
-    out = protect(rows, raw, salt)
-    for name, expr in spec.derive.items():
-        try:
-            out = out.withColumn(name, F.expr(expr))
-        except AnalysisException as e:
-            columns = [c.name for c in raw.columns]
-            raise ConfigError(f"tables.{spec.name}.derive.{name}: {expr!r} is not a valid "
-                              f"Spark SQL expression over the columns {columns}: "
-                              f"{e.getMessage() if hasattr(e, 'getMessage') else e}") from None
-    return (out.withColumn(INGESTED_AT, F.lit(ctx.started_at).cast("timestamp"))
-            .withColumn(RUN_ID, F.lit(ctx.run_id)))
-
-
-def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> list[str]:
-    """Files in the source path's folders that its pattern does not match (``.json`` next to
-    ``*.jsonl``, compressed copies): they are not read, and the reconcile line says so."""
-    folder = pattern.rstrip("/").rsplit("/", 1)[0]
-    matched = {f.path for f in listed}
-    skipped = [f.path for f in glob_files(ctx.spark, f"{folder}/*") if f.path not in matched]
-    if skipped:
-        log.warning("%s: %d file(s) not matched by the source path, not ingested: %s",
-                    pattern, len(skipped), ", ".join(skipped[:10]))
-    return skipped
-
-
-_RANK = "__lakeprep_rank"
-
-
-def _rank(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
-    """``df`` with ``_RANK``: 1 for the row of each key that lands (the newest by ``order_by``,
-    then the latest file, then a stable tie break on the raw record, so that re-runs pick the
-    same row). Rows with reasons rank apart: they never displace a good row."""
-    order = ([F.col(f"`{order_by}`").desc_nulls_last()] if order_by else []) + [
-        F.col(SOURCE_FILE).desc(), F.xxhash64(RAW_RECORD).desc()]
-    w = Window.partitionBy(F.size(REASONS) > 0, *[F.col(f"`{k}`") for k in keys]).orderBy(*order)
-    return df.withColumn(_RANK, F.row_number().over(w))
-
-

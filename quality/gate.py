@@ -46,6 +46,7 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 import quality.rowmetrics as rowmetrics
 from lakeprep.config.suites import SuiteDeclaration
@@ -189,10 +190,33 @@ def _input_rows(report: ValidationReport) -> int | None:
     return None
 
 
+def row_tags(suite: SuiteDeclaration | dict, schema: StructType, source: str = "<suite>"
+             ) -> Column | None:
+    """The tags a `quarantine` gate of ``suite`` gives a row of ``schema`` (the labels of the
+    row-level expectations it fails, as ``run_gate`` puts them in ``failed_column``), when each
+    row's tags can be told from the row alone; None when they cannot (a uniqueness expectation
+    needs the whole batch) or the suite does not compile against ``schema``.
+
+    A caller that reads and caches the rows anyway computes the tags on the way and passes the
+    rows to :func:`run_gate` with ``tagged=True``: the gate then neither tags nor caches them
+    again.
+    """
+    decl = SuiteDeclaration.from_mapping(suite, source)
+    try:
+        compile_suite(decl, schema=schema, source=source)
+        require_predicates(decl, source)
+    except SuiteConfigError:
+        return None  # run_gate says what is wrong, with the rows it is given
+    if any(rowmetrics.is_unique(item) for item in decl.expectations):
+        return None
+    return rowmetrics.tag_column(decl, rowmetrics.labels(decl))
+
+
 def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy = "fail",
              source: str = "<suite>", sample_size: int = 5,
              max_quarantined_fraction: float | None = None, keep_cached: bool = False,
-             failed_column: str = FAILED_EXPECTATIONS_COLUMN) -> GateOutcome:
+             failed_column: str = FAILED_EXPECTATIONS_COLUMN, tagged: bool = False
+             ) -> GateOutcome:
     """Validate ``df`` with ``suite`` under ``policy`` and return a :class:`GateOutcome`.
 
     Declaration errors (unknown policy or expectation, bad parameters, missing columns, a
@@ -207,9 +231,18 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     ``keep_cached=True`` persists the data (under ``quarantine``: the tagged data) during the
     gate's first job, so the gate's later jobs and the writes of ``passed`` and
     ``quarantined`` read the cache; release it with ``outcome.unpersist()`` or ``with``.
+    ``tagged=True`` (only under ``quarantine``): ``df`` already carries the tags of
+    :func:`row_tags` in ``failed_column`` (e.g. computed while the caller cached it), so the
+    gate neither tags nor caches it: one aggregation over it is the whole gate when it passes.
     """
     policy = _parse_policy(policy, source)
     decl = SuiteDeclaration.from_mapping(suite, source)
+    if tagged:
+        if policy is not Policy.QUARANTINE or failed_column not in df.columns:
+            raise SuiteConfigError(f"{source}: tagged rows are gated under policy "
+                                   f"'quarantine' only, with their tags in {failed_column!r}")
+        return _run_tagged(df, decl, source, sample_size, max_quarantined_fraction,
+                           failed_column)
     compile_suite(decl, schema=df.schema, source=source)
     if policy is Policy.QUARANTINE:
         require_predicates(decl, source)
@@ -224,8 +257,8 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
     if policy is Policy.QUARANTINE:
         # Cache the tagged rows (not the input): the one aggregation fills the cache, the
         # sample fetch and the caller's writes of passed/quarantined read it.
-        tagged = rowmetrics.tag_frame(df, decl, rowmetrics.labels(decl), failed_column)
-        cached = cache(tagged) if own_cache else tagged
+        tagging = rowmetrics.tag_frame(df, decl, rowmetrics.labels(decl), failed_column)
+        cached = cache(tagging) if own_cache else tagging
     else:
         cached = cache(df) if own_cache else df
     try:
@@ -249,6 +282,22 @@ def run_gate(df: DataFrame, suite: SuiteDeclaration | dict, policy: str | Policy
         cached.unpersist()
     level = logging.WARNING if outcome.verdict in (Verdict.FAIL, Verdict.WARN) else logging.INFO
     log.log(level, "gate %s on %s: verdict %s %s %s", policy.value, decl.table,
+            outcome.verdict.value, outcome.counts, "; ".join(outcome.reasons))
+    return outcome
+
+
+def _run_tagged(df: DataFrame, decl: SuiteDeclaration, source: str, sample_size: int,
+                max_fraction: float | None, failed_column: str) -> GateOutcome:
+    """:func:`run_gate` under ``quarantine`` on rows that carry their tags already."""
+    data = df.drop(failed_column)
+    compile_suite(decl, schema=data.schema, source=source)
+    metrics = measure(df, decl, data.schema, sample_size, failed_column=failed_column)
+    report = run_validation(data, decl, source=source, sample_size=sample_size,
+                            metrics=metrics)
+    outcome = _decide(data, df, decl, report, metrics, Policy.QUARANTINE, max_fraction, False,
+                      failed_column)
+    log.log(logging.WARNING if outcome.verdict is Verdict.FAIL else logging.INFO,
+            "gate quarantine on %s (tagged rows): verdict %s %s %s", decl.table,
             outcome.verdict.value, outcome.counts, "; ".join(outcome.reasons))
     return outcome
 

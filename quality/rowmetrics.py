@@ -11,9 +11,12 @@ The aggregation holds only counts (longs), so it stays one code-generated hash a
 come after it, only for the expectations that failed: one more job keeps the rows failing any of
 them and picks, per expectation, at most ``sample_size`` distinct failing values (each slot the
 value with the smallest / largest hash under its own order: bounded memory, whatever the number
-of failing rows). Uniqueness expectations are counted over one key-only aggregation shared by
-all keys, which picks their samples too. A passing suite therefore reads its input once (plus
-the key aggregation), and the job count never depends on the suite's length.
+of failing rows). Uniqueness expectations are screened by one aggregation of their keys'
+64-bit hashes, shared by all keys, on whose input the counts are observed
+(``DataFrame.observe``): one job reads the data for both. Only keys whose hashes repeat are
+counted exactly (one more aggregation, which picks their samples too). A passing suite therefore
+reads its input once, with or without uniqueness checks, and the job count never depends on the
+suite's length.
 
 >>> m = compute(df, decl, sample_size=5)  # doctest: +SKIP
 >>> m.unexpected[3], m.samples[3]  # doctest: +SKIP
@@ -27,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -170,25 +173,38 @@ def _key_hash(df: DataFrame, columns: tuple[str, ...]) -> Column | None:
     return F.xxhash64(*parts)
 
 
-def _suspect_keys(df: DataFrame, keys: list[tuple[str, ...]]) -> set[int]:
-    """The positions in ``keys`` of the keys that may have duplicates: one aggregation of
-    64-bit hashes (longs shuffled, not the key columns), for every key at once.
+def _hashable(df: DataFrame, keys: list[tuple[str, ...]]) -> bool:
+    """True when every key can be screened by its hash (no nested column)."""
+    return all(_key_hash(df, key) is not None for key in keys)
+
+
+def _key_screen(df: DataFrame, keys: list[tuple[str, ...]]) -> tuple[set[int], list[int]]:
+    """The positions in ``keys`` of the keys that may have duplicates, and per key the rows
+    with a non-null key: one aggregation of 64-bit hashes (longs shuffled, not the key
+    columns), for every key at once.
 
     Equal values hash alike, so a key left out has no duplicate; a key in the set has one or,
-    very rarely, a hash collision: callers count those keys exactly, over their values.
+    very rarely, a hash collision: callers count those keys exactly, over their values. A key
+    with a nested column cannot be hashed: it is a suspect, and no job runs.
     """
+    if not _hashable(df, keys):
+        return set(range(len(keys))), []
     hashes = []
     for k, key in enumerate(keys):
         h = _key_hash(df, key)
-        if h is None:
-            return set(range(len(keys)))
+        assert h is not None  # _hashable
         hashes.append(F.when(~_all_null(key), F.struct(F.lit(k).alias(_KEY), h.alias("h"))))
     expanded = (df.select(F.explode(F.array(*hashes)).alias("e")).where(F.col("e").isNotNull())
                 .select("e.*"))
-    repeated = expanded.groupBy(_KEY, "h").count().where(F.col("count") > 1)
-    got = one_row(repeated.agg(*[F.count(F.when(F.col(_KEY) == k, F.lit(1))).alias(f"k{k}")
-                                 for k in range(len(keys))]))
-    return {k for k in range(len(keys)) if got[f"k{k}"]}
+    counts = expanded.groupBy(_KEY, "h").count()
+    mine = [F.col(_KEY) == k for k in range(len(keys))]
+    got = one_row(counts.agg(
+        *[F.count(F.when(m & (F.col("count") > 1), F.lit(1))).alias(f"k{k}")
+          for k, m in enumerate(mine)],
+        *[F.coalesce(F.sum(F.when(m, F.col("count"))), F.lit(0)).alias(f"n{k}")
+          for k, m in enumerate(mine)]))
+    return ({k for k in range(len(keys)) if got[f"k{k}"]},
+            [int(got[f"n{k}"]) for k in range(len(keys))])
 
 
 def duplicate_keys(df: DataFrame, columns: tuple[str, ...], prefix: str) -> DataFrame:
@@ -223,7 +239,7 @@ def tag_frame(df: DataFrame, decl: SuiteDeclaration, names: dict[int, str],
     """
     keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in names
                               if is_unique(decl.expectations[i])))
-    suspects = sorted(_suspect_keys(df, keys)) if keys else []
+    suspects = sorted(_key_screen(df, keys)[0]) if keys else []
     exact = _duplicate_counts(df, [keys[k] for k in suspects]) if suspects else {}
     duplicated = {suspects[j]: n for j, n in exact.items()}
     joined = df
@@ -351,22 +367,22 @@ def _samples(df: DataFrame, decl: SuiteDeclaration, flags: dict[int, Column],
 
 
 def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
-                    size: int) -> dict[str, Any]:
+                    size: int, suspects: set[int]) -> dict[str, Any]:
     """``u{i}`` and the sample slots of uniqueness expectations.
 
     A row fails when its key's count is above 1, so the unexpected count is the sum of the
     counts above 1, and the failing values are the duplicated keys. One aggregation of the
     keys' hashes clears the keys without duplicates (a passing suite's only shuffle); the keys
-    it cannot clear are counted exactly in one more aggregation, over their values.
+    it cannot clear (``suspects``: their positions among the distinct keys of ``indices``, from
+    :func:`_key_screen`) are counted exactly in one more aggregation, over their values.
     """
-    keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
-    suspects = _suspect_keys(df, keys)
+    keys = _keys_of(decl, indices)
     got: dict[str, Any] = {f"u{i}": 0 for i in indices}
     got.update({f"s{i}_{j}": None for i in indices for j in range(size)})
     indices = [i for i in indices if keys.index(_key(decl.expectations[i])) in suspects]
     if not indices:
         return got
-    keys = list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
+    keys = _keys_of(decl, indices)
     counts = _key_counts(df, keys)
     aggs: list[Column] = []
     for i in indices:
@@ -378,6 +394,40 @@ def _unique_metrics(df: DataFrame, decl: SuiteDeclaration, indices: list[int],
             aggs += [slot.alias(f"s{i}_{j}") for j, slot in enumerate(
                 _sample_slots(F.when(dup, _hash(item)), F.when(dup, _boxed(item)), size))]
     got.update(one_row(counts.agg(*aggs)))
+    return got
+
+
+def _keys_of(decl: SuiteDeclaration, indices: list[int]) -> list[tuple[str, ...]]:
+    """The distinct keys of the uniqueness expectations at ``indices``, in their order."""
+    return list(dict.fromkeys(_key(decl.expectations[i]) for i in indices))
+
+
+def _screened(df: DataFrame, decl: SuiteDeclaration, keyed: list[int], columns: list[Column],
+              aggs: list[Column], size: int) -> dict[str, Any]:
+    """The one aggregation (``aggs`` over ``columns``) and the uniqueness checks at ``keyed``
+    in one job: the aggregates are observed (``DataFrame.observe``) on the rows the key-hash
+    screen reads, so the data is read once for both.
+
+    Observed metrics are accumulators: a task run twice (a stage retried after a lost
+    executor) would count twice. The screen counts each key's rows exactly, the observation
+    counts them too; when they differ, the aggregation runs again on its own.
+    """
+    keys = _keys_of(decl, keyed)
+    if not _hashable(df, keys):
+        got = one_row(df.select(*columns).agg(*aggs))
+        got.update(_unique_metrics(df, decl, keyed, size, set(range(len(keys)))))
+        return got
+    names = set(df.select(*columns).columns)
+    watched = df.select(*columns, *[_col(c) for c in dict.fromkeys(c for k in keys for c in k)
+                                    if c not in names])
+    observation = Observation()
+    keyed_rows = [F.count(F.when(~_all_null(key), F.lit(1))).alias(f"__lakeprep_keyed{k}")
+                  for k, key in enumerate(keys)]
+    suspects, rows = _key_screen(watched.observe(observation, *aggs, *keyed_rows), keys)
+    got = dict(observation.get)
+    if [got.pop(f"__lakeprep_keyed{k}") for k in range(len(keys))] != rows:
+        got = one_row(df.select(*columns).agg(*aggs))
+    got.update(_unique_metrics(df, decl, keyed, size, suspects))
     return got
 
 
@@ -424,9 +474,10 @@ def compute(df: DataFrame, decl: SuiteDeclaration, sample_size: int = 5,
         if i in flag_of:
             columns.append(flag_of[i].alias(f"f{i}"))
             aggs.append(F.count(F.when(F.col(f"f{i}"), F.lit(1))).alias(f"u{i}"))
-    got = one_row(df.select(*columns).agg(*aggs))
     if keyed:
-        got.update(_unique_metrics(df, decl, keyed, size))
+        got = _screened(df, decl, keyed, columns, aggs, size)
+    else:
+        got = one_row(df.select(*columns).agg(*aggs))
     samples = {i: _decode(decl.expectations[i], [got[f"s{i}_{j}"] for j in range(size)], size)
                for i in keyed if size}
     failing = {i: flag for i, flag in flag_of.items() if got[f"u{i}"]}

@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from pyspark.errors import AnalysisException
@@ -84,9 +85,12 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 
 MIN_TS, MAX_TS = "1900-01-01", "10000-01-01"  # supported range of timestamps and dates: [MIN, MAX)
 # Closes the array a JSON line is wrapped in: a line that parses as [<line>,SENTINEL] with exactly
-# two elements is exactly one JSON value (no second object, no trailing text).
-_SENTINEL, _SENTINEL_JSON = "\x00lakeprep-end", '"\\u0000lakeprep-end"'
+# two objects, the second the sentinel, is exactly one JSON object (no second object, no
+# trailing text), parsed once.
+_SENTINEL, _SENTINEL_JSON = "\x00lakeprep-end", '{"\\u0000lakeprep-end":""}'
 _JSON_OPTIONS = {"allowSingleQuotes": "false", "mode": "PERMISSIVE"}
+# the texts a non-numeric number (a bare NaN, Infinity, -Infinity) gets as a map's string value
+_QUOTED_NON_NUMBERS = ('"NaN"', '"Infinity"', '"-Infinity"')
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DriftPolicy = Literal["fail", "ignore", "evolve"]
 
@@ -100,6 +104,66 @@ class RawBatch:
     extra_columns: list[str]  # columns the files have that the schema does not declare
     missing_columns: list[str]  # declared columns no file of the batch has
     extra_files: dict[str, list[str]] = field(default_factory=dict)  # extra column -> its files
+
+    def settle(self, file_keys: dict[str, list[str]], rows: DataFrame | None = None,
+               max_new_columns: int | None = None) -> RawBatch:
+        """The batch itself (its files' fields were known when it was parsed), with ``rows``
+        in place of its rows if given (e.g. a cache of them); see :class:`PendingBatch`."""
+        return self if rows is None else replace(self, rows=rows)
+
+
+@dataclass
+class PendingBatch:
+    """JSON lines parsed in one pass before their files' keys are known: each line's values
+    are found under its columns' names (a file holds a column under one name only, which the
+    keys confirm), its keys are kept as ``KEYSET`` (sorted, as JSON text: a few distinct
+    values, which a cache stores as a dictionary) and, under ``evolve``, its undeclared keys
+    as ``UNDECLARED``. The pass that reads the rows (e.g. the one filling a cache) collects
+    each file's keys (:func:`file_keys`); :meth:`settle` then checks them as the CSV and
+    Parquet readers check their headers before parsing (drift policy, two names for one
+    column) and gives the batch."""
+
+    rows: DataFrame
+    raw: TableSpec
+    drift: DriftPolicy
+
+    def settle(self, file_keys: dict[str, list[str]], rows: DataFrame | None = None,
+               max_new_columns: int | None = None) -> RawBatch:
+        """The batch of the files with ``file_keys`` (file -> its keys): ``rows`` (default:
+        this batch's; the ingest passes its cache of them) with the extra columns ``evolve``
+        keeps and without the key columns. Raises ``SchemaDriftError`` or ``ConfigError`` as
+        the files' keys call for."""
+        rows = self.rows if rows is None else rows
+        maps = {path: map_fields(self.raw, keys, path, "key")
+                for path, keys in sorted(file_keys.items())}  # in file order: deterministic
+        extra, _, _, missing = _batch_fields(self.raw, maps.values(), self.drift)
+        keep_extra = _drift(self.raw, maps, extra, missing, self.drift)
+        batch = RawBatch(rows, extra, missing, _files_of(maps, extra))
+        if (max_new_columns is not None and self.drift == "evolve" and not _has_extra(self.raw)
+                and len(extra) > max_new_columns):
+            _too_many(self.raw, batch, max_new_columns)
+        if keep_extra:
+            rows = rows.select("*", *[F.col(UNDECLARED)[x].alias(x) for x in keep_extra])
+        return replace(batch, rows=rows.drop(KEYSET, UNDECLARED))
+
+
+KEYSET = "__lakeprep_keys"  # a JSON line's keys, sorted, as JSON text (PendingBatch)
+UNDECLARED = "__lakeprep_undeclared"  # a JSON line's keys that evolve may add as columns
+
+
+def file_keys(pairs: Iterable[tuple[str, str | None]]) -> dict[str, list[str]]:
+    """Each file's keys from ``(file, KEYSET)`` pairs (a malformed line has none: a file
+    without any key is left out, as nothing of it maps anywhere).
+
+    >>> file_keys([("a.jsonl", '["id","x"]'), ("a.jsonl", '["id"]'), ("b.jsonl", None)])
+    {'a.jsonl': ['id', 'x']}
+    """
+    out: dict[str, set[str]] = {}
+    for path, keys in pairs:
+        found = json.loads(keys) if keys is not None else []
+        if found:
+            out.setdefault(path, set()).update(found)
+    return {path: sorted(keys) for path, keys in out.items()}
 
 
 @dataclass(frozen=True)
@@ -141,15 +205,29 @@ def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
 
     Under ``evolve``, a batch that would add more than ``max_new_columns`` columns stops with
     a ``SchemaDriftError`` naming the file that brings the most (one stray line must not grow
-    the table by hundreds of columns).
+    the table by hundreds of columns). JSON lines take a pass to learn their files' keys; the
+    ingest job learns them in the pass that fills its cache instead (:func:`scan_raw`).
     """
+    batch = scan_raw(spark, raw, files, drift, max_new_columns)
+    if isinstance(batch, PendingBatch):
+        pairs = batch.rows.select(SOURCE_FILE, KEYSET).distinct().collect()
+        return batch.settle(file_keys((r[0], r[1]) for r in pairs),
+                            max_new_columns=max_new_columns)
+    return batch
+
+
+def scan_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
+             drift: DriftPolicy = "fail", max_new_columns: int = 50
+             ) -> RawBatch | PendingBatch:
+    """:func:`read_raw` without a pass of its own: JSON lines come back pending, their files'
+    keys to be collected by the caller's pass over the rows (see :class:`PendingBatch`)."""
     assert raw.source is not None
     paths = [f.path for f in files]
     fmt = raw.source.format
     if fmt == "parquet":
-        batch = _read_parquet(spark, raw, paths, drift)
+        batch: RawBatch | PendingBatch = _read_parquet(spark, raw, paths, drift)
     elif fmt == "json":
-        batch = parse_lines(raw, _lines(spark, paths), drift)
+        return parse_lines(raw, _lines(spark, paths), drift)
     else:
         by_header: dict[str, list[str]] = {}
         for path in paths:
@@ -159,15 +237,17 @@ def read_raw(spark: SparkSession, raw: TableSpec, files: list[FileInfo],
             by_header.setdefault(header, []).append(path)
         batch = parse_lines(raw, {h: (group, _lines(spark, group))
                                   for h, group in by_header.items()}, drift)
+    assert isinstance(batch, RawBatch)
     if drift == "evolve" and not _has_extra(raw) and len(batch.extra_columns) > max_new_columns:
         _too_many(raw, batch, max_new_columns)
     return batch
 
 
 def parse_lines(raw: TableSpec, lines: DataFrame | dict[str, tuple[list[str], DataFrame]],
-                drift: DriftPolicy = "fail") -> RawBatch:
+                drift: DriftPolicy = "fail") -> RawBatch | PendingBatch:
     """Parse text records (``value``, ``_source_file``, ``_raw_bytes``, ``__invalid``): JSON
-    lines, or CSV lines by their files' header line (header line -> (files, lines))."""
+    lines (pending their files' keys), or CSV lines by their files' header line (header line
+    -> (files, lines))."""
     if isinstance(lines, dict):
         return _parse_csv(raw, lines, drift)
     return _parse_json(raw, lines, drift)
@@ -274,33 +354,49 @@ def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]]
 
 
 # --- JSON lines ----------------------------------------------------------------------------
-def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatch:
-    # every line as [<line>, SENTINEL]: two elements, the first a JSON object, else malformed
+def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> PendingBatch:
+    # every line as [<line>, SENTINEL]: two objects, the second the sentinel, else malformed
     wrapped = F.from_json(F.concat(F.lit("["), F.col("value"), F.lit(f",{_SENTINEL_JSON}]")),
-                          "array<string>", _JSON_OPTIONS)
-    obj = F.from_json(wrapped[0], EXTRA_TYPE, _JSON_OPTIONS)
+                          f"array<{EXTRA_TYPE}>", _JSON_OPTIONS)
     one = (wrapped.isNotNull() & (F.size(wrapped) == 2)
-           & (wrapped[1] == F.lit(_SENTINEL)))
+           & (wrapped[1][_SENTINEL] == F.lit("")))
     parsed = (lines.select(SOURCE_FILE, "value", RAW_BYTES, "__invalid",
-                           F.when(one, obj).alias("m"))
-              .withColumn("__keys", F.map_keys("m")))
-    # each file's keys (over all its lines) map onto the declared columns
-    keys = (parsed.select(F.col(SOURCE_FILE), F.explode("__keys").alias("k"))
-            .groupBy(SOURCE_FILE).agg(F.sort_array(F.collect_set("k")).alias("keys"))
-            .collect())
-    maps = {r[SOURCE_FILE]: map_fields(raw, r["keys"], r[SOURCE_FILE], "key")
-            for r in sorted(keys, key=lambda r: r[SOURCE_FILE])}  # in file order: deterministic
-    extra, variants, unusable, missing = _batch_fields(raw, maps.values(), drift)
-    keep_extra = _drift(raw, maps, extra, missing, drift)
-    # a column's keys across the files: each file has at most one of them
-    found: dict[str, list[str]] = {}
-    for m in maps.values():
-        for column, key in m.taken.items():
-            found.setdefault(column, [])
-            if key not in found[column]:
-                found[column].append(key)
-    found.update({x: [x] for x in keep_extra})
+                           F.when(one, wrapped[0]).alias("m"))
+              # sorted (sort_array is compiled; array_sort is a lambda Spark interprets)
+              .withColumn("__keys", F.sort_array(F.map_keys("m"))))
+    fold = raw.source is not None and raw.source.case_insensitive
+    owner = {n: c.name for c in raw.columns if c.name != EXTRA for n in c.names}
+    lower = {n.lower(): c for n, c in owner.items()}
+    names = F.array(*[F.lit(n) for n in owner]) if owner else F.array().cast("array<string>")
+    lowers = F.array(*[F.lit(n) for n in lower]) if lower else F.array().cast("array<string>")
+
+    def declared(k: Column) -> Column:  # a name or alias of a declared column
+        return F.array_contains(lowers, F.lower(k)) if fold else F.array_contains(names, k)
+
+    def variant(k: Column) -> Column:  # a declared name but for case (ignoring case: none)
+        if fold:
+            return F.lit(False)
+        return ~F.array_contains(names, k) & F.array_contains(lowers, F.lower(k))
+
+    def usable(k: Column) -> Column:
+        return k.rlike(_COLUMN_NAME.pattern)
+
     has = F.col("__keys")
+    keeps_names = drift == "evolve" and not _has_extra(raw)
+    # The keys no declared column claims (usually none): only they can clash or be unusable.
+    # Higher-order functions (filter) run interpreted, so they only look at a line that has
+    # such keys.
+    parsed = parsed.withColumn("__others", F.filter(has, lambda k: ~declared(k)) if fold
+                               else F.array_except(has, names))
+    others = F.col("__others")
+    some = F.size(others) > 0
+    # the first (in sorted order) key of the line that names a column but for case, and the
+    # first that cannot be a column: as the CSV and Parquet readers do for a file's header
+    clash = F.when(some, F.array_min(F.filter(others, variant)))
+    unusable = (F.when(some, F.array_min(F.filter(others, lambda k: ~variant(k) & ~usable(k))))
+                if keeps_names else F.lit(None).cast("string"))
+    column_of = F.create_map(*[x for n, c in lower.items() for x in (F.lit(n), F.lit(c))]) \
+        if lower else F.create_map().cast("map<string,string>")
     repeated = F.filter(F.array_distinct(has),
                         lambda k: F.size(F.filter(has, lambda x: x == k)) > 1)
     structural = _first_of(F.col("__invalid"), *map(_alone, [
@@ -311,28 +407,42 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatc
         F.when(F.size(has) != F.size(F.array_distinct(has)), problem(
             DUPLICATE_KEY, None, F.array_join(repeated, ", "),
             "malformed line: duplicate key(s)")),
-        *[F.when(F.array_contains(has, v), problem(
-            CASE_CLASH, variants[v], F.lit(v),
-            f"{variants[v]}: key {v!r} differs only in case from the declared column"))
-          for v in variants],
-        *[F.when(F.array_contains(has, k), problem(
-            UNUSABLE_NAME, None, F.lit(k),
-            f"key {k!r} is not a usable column name (declare an {EXTRA} map<string,string> "
-            f"column to keep such keys)")) for k in unusable]]))
+        F.when(clash.isNotNull(), problem(
+            CASE_CLASH, F.element_at(column_of, F.lower(clash)), clash,
+            F.concat(F.element_at(column_of, F.lower(clash)), F.lit(": key '"), clash,
+                     F.lit("' differs only in case from the declared column")))),
+        F.when(unusable.isNotNull(), problem(
+            UNUSABLE_NAME, None, unusable,
+            F.concat(F.lit("key '"), unusable, F.lit(
+                f"' is not a usable column name (declare an {EXTRA} map<string,string> "
+                f"column to keep such keys)"))))]))
     extra_map = []
     if _has_extra(raw):
-        known = F.array(*[F.lit(k) for k in dict.fromkeys(
-            [*_fields(raw), *(k for ks in found.values() for k in ks)])])
-        extra_map = [F.map_filter("m", lambda k, v: ~F.array_contains(known, k))
-                     .alias(_text_name(EXTRA))]
-    text = [(F.coalesce(*[F.col("m")[k] for k in found[c]]) if c in found
-             else F.lit(None).cast("string")).alias(_text_name(c))
-            for c in [*_fields(raw), *keep_extra]]
+        extra_map = [F.when(some, F.map_filter("m", lambda k, v: ~declared(k)))
+                     .otherwise(F.create_map().cast(EXTRA_TYPE)).alias(_text_name(EXTRA))]
+    undeclared = ([F.when(some, F.map_filter(
+        "m", lambda k, v: ~declared(k) & ~variant(k) & usable(k))).alias(UNDECLARED)]
+        if keeps_names else [])
+
+    def text(c: ColumnSpec) -> Column:
+        if fold:  # the value under whichever spelling of a name the line has
+            spelled = F.map_filter("m", lambda k, v: F.array_contains(
+                F.array(*[F.lit(n.lower()) for n in c.names]), F.lower(k)))
+            found = F.element_at(F.map_values(spelled), 1)
+        else:
+            found = F.coalesce(*[F.col("m")[n] for n in c.names])
+        # Spark writes a non-numeric number (NaN, Infinity) it reads as text in quotes
+        return F.when(found.isin(*_QUOTED_NON_NUMBERS), F.translate(found, '"', "")
+                      ).otherwise(found)
+
     stage = parsed.select(SOURCE_FILE, F.col("value").alias(RAW_RECORD), RAW_BYTES,
                           F.lit(None).cast("string").alias(RAW_HEADER),
-                          structural.alias("__structural"), *text, *extra_map)
-    return RawBatch(_finish(stage, raw.columns, keep_extra), extra, missing,
-                    _files_of(maps, extra))
+                          structural.alias("__structural"),
+                          *[text(c).alias(_text_name(c.name)) for c in raw.columns
+                            if c.name != EXTRA],
+                          *extra_map, F.to_json(has).alias(KEYSET), *undeclared)
+    return PendingBatch(_finish(stage, raw.columns, [], keep=[KEYSET, *(
+        [UNDECLARED] if undeclared else [])]), raw, drift)
 
 
 # --- Parquet -------------------------------------------------------------------------------
@@ -495,11 +605,13 @@ def _derive(stage: DataFrame, columns: list[ColumnSpec]) -> DataFrame:
         for c in stage.columns])
 
 
-def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> DataFrame:
+def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str],
+            keep: Sequence[str] = ()) -> DataFrame:
     """From ``__text_<col>`` strings and ``__structural`` (the line's problems) to typed columns,
-    ``_problems`` and their messages, ``_reasons``."""
+    ``_problems`` and their messages, ``_reasons`` (and the columns ``keep`` as they are)."""
     stage = _derive(stage, columns)
-    typed_cols, problems = [], []
+    typed_cols: list[Column] = []
+    problems: list[tuple[Column, Column]] = []  # (when it applies, the problem)
     for c in columns:
         if c.name == EXTRA:
             value = (F.col(f"`{_text_name(EXTRA)}`") if _text_name(EXTRA) in stage.columns
@@ -514,30 +626,36 @@ def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> Da
             # calendars disagree: a reason, not a value
             out_of_range = (value < F.lit(MIN_TS).cast(c.type)) | (
                 value >= F.lit(MAX_TS).cast(c.type))
-            problems.append(F.when(out_of_range, problem(OUT_OF_RANGE, c.name, text, F.concat(
+            problems.append((out_of_range, problem(OUT_OF_RANGE, c.name, text, F.concat(
                 shown, F.lit(f"is outside the supported range {MIN_TS} .. 9999-12-31")))))
             value = F.when(~out_of_range, value)
         if c.type in ("double", "float"):
             not_finite = F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
-            problems.append(F.when(not_finite, problem(
+            problems.append((not_finite, problem(
                 NOT_FINITE, c.name, text, F.concat(shown, F.lit("is not a finite number")))))
             value = F.when(~not_finite, value)
         typed_cols.append(value.alias(c.name))
         if c.type != "string":
-            problems.append(F.when(
+            problems.append((
                 text.isNotNull() & typed_expr(c).isNull(),
                 problem(not_a(c.type), c.name, text, F.concat(shown, F.lit(
                     f"is not a valid {c.type}" + (f" ({c.format})" if c.format else ""))))))
         if not c.nullable:
-            problems.append(F.when(text.isNull() & F.col("__structural").isNull(), problem(
+            problems.append((text.isNull() & F.col("__structural").isNull(), problem(
                 MISSING_REQUIRED, c.name, None, f"{c.name}: missing (declared not null)")))
     typed_cols += [F.col(f"`{_text_name(x)}`").alias(x) for x in extra]
-    found = as_problems(F.concat(
-        F.coalesce(F.col("__structural"), F.array().cast(PROBLEMS_TYPE)),
-        F.filter(as_problems(F.array(*problems)) if problems else F.array().cast(PROBLEMS_TYPE),
-                 lambda p: p.isNotNull())))
+    # Arrays are built only for the rows that have a problem: most rows have none, and the
+    # filter over them is a higher-order function, which Spark interprets row by row.
+    none = F.array().cast(PROBLEMS_TYPE)
+    any_problem = F.col("__structural").isNotNull()
+    for applies, _ in problems:
+        any_problem = any_problem | applies
+    found = F.when(any_problem, as_problems(F.concat(
+        F.coalesce(F.col("__structural"), none),
+        F.filter(as_problems(F.array(*[F.when(a, p) for a, p in problems])), lambda p:
+                 p.isNotNull()) if problems else none))).otherwise(none)
     return (stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, RAW_HEADER, *typed_cols,
-                         found.alias(PROBLEMS))
+                         found.alias(PROBLEMS), *keep)
             .withColumn(REASONS, messages(F.col(PROBLEMS))))
 
 

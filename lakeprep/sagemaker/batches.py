@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from lakeprep.sagemaker.formats import TensorLayout, float_texts
 from lakeprep.sagemaker.recordio import (
@@ -175,23 +176,50 @@ def _text(lines: pa.Array) -> bytes:
     return data[:int(end)].to_pybytes()
 
 
+# Arrow's CSV writer: every value as its float64 -> string cast (`float_texts`), no quotes
+_CSV = pacsv.WriteOptions(include_header=False, quoting_style="none")
+
+
 def csv_lines(labels: np.ndarray, matrix: np.ndarray) -> bytes:
-    """CSV text of a batch: label first, then every feature (`float_texts` for each value)."""
-    n, width = matrix.shape
-    out = []
-    for start, stop in _row_chunks(np.full(n, width + 1)):
-        values = np.column_stack([labels[start:stop], matrix[start:stop]]).ravel()
-        offsets = np.arange(stop - start + 1, dtype=np.int64) * (width + 1)
-        out.append(_text(_join_rows(float_texts(values), offsets, ",")))
-    return b"".join(out)
+    """CSV text of a batch: label first, then every feature (`float_texts` for each value).
+
+    Arrow's CSV writer casts each column with the same kernel as `float_texts` and lays the
+    texts, commas and newlines out in one pass in C++: about half the time of joining the
+    texts with list and element-wise joins.
+    """
+    if not len(labels):
+        return b""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(_columns(labels, matrix), sink, _CSV)
+    return sink.getvalue().to_pybytes()
+
+
+def _columns(labels: np.ndarray, matrix: np.ndarray) -> pa.Table:
+    """The label and one float64 column per feature, each contiguous (zero-copy arrays)."""
+    by_feature = np.ascontiguousarray(matrix.T)
+    return pa.Table.from_arrays([pa.array(labels), *map(pa.array, by_feature)],
+                                names=[f"c{i}" for i in range(len(by_feature) + 1)])
 
 
 def libsvm_lines(labels: np.ndarray, matrix: np.ndarray, index_base: int = 0,
                  full_width_first: bool = False) -> bytes:
-    """LibSVM text of a batch given as a dense matrix (see `libsvm_entries`)."""
-    rows, cols = np.nonzero(matrix)
-    return libsvm_entries(labels, rows, cols, matrix[rows, cols], matrix.shape[1], index_base,
-                          full_width_first)
+    """LibSVM text of a batch given as a dense matrix (see `libsvm_entries`), column by column:
+    each feature's ``i:v`` texts (null where the value is zero), then one element-wise join
+    of the label and every feature per row that skips the nulls with their separators."""
+    n, width = matrix.shape
+    if not n:
+        return b""
+    parts = [float_texts(labels)]
+    for j, values in enumerate(np.ascontiguousarray(matrix.T)):
+        zero = values == 0.0
+        if full_width_first and j == width - 1:
+            zero[0] = False  # the first line carries the last index: every file is full width
+        if zero.all():
+            continue
+        pairs = pc.binary_join_element_wise(str(j + index_base), float_texts(values), ":")
+        parts.append(pc.if_else(pa.array(zero), pa.nulls(n, pa.string()), pairs)
+                     if zero.any() else pairs)
+    return _text(pc.binary_join_element_wise(*parts, " ", null_handling="skip"))
 
 
 def libsvm_entries(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray, values: np.ndarray,

@@ -34,6 +34,7 @@ from lakeprep.sagemaker.batches import (
     csv_lines,
     dictionary_columns,
     libsvm_entries,
+    libsvm_lines,
     parquet_batch,
     recordio_records,
 )
@@ -157,9 +158,12 @@ class _PartWriter:
                     use_dictionary=dictionary_columns(rows.labels, matrix, spec.columns))
             self._parquet.write_batch(parquet_batch(rows.labels, matrix, spec.columns))
             return
-        elif spec.fmt == "libsvm":
+        elif spec.fmt == "libsvm" and rows.sparse.any():
             data = libsvm_entries(rows.labels, *rows.nonzero(width), width, spec.index_base,
                                   full_width_first=first)
+        elif spec.fmt == "libsvm":  # dense rows: column by column, no entry list
+            data = libsvm_lines(rows.labels, rows.dense(width), spec.index_base,
+                                full_width_first=first)
         else:
             data = csv_lines(rows.labels, rows.dense(width))
         self._stream.write(data)

@@ -98,18 +98,19 @@ def _gate_jobs(spark, df, suite, group):
     return outcome, len(sc.statusTracker().getJobIdsForGroup(group))
 
 
-def test_passing_fail_gate_is_one_aggregation_and_one_key_shuffle(spark, good_orders_df,
-                                                                  full_suite):
+def test_passing_fail_gate_is_one_key_shuffle_with_the_metrics_observed(spark, good_orders_df,
+                                                                       full_suite):
     outcome, jobs = _gate_jobs(spark, good_orders_df, full_suite, "precomputed-pass")
     assert outcome.verdict.value == "pass"
-    # one global aggregation (every row- and table-level metric) and one aggregation of the
-    # uniqueness keys' hashes that clears both keys; no sample fetch, no job of GE's
-    assert jobs == 2
+    # one aggregation of the uniqueness keys' hashes that clears both keys, with every row-
+    # and table-level metric observed on the rows it reads: one job; no sample fetch, no job
+    # of GE's
+    assert jobs == 1
 
 
 def test_failing_fail_gate_adds_the_exact_key_count_and_one_sample_fetch(spark, orders_df):
     outcome, jobs = _gate_jobs(spark, orders_df, SUITE, "precomputed-fail")
     assert outcome.verdict.value == "fail"
-    # the two above, the exact count of the keys whose hashes repeat (order_id has a
+    # the one above, the exact count of the keys whose hashes repeat (order_id has a
     # duplicate), and one fetch of the failing values of the other failed expectations
-    assert jobs == 4
+    assert jobs == 3
