@@ -23,7 +23,7 @@ from rich.logging import RichHandler
 
 from jobs.cli import aws, conf, lake, run
 from jobs.cli.output import StderrHandler, err, out
-from jobs.cli.parser import JOBS, build_parser
+from jobs.cli.parser import JOBS, build_parser, split_job_options
 from lakeprep.config import Settings, load_settings
 from lakeprep.errors import LakeprepError
 
@@ -52,7 +52,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    import sys
+
+    own, job_options = split_job_options(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(own)
+    args.job_options = job_options
     out.configure(getattr(args, "output", "text"), getattr(args, "quiet", False))
     level = (logging.DEBUG if args.verbose else
              logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
