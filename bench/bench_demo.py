@@ -41,8 +41,8 @@ def run_lakeprep(orders: int, keep_raw: Path | None = None
     With ``keep_raw``, the generated raw files are copied there (for the peer).
     """
     from jobs.demo import run_demo
-    from jobs.report import StageResult
     from lakeprep.config import load_settings
+    from lakeprep.report.record import StageResult
     from lakeprep.spark import session_for
 
     memory: dict[str, tuple[float, float]] = {}

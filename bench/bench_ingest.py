@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from jobs import ingest
 from lakeprep.config import load_settings
+from lakeprep.ingest.report import IngestReport
 from lakeprep.runtime import JobContext
 from lakeprep.sample.generate import generate
 from lakeprep.spark import session_for
@@ -68,7 +69,7 @@ def main() -> None:
                                        lambda n=name: plain(spark, raw, n, root / "plain"))
             base_cpu = jvm_cpu_seconds(spark) - cpu
 
-            def run(n: str = name) -> list[ingest.IngestReport]:
+            def run(n: str = name) -> list[IngestReport]:
                 ctx = JobContext.start(settings, "ingest", spark=spark)
                 return ingest.run(ctx, tables=[n])
 

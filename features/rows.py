@@ -105,3 +105,11 @@ def _row_id(spec: RowsSet, record_columns: Sequence[str]) -> Column:
                        {"ignoreNullFields": "false"})
     return F.sha2(record, 256)
 
+
+def rows_columns(spec: RowsSet, record_columns: Sequence[str]) -> list[str]:
+    """The columns :func:`build_rows` makes, from the spec and the source's declared record
+    columns alone: id, snapshot date, the record's columns less ``drop``, the label."""
+    cols = [spec.row_id.name, SNAPSHOT_DATE, *[c for c in record_columns if c not in spec.drop]]
+    if spec.label is not None:
+        cols.append(spec.label.name)
+    return list(dict.fromkeys(cols))

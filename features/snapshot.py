@@ -55,3 +55,18 @@ def build_snapshot(tables: dict[str, DataFrame], spec: SnapshotSpec, cutoff: str
         snap = snap.join(window_label(tables[lab.source], snap, spec.entity, lab.timestamp,
                                       cutoff, lab.horizon_days, lab.name), spec.entity, "left")
     return snap
+
+
+def snapshot_columns(spec: SnapshotSpec) -> list[str]:
+    """The columns :func:`build_snapshot` makes, from the spec alone (no data, no Spark job)."""
+    from features.creation import PointInTimeAggregates
+
+    cols = [spec.entity, *spec.attributes, *([spec.entity_since] if spec.entity_since else []),
+            SNAPSHOT_DATE, *spec.derived]
+    for agg in spec.aggregates:
+        cols += PointInTimeAggregates.output_columns({
+            "windows": agg.windows, "aggregations": agg.aggregations,
+            "countPrefix": agg.count_prefix, "recencyCol": agg.recency or ""})
+    if spec.label:
+        cols.append(spec.label.name)
+    return list(dict.fromkeys(cols))

@@ -243,18 +243,10 @@ def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_labe
                        "location": table.location})
     if isinstance(fs, RowsSet):
         where = f"{ctx.settings.where('features', 'sets', name)}: features.sets.{name}"
-        return build_rows(tables[fs.source], fs, cutoff, record_columns(ctx, fs.source),
+        return build_rows(tables[fs.source], fs, cutoff,
+                          ctx.settings.declared_columns(fs.source, metadata=False),
                           with_label=with_label, where=where), inputs
     return build_snapshot(tables, fs.snapshot, cutoff, with_label=with_label), inputs
-
-
-def record_columns(ctx: JobContext, name: str) -> list[str]:
-    """The columns the catalog declares for table ``name`` (its raw table's, then derived)."""
-    spec = ctx.settings.table(name)
-    declared = [c.name for c in spec.columns]
-    if spec.upstream:
-        declared = [c.name for c in ctx.settings.table(spec.upstream).columns] + declared
-    return list(dict.fromkeys([*declared, *spec.derive]))
 
 
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:

@@ -7,9 +7,11 @@ every job run records its lineage exactly as ``lakeprep run`` would. What the ru
 ``lakeprep report RUN_ID``). Safe to re-run: sample data already there is kept, ingest skips
 files it has seen, build-features replaces its snapshot partition, export writes a new folder.
 
->>> result = run_demo(load_settings("local"), customers=200)  # doctest: +SKIP
->>> result.report_path  # doctest: +SKIP
-'lakeprep-data/_lakeprep/reports/20260501T101500Z-demo-1a2b3c4d.html'
+Example::
+
+    result = run_demo(load_settings("local"), customers=200)
+    result.report_path
+    # -> 'lakeprep-data/_lakeprep/reports/20260501T101500Z-demo-1a2b3c4d.html'
 """
 
 from __future__ import annotations
@@ -24,20 +26,20 @@ from typing import Any, Protocol
 
 from pyspark.sql import SparkSession
 
-from jobs.report import (
+from jobs import report
+from lakeprep.config import Settings
+from lakeprep.errors import LakeprepError
+from lakeprep.report.record import (
     RunRecord,
     StageResult,
     TableSummary,
-    build_report,
     reports_folder,
     runs_folder,
     save_record,
 )
-from lakeprep.config import Settings
-from lakeprep.errors import LakeprepError
 from lakeprep.runtime import JobContext
 from lakeprep.spark import session_for
-from lakeprep.storage import join_uri
+from lakeprep.uris import join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -82,7 +84,6 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     """Run every stage; raise :class:`StageFailed` naming the first stage that fails (the run
     record is saved either way, so the report shows how far it got)."""
     from jobs import build_features, export_training, gates, ingest
-    from jobs.quality_docs import build_data_docs
     from lakeprep.sample.generate import generate
 
     listener = listener or _Quiet()
@@ -178,16 +179,15 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
 
     def do_docs(r: StageResult) -> None:
         ctx = JobContext.start(settings, "quality-docs", spark=spark, run_id=rec.run_id)
-        report = join_uri(reports_folder(settings), f"{rec.run_id}.html")
-        index = build_data_docs(gates.results_folder(ctx), gates.docs_folder(ctx),
-                                reports={rid: report for rid in rec.job_runs.values()})
-        rec.data_docs = str(index)
+        page = join_uri(reports_folder(settings), f"{rec.run_id}.html")
+        index = gates.publish_docs(ctx, reports={rid: page for rid in rec.job_runs.values()})
+        rec.data_docs = index
         r.lines.append(f"Data Docs: {index}")
 
     def do_report(r: StageResult) -> None:
         _fill_table_counts(settings, spark, rec)
         ctx = JobContext.start(settings, "report", spark=spark, run_id=rec.run_id)
-        rec.report_path = build_report(ctx, rec)
+        rec.report_path = report.build(ctx, rec)
         r.lines.append(f"run report: {rec.report_path}")
 
     try:
@@ -195,8 +195,7 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
                                      do_report], strict=True):
             stage(name, fn)
     finally:
-        ctx = JobContext.start(settings, "demo", spark=spark, run_id=rec.run_id)
-        save_record(ctx, rec)
+        save_record(settings, spark, rec)
         log.info("run record: %s/%s.json", runs_folder(settings), rec.run_id)
     return rec
 

@@ -8,49 +8,31 @@ run id and split spec; ``jobs.reproduce`` rebuilds them from it.
 
     lakeprep run export --env local [--set NAME] [--version N]
 
->>> report = run(load_settings("local"))  # doctest: +SKIP
->>> report.manifest_uri  # doctest: +SKIP
-'/lake/exports/customer_features/20260501T...-export-1a2b3c4d/manifest.json'
+Example::
+
+    report = run(load_settings("local"))
+    report.manifest_uri
+    # -> '/lake/exports/customer_features/20260501T...-export-1a2b3c4d/manifest.json'
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
-
-from pyspark.ml.functions import array_to_vector
-from pyspark.ml.linalg import VectorUDT
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from jobs import gates
 from lakeprep.config.sections import ExportSettings
 from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.frames import cache
 from lakeprep.lake import LakeTable
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_exports
 from lakeprep.lineage import DatasetRef, table_ref
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
-from lakeprep.sagemaker import (
-    ChannelFiles,
-    Manifest,
-    SourceTable,
-    SplitSpec,
-    WriteOptions,
-    check_profile,
-    profile_channel,
-    split_dataset,
-    write_channel_formats,
-    write_manifest,
-)
-from lakeprep.sagemaker.checks import require_channel_columns
-from lakeprep.storage import join_uri
+from lakeprep.sagemaker import ChannelFiles, Manifest, SourceTable, WriteOptions, write_manifest
+from lakeprep.sagemaker.export import as_vector, write_splits
+from lakeprep.uris import absolute, join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -75,20 +57,6 @@ def features_metadata(table: LakeTable, version: int, name: str) -> dict[str, An
     raise InputError(f"table {name} ({table.location}): no commit at or before version {version} "
                      f"carries 'features' metadata (names, label, entity, pipeline_model); "
                      f"write the table with build_features")
-
-
-def as_vector(df: DataFrame, col: str, where: str) -> DataFrame:
-    """``col`` as a Spark ML vector: arrays of numbers are converted, vectors kept."""
-    if col not in df.columns:
-        raise InputError(f"{where}: features column '{col}' not found; available: "
-                         f"{sorted(df.columns)} (export.features_col)")
-    dtype = df.schema[col].dataType
-    if isinstance(dtype, VectorUDT):
-        return df
-    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, T.NumericType):
-        return df.withColumn(col, array_to_vector(F.col(col).cast("array<double>")))
-    raise InputError(f"{where}: features column '{col}' must be array<double> or an ML vector, "
-                     f"found {dtype.simpleString()}")
 
 
 @dataclass(frozen=True)
@@ -147,64 +115,15 @@ def export_settings(ctx: JobContext, feature_set: str | None) -> ExportSettings:
                                   "entity": fs.id_column})
 
 
-# writing ---------------------------------------------------------------------------------------
-def _sized(options: WriteOptions, rows: int) -> WriteOptions:
-    """Without ``num_files``, as many parts as ``rows_per_file`` needs (at least one), rather
-    than one per Spark partition: a small channel is one file, not a folder of slivers."""
-    if options.num_files is not None or not options.rows_per_file:
-        return options
-    return replace(options, num_files=max(1, -(-rows // options.rows_per_file)))
-
-
-def _write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: str,
-                  options: WriteOptions, where: str) -> tuple[dict[str, int],
-                                                           dict[str, dict[str, ChannelFiles]]]:
-    """Check, split and write ``df``; nothing is written when any row is unusable."""
-    try:
-        require_channel_columns(df, options.features_col, options.label_col)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
-    keep = [c for c in (*(spec.entity_cols or []), spec.time_col) if c and c in df.columns]
-    base = df.select(*dict.fromkeys([*keep, options.label_col, options.features_col]))
-    base = cache(base)
-    try:
-        # One pass over the whole table, so a NaN in the test split stops the export before the
-        # train split is written.
-        check_profile(profile_channel(base, options.features_col, options.label_col),
-                      options.features_col, options.label_col, options.feature_names,
-                      where=where)
-        try:
-            splits = split_dataset(base, spec)
-        except InputError as exc:
-            raise InputError(f"{where}: {exc}") from None
-        channels = {}
-        for name, frame in splits.frames.items():
-            frame = cache(frame.select(options.label_col, options.features_col))
-            try:
-                uris = {fmt: join_uri(root, f"{name}/{fmt}") for fmt in formats}
-                channels[name] = write_channel_formats(frame, uris,
-                                                       _sized(options, splits.rows[name]))
-                point("export.channel_written")
-            finally:
-                frame.unpersist()
-        return splits.rows, channels
-    finally:
-        base.unpersist()
-
-
-def _absolute(uri: str) -> str:
-    return uri.rstrip("/") if "://" in uri else os.path.abspath(uri)
-
-
 def output_root(ctx: JobContext, cfg: ExportSettings) -> str:
     """``export.output``, else ``<lake.layers.exports>/<source table>/<run id>``."""
     if cfg.output:
-        return _absolute(cfg.output)
+        return absolute(cfg.output)
     layer = ctx.settings.lake.layers.get("exports")
     if not layer:
         raise ConfigError(f"{ctx.settings.where(SECTION, 'output')}: export.output: not "
                           f"set and lake.layers.exports is not configured; set one of them")
-    return join_uri(_absolute(layer), f"{cfg.source_table}/{ctx.run_id}")
+    return join_uri(absolute(layer), f"{cfg.source_table}/{ctx.run_id}")
 
 
 @dataclass
@@ -261,8 +180,8 @@ def _export(ctx: JobContext, cfg: ExportSettings, version: int | None, root: str
     outcome = gates.check(ctx, src.name, data, suite=f"{src.name}_export", policy="fail")
     try:
         df = as_vector(data, cfg.features_col, where)
-        rows, channels = _write_splits(df, spec, cfg.formats, root,
-                                       cfg.write_options(src.label, src.names, spec.seed), where)
+        options = WriteOptions.for_export(cfg, src.label, src.names, spec.seed)
+        rows, channels = write_splits(df, spec, cfg.formats, root, options, where)
     finally:
         if outcome is not None:
             outcome.unpersist()

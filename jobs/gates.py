@@ -1,11 +1,14 @@
 """Quality gates at job boundaries: the table's suite from conf, its policy from the catalog.
 
 A table is gated when a suite is declared for it (``conf/<env>/quality/<table>.yaml``, or the
-catalog's ``quality_suite``). Each run's validation result is saved as JSON; ``lakeprep quality
-docs`` renders them as Great Expectations Data Docs.
+catalog's ``quality_suite``). Each run's validation result is saved as JSON next to the lake
+(``<system>/quality/results``); ``lakeprep quality docs`` renders them as Great Expectations Data
+Docs (``<system>/quality/docs``), both through the storage layer, local or on S3.
 
->>> outcome = check(ctx, "orders", df)  # doctest: +SKIP
->>> outcome.passed  # rows to write; outcome.quarantined: rows to set aside  # doctest: +SKIP
+Example::
+
+    outcome = check(ctx, "orders", df)
+    outcome.passed  # rows to write; outcome.quarantined: rows to set aside
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakeprep.config.suites import SuiteDeclaration
+from lakeprep.errors import UsageError
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
-from lakeprep.storage import join_uri, write_text
+from lakeprep.storage import read_files, write_files
+from lakeprep.uris import join_uri
+from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -71,8 +77,9 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
 def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
               counts: dict[str, int], inputs: list[dict[str, Any]] | None = None,
               partition_by: Sequence[str] = ()) -> int | None:
-    """Merge ``rows`` into ``<table>_quarantine`` (the one quarantine writer, for ingest's parse
-    rejects and for rows a `quarantine` gate split off); its new version.
+    """Merge ``rows`` into ``<table>_quarantine`` (with :func:`resettle`, the one writer of a
+    quarantine table: ingest's parse rejects, rows a `quarantine` gate split off); its new
+    version.
 
     Idempotent: a row already there under ``keys`` is left alone, so a re-run of the same batch
     adds nothing; identical rows of one batch stay distinct (numbered by ``_occurrence``).
@@ -84,6 +91,24 @@ def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
                                counts=counts)
     return quarantine_table(ctx, table, partition_by).merge(
         rows, [*keys, OCCURRENCE], meta, when_matched="ignore", evolve=True).version
+
+
+def resettle(ctx: JobContext, table: str, changed: DataFrame | None, gone: DataFrame | None,
+             keys: Sequence[str], counts: dict[str, int],
+             inputs: list[dict[str, Any]] | None = None,
+             partition_by: Sequence[str] = ()) -> int | None:
+    """After a replay of ``<table>_quarantine``: the records still set aside take their new
+    reasons (``changed``), the others leave it (``gone``: promoted, or duplicates); the
+    quarantine table's new version, or None when nothing changed."""
+    quarantine = quarantine_table(ctx, table, partition_by)
+    meta = ctx.commit_metadata(table=ctx.spec(table).quarantine_name, source_table=table,
+                               inputs=inputs, counts=counts)
+    version = None
+    if changed is not None and not changed.isEmpty():
+        version = quarantine.merge(changed, list(keys), meta, when_matched="update").version
+    if gone is not None:
+        version = quarantine.delete(gone, list(keys), meta).version
+    return version
 
 
 def quarantine_table(ctx: JobContext, table: str, partition_by: Sequence[str] = ()
@@ -119,16 +144,27 @@ def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:
 
 
 def _save(ctx: JobContext, table: str, outcome: GateOutcome) -> None:
-    """Keep the validation result next to the lake (local folder or s3://)."""
-    from jobs.quality_docs import save_validation_result, validation_document
-
+    """Keep the validation result next to the lake (a local folder or s3://)."""
+    name, document = validation_document(outcome.report, ctx.run_id, table,
+                                         {"gate": summary(outcome)})
     folder = results_folder(ctx)
-    extra = {"gate": summary(outcome)}
-    if "://" in folder:  # through Hadoop's FS: EMRFS/s3a credentials and settings apply
-        name, document = validation_document(outcome.report, ctx.run_id, table, extra)
-        path = join_uri(folder, name)
-        write_text(ctx.spark, path, json.dumps(document, indent=2, default=str))
-    else:
-        path = str(save_validation_result(outcome.report, folder, ctx.run_id, table=table,
-                                          extra=extra))
-    log.info("validation result: %s", path)
+    write_files(folder, {name: json.dumps(document, indent=2, default=str).encode()})
+    log.info("validation result: %s", join_uri(folder, name))
+
+
+def load_results(folder: str) -> list[dict[str, Any]]:
+    """Every validation result saved under ``folder``, oldest first."""
+    return [parse_validation_document(data, join_uri(folder, name))
+            for name, data in read_files(folder, ".json").items()]
+
+
+def publish_docs(ctx: JobContext, reports: dict[str, str] | None = None) -> str:
+    """Render the Data Docs of every saved validation result and keep them next to the lake;
+    the index page's location."""
+    documents = load_results(results_folder(ctx))
+    if not documents:
+        raise UsageError(f"no validation results in {results_folder(ctx)}: run a job with a "
+                         f"gated table first (e.g. lakeprep run ingest)")
+    root = docs_folder(ctx)
+    write_files(root, render_data_docs(documents, root, reports))
+    return join_uri(root, INDEX)

@@ -21,113 +21,47 @@ Run it: ``lakeprep run ingest --env local``,
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
-from jobs.raw_reader import (
-    RAW_BYTES,
-    RAW_HEADER,
-    RAW_RECORD,
-    REASONS,
-    SOURCE_FILE,
-    parse_lines,
-    read_raw,
-    records_as_lines,
-    validate_types,
-)
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import cache, one_row
+from lakeprep.ingest.columns import (
+    INGESTED_AT,
+    METADATA_COLUMNS,
+    RAW_COLUMNS,
+    RAW_RECORD,
+    REASONS,
+    RUN_ID,
+    SOURCE_FILE,
+)
+from lakeprep.ingest.log import ingested_files, record_files
+from lakeprep.ingest.pii import protect, salt_for
+from lakeprep.ingest.reader import parse_lines, read_raw, records_as_lines, validate_types
+from lakeprep.ingest.report import IngestReport, ReplayReport
 from lakeprep.lake.base import WriteResult
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
+from lakeprep.uris import absolute, local_path
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-INGEST_LOG = "ingest_log"
-RUN_ID, INGESTED_AT = "_run_id", "_ingested_at"
-METADATA_COLUMNS = (SOURCE_FILE, INGESTED_AT, RUN_ID)
-RAW_COLUMNS = (RAW_RECORD, RAW_BYTES, RAW_HEADER)  # kept in quarantine only
 QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, RUN_ID, INGESTED_AT)
 # a quarantined record is its file, its raw text and which of its identical copies it is
 QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
-DEV_SALT = "lakeprep-local-development-salt"
-LOG_LEASE_WAIT_S = 600.0
-
-
-@dataclass
-class IngestReport:
-    """What one table's ingest did; ``reconciles`` checks that no row went missing."""
-
-    table: str
-    files_new: int = 0
-    files_seen: int = 0
-    rows_read: int = 0
-    rows_inserted: int = 0
-    rows_updated: int = 0
-    quarantined: int = 0
-    duplicates_in_batch: int = 0
-    duplicates_existing: int = 0
-    version: int | None = None
-    quarantine_version: int | None = None
-    extra_columns: list[str] = field(default_factory=list)
-    files: list[dict[str, Any]] = field(default_factory=list)
-    no_input: str | None = None  # the default run found no file at this source pattern
-    skipped: list[str] = field(default_factory=list)  # files next to the inputs, not matched
-    debris_removed: int = 0  # data files a killed run staged and never committed
-
-    @property
-    def reconciles(self) -> bool:
-        return self.rows_read == (self.rows_inserted + self.rows_updated + self.quarantined
-                                  + self.duplicates_in_batch + self.duplicates_existing)
-
-    @property
-    def duplicates(self) -> int:
-        return self.duplicates_in_batch + self.duplicates_existing
-
-    @property
-    def mark(self) -> str:
-        return "reconciled" if self.reconciles else "DOES NOT RECONCILE"
-
-    def counts_before_write(self) -> dict[str, int]:
-        """The counts known before the commit; its ``operation_metrics`` (inserted, updated)
-        and ``gate.counts`` (quarantined by the gate) hold the rest."""
-        d = asdict(self)
-        return {k: d[k] for k in ("files_new", "files_seen", "rows_read", "quarantined",
-                                  "duplicates_in_batch")}
-
-    def line(self) -> str:
-        if self.no_input:
-            return (f"{self.table}: no input files match {self.no_input} yet; nothing to "
-                    f"ingest (name the table with --table to make that an error)")
-        skipped = ""
-        if self.skipped:
-            names = ", ".join(p.rsplit("/", 1)[-1] for p in self.skipped[:3])
-            skipped = (f"; skipped {len(self.skipped)} file(s) the source path does not match "
-                       f"({names}{', ...' if len(self.skipped) > 3 else ''})")
-        if not self.files_new:
-            return (f"{self.table}: no new files ({self.files_seen} already ingested); "
-                    f"version {self.version} unchanged{skipped}")
-        return (f"{self.table}: read {self.rows_read:,} = inserted {self.rows_inserted:,} + "
-                f"updated {self.rows_updated:,} + quarantined {self.quarantined:,} + "
-                f"duplicates {self.duplicates:,} ({self.mark}); {self.files_new} new file(s); "
-                f"version {self.version}{skipped}")
 
 
 def bronze_tables(settings: Settings, names: list[str] | None) -> list[TableSpec]:
@@ -160,7 +94,7 @@ def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
         specs = [s for s in specs if s.name not in waiting]
     else:
         waiting = {}
-    salt = _salt(ctx, specs)
+    salt = salt_for(ctx.settings, specs)
     reports = [ingest_table(ctx, spec, salt) for spec in specs]
     return reports + [IngestReport(name, no_input=pattern) for name, pattern in waiting.items()]
 
@@ -190,7 +124,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
         raise InputError(f"table {spec.name}: no input files match {pattern} "
                          f"(tables.{raw.name}.source.path); nothing was written")
     report.skipped = _skipped_files(ctx, pattern, listed)
-    seen = _ingested_files(ctx, spec.name)
+    seen = ingested_files(ctx, spec.name)
     new = [f for f in listed if seen.get(f.path) != (f.size, f.modified_ms)]
     report.files_seen = len(listed) - len(new)
     report.version = table.version()
@@ -216,7 +150,7 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
 
     _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report,
           [{"table": raw.name, "kind": "files", "files": report.files}], set_aside)
-    _record_files(ctx, spec.name, new, report)
+    record_files(ctx, spec.name, new, report.version)
     # the table's commit holds the counts known before the write; log the final ones
     log.info("%s", report.line())
     return report
@@ -281,25 +215,6 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
         rows.unpersist()
 
 
-@dataclass
-class ReplayReport(IngestReport):
-    """What one replay of a table's quarantine did: ``rows_read`` records replayed =
-    promoted (inserted + updated) + still quarantined + duplicates."""
-
-    file: str | None = None  # only the records of this file were replayed
-
-    def line(self) -> str:
-        where = f" of {self.file}" if self.file else ""
-        if not self.rows_read:
-            return (f"{self.table}: nothing quarantined{where} to replay; version "
-                    f"{self.version} unchanged")
-        return (f"{self.table}: replayed {self.rows_read:,}{where} = promoted "
-                f"{self.rows_inserted + self.rows_updated:,} (inserted {self.rows_inserted:,}, "
-                f"updated {self.rows_updated:,}) + still quarantined {self.quarantined:,} + "
-                f"duplicates {self.duplicates:,} ({self.mark}); version {self.version}, "
-                f"quarantine version {self.quarantine_version}")
-
-
 @job("ingest")
 def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestReport]:
     """Re-parse the quarantined records of ``table`` (only those of ``file`` if given) under
@@ -312,7 +227,7 @@ def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestR
     (spec,) = bronze_tables(ctx.settings, [table])
     raw = ctx.spec(spec.upstream or "")
     validate_types(raw, ctx.spark, ctx.settings.where("tables", raw.name))
-    salt = _salt(ctx, [spec])
+    salt = salt_for(ctx.settings, [spec])
     with hold(spec.location, ctx.run_id, ctx.job):
         report = _replay(ctx, spec, raw, salt, file)
     log.info("%s", report.line())
@@ -352,15 +267,11 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
             changed = (both.where(F.col(REASONS) != F.col("__new"))
                        .withColumn(REASONS, F.col("__new")).drop("__new"))
             gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
-            meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=spec.name,
-                                       inputs=inputs, counts={"replayed": report.rows_read,
-                                                              "quarantined": report.quarantined})
-            version = None
-            if report.quarantined and not changed.isEmpty():
-                version = quarantine.merge(changed, QUARANTINE_KEYS, meta,
-                                           when_matched="update").version
-            if report.quarantined < report.rows_read:
-                version = quarantine.delete(gone, QUARANTINE_KEYS, meta).version
+            version = gates.resettle(
+                ctx, spec.name, changed if report.quarantined else None,
+                gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
+                {"replayed": report.rows_read, "quarantined": report.quarantined}, inputs,
+                QUARANTINE_PARTITIONS)
             return version if version is not None else report.quarantine_version
 
         _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,
@@ -372,9 +283,9 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
 
 def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
     """The quarantined file ``file`` names: its recorded path or URI, or a path to it."""
-    wanted = file if "://" in file or file.startswith("file:") else os.path.abspath(file)
+    wanted = absolute(file)
     for path in files:
-        if file == path or wanted == path.removeprefix("file://").removeprefix("file:"):
+        if file == path or wanted == local_path(path):
             return path
     shown = ", ".join(files[:5]) + (f" (and {len(files) - 5} more)" if len(files) > 5 else "")
     raise UsageError(f"--file {file}: no quarantined record of table {spec.name} comes from "
@@ -384,39 +295,17 @@ def _quarantined_file(spec: TableSpec, file: str, files: list[str]) -> str:
 def _prepare(ctx: JobContext, spec: TableSpec, raw: TableSpec, rows: DataFrame,
              salt: str | None) -> DataFrame:
     """Personal data hashed or dropped, derived columns added, ingest metadata attached."""
-    out = rows
-    hashed = [c.name for c in raw.columns if c.pii == "hash"]
-    if hashed:
-        pii_hash = salted_sha256(salt or "")
-        for name in hashed:
-            out = out.withColumn(name, pii_hash(F.col(name)))
-    for c in raw.columns:
-        if c.pii == "drop":
-            out = out.drop(c.name)
+    out = protect(rows, raw, salt)
     for name, expr in spec.derive.items():
         try:
             out = out.withColumn(name, F.expr(expr))
         except AnalysisException as e:
+            columns = [c.name for c in raw.columns]
             raise ConfigError(f"tables.{spec.name}.derive.{name}: {expr!r} is not a valid "
-                              f"Spark SQL expression over the columns {raw_columns(raw)}: "
+                              f"Spark SQL expression over the columns {columns}: "
                               f"{e.getMessage() if hasattr(e, 'getMessage') else e}") from None
     return (out.withColumn(INGESTED_AT, F.lit(ctx.started_at).cast("timestamp"))
             .withColumn(RUN_ID, F.lit(ctx.run_id)))
-
-
-def salted_sha256(salt: str) -> Any:
-    """A Spark function: ``sha2(salt || value, 256)`` as a hex string, null for null.
-
-    The same values as ``F.sha2(F.concat(F.lit(salt), col), 256)``, but the salt travels in
-    the function's pickled closure, so it never appears in a Spark plan, an event log, or an
-    error that prints one.
-    """
-    @F.pandas_udf("string")  # type: ignore[call-overload]
-    def pii_hash(values: pd.Series) -> pd.Series:
-        return values.map(lambda v: hashlib.sha256((salt + v).encode("utf-8")).hexdigest()
-                          if isinstance(v, str) else None)
-
-    return pii_hash
 
 
 def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> list[str]:
@@ -431,10 +320,6 @@ def _skipped_files(ctx: JobContext, pattern: str, listed: list[FileInfo]) -> lis
     return skipped
 
 
-def raw_columns(raw: TableSpec) -> list[str]:
-    return [c.name for c in raw.columns]
-
-
 _RANK = "__lakeprep_rank"
 
 
@@ -447,49 +332,4 @@ def _rank(df: DataFrame, keys: list[str], order_by: str | None) -> DataFrame:
     w = Window.partitionBy(F.size(REASONS) > 0, *[F.col(f"`{k}`") for k in keys]).orderBy(*order)
     return df.withColumn(_RANK, F.row_number().over(w))
 
-
-def _ingested_files(ctx: JobContext, table: str) -> dict[str, tuple[int, int]]:
-    t = ctx.table_at(ctx.settings.system_table(INGEST_LOG))
-    if not t.exists():
-        return {}
-    rows = (t.read().where(F.col("table") == table)
-            .select("path", "size", "modified_ms").collect())
-    return {r.path: (r.size, r.modified_ms) for r in rows}
-
-
-def _record_files(ctx: JobContext, table: str, files: list[FileInfo],
-                  report: IngestReport) -> None:
-    df = ctx.spark.createDataFrame(
-        [(table, f.path, f.size, f.modified_ms, ctx.run_id, report.version) for f in files],
-        "table string, path string, size bigint, modified_ms bigint, run_id string, "
-        "table_version bigint",
-    ).withColumn("ingested_at", F.lit(ctx.started_at).cast("timestamp"))
-    location = ctx.settings.system_table(INGEST_LOG)
-    point("ingest.recording")
-    # shared by every table's ingest: queue for it (each merge is short) rather than fail
-    with hold(location, ctx.run_id, ctx.job, wait_s=LOG_LEASE_WAIT_S):
-        ctx.table_at(location).merge(
-            df, ["table", "path"], ctx.commit_metadata(table=INGEST_LOG, source_table=table))
-
-
-def _salt(ctx: JobContext, specs: list[TableSpec]) -> str | None:
-    needs = [c.name for s in specs for c in ctx.spec(s.upstream or "").columns if c.pii == "hash"]
-    if not needs:
-        return None
-    var = ctx.settings.ingest.pii_salt_env
-    salt = os.environ.get(var)
-    if salt:
-        return salt
-    reference = ctx.settings.ingest.pii_salt_secret
-    if reference:  # a job definition names the secret; its value is only read here, at run time
-        from lakeprep.aws.secrets import read_secret
-
-        return read_secret(reference, "ingest.pii_salt_secret", ctx.settings.deploy.region)
-    if ctx.settings.env == "local":
-        log.warning("%s is not set: hashing personal data (%s) with the local development "
-                    "salt; set it for anything but a local trial", var, ", ".join(needs))
-        return DEV_SALT
-    raise ConfigError(f"ingest.pii_salt_env: environment variable {var} is not set and "
-                      f"ingest.pii_salt_secret names no secret; the salt hashes personal data "
-                      f"columns {needs} and never comes from conf")
 

@@ -2,9 +2,11 @@
 never anything a running job writes: data files staged and never committed, saved pipeline
 models no commit names, export folders without ``manifest.json``, and lineage runs left open.
 
->>> report = run(load_settings("local"), dry_run=True)  # doctest: +SKIP
->>> report.summary()  # doctest: +SKIP
-'vacuum (dry run): would remove 0 uncommitted data files, 0 orphan models, ...'
+Example::
+
+    report = run(load_settings("local"), dry_run=True)
+    report.summary()
+    # -> 'vacuum (dry run): would remove 0 uncommitted data files, 0 orphan models, ...'
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """lakeprep: Spark data-prep and feature engineering for ML on AWS.
 
-The work lives in three packages: ``jobs`` (the PySpark jobs and their runtime), ``features``
-(Spark ML stages and the declarative spec) and ``quality`` (Great Expectations suites, gates and
-drift). This package only holds what all three share: the version and the error hierarchy.
+This package is the runtime everything shares: errors, configuration, the Spark session, the run
+context, the one storage layer, the lake engines, ingest's readers, lineage, SageMaker I/O,
+reports, statistics, AWS, and the inference runtime. It imports nothing of ``jobs``,
+``features`` or ``quality``; they import it (``features`` and ``quality`` only its pure modules).
+See docs/architecture.md.
 """
 
 from importlib.metadata import PackageNotFoundError, version

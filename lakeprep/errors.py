@@ -6,7 +6,24 @@ so that a user never needs the stack trace to know what to fix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake a static check found: the file, the key in it, and what is wrong.
+
+    >>> str(Problem("conf/base/export.yaml", "export.split.seed", "Input should be an integer"))
+    'conf/base/export.yaml: export.split.seed: Input should be an integer'
+    """
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return ": ".join(p for p in (self.file, self.key, self.message) if p)
 
 
 class LakeprepError(Exception):
@@ -16,9 +33,21 @@ class LakeprepError(Exception):
 
 
 class ConfigError(LakeprepError):
-    """Configuration is missing or invalid (a conf file, a catalog entry, a spec, a suite)."""
+    """Configuration is missing or invalid (a conf file, a catalog entry, a spec, a suite).
+
+    ``problems`` holds each mistake with its file and key when the raiser knew them (the conf
+    loader does): ``lakeprep validate`` lists them as they are, never parsing the message.
+
+    >>> e = ConfigError(problems=[Problem("conf/base/a.yaml", "a.b", "unknown key")])
+    >>> str(e), e.problems[0].key
+    ('conf/base/a.yaml: a.b: unknown key', 'a.b')
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", problems: Sequence[Problem] = ()):
+        self.problems = list(problems)
+        super().__init__(message or "; ".join(map(str, self.problems)))
 
 
 class SuiteConfigError(ConfigError):
@@ -59,17 +88,3 @@ class GateFailed(LakeprepError):
     exit_code = 5
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One mistake a static check found: the file, the key in it, and what is wrong.
-
-    >>> str(Problem("conf/base/export.yaml", "export.split.seed", "Input should be an integer"))
-    'conf/base/export.yaml: export.split.seed: Input should be an integer'
-    """
-
-    file: str
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return ": ".join(p for p in (self.file, self.key, self.message) if p)

@@ -11,7 +11,8 @@ from pyspark.sql import DataFrame
 def one_row(aggregated: DataFrame) -> dict[str, Any]:
     """The single row of a global aggregation (``df.agg(...)``) as a dict.
 
-    >>> one_row(df.agg(F.count("*").alias("n")))  # doctest: +SKIP
+    >>> from pyspark.sql import functions as F
+    >>> one_row(spark.range(42).agg(F.count("*").alias("n")))
     {'n': 42}
     """
     row = aggregated.first()

@@ -4,9 +4,11 @@ Spark's console progress bar is off (it mixes with lakeprep's output and fills l
 module reads the same numbers from ``SparkContext.statusTracker()`` on a daemon thread and hands
 them to a callback, which a CLI turns into a progress display.
 
->>> with SparkPoller(spark, on_update=print):  # doctest: +SKIP
-...     df.count()
-SparkStatus(jobs=1, stage='count at ...', tasks_done=1, tasks_total=2, ...)
+Example::
+
+    with SparkPoller(spark, on_update=print):
+        df.count()
+    # -> SparkStatus(jobs=1, stage='count at ...', tasks_done=1, tasks_total=2, ...)
 """
 
 from __future__ import annotations

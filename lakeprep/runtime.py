@@ -5,8 +5,10 @@ A job is a function ``fn(ctx, ...)`` decorated with :func:`job`: called from the
 or a test, the run records its own lineage the same way (OpenLineage START, then COMPLETE with
 every lake commit it made and the inputs those commits name, or FAIL).
 
->>> from jobs import ingest  # doctest: +SKIP
->>> ingest.run(load_settings("local"))  # a run of its own, lineage and all  # doctest: +SKIP
+Example::
+
+    from jobs import ingest
+    ingest.run(load_settings("local"))  # a run of its own, lineage and all
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pyspark.sql import SparkSession
 
 from lakeprep.config import Settings, TableSpec
 from lakeprep.lake import LakeTable, WriteResult, open_table, resolve_engine, verify
-from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun
+from lakeprep.lineage import DatasetRef, LineageEmitter, LineageRun, RunInfo
 from lakeprep.spark import session_for
 from lakeprep.storage import configure_s3
 from lakeprep.version import code_version
@@ -49,8 +51,10 @@ LAKE_SQL_CONF = {
 class JobContext:
     """One run of one job.
 
-    >>> ctx = JobContext.start(load_settings("local"), job="ingest")  # doctest: +SKIP
-    >>> ctx.table("orders").version()  # doctest: +SKIP
+    Example::
+
+        ctx = JobContext.start(load_settings("local"), job="ingest")
+        ctx.table("orders").version()
     """
 
     spark: SparkSession
@@ -109,7 +113,7 @@ class JobContext:
         if self.lineage is not None:
             yield self
             return
-        with LineageEmitter.from_settings(self.settings).run(self) as run:
+        with LineageEmitter.from_settings(self.settings).run(self.run_info, self) as run:
             self.lineage = run
             try:
                 yield self
@@ -131,6 +135,16 @@ class JobContext:
         if self.lineage is not None and result.version is not None:
             name = str(metadata.get("table") or table.location.rstrip("/").rsplit("/", 1)[-1])
             self.lineage.add_commit(name, table.location, result.version, metadata)
+
+    @property
+    def run_info(self) -> RunInfo:
+        """What this run's lineage events say of it."""
+        try:
+            version: str | None = self.spark.version
+        except Exception:  # noqa: BLE001 - a stopped session has no version to give
+            version = None
+        return RunInfo(self.run_id, self.job, self.engine, self.started_at, self.settings.env,
+                       self.settings.conf_hash, tuple(self.settings.files), version)
 
     def spec(self, name: str) -> TableSpec:
         return self.settings.table(name)
@@ -154,8 +168,10 @@ def job(name: str) -> Callable[[Callable[Concatenate[JobContext, P], R]],
     """Make ``fn(ctx, ...)`` the job ``name``: it takes a ``JobContext`` or ``Settings`` (then the
     run gets a context of its own) and records its lineage wherever it is called from.
 
-    >>> @job("ingest")  # doctest: +SKIP
-    ... def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]: ...
+    Example::
+
+        @job("ingest")
+        def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]: ...
     """
     def wrap(fn: Callable[Concatenate[JobContext, P], R]
              ) -> Callable[Concatenate[JobContext | Settings, P], R]:

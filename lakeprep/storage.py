@@ -17,10 +17,14 @@ Two access paths over the same locations:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -29,6 +33,7 @@ from pyarrow import fs as pafs
 from pyspark.sql import SparkSession
 
 from lakeprep.errors import ConfigError, InputError, UsageError
+from lakeprep.uris import is_s3, local_path
 
 if TYPE_CHECKING:
     from lakeprep.config import S3Settings, Settings
@@ -36,7 +41,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Mode = Literal["error", "overwrite"]
 F = TypeVar("F", bound=Callable[..., Any])
-S3_SCHEMES = ("s3://", "s3a://", "s3n://")
 _S3A = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 
 
@@ -85,10 +89,9 @@ class S3Access:
 
     def client(self) -> Any:
         """A boto3 S3 client on this endpoint (credentials from the standard AWS chain)."""
-        import boto3
+        from lakeprep.aws.clients import client
 
-        return boto3.client("s3", endpoint_url=self.endpoint or None,
-                            region_name=self.region or None)
+        return client("s3", self.region, self.endpoint)
 
     def delta_options(self) -> dict[str, str]:
         """``storage_options`` for deltalake (delta-rs) on S3.
@@ -128,10 +131,6 @@ _s3 = S3Access()
 def s3_access() -> S3Access:
     """The S3 settings this process uses (set from conf by :func:`configure_s3`)."""
     return _s3
-
-
-def is_s3(uri: str) -> bool:
-    return uri.startswith(S3_SCHEMES)
 
 
 def delta_storage_options(location: str, extra: Mapping[str, str] | None = None
@@ -321,7 +320,7 @@ def parquet_row_counts(paths: Iterable[str]) -> dict[str, int]:
 
     def count(path: str) -> tuple[str, int | None]:
         try:
-            filesystem, inner = resolve(_unqualified(path))
+            filesystem, inner = resolve(local_path(path))
             with filesystem.open_input_file(inner) as f:
                 return path, pq.read_metadata(f).num_rows
         except Exception as e:  # stats are optional in Delta; a missing count is not an error
@@ -338,19 +337,13 @@ def parquet_columns(paths: Iterable[str]) -> dict[str, list[str]]:
     import pyarrow.parquet as pq
 
     def names(path: str) -> tuple[str, list[str]]:
-        filesystem, inner = resolve(_unqualified(path))
+        filesystem, inner = resolve(local_path(path))
         with filesystem.open_input_file(inner) as f:
             return path, list(pq.read_schema(f).names)
 
     paths = list(paths)
     with ThreadPoolExecutor(max_workers=min(16, max(1, len(paths)))) as pool:
         return dict(pool.map(names, paths))
-
-
-def _unqualified(path: str) -> str:
-    """A Hadoop path (``file:/x``, ``s3a://b/k``) as :func:`resolve` takes it."""
-    return path.removeprefix("file://").removeprefix("file:") if path.startswith("file:") \
-        else path
 
 
 @_reported("write")
@@ -384,7 +377,7 @@ def file_checksums(spark: SparkSession, paths: list[str]) -> dict[str, str]:
     if not paths:
         return {}
     # resolved on the driver, where the S3 settings are: the filesystems travel to the tasks
-    located = [(p, *resolve(_unqualified(p))) for p in paths]
+    located = [(p, *resolve(local_path(p))) for p in paths]
 
     def digest(item: tuple[str, pafs.FileSystem, str]) -> tuple[str, str]:
         import hashlib
@@ -455,6 +448,151 @@ def prepare_prefix(fs: pafs.FileSystem, root: str, mode: Mode, uri: str) -> None
         fs.create_dir(root, recursive=True)
 
 
-def join_uri(uri: str, name: str) -> str:
-    """``join_uri("s3://b/train", "part-00000.csv") == "s3://b/train/part-00000.csv"``."""
-    return uri.rstrip("/") + "/" + name
+def write_files(root: str, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` (``{path relative to root: bytes}``) under ``root``, a local folder or an
+    ``s3://`` prefix; each file replaces what was there, whole (a local file is written beside
+    and renamed, so a reader never sees half of it)."""
+    fs, base = resolve(root)
+    local = is_local(fs)
+    for name, data in files.items():
+        path = f"{base}/{name}"
+        target = f"{path}.tmp-{os.getpid()}" if local else path
+        if local:
+            fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with fs.open_output_stream(target) as f:
+            f.write(data)
+        if local:
+            fs.move(target, path)
+
+
+def read_files(folder: str, suffix: str = "") -> dict[str, bytes]:
+    """``{name relative to folder: bytes}`` of every file under ``folder`` (local or
+    ``s3://``) whose name ends with ``suffix``, in name order; empty when there is none."""
+    fs, root = resolve(folder)
+    out = {}
+    for name in list_relative(fs, root):
+        if name.endswith(suffix):
+            with fs.open_input_stream(f"{root}/{name}") as f:
+                out[name] = f.read()
+    return out
+
+
+# conditional writes: one small object that several processes race for (a lease) --------------
+
+
+class Changed(Exception):
+    """A conditional write or delete lost: the object changed since it was read."""
+
+
+_CONFLICT_CODES = ("PreconditionFailed", "ConditionalRequestConflict")
+
+
+def create_exclusive(uri: str, data: bytes) -> bool:
+    """Create ``uri`` holding ``data`` unless it exists; True when this call created it
+    (``If-None-Match: *`` on S3, ``O_EXCL`` on a local disk)."""
+    bucket_key = _bucket_key(uri)
+    if bucket_key is not None:
+        from botocore.exceptions import ClientError
+
+        try:
+            _s3.client().put_object(Bucket=bucket_key[0], Key=bucket_key[1], Body=data,
+                                    IfNoneMatch="*")
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _CONFLICT_CODES:
+                return False
+            raise InputError(f"cannot create {uri}: {e}") from None
+    path = local_path(uri)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as e:
+        raise InputError(f"cannot create {path} ({e.strerror}); is it writable?") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return True
+
+
+def read_tagged(uri: str) -> tuple[bytes, str] | None:
+    """The content of ``uri`` and its tag (the S3 ETag; locally the content itself), the
+    condition of a later :func:`replace_if` or :func:`delete_if`; None when it is missing or
+    cannot be read now (the caller reads again)."""
+    bucket_key = _bucket_key(uri)
+    try:
+        if bucket_key is not None:
+            got = _s3.client().get_object(Bucket=bucket_key[0], Key=bucket_key[1])
+            return got["Body"].read(), str(got.get("ETag"))
+        with open(local_path(uri), "rb") as f:
+            body = f.read()
+        return body, body.decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - gone or unreadable: the caller reads again
+        return None
+
+
+def replace_if(uri: str, data: bytes, tag: str | None) -> None:
+    """Overwrite ``uri`` if it still has ``tag`` (see :func:`read_tagged`), else raise
+    :class:`Changed`; with no tag, unconditionally. Locally the compare and the write happen
+    under a host-wide lock, and readers see the old content or the new, never half of it."""
+    bucket_key = _bucket_key(uri)
+    if bucket_key is not None:
+        from botocore.exceptions import ClientError
+
+        try:
+            _s3.client().put_object(Bucket=bucket_key[0], Key=bucket_key[1], Body=data,
+                                    **({"IfMatch": tag} if tag else {}))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _CONFLICT_CODES:
+                raise Changed(uri) from None
+            raise
+        return
+    path = local_path(uri)
+    with _host_lock():
+        if tag is not None and (read_tagged(uri) or (b"", None))[1] != tag:
+            raise Changed(uri)
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+
+
+def delete_if(uri: str, tag: str) -> bool:
+    """Remove ``uri`` if it still has ``tag``; True when it was removed (a missing object, or
+    one that changed, is left as it is)."""
+    bucket_key = _bucket_key(uri)
+    if bucket_key is not None:
+        from botocore.exceptions import ClientError
+
+        try:
+            _s3.client().delete_object(Bucket=bucket_key[0], Key=bucket_key[1], IfMatch=tag)
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in (*_CONFLICT_CODES, "NoSuchKey"):
+                return False
+            raise
+    with _host_lock():
+        if (read_tagged(uri) or (b"", None))[1] != tag:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(local_path(uri))
+        return True
+
+
+def _bucket_key(uri: str) -> tuple[str, str] | None:
+    if not is_s3(uri):
+        return None
+    bucket, _, key = uri.split("://", 1)[1].partition("/")
+    return bucket, key
+
+
+@contextlib.contextmanager
+def _host_lock() -> Iterator[None]:
+    """Serialise local compare-and-change between every process on this host: an exclusive
+    flock of one lock file in the temporary folder (read-only is enough for flock, so another
+    user's lock file serves too); nothing is left in the lake."""
+    fd = os.open(os.path.join(tempfile.gettempdir(), "lakeprep-leases.lock"),
+                 os.O_RDONLY | os.O_CREAT, 0o644)
+    with os.fdopen(fd) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -1,10 +1,13 @@
 """Data quality for lakeprep: GE 1.x suites declared in conf, gates, profiling and drift.
 
-Pure: DataFrames in, results out; no file or network I/O (``jobs.quality_docs`` saves results
-and builds Data Docs).
+Pure: DataFrames in, results out; no file or network I/O. ``quality.docs`` turns validation
+results into documents and renders Data Docs pages in memory; the jobs keep them through
+lakeprep's storage layer (``jobs.gates``).
 
->>> outcome = run_gate(df, suite, policy="quarantine", source="orders.yml")  # doctest: +SKIP
->>> outcome.raise_if_failed()  # doctest: +SKIP
+Example::
+
+    outcome = run_gate(df, suite, policy="quarantine", source="orders.yml")
+    outcome.raise_if_failed()
 """
 
 from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration

@@ -3,8 +3,10 @@
 Every check here runs on the driver before any Spark job: expectation names against GE's registry,
 parameters against each expectation's own model, column names against the DataFrame's schema.
 
->>> decl = SuiteDeclaration.from_mapping(yaml.safe_load(open(path)), source=path)  # doctest: +SKIP
->>> suite = compile_suite(decl, schema=df.schema, source=path)  # doctest: +SKIP
+Example::
+
+    decl = SuiteDeclaration.from_mapping(yaml.safe_load(open(path)), source=path)
+    suite = compile_suite(decl, schema=df.schema, source=path)
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -30,6 +32,7 @@ from great_expectations.expectations.registry import (
 from pyspark.sql import types as T
 
 from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
+from lakeprep.errors import ConfigError, Problem
 from quality.errors import SuiteConfigError
 from quality.predicates import PREDICATES, supports_predicate
 
@@ -113,6 +116,25 @@ def compile_expectation(decl: ExpectationDeclaration, source: str = "<suite>",
 def _spark_type_names() -> set[str]:
     return {n for n in dir(T) if n.endswith("Type") and isinstance(getattr(T, n), type)
             and issubclass(getattr(T, n), T.DataType) and n != "DataType"}
+
+
+def check_expectations(decl: SuiteDeclaration, columns: Sequence[str], source: str
+                       ) -> list[Problem]:
+    """Every problem of ``decl``'s expectations, statically (no data): each one compiled by GE
+    and, when ``columns`` (the table's declared columns) are known, the columns it reads
+    checked against them; one problem per expectation, with its file and position."""
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in columns])
+    problems = []
+    for i, item in enumerate(decl.expectations):
+        where = f" (expectations[{i}] {item.type})"
+        try:
+            compile_expectation(item, source, where)
+            if columns:
+                check_columns(item, schema, source, where)
+        except ConfigError as err:
+            message = str(err).removeprefix(f"{source}{where}: ")
+            problems.append(Problem(source, f"expectations[{i}] {item.type}", message))
+    return problems
 
 
 def check_columns(decl: ExpectationDeclaration, schema: T.StructType, source: str,

@@ -46,10 +46,11 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+import quality.rowmetrics as rowmetrics
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import GateFailed
 from lakeprep.frames import cache
-from quality import rowmetrics
+from lakeprep.ingest.columns import FAILED_EXPECTATIONS as FAILED_EXPECTATIONS_COLUMN
 from quality.compile import compile_suite, require_predicates
 from quality.errors import SuiteConfigError
 from quality.result import ValidationReport
@@ -57,7 +58,6 @@ from quality.validate import measure, run_validation
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-FAILED_EXPECTATIONS_COLUMN = "_failed_expectations"
 
 
 class Policy(StrEnum):

@@ -6,9 +6,11 @@ look at nulls), and a pair or compound expectation ignores rows whose values are
 ``mostly`` plays no part here: it decides whether GE calls the expectation a success, never which
 rows fail it.
 
->>> p = row_predicate(ExpectationDeclaration(type="expect_column_values_to_be_between",
-...                   kwargs={"column": "amount", "min_value": 0}))  # doctest: +SKIP
->>> df.filter(~p).count()  # rows with amount < 0  # doctest: +SKIP
+Example::
+
+    p = row_predicate(ExpectationDeclaration(type="expect_column_values_to_be_between",
+                      kwargs={"column": "amount", "min_value": 0}))
+    df.filter(~p).count()  # rows with amount < 0
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Profile a DataFrame into a starting suite declaration for a person to review.
 
->>> suite = profile(df, table="orders")  # doctest: +SKIP
->>> yaml.safe_dump(suite, sort_keys=False)  # the caller writes it to conf  # doctest: +SKIP
+Example::
+
+    suite = profile(df, table="orders")
+    yaml.safe_dump(suite, sort_keys=False)  # the caller writes it to conf
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from pyspark.sql import types as T
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.frames import one_row
+from lakeprep.stats.types import NUMERIC_TYPES
 from quality.errors import QualityInputError
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
-            T.DecimalType)
 # approx_count_distinct is only a screen; exact distinct counts confirm the candidates it finds.
 _UNIQUE_SCREEN = 0.95
 
@@ -71,7 +72,7 @@ def profile(df: DataFrame, table: str, max_categories: int = 20, min_non_null: f
     for i, f in enumerate(fields):
         c = F.col(f"`{f.name}`")
         first += [F.count(c).alias(f"n{i}"), F.approx_count_distinct(c).alias(f"d{i}")]
-        if isinstance(f.dataType, _NUMERIC):
+        if isinstance(f.dataType, NUMERIC_TYPES):
             first += [F.min(c).alias(f"min{i}"), F.max(c).alias(f"max{i}")]
     stats = one_row(df.agg(*first))
     rows = stats["__rows"]

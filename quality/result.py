@@ -39,11 +39,13 @@ class ValidationReport:
     """A suite run on a DataFrame: ``success``, ``statistics``, ``outcomes``, ``ge_result``.
 
     ``ge_result`` is GE's ``ExpectationSuiteValidationResult`` as a JSON-serialisable dict (what
-    ``jobs.quality_docs`` saves and renders as Data Docs).
+    ``quality.docs`` turns into a document and renders as Data Docs).
 
-    >>> report = validate(df, decl, source="orders.yml")  # doctest: +SKIP
-    >>> report.success, report.statistics["unsuccessful_expectations"]  # doctest: +SKIP
-    (False, 2)
+    Example::
+
+        report = validate(df, decl, source="orders.yml")
+        report.success, report.statistics["unsuccessful_expectations"]
+        # -> (False, 2)
     """
 
     suite_name: str

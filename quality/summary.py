@@ -18,8 +18,10 @@ def _short(value: Any, width: int = 40) -> str:
 def summary_table(report: ValidationReport, title: str | None = None) -> Table:
     """Return a rich ``Table`` with one row per expectation; the caller prints it.
 
-    >>> from rich.console import Console  # doctest: +SKIP
-    >>> Console().print(summary_table(report))  # doctest: +SKIP
+    Example::
+
+        from rich.console import Console
+        Console().print(summary_table(report))
     """
     stats = report.statistics
     table = Table(

@@ -30,7 +30,7 @@ from lakeprep.config.suites import SuiteDeclaration
 from quality.compile import is_row_level
 
 # GE's Spark mean/stdev refuse other types (TypeError in its result): those stay with GE.
-_NUMERIC = (T.DecimalType, T.IntegerType, T.DoubleType, T.FloatType, T.LongType)
+_GE_AGGREGATE_TYPES = (T.DecimalType, T.IntegerType, T.DoubleType, T.FloatType, T.LongType)
 
 
 def _nonnull_share(c: Column) -> Column:
@@ -118,7 +118,7 @@ def plan_for(decl: SuiteDeclaration, compiled: list[Expectation], schema: T.Stru
             spec = _COLUMN_AGGREGATES.get(name)
             if (spec is None or domain != {"column"} or config.metric_value_kwargs
                     or column not in types
-                    or (spec[1] and not isinstance(types[column], _NUMERIC))):
+                    or (spec[1] and not isinstance(types[column], _GE_AGGREGATE_TYPES))):
                 needs = []
                 break
             alias = f"__lakeprep_t{i}_{len(needs)}"

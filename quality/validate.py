@@ -1,9 +1,11 @@
 """Run a suite on a Spark DataFrame through Great Expectations' Spark datasource.
 
->>> report = validate(df, {"table": "orders", "expectations": [
-...     {"expect_column_values_to_not_be_null": {"column": "order_id"}}]})  # doctest: +SKIP
->>> report.success  # doctest: +SKIP
-True
+Example::
+
+    report = validate(df, {"table": "orders", "expectations": [
+        {"expect_column_values_to_not_be_null": {"column": "order_id"}}]})
+    report.success
+    # -> True
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from great_expectations.validator.validation_statistics import calc_validation_s
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
+import quality.rowmetrics as rowmetrics
+import quality.tablemetrics as tablemetrics
 from lakeprep.config.suites import SuiteDeclaration
-from quality import rowmetrics, tablemetrics
 from quality.compile import compile_suite, is_row_level
 from quality.result import ExpectationOutcome, ValidationReport
 from quality.rowmetrics import RowMetrics, computed_here
@@ -40,7 +43,7 @@ BATCH_DEFINITION = "whole_dataframe"
 
 def _ephemeral_context() -> Any:
     # In-memory stores and no Data Docs site: GE's default ephemeral context would create a temp
-    # folder for docs, and this package does no file I/O (jobs.quality_docs renders docs).
+    # folder for docs, and this package does no file I/O (quality.docs renders docs in memory).
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         # Progress bars write to stderr; a library stays quiet unless logging says otherwise.

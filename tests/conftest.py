@@ -1,4 +1,5 @@
-"""One SparkSession for the whole test session, and temporary copies of the shared data."""
+"""The tests' fixtures: the moto server, the taxi samples; xdist groups. (The shared SparkSession
+is in the root conftest.py, which doctests see too.)"""
 
 from __future__ import annotations
 
@@ -36,24 +37,6 @@ def pytest_collection_modifyitems(config, items):
         if path in SPREAD:
             continue
         item.add_marker(pytest.mark.xdist_group("demo_run" if "demo_run" in fixtures else path))
-
-
-@pytest.fixture(scope="session")
-def spark():
-    from lakeprep.spark import get_spark
-
-    session = get_spark(
-        "lakeprep-tests",
-        master="local[2]",
-        conf={
-            "spark.sql.shuffle.partitions": "2",
-            "spark.default.parallelism": "2",
-            "spark.driver.memory": "2g",
-            "spark.sql.adaptive.enabled": "false",
-        },
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 - nothing outside jobs/ imports jobs/ (lakeprep is the runtime everything shares);
 - features/ and quality/ are pure: they import neither jobs/, nor each other, nor any module that
   does I/O (storage, lake tables, the session factory, lineage, SageMaker writers, AWS clients);
-- no import cycle between modules (imports only for type checking do not count).
+- no import cycle between modules, counting every import statement anywhere in a file (under
+  ``TYPE_CHECKING`` and inside functions too), and ``from pkg import name`` as an import of
+  ``pkg`` itself (its ``__init__`` runs) as well as of ``pkg.name`` when that is a module.
 """
 
 from __future__ import annotations
@@ -26,24 +28,14 @@ def _module(path: Path) -> str:
 
 
 def _imports(path: Path) -> set[str]:
-    """Modules ``path`` imports at run time (anywhere in the file, not under TYPE_CHECKING)."""
+    """Every module ``path`` imports, anywhere in the file (type-only and function-level too)."""
     tree = ast.parse(path.read_text(), str(path))
-    skip: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skip |= {id(n) for b in node.body for n in ast.walk(b)}
     out = set()
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from pkg import submodule` depends on the submodule; anything else on `pkg`
-            names = [f"{node.module}.{a.name}" for a in node.names]
-            submodules = [n for n in names if (REPO / n.replace(".", "/")).with_suffix(".py")
-                          .exists() or (REPO / n.replace(".", "/") / "__init__.py").exists()]
-            out |= set(submodules) if len(submodules) == len(names) else {node.module, *names}
+            out |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
     return out
 
 

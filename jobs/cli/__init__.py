@@ -24,7 +24,8 @@ from rich.logging import RichHandler
 from jobs.cli import aws, conf, lake, run
 from jobs.cli.output import StderrHandler, err, out
 from jobs.cli.parser import JOBS, build_parser, split_job_options
-from lakeprep.config import Settings, load_settings
+from lakeprep.aws.confsource import load_settings
+from lakeprep.config import Settings
 from lakeprep.errors import LakeprepError
 
 __all__ = ["JOBS", "build_parser", "main"]
@@ -112,11 +113,12 @@ def _spark_log_to_file(settings: Settings) -> None:
     from pathlib import Path
 
     from lakeprep.spark import log_to_file
+    from lakeprep.uris import is_remote
 
     if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit the driver JVM already runs
         return
     system = settings.lake.system
-    folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or "://" in system
+    folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or is_remote(system)
               else Path(settings.system_table("logs")))
     path = folder / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     log.debug("Spark's log: %s", path)

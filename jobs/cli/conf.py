@@ -17,11 +17,9 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 
     ctx = JobContext.start(settings, f"quality-{args.quality_command}")
     if args.quality_command == "docs":
-        from jobs.quality_docs import publish_data_docs
-        from jobs.report import report_links
+        from lakeprep.report.record import report_links
 
-        index = publish_data_docs(gates.results_folder(ctx), gates.docs_folder(ctx),
-                                  reports=report_links(settings, ctx.spark))
+        index = gates.publish_docs(ctx, reports=report_links(settings, ctx.spark))
         out.line(f"Data Docs: {index}", essential=True, data_docs=index)
         return 0
     import yaml
@@ -57,9 +55,13 @@ def cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from jobs.validate import validate
+    import os
 
-    problems, summary = validate(args.env, args.conf_dir)
+    from jobs.validate import validate
+    from lakeprep.aws.confsource import conf_folder
+
+    with conf_folder(args.conf_dir or os.environ.get("LAKEPREP_CONF_DIR")) as (folder, shown):
+        problems, summary = validate(args.env, folder, shown_as=shown)
     for problem in problems:
         if out.json:
             out.line(str(problem), essential=True, file=problem.file, key=problem.key,

@@ -12,6 +12,7 @@ from jobs.cli.display import DemoDisplay, print_gates, show_ingest, show_lines, 
 from jobs.cli.output import err, out
 from lakeprep.config import Settings
 from lakeprep.errors import UsageError
+from lakeprep.uris import is_remote
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,7 +148,7 @@ def _info_logs_to_file(settings: Settings) -> None:
     from datetime import UTC, datetime
 
     system = settings.lake.system
-    if not system or "://" in system:
+    if not system or is_remote(system):
         return
     folder = Path(settings.system_table("logs"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -162,14 +163,15 @@ def _info_logs_to_file(settings: Settings) -> None:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.report import build_report, load_record, save_record
+    from jobs import report
+    from lakeprep.report.record import load_record, save_record
     from lakeprep.runtime import JobContext, session_for
 
     spark = session_for(settings)
     rec = load_record(settings, spark, args.run_id)
     ctx = JobContext.start(settings, "report", spark=spark, run_id=rec.run_id)
-    rec.report_path = build_report(ctx, rec)
-    save_record(ctx, rec)
+    rec.report_path = report.build(ctx, rec)
+    save_record(settings, spark, rec)
     out.line(f"run report: {rec.report_path}", essential=True, report=rec.report_path)
     return 0
 

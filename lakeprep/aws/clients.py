@@ -8,11 +8,14 @@ from urllib.parse import urlparse
 from lakeprep.errors import UsageError
 
 
-def client(service: str, region: str | None = None) -> Any:
-    """A boto3 client; the endpoint comes from ``AWS_ENDPOINT_URL`` (boto3 reads it itself)."""
+def client(service: str, region: str | None = None, endpoint: str | None = None) -> Any:
+    """The one boto3 client factory: credentials from the standard AWS chain; the endpoint is
+    ``endpoint`` when given (the lake's S3 endpoint, ``s3.endpoint`` in conf), else what boto3
+    finds itself (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, or AWS)."""
     import boto3
 
-    return boto3.session.Session(region_name=region).client(service)
+    return boto3.session.Session(region_name=region or None).client(
+        service, **({"endpoint_url": endpoint} if endpoint else {}))
 
 
 def split_s3(uri: str) -> tuple[str, str]:

@@ -1,16 +1,43 @@
-"""A conf folder from anywhere ``load_settings`` accepts: an ``s3://`` prefix, a ``.zip`` of a
-conf folder (local or on S3; Glue's ``--extra-files`` ships files, not folders)."""
+"""A conf from where a job finds it: a local folder, an ``s3://`` prefix, or a ``.zip`` of a conf
+folder (local or on S3: what ``deploy`` ships with a job). Remote conf is fetched into a scratch
+folder and loaded from there, its files named as under the URI.
+
+>>> settings = load_settings("glue", "s3://acme/lakeprep/conf/conf-1a2b.zip")  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from lakeprep import config
 from lakeprep.aws.clients import client, split_s3
 from lakeprep.errors import ConfigError
+from lakeprep.uris import is_remote
+
+
+@contextmanager
+def conf_folder(where: str | Path | None) -> Iterator[tuple[Path | None, str | None]]:
+    """``(folder to load, name to show)`` for a conf at ``where`` (None: the default conf):
+    a remote or zipped conf is fetched into a scratch folder for the length of the block."""
+    if where is None or not (is_remote(str(where)) or str(where).endswith(".zip")):
+        yield (Path(where) if where is not None else None), None
+        return
+    with materialize(str(where)) as local:
+        yield local, str(where).rstrip("/")
+
+
+def load_settings(env: str, where: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> config.Settings:
+    """:func:`lakeprep.config.load_settings` of a conf anywhere (``where``, else
+    ``$LAKEPREP_CONF_DIR``, else the local default)."""
+    where = where if where is not None else os.environ.get("LAKEPREP_CONF_DIR")
+    with conf_folder(where) as (folder, shown):
+        return config.load_settings(env, folder, environ, shown_as=shown)
 
 
 @contextmanager

@@ -12,13 +12,12 @@ every command at start-up with the file and the key, before Spark starts:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-if TYPE_CHECKING:
-    from lakeprep.sagemaker import SplitSpec, WriteOptions
+from lakeprep.config.split import SplitSpec
 
 
 class _Model(BaseModel):
@@ -253,21 +252,11 @@ class ExportSettings(_Model):
 
     def split_spec(self, label: str, entity: str | None) -> SplitSpec:
         """The `SplitSpec` for ``label`` and ``entity``; a ValidationError names its keys."""
-        from lakeprep.sagemaker import SplitSpec
-
         s = self.split
         return SplitSpec(method=s.method, fractions=s.fractions, seed=s.seed, label_col=label,
                          time_col=s.time_col if s.method == "time" else None,
                          cut_points=s.cut_points,
                          entity_cols=[entity] if entity else None)
-
-    def write_options(self, label: str, names: list[str], seed: int) -> WriteOptions:
-        from lakeprep.sagemaker import WriteOptions
-
-        return WriteOptions(features_col=self.features_col, label_col=label,
-                            feature_names=tuple(names), shuffle=self.shuffle, seed=seed,
-                            num_files=self.num_files, rows_per_file=self.rows_per_file,
-                            mode="overwrite" if self.overwrite else "error")
 
 
 # lineage -------------------------------------------------------------------------------------

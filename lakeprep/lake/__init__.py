@@ -1,16 +1,16 @@
 """Lake tables: one contract (``LakeTable``), two engines (delta-spark, deltalake).
 
-In a notebook, a table by its catalog name, latest or as of a version or a timestamp:
+In a notebook, a table by its catalog name, latest or as of a version or a timestamp::
 
->>> from lakeprep.lake import read_table
->>> orders = read_table("orders", env="local")  # doctest: +SKIP
->>> before = read_table("orders", version=2)  # doctest: +SKIP
+    from lakeprep.lake import read_table
+    orders = read_table("orders", env="local")
+    before = read_table("orders", version=2)
 
-In code that writes:
+In code that writes::
 
->>> table = open_table(spark, "/tmp/lake/orders", ["order_date"])  # doctest: +SKIP
->>> table.overwrite_partitions(day_df, metadata={"job": "ingest"}).version  # doctest: +SKIP
-3
+    table = open_table(spark, "/tmp/lake/orders", ["order_date"])
+    table.overwrite_partitions(day_df, metadata={"job": "ingest"}).version
+    # -> 3
 """
 
 from __future__ import annotations

@@ -51,9 +51,11 @@ class LakeTable(ABC):
     Every write is one commit carrying ``metadata`` (a JSON object stored as the commit's
     ``userMetadata``, readable by any Delta client).
 
-    >>> t = open_table(spark, "/tmp/lake/orders", partition_by=["order_date"])  # doctest: +SKIP
-    >>> t.append(df, metadata={"job": "ingest"}).version  # doctest: +SKIP
-    0
+    Example::
+
+        t = open_table(spark, "/tmp/lake/orders", partition_by=["order_date"])
+        t.append(df, metadata={"job": "ingest"}).version
+        # -> 0
     """
 
     engine: str = ""
@@ -85,9 +87,9 @@ class LakeTable(ABC):
         """The table's rows, latest or as of a version or a timestamp (time travel).
 
         ``partitions`` is a predicate on the partition columns; only the files of the
-        partitions it selects are read (the others are never opened):
+        partitions it selects are read (the others are never opened)::
 
-        >>> t.read(partitions="day = '2026-01-02'")  # doctest: +SKIP
+            t.read(partitions="day = '2026-01-02'")
         """
 
     def row_count(self, version: int | None = None) -> int:

@@ -53,6 +53,7 @@ from lakeprep.storage import (
     parquet_row_counts,
     qualified,
 )
+from lakeprep.uris import local_path
 
 log = logging.getLogger(__name__)
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
@@ -411,13 +412,7 @@ def _naive_utc(value: datetime) -> datetime:
 
 def _relative(root: str, path: str) -> str:
     # Hadoop qualifies local paths as file:/...; compare without the scheme
-    def strip(p: str) -> str:
-        for prefix in ("file://", "file:"):
-            if p.startswith(prefix):
-                return p[len(prefix):]
-        return p
-
-    root_s, path_s = strip(root).rstrip("/"), strip(path)
+    root_s, path_s = local_path(root).rstrip("/"), local_path(path)
     if not path_s.startswith(root_s + "/"):
         raise LakeTableError(f"file {path} is not under the table root {root}")
     return path_s[len(root_s) + 1:]

@@ -20,19 +20,18 @@ covered). A lease without
 ``expires`` (written by an older lakeprep) from another host cannot be told apart from a live
 run, so the message says which file to remove once that run is known to be dead.
 
->>> with hold("/tmp/lake/bronze/orders", run_id="r1", job="ingest"):  # doctest: +SKIP
-...     ...  # read, write and commit the table
+Example::
+
+    with hold("/tmp/lake/bronze/orders", run_id="r1", job="ingest"):
+        ...  # read, write and commit the table
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -40,8 +39,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lakeprep.errors import LakeTableError
-from lakeprep.storage import s3_access
+from lakeprep import storage
+from lakeprep.errors import InputError, LakeTableError
+from lakeprep.uris import is_remote, local_path
 
 log = logging.getLogger(__name__)
 LEASE_FILE = "_lakeprep_lease.json"
@@ -105,10 +105,10 @@ def hold(location: str, run_id: str, job: str, wait_s: float = 0.0,
 
 def _missing_dirs(path: str) -> list[str]:
     """The local folders above ``path`` that do not exist yet, deepest first."""
-    if _s3(path) is not None:
+    if is_remote(path):
         return []
     out = []
-    folder = os.path.dirname(os.path.abspath(_local(path)))
+    folder = os.path.dirname(os.path.abspath(local_path(path)))
     while not os.path.exists(folder):
         out.append(folder)
         folder = os.path.dirname(folder)
@@ -130,7 +130,7 @@ def _renew(path: str, run_id: str, text: Any, every_s: float, stop: threading.Ev
                       "another run may write the same table", path, run_id)
             return
         try:
-            _replace(path, found[1], text())
+            storage.replace_if(path, text().encode(), found[1])
         except Exception as e:  # a missed renewal is retried; the lease still runs for a while
             log.warning("%s: could not renew the lease: %s", path, e)
 
@@ -167,48 +167,12 @@ def process_alive(host: Any, pid: Any) -> bool | None:
     return True
 
 
-def _s3(path: str) -> tuple[str, str] | None:
-    for scheme in ("s3://", "s3a://"):
-        if path.startswith(scheme):
-            bucket, _, key = path[len(scheme):].partition("/")
-            return bucket, key
-    return None
-
-
-def _local(path: str) -> str:
-    for prefix in ("file://", "file:"):
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path
-
-
 def _create(path: str, text: str) -> bool:
-    """Create ``path`` holding ``text`` unless it exists; True when this call created it."""
-    s3 = _s3(path)
-    if s3 is not None:
-        from botocore.exceptions import ClientError
-
-        try:
-            s3_access().client().put_object(Bucket=s3[0], Key=s3[1], Body=text.encode(),
-                                          IfNoneMatch="*")
-            return True
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed",
-                                                           "ConditionalRequestConflict"):
-                return False
-            raise LakeTableError(f"{path}: cannot create the table's lease: {e}") from None
-    local = _local(path)
+    """Create the lease holding ``text`` unless one exists; True when this call created it."""
     try:
-        os.makedirs(os.path.dirname(local), exist_ok=True)
-        fd = os.open(local, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        return False
-    except OSError as e:
-        raise LakeTableError(f"{local}: cannot create the table's lease ({e.strerror}); is the "
-                             f"lake writable?") from None
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    return True
+        return storage.create_exclusive(path, text.encode())
+    except InputError as e:
+        raise LakeTableError(f"{path}: cannot create the table's lease: {e}") from None
 
 
 def _read(path: str) -> dict[str, Any] | None:
@@ -216,21 +180,13 @@ def _read(path: str) -> dict[str, Any] | None:
     return None if found is None else found[0]
 
 
-def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
-    """The lease's content and its tag (the S3 ETag; locally the text itself), the condition
-    of a later :func:`_replace`; None when there is no lease."""
-    s3 = _s3(path)
-    tag = None
-    try:
-        if s3 is not None:
-            got = s3_access().client().get_object(Bucket=s3[0], Key=s3[1])
-            body, tag = got["Body"].read(), got.get("ETag")
-        else:
-            with open(_local(path), "rb") as f:
-                body = f.read()
-            tag = body.decode("utf-8", "replace")
-    except Exception:  # gone (released) or unreadable: the caller tries again
+def _read_tagged(path: str) -> tuple[dict[str, Any], str] | None:
+    """The lease's content and its tag (the condition of a later replace); None when there is
+    no lease."""
+    found = storage.read_tagged(path)
+    if found is None:
         return None
+    body, tag = found
     try:
         value = json.loads(body or b"{}")
     except json.JSONDecodeError:
@@ -238,73 +194,17 @@ def _read_tagged(path: str) -> tuple[dict[str, Any], str | None] | None:
     return (value if isinstance(value, dict) else {}), tag
 
 
-def _take_over(path: str, tag: str | None, text: str) -> bool:
+def _take_over(path: str, tag: str, text: str) -> bool:
     """Replace the stale lease read with tag ``tag`` by ours; True when ours is in place."""
-    if tag is None:
-        return False  # nothing to compare with: read it again
     try:
-        _replace(path, tag, text)
+        storage.replace_if(path, text.encode(), tag)
         return True
-    except _Conflict:
+    except storage.Changed:
         return False  # another run took it over first, its holder renewed it, or it is gone
 
 
-class _Conflict(Exception):
-    """The lease changed since it was read."""
-
-
-def _replace(path: str, tag: str | None, text: str) -> None:
-    """Overwrite the lease if it still has tag ``tag`` (see :func:`_read_tagged`), else raise
-    :class:`_Conflict`; with no tag, unconditionally."""
-    s3 = _s3(path)
-    if s3 is not None:
-        from botocore.exceptions import ClientError
-
-        try:
-            s3_access().client().put_object(Bucket=s3[0], Key=s3[1], Body=text.encode(),
-                                          **({"IfMatch": tag} if tag else {}))
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed",
-                                                           "ConditionalRequestConflict"):
-                raise _Conflict() from None
-            raise
-        return
-    local = _local(path)
-    with _host_lock():
-        if tag is not None and (_read_tagged(path) or ({}, None))[1] != tag:
-            raise _Conflict()
-        tmp = f"{local}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, local)  # readers see the old lease or the new one, never half of it
-
-
-@contextmanager
-def _host_lock() -> Iterator[None]:
-    """Serialise the compare-and-change of local leases between every run on this host: an
-    exclusive flock of one lock file in the temporary folder, held for a read and a write
-    (read-only is enough for flock, so another user's lock file serves too)."""
-    fd = os.open(os.path.join(tempfile.gettempdir(), "lakeprep-leases.lock"),
-                 os.O_RDONLY | os.O_CREAT, 0o644)
-    with os.fdopen(fd) as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _release(path: str, run_id: str) -> None:
-    """Remove the lease if ``run_id`` still holds it (locally: compared under the host lock)."""
-    with _host_lock() if _s3(path) is None else contextlib.nullcontext():
-        if (_read(path) or {}).get("run_id") == run_id:
-            _remove(path)
-
-
-def _remove(path: str) -> None:
-    s3 = _s3(path)
-    try:
-        if s3 is not None:
-
-            s3_access().client().delete_object(Bucket=s3[0], Key=s3[1])
-        else:
-            os.remove(_local(path))
-    except FileNotFoundError:
-        pass
+    """Remove the lease if ``run_id`` still holds it (the compare and the delete as one)."""
+    found = _read_tagged(path)
+    if found is not None and found[0].get("run_id") == run_id:
+        storage.delete_if(path, found[1])

@@ -19,8 +19,10 @@ only what no running job can be writing:
 
 Every sweep takes ``dry_run``: then it lists what it would remove and removes nothing.
 
->>> sweep_table("/tmp/lake/bronze/orders")  # doctest: +SKIP
-['20261201T101500-1f2e3d4c5b6a/order_date=2026-01-01/part-00000-....snappy.parquet']
+Example::
+
+    sweep_table("/tmp/lake/bronze/orders")
+    # -> ['20261201T101500-1f2e3d4c5b6a/order_date=2026-01-01/part-00000-....snappy.parquet']
 """
 
 from __future__ import annotations

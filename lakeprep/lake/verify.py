@@ -11,8 +11,10 @@ count in the log's stats against its Parquet footer, and each commit's rows agai
 
 Each finding says what is damaged and what to do; ``check`` raises one ``LakeTableError`` line.
 
->>> problems = verify_table("/tmp/lake/bronze/orders", full=True)  # doctest: +SKIP
->>> [p.line() for p in problems]  # doctest: +SKIP
+Example::
+
+    problems = verify_table("/tmp/lake/bronze/orders", full=True)
+    [p.line() for p in problems]
 """
 
 from __future__ import annotations

@@ -13,16 +13,25 @@ table version's commit metadata through the upstream table versions it read down
 - ``emit``: building and sending a run's events, reading them back;
 - ``tree``: the upstream tree of a table version.
 
->>> rich.print(lineage_tree(ctx, "customer_features"))  # doctest: +SKIP
+Example::
+
+    rich.print(lineage_tree(ctx, "customer_features"))
 """
 
 from lakeprep.lineage.datasets import DatasetRef, dataset_id, files_ref, input_refs, table_ref
-from lakeprep.lineage.emit import LineageEmitter, LineageRun, event_from_dict, read_events, run_uuid
+from lakeprep.lineage.emit import (
+    LineageEmitter,
+    LineageRun,
+    RunInfo,
+    event_from_dict,
+    read_events,
+    run_uuid,
+)
 from lakeprep.lineage.facets import PRODUCER
 from lakeprep.lineage.tree import lineage_graph, lineage_tree, render_tree
 
 __all__ = [
-    "PRODUCER", "DatasetRef", "LineageEmitter", "LineageRun", "dataset_id", "event_from_dict",
-    "files_ref", "input_refs", "lineage_graph", "lineage_tree", "read_events", "render_tree",
-    "run_uuid", "table_ref",
+    "PRODUCER", "DatasetRef", "LineageEmitter", "LineageRun", "RunInfo", "dataset_id",
+    "event_from_dict", "files_ref", "input_refs", "lineage_graph", "lineage_tree", "read_events",
+    "render_tree", "run_uuid", "table_ref",
 ]

@@ -7,8 +7,10 @@ an ABORT for each such run of the file transport's events, except a run whose dr
 host cannot be told alive from here: run ``lakeprep vacuum`` (which calls this) when no job of
 another host is running.
 
->>> close_dangling_runs(load_settings("local"))  # doctest: +SKIP
-1
+Example::
+
+    close_dangling_runs(load_settings("local"))
+    # -> 1
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from lakeprep.config.sections import FileTransportConf
 from lakeprep.lake.lease import process_alive
 from lakeprep.lineage.emit import LineageEmitter, read_events
+from lakeprep.uris import is_remote, local_path
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
@@ -40,9 +43,9 @@ def close_dangling_runs(settings: Settings, dry_run: bool = False) -> int:
         return 0  # an HTTP endpoint's events cannot be read back from here
     path = conf.path or (settings.system_table("openlineage") + "/events.jsonl"
                          if settings.lake.system else None)
-    if not path or "://" in path.removeprefix("file://"):
+    if not path or is_remote(path):
         return 0
-    local = Path(path.removeprefix("file://"))
+    local = Path(local_path(path))
     if not local.exists():
         return 0
     last: dict[str, RunEvent] = {}

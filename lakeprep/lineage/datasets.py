@@ -11,7 +11,7 @@ import os
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from pyspark.sql import types as T
@@ -19,10 +19,23 @@ from pyspark.sql import types as T
 from lakeprep.errors import LakeTableError
 
 if TYPE_CHECKING:
+    from lakeprep.config import Settings
     from lakeprep.lake import LakeTable
-    from lakeprep.runtime import JobContext
 
 log = logging.getLogger(__name__)
+
+
+class Tables(Protocol):
+    """How lineage opens the tables a run names: by catalog name, or at a location. A job's
+    ``lakeprep.runtime.JobContext`` is one."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def table(self, name: str) -> LakeTable: ...
+
+    def table_at(self, location: str, partition_by: list[str] | tuple[str, ...] = ()
+                 ) -> LakeTable: ...
 
 # datasets ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -32,7 +45,9 @@ class DatasetRef:
     ``schema`` is a Spark schema or ``(name, type)`` pairs; ``assertions`` are gate results
     ``{assertion, success, column}``; ``files`` are raw files ``{path, size, ...}``.
 
-    >>> DatasetRef("orders", "s3://b/lake/bronze/orders", version=3)  # doctest: +SKIP
+    Example::
+
+        DatasetRef("orders", "s3://b/lake/bronze/orders", version=3)
     """
 
     name: str
@@ -61,12 +76,14 @@ def dataset_id(location: str) -> tuple[str, str]:
     return f"{scheme}://{u.netloc}", u.path.strip("/")
 
 
-def table_ref(ctx: JobContext, name: str, version: int | None = None,
+def table_ref(ctx: Tables, name: str, version: int | None = None,
               gate: Mapping[str, Any] | None = None, location: str | None = None) -> DatasetRef:
     """The catalog table ``name`` (or the table at ``location``) at ``version`` (latest if None),
     with its schema at that version when it can be read.
 
-    >>> table_ref(ctx, "orders", 3)  # doctest: +SKIP
+    Example::
+
+        table_ref(ctx, "orders", 3)
     """
     table = _open(ctx, name, location)
     schema = None
@@ -78,11 +95,13 @@ def table_ref(ctx: JobContext, name: str, version: int | None = None,
     return DatasetRef(name, table.location, version, schema, assertions_from_gate(gate))
 
 
-def files_ref(ctx: JobContext, raw_table: str, files: Sequence[Mapping[str, Any]]) -> DatasetRef:
+def files_ref(ctx: Tables, raw_table: str, files: Sequence[Mapping[str, Any]]) -> DatasetRef:
     """Raw files of the catalog's raw table ``raw_table``: the dataset is the source folder
     (stable across batches), its version a digest of the file list.
 
-    >>> files_ref(ctx, "raw_orders", [{"path": "/raw/o/1.jsonl", "size": 9}])  # doctest: +SKIP
+    Example::
+
+        files_ref(ctx, "raw_orders", [{"path": "/raw/o/1.jsonl", "size": 9}])
     """
     spec = ctx.settings.tables.get(raw_table)
     location = spec.location if spec else _common_folder([f["path"] for f in files])
@@ -98,7 +117,7 @@ def files_ref(ctx: JobContext, raw_table: str, files: Sequence[Mapping[str, Any]
                       files=list(files))
 
 
-def input_refs(ctx: JobContext, inputs: Sequence[Mapping[str, Any]]) -> list[DatasetRef]:
+def input_refs(ctx: Tables, inputs: Sequence[Mapping[str, Any]]) -> list[DatasetRef]:
     """DatasetRefs for a commit's ``inputs`` (the lineage convention): tables and raw files."""
     out = []
     for entry in inputs:
@@ -144,7 +163,7 @@ def _common_folder(paths: Sequence[str]) -> str:
     return folder if ns == "file" else f"{ns}{folder}"
 
 
-def _open(ctx: JobContext, name: str, location: str | None = None) -> LakeTable:
+def _open(ctx: Tables, name: str, location: str | None = None) -> LakeTable:
     if name in ctx.settings.tables:
         return ctx.table(name)
     if location:

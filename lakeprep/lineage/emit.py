@@ -13,6 +13,7 @@ import traceback
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -53,17 +54,32 @@ from lakeprep.version import code_version
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
-    from lakeprep.runtime import JobContext
+    from lakeprep.lineage.datasets import Tables
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the events say of a run: its ids, when it started, the conf and the engine it ran
+    with (``lakeprep.runtime.JobContext.run_info`` makes one)."""
+
+    run_id: str
+    job: str
+    engine: str
+    started_at: datetime
+    env: str
+    conf_hash: str
+    conf_files: tuple[str, ...] = ()
+    spark_version: str | None = None
 
 # events --------------------------------------------------------------------------------------
 class LineageRun:
     """The datasets one run read and wrote, collected while it runs (see ``LineageEmitter.run``).
     """
 
-    def __init__(self, ctx: JobContext):
-        self.ctx = ctx
+    def __init__(self, tables: Tables):
+        self.tables = tables
         self.inputs: list[DatasetRef] = []
         self.outputs: list[DatasetRef] = []
 
@@ -80,12 +96,14 @@ class LineageRun:
         """A lake commit of this run: the table version as an output, the ``inputs`` its
         metadata records as inputs (called by the run's tables as each commit is made).
 
-        >>> run.add_commit("orders", "/lake/bronze/orders", 3, metadata)  # doctest: +SKIP
+        Example::
+
+            run.add_commit("orders", "/lake/bronze/orders", 3, metadata)
         """
         try:
-            for ref in input_refs(self.ctx, metadata.get("inputs") or []):
+            for ref in input_refs(self.tables, metadata.get("inputs") or []):
                 self.add_input(ref)
-            self.add_output(table_ref(self.ctx, table, version, metadata.get("gate"), location))
+            self.add_output(table_ref(self.tables, table, version, metadata.get("gate"), location))
         except Exception as e:  # noqa: BLE001 - lineage is best effort, the job goes on
             log.warning("lineage: could not record the commit of %s v%s: %s", table, version, e)
 
@@ -93,8 +111,10 @@ class LineageRun:
 class LineageEmitter:
     """Sends a job run's OpenLineage events; a failing transport is logged, never raised.
 
-    >>> emitter = LineageEmitter.from_settings(settings)  # doctest: +SKIP
-    >>> emitter.start(ctx); ...; emitter.complete(ctx, inputs, outputs)  # doctest: +SKIP
+    Example::
+
+        emitter = LineageEmitter.from_settings(settings)
+        emitter.start(info); ...; emitter.complete(info, inputs, outputs)
     """
 
     def __init__(self, transport: Transport | None, namespace: str = "lakeprep",
@@ -112,10 +132,11 @@ class LineageEmitter:
         return cls(transport_for(settings), conf.namespace, conf.source_url)
 
     @contextlib.contextmanager
-    def run(self, ctx: JobContext) -> Iterator[LineageRun]:
+    def run(self, ctx: RunInfo, tables: Tables) -> Iterator[LineageRun]:
         """START now; COMPLETE with what the run added on success, FAIL (ABORT when
-        interrupted) on an exception, which is re-raised."""
-        run = LineageRun(ctx)
+        interrupted) on an exception, which is re-raised. ``tables`` resolves the tables the
+        run's commits name."""
+        run = LineageRun(tables)
         self.start(ctx)
         try:
             yield run
@@ -127,18 +148,18 @@ class LineageEmitter:
             raise
         self.complete(ctx, run.inputs, run.outputs)
 
-    def start(self, ctx: JobContext, inputs: Sequence[DatasetRef] = ()) -> bool:
+    def start(self, ctx: RunInfo, inputs: Sequence[DatasetRef] = ()) -> bool:
         return self._send(ctx, RunState.START, inputs, ())
 
-    def complete(self, ctx: JobContext, inputs: Sequence[DatasetRef] = (),
+    def complete(self, ctx: RunInfo, inputs: Sequence[DatasetRef] = (),
                  outputs: Sequence[DatasetRef] = ()) -> bool:
         return self._send(ctx, RunState.COMPLETE, inputs, outputs)
 
-    def fail(self, ctx: JobContext, error: BaseException, inputs: Sequence[DatasetRef] = (),
+    def fail(self, ctx: RunInfo, error: BaseException, inputs: Sequence[DatasetRef] = (),
              outputs: Sequence[DatasetRef] = ()) -> bool:
         return self._send(ctx, RunState.FAIL, inputs, outputs, error=error)
 
-    def event(self, ctx: JobContext, state: RunState, inputs: Sequence[DatasetRef] = (),
+    def event(self, ctx: RunInfo, state: RunState, inputs: Sequence[DatasetRef] = (),
               outputs: Sequence[DatasetRef] = (), error: BaseException | None = None
               ) -> RunEvent:
         """The RunEvent for ``ctx`` in ``state`` (built, not sent)."""
@@ -147,9 +168,9 @@ class LineageEmitter:
                                              startedAt=ctx.started_at.isoformat(),
                                              host=socket.gethostname(), pid=os.getpid(),
                                              producer=PRODUCER)}
-        with contextlib.suppress(Exception):  # a stopped session has no version to give
+        if ctx.spark_version:
             run_facets["processing_engine"] = processing_engine_run.ProcessingEngineRunFacet(
-                version=ctx.spark.version, name="spark", producer=PRODUCER)
+                version=ctx.spark_version, name="spark", producer=PRODUCER)
         if error is not None:
             run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                 message=f"{type(error).__name__}: {error}", programmingLanguage="PYTHON",
@@ -166,7 +187,7 @@ class LineageEmitter:
             producer=PRODUCER,
         )
 
-    def _send(self, ctx: JobContext, state: RunState, inputs: Sequence[DatasetRef],
+    def _send(self, ctx: RunInfo, state: RunState, inputs: Sequence[DatasetRef],
               outputs: Sequence[DatasetRef], error: BaseException | None = None) -> bool:
         if self.transport is None:
             return False
@@ -178,15 +199,15 @@ class LineageEmitter:
                         state.value, ctx.run_id, self.transport.kind, e)
             return False
 
-    def _job_facets(self, ctx: JobContext) -> dict[str, JobFacet]:
+    def _job_facets(self, ctx: RunInfo) -> dict[str, JobFacet]:
 
         code = code_version()
         facets: dict[str, JobFacet] = {
             "jobType": job_type_job.JobTypeJobFacet(
                 processingType="BATCH", integration="SPARK", jobType="JOB", producer=PRODUCER),
             "lakeprep_config": LakeprepConfigJobFacet(
-                configHash=ctx.settings.conf_hash, env=ctx.settings.env,
-                confFiles=list(ctx.settings.files), producer=PRODUCER),
+                configHash=ctx.conf_hash, env=ctx.env, confFiles=list(ctx.conf_files),
+                producer=PRODUCER),
             "lakeprep_code": LakeprepCodeJobFacet(
                 package=str(code.get("package")), gitCommit=code.get("git_commit"),
                 producer=PRODUCER),
@@ -227,7 +248,7 @@ class LineageEmitter:
                         column=a.get("column")) for a in ref.assertions], producer=PRODUCER)}
 
 
-def run_uuid(ctx: JobContext) -> Any:
+def run_uuid(ctx: RunInfo) -> Any:
     """The OpenLineage run id of ``ctx``: a UUIDv7 derived from its start time and run id, so
     every event of one run (and anyone who knows the run id) gets the same one."""
     return generate_static_uuid(ctx.started_at, ctx.run_id.encode())
@@ -249,9 +270,10 @@ def read_events(path: str | Path) -> list[RunEvent]:
     """The run events of a JSON-lines file (or of a folder of ``ObjectStoreTransport`` files,
     in time order), as openlineage-python models.
 
-    >>> [e.eventType.value for e in read_events("lakeprep-data/_lakeprep/openlineage/events.jsonl")]
-    ... # doctest: +SKIP
-    ['START', 'COMPLETE']
+    Example::
+
+        [e.eventType.value for e in read_events("lakeprep-data/_lakeprep/openlineage/events.jsonl")]
+        # -> ['START', 'COMPLETE']
     """
     path = Path(path)
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]

@@ -24,6 +24,7 @@ from openlineage.client.transport.http_common import DEFAULT_RETRY_CONFIG
 
 from lakeprep.config.sections import HttpTransportConf
 from lakeprep.errors import ConfigError
+from lakeprep.uris import is_remote, local_path
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
@@ -53,11 +54,11 @@ def transport_for(settings: Settings) -> Transport:
                               f"not set, and lake.system is empty so there is no default "
                               f"(<lake.system>/openlineage/events.jsonl)")
         path = settings.system_table("openlineage") + "/events.jsonl"
-    if "://" in path and not path.startswith("file://"):
+    if is_remote(path):
         # object stores cannot append: one file per event in a folder next to the name
         return ObjectStoreTransport(path.removesuffix(".jsonl"))
     try:
-        Path(path.removeprefix("file://")).parent.mkdir(parents=True, exist_ok=True)
+        Path(local_path(path)).parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         log.warning("lineage: cannot create the folder of %s (lineage.transport.path): %s; "
                     "events will not be written", path, e)
@@ -68,7 +69,9 @@ class ObjectStoreTransport(Transport):
     """One JSON file per event under ``folder`` (``s3://``, ``s3a://``, local), written through
     the active Spark session's Hadoop FileSystem: object stores cannot append to a file.
 
-    >>> ObjectStoreTransport("s3://bucket/lake/_lakeprep/openlineage/events")  # doctest: +SKIP
+    Example::
+
+        ObjectStoreTransport("s3://bucket/lake/_lakeprep/openlineage/events")
     """
 
     kind = "file"

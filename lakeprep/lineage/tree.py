@@ -12,16 +12,15 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from lakeprep.errors import LakeprepError, LakeTableError
-from lakeprep.lineage.datasets import _open
+from lakeprep.lineage.datasets import Tables, _open
 
 if TYPE_CHECKING:
     from lakeprep.lake import Commit, LakeTable
-    from lakeprep.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
 # the lineage tree ----------------------------------------------------------------------------
-def lineage_graph(ctx: JobContext, table: str, version: int | None = None, max_depth: int = 20,
+def lineage_graph(ctx: Tables, table: str, version: int | None = None, max_depth: int = 20,
                   max_files: int = 10) -> dict[str, Any]:
     """The lineage of ``table`` at ``version`` (latest when None) as nested dicts: each table
     node has ``table, version, status, job, run_id, time, gate, counts, inputs``; raw file
@@ -29,8 +28,10 @@ def lineage_graph(ctx: JobContext, table: str, version: int | None = None, max_d
     ``status`` is ``lakeprep``, ``foreign`` (no lakeprep metadata), ``missing``, ``repeated``
     (shown earlier in the tree) or ``truncated`` (deeper than ``max_depth``).
 
-    >>> lineage_graph(ctx, "customer_features")["inputs"][0]["version"]  # doctest: +SKIP
-    4
+    Example::
+
+        lineage_graph(ctx, "customer_features")["inputs"][0]["version"]
+        # -> 4
     """
     t = ctx.table(table)
     history = t.history()
@@ -46,11 +47,13 @@ def lineage_graph(ctx: JobContext, table: str, version: int | None = None, max_d
                              t, depth=0)
 
 
-def lineage_tree(ctx: JobContext, table: str, version: int | None = None, max_depth: int = 20,
+def lineage_tree(ctx: Tables, table: str, version: int | None = None, max_depth: int = 20,
                  max_files: int = 10) -> Tree:
     """``lineage_graph`` as a rich Tree, ready for ``rich.print``.
 
-    >>> rich.print(lineage_tree(ctx, "orders", 3))  # doctest: +SKIP
+    Example::
+
+        rich.print(lineage_tree(ctx, "orders", 3))
     """
     return render_tree(lineage_graph(ctx, table, version, max_depth, max_files))
 
@@ -70,7 +73,7 @@ def render_tree(node: Mapping[str, Any], parent: Tree | None = None) -> Tree:
 
 
 class _Walker:
-    def __init__(self, ctx: JobContext, max_depth: int, max_files: int):
+    def __init__(self, ctx: Tables, max_depth: int, max_files: int):
         self.ctx, self.max_depth, self.max_files = ctx, max_depth, max_files
         self.histories: dict[str, list[Commit]] = {}
         self.seen: set[tuple[str, int]] = set()

@@ -1,8 +1,10 @@
 """SageMaker training outputs: splits, channel writers, manifest, estimator wiring.
 
->>> from lakeprep.sagemaker import SplitSpec, WriteOptions, split_dataset, write_channel_formats
->>> splits = split_dataset(features_df, SplitSpec(seed=7))  # doctest: +SKIP
->>> out = write_channel_formats(splits["train"], {"csv": "s3://b/r/train/csv"})  # doctest: +SKIP
+Example::
+
+    from lakeprep.sagemaker import SplitSpec, WriteOptions, split_dataset, write_channel_formats
+    splits = split_dataset(features_df, SplitSpec(seed=7))
+    out = write_channel_formats(splits["train"], {"csv": "s3://b/r/train/csv"})
 """
 
 from lakeprep.sagemaker.checks import ChannelProfile, check_profile, profile_channel

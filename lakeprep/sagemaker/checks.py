@@ -3,10 +3,12 @@
 SageMaker's built-in algorithms reject NaN and infinities and expect one vector width, so a
 channel is checked before any byte is written: a bad channel leaves no partial output.
 
->>> profile = profile_channel(df, "features", "label")  # doctest: +SKIP
->>> check_profile(profile, "features", "label")  # doctest: +SKIP
->>> profile.class_balance("auto")  # doctest: +SKIP
-{'0': 812, '1': 188}
+Example::
+
+    profile = profile_channel(df, "features", "label")
+    check_profile(profile, "features", "label")
+    profile.class_balance("auto")
+    # -> {'0': 812, '1': 188}
 """
 
 from __future__ import annotations
@@ -23,19 +25,17 @@ import pyarrow as pa
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from lakeprep.errors import InputError
 from lakeprep.sagemaker.batches import VectorBatch
 from lakeprep.sagemaker.formats import fmt_float
+from lakeprep.stats.types import NUMERIC_TYPES
 
 Task = Literal["auto", "classification", "regression"]
 # Beyond this many distinct labels (or any fractional one) "auto" treats the label as a target
 # for regression and reports no class balance.
 MAX_CLASSES = 200
 _MAX_TRACKED = 1000  # bound on what a partition ships back (distinct widths, bad indices)
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
-            T.DecimalType)
 
 
 @dataclass
@@ -150,7 +150,7 @@ def require_channel_columns(df: DataFrame, features_col: str, label_col: str) ->
             f"SageMaker channel: features column '{features_col}' must be a Spark ML vector, "
             f"found {ftype.simpleString()}; assemble it with VectorAssembler first")
     ltype = df.schema[label_col].dataType
-    if not isinstance(ltype, _NUMERIC):
+    if not isinstance(ltype, NUMERIC_TYPES):
         raise InputError(
             f"SageMaker channel: label column '{label_col}' must be numeric, found "
             f"{ltype.simpleString()}; cast it (booleans: cast to int) or index it with "

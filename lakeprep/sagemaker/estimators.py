@@ -4,9 +4,11 @@ Both SDKs are optional and imported only when called: ``pip install lakeprep[sag
 the SageMaker Python SDK; sagemaker-pyspark ships on EMR (locally: ``pip install --no-deps
 sagemaker-pyspark`` plus protobuf-java on the classpath).
 
->>> manifest = read_manifest("s3://bucket/exports/run-7")  # doctest: +SKIP
->>> inputs = training_inputs(manifest, "recordio-protobuf")  # doctest: +SKIP
->>> estimator.fit(inputs)  # doctest: +SKIP
+Example::
+
+    manifest = read_manifest("s3://bucket/exports/run-7")
+    inputs = training_inputs(manifest, "recordio-protobuf")
+    estimator.fit(inputs)
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ def training_input_kwargs(manifest: Manifest, fmt: str, *,
                           distribution: str = "FullyReplicated") -> dict[str, dict[str, Any]]:
     """Keyword arguments for one ``TrainingInput`` per channel, from the manifest.
 
-    >>> training_input_kwargs(m, "csv")["train"]["content_type"]  # doctest: +SKIP
-    'text/csv'
+    Example::
+
+        training_input_kwargs(m, "csv")["train"]["content_type"]
+        # -> 'text/csv'
     """
     if input_mode not in ("File", "Pipe", "FastFile"):
         raise UsageError(f"input_mode must be File, Pipe or FastFile, found {input_mode!r}")
@@ -109,10 +113,11 @@ def sagemaker_pyspark_estimator(algorithm: str, *, role: str, training_instance_
     ``kwargs`` go to the estimator as they are. Needs a SparkSession whose classpath holds
     ``sagemaker_pyspark.classpath_jars()`` and protobuf-java (EMR has both).
 
-    >>> est = sagemaker_pyspark_estimator("xgboost", role="arn:aws:iam::1:role/sm",
-    ...     training_instance_type="ml.m5.xlarge", hyperparameters={"num_round": 50})
-    ... # doctest: +SKIP
-    >>> model = est.fit(training_frame(train_df))  # doctest: +SKIP
+    Example::
+
+        est = sagemaker_pyspark_estimator("xgboost", role="arn:aws:iam::1:role/sm",
+            training_instance_type="ml.m5.xlarge", hyperparameters={"num_round": 50})
+        model = est.fit(training_frame(train_df))
     """
     if algorithm not in PYSPARK_ESTIMATORS:
         raise UsageError(f"unknown sagemaker-pyspark algorithm {algorithm!r}; expected one of "

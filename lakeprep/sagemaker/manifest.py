@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lakeprep.errors import InputError
 from lakeprep.sagemaker.formats import FORMATS
-from lakeprep.storage import join_uri, resolve
+from lakeprep.storage import resolve
+from lakeprep.uris import join_uri
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1

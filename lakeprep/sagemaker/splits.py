@@ -14,10 +14,12 @@ and the fractions are fractions of entities. Methods:
   (split i holds ``cut[i-1] <= t < cut[i]``); an entity goes by its latest time, so no
   training row is later than the first cut.
 
->>> spec = SplitSpec(method="stratified", label_col="label", entity_cols=["customer_id"])
->>> splits = split_dataset(df, spec)  # doctest: +SKIP
->>> splits.rows  # doctest: +SKIP
-{'train': 8012, 'validation': 994, 'test': 994}
+Example::
+
+    spec = SplitSpec(method="stratified", label_col="label", entity_cols=["customer_id"])
+    splits = split_dataset(df, spec)
+    splits.rows
+    # -> {'train': 8012, 'validation': 994, 'test': 994}
 """
 
 from __future__ import annotations
@@ -26,21 +28,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
-from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakeprep.errors import ConfigError, InputError
+from lakeprep.config.split import SplitSpec
+from lakeprep.errors import InputError
 
 log = logging.getLogger(__name__)
 SPLIT_COL = "split"
@@ -48,60 +42,6 @@ EXACT_STRATUM_MAX = 100_000  # percentile_approx is exact (and so deterministic)
 _ACCURACY = 1_000_000
 _MASK53 = (1 << 53) - 1
 _U, _STRATUM, _T = "__split_u", "__split_stratum", "__split_t"
-
-
-class SplitSpec(BaseModel):
-    """How to split: method, ordered fractions (summing to 1), seed and the columns involved."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    method: Literal["random", "stratified", "time"] = "random"
-    fractions: dict[str, float] = Field(
-        default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
-    seed: int = 42
-    label_col: str | None = None
-    time_col: str | None = None
-    cut_points: list[datetime | date | float] | None = None
-    entity_cols: list[str] | None = None
-    key_cols: list[str] | None = None  # row identity for random/stratified; default: all columns
-
-    @classmethod
-    def from_config(cls, data: dict, where: str = "split") -> SplitSpec:
-        """Validate a config mapping; raise `ConfigError` naming ``where`` and the bad keys."""
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            keys = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(spec)'}: {e['msg']}"
-                             for e in exc.errors())
-            raise ConfigError(f"{where}: invalid split spec: {keys}") from exc
-
-    @field_validator("fractions")
-    @classmethod
-    def _fractions(cls, value: dict[str, float]) -> dict[str, float]:
-        if not value:
-            raise ValueError("at least one split is needed")
-        bad = {k: v for k, v in value.items() if not 0.0 <= v <= 1.0}
-        if bad:
-            raise ValueError(f"fractions must be within [0, 1], found {bad}")
-        if abs(sum(value.values()) - 1.0) > 1e-9:
-            raise ValueError(f"fractions must sum to 1, found {sum(value.values())} in {value}")
-        return value
-
-    @model_validator(mode="after")
-    def _columns(self) -> SplitSpec:
-        if self.method == "stratified" and not self.label_col:
-            raise ValueError("method 'stratified' needs label_col")
-        if self.method == "time" and not self.time_col:
-            raise ValueError("method 'time' needs time_col")
-        if self.cut_points is not None:
-            if self.method != "time":
-                raise ValueError("cut_points only apply to method 'time'")
-            if len(self.cut_points) != len(self.fractions) - 1:
-                raise ValueError(f"{len(self.fractions)} splits need {len(self.fractions) - 1} "
-                                 f"cut points, found {len(self.cut_points)}")
-            if list(self.cut_points) != sorted(self.cut_points):
-                raise ValueError(f"cut_points must ascend, found {self.cut_points}")
-        return self
 
 
 @dataclass(frozen=True)
@@ -118,7 +58,9 @@ class Splits:
 def unit_draw(cols: list[str], seed: int) -> Column:
     """A number in [0, 1) from a seeded xxhash64 of ``cols``; stable across partitionings.
 
-    >>> df.select(unit_draw(["id"], 42).alias("u"))  # doctest: +SKIP
+    Example::
+
+        df.select(unit_draw(["id"], 42).alias("u"))
     """
     h = F.xxhash64(F.lit(seed), *[F.col(c) for c in cols])
     return h.bitwiseAND(F.lit(_MASK53)).cast("double") / float(1 << 53)

@@ -6,16 +6,18 @@ profiled and checked first (`lakeprep.sagemaker.checks`), so bad rows stop the w
 file exists. File names are deterministic (``part-<partition>-<seq><ext>``), so a retried task
 overwrites its own parts instead of adding duplicates.
 
->>> out = write_channel(train_df, "s3://bucket/run-1/train/csv", "csv",
-...                     WriteOptions(shuffle=True, rows_per_file=100_000))  # doctest: +SKIP
->>> out.content_type, out.rows  # doctest: +SKIP
-('text/csv', 80000)
+Example::
+
+    out = write_channel(train_df, "s3://bucket/run-1/train/csv", "csv",
+                        WriteOptions(shuffle=True, rows_per_file=100_000))
+    out.content_type, out.rows
+    # -> ('text/csv', 80000)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from pyarrow import fs as pafs
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakeprep.config.sections import ExportSettings
 from lakeprep.errors import UsageError
 from lakeprep.sagemaker.batches import (
     VectorBatch,
@@ -67,6 +70,16 @@ class WriteOptions:
     task: Task = "auto"  # class balance for "classification" (or integral labels on "auto")
     libsvm_index_base: int = 0  # SageMaker XGBoost reads zero-based indices
     tensor_layout: TensorLayout = "auto"  # RecordIO: dense/sparse per vector type, or forced
+
+    @classmethod
+    def for_export(cls, cfg: ExportSettings, label: str, names: Sequence[str],
+                   seed: int) -> WriteOptions:
+        """The options of an export (``export:`` in conf) of a table with ``label`` and the
+        feature ``names`` in vector order."""
+        return cls(features_col=cfg.features_col, label_col=label, feature_names=tuple(names),
+                   shuffle=cfg.shuffle, seed=seed, num_files=cfg.num_files,
+                   rows_per_file=cfg.rows_per_file,
+                   mode="overwrite" if cfg.overwrite else "error")
 
     def __post_init__(self) -> None:
         for name in ("num_files", "rows_per_file"):
@@ -185,8 +198,10 @@ def _write_batches(spec: _PartSpec, batches: Iterable[pa.RecordBatch]
 def arrange_rows(df: DataFrame, options: WriteOptions) -> DataFrame:
     """Select ``(label double, features)`` and apply the shuffle and file-count options.
 
-    >>> arrange_rows(df, WriteOptions(num_files=4)).rdd.getNumPartitions()  # doctest: +SKIP
-    4
+    Example::
+
+        arrange_rows(df, WriteOptions(num_files=4)).rdd.getNumPartitions()
+        # -> 4
     """
     rows = df.select(F.col(options.label_col).cast("double").alias("label"),
                      F.col(options.features_col).alias("features"))
@@ -258,8 +273,10 @@ def write_channel_formats(df: DataFrame, uris: Mapping[str, str],
 
     Cache ``df`` first when it is expensive: each format reads it once more.
 
-    >>> write_channel_formats(df, {"csv": "s3://b/r/train/csv",
-    ...                            "recordio-protobuf": "s3://b/r/train/pbr"})  # doctest: +SKIP
+    Example::
+
+        write_channel_formats(df, {"csv": "s3://b/r/train/csv",
+                                   "recordio-protobuf": "s3://b/r/train/pbr"})
     """
     options = options or WriteOptions()
     unknown = sorted(set(uris) - set(FORMATS))

@@ -1,7 +1,6 @@
-"""Sample data: the real NYC taxi samples shipped inside the package (``data/nyc_taxi``, with
-their source and licence in its README) for the README's worked example and the tests.
-
-May be imported by everything; imports nothing of lakeprep's I/O.
+"""Sample data: the seeded retail sample generator (``generate``), the real NYC taxi samples
+shipped inside the package (``data/nyc_taxi``, with their source and licence in its README) and
+their copy into a raw layer (``taxi``). Imported by the CLI, the demo, the tests and the benches.
 
 >>> sorted(p.name for p in taxi_samples())[:1]
 ['yellow_tripdata_sample_2019-01.csv']

@@ -5,9 +5,11 @@ rows of each file are a fixed range of row numbers, so the same arguments give b
 files whatever the number of cores. Defects are injected at small seeded rates and counted by
 Spark while the files are written.
 
->>> report = generate(spark, "/tmp/retail", customers=200)  # doctest: +SKIP
->>> report.batch("orders", 1).files  # doctest: +SKIP
-['/tmp/retail/orders/batch_1/part-00000.jsonl']
+Example::
+
+    report = generate(spark, "/tmp/retail", customers=200)
+    report.batch("orders", 1).files
+    # -> ['/tmp/retail/orders/batch_1/part-00000.jsonl']
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.errors import LakeprepError, UsageError
+from lakeprep.uris import is_remote
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -143,8 +146,10 @@ class BatchReport:
 class SampleReport:
     """Everything `generate` wrote, with exact counts.
 
-    >>> report.batch("customers", 2).defects["malformed"]  # doctest: +SKIP
-    4
+    Example::
+
+        report.batch("customers", 2).defects["malformed"]
+        # -> 4
     """
 
     out: str
@@ -211,8 +216,10 @@ def generate(
 ) -> SampleReport:
     """Write customers CSV, orders and web_events JSON lines under ``out``, in parallel.
 
-    >>> report = generate(spark, "s3://bucket/raw", customers=100_000)  # doctest: +SKIP
-    >>> print(report.summary())  # doctest: +SKIP
+    Example::
+
+        report = generate(spark, "s3://bucket/raw", customers=100_000)
+        print(report.summary())
 
     Files land in ``out/<entity>/batch_<n>/part-<i>.<csv|jsonl>``. Batch n of orders and events
     covers a later time slice than batch n-1; customers batch n (n >= 2) holds new customers and
@@ -477,7 +484,7 @@ class _Plan:
         if days < batches:
             raise UsageError(f"days ({days}) must be at least batches ({batches}): "
                              "each batch covers a slice of at least one day")
-        if "://" not in out and not out.startswith("file:"):
+        if not is_remote(out) and not out.startswith("file:"):
             out = os.path.abspath(out)
         orders = round(customers * orders_per_customer)
         events = round(customers * events_per_customer)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from lakeprep.storage import join_uri, write_text
+from lakeprep.storage import write_text
+from lakeprep.uris import join_uri
 
 # The TLC's own header names (its files since 2019), in the order of the samples' columns
 TLC_HEADER = ("VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,"

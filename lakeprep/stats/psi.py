@@ -22,27 +22,16 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from lakeprep.stats.types import FLOAT_TYPES
+from lakeprep.stats.profile import top_values
+from lakeprep.stats.types import column, is_missing
 
 MISSING_BUCKET = "__missing__"
 OTHER_BUCKET = "__other__"
 EPSILON = 1e-4
-
-
-def _col(column: str) -> Column:
-    return F.col(f"`{column}`")
-
-
-def is_missing(column: str, data_type: T.DataType) -> Column:
-    """True where the value is null, or NaN when the column is floating."""
-    missing = _col(column).isNull()
-    if isinstance(data_type, FLOAT_TYPES):
-        missing = missing | F.isnan(_col(column))
-    return missing
 
 
 def quantile_edges(df: DataFrame, columns: Sequence[str], bins: int,
@@ -55,29 +44,29 @@ def quantile_edges(df: DataFrame, columns: Sequence[str], bins: int,
         return {}
     probabilities = [i / bins for i in range(1, bins)]
     cleaned = df.select(*[F.when(~is_missing(c, df.schema[c].dataType),
-                                 _col(c).cast("double")).alias(c) for c in columns])
+                                 column(c).cast("double")).alias(c) for c in columns])
     found = cleaned.approxQuantile(list(columns), probabilities, relative_error)
     # ties (a column that is mostly 0) repeat quantiles: keep distinct, finite edges
     return {c: sorted({float(q) for q in qs if math.isfinite(q)})
             for c, qs in zip(columns, found, strict=True)}
 
 
-def numeric_bucket(column: str, edges: Sequence[float], data_type: T.DataType) -> Column:
+def numeric_bucket(name: str, edges: Sequence[float], data_type: T.DataType) -> Column:
     """Bucket label ``"0"..str(len(edges))`` (the number of edges <= the value), or missing."""
-    value = _col(column).cast("double")
+    value = column(name).cast("double")
     index = F.lit(0)
     for edge in edges:
         index = index + (value >= F.lit(float(edge))).cast("int")
-    return F.when(is_missing(column, data_type), F.lit(MISSING_BUCKET)) \
+    return F.when(is_missing(name, data_type), F.lit(MISSING_BUCKET)) \
         .otherwise(index.cast("string"))
 
 
-def categorical_bucket(column: str, categories: Sequence[str],
+def categorical_bucket(name: str, categories: Sequence[str],
                        data_type: T.DataType | None = None) -> Column:
     """Known categories keep their name; other values go to ``__other__``; missing to its own."""
-    value = _col(column).cast("string")
+    value = column(name).cast("string")
     known = value.isin(list(categories)) if categories else F.lit(False)
-    missing = is_missing(column, data_type) if data_type is not None else value.isNull()
+    missing = is_missing(name, data_type) if data_type is not None else value.isNull()
     return F.when(missing, F.lit(MISSING_BUCKET)).when(known, value) \
         .otherwise(F.lit(OTHER_BUCKET))
 
@@ -100,22 +89,7 @@ def bucket_counts(df: DataFrame, buckets: Mapping[str, Column]) -> dict[str, dic
 
 def top_categories(df: DataFrame, columns: Sequence[str], limit: int) -> dict[str, list[Any]]:
     """The ``limit`` most frequent non-missing values of each column (as strings), in ONE job."""
-    if not columns:
-        return {}
-    pairs = [F.struct(F.lit(c).alias("feature"),
-                      F.when(~is_missing(c, df.schema[c].dataType),
-                             _col(c).cast("string")).alias("value"))
-             for c in columns]
-    grouped = (df.select(F.explode(F.array(*pairs)).alias("p"))
-               .select("p.feature", "p.value").where(F.col("value").isNotNull())
-               .groupBy("feature", "value").count())
-    ranked = grouped.withColumn(
-        "rank", F.row_number().over(Window.partitionBy("feature")
-                                    .orderBy(F.desc("count"), F.asc("value"))))
-    out: dict[str, list[Any]] = {c: [] for c in columns}
-    for row in ranked.where(F.col("rank") <= limit).orderBy("feature", "rank").collect():
-        out[row["feature"]].append(row["value"])
-    return out
+    return {c: [v for v, _ in top] for c, top in top_values(df, columns, limit).items()}
 
 
 def shares(counts: Mapping[str, int], buckets: Sequence[str], rows: int) -> dict[str, float]:

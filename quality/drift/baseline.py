@@ -8,10 +8,11 @@ in training). Nulls (and NaN) have their own ``__missing__`` bucket in both kind
 and the PSI are lakeprep's one implementation (``lakeprep.stats.psi``), shared with the feature
 library's ``DropUnstableFeatures``.
 
->>> baseline = DriftBaseline.fit(train_df, features=["fare", "payment_type"])  # doctest: +SKIP
->>> DriftBaseline.from_dict(json.loads(json.dumps(baseline.to_dict()))) == baseline
-... # doctest: +SKIP
-True
+Example::
+
+    baseline = DriftBaseline.fit(train_df, features=["fare", "payment_type"])
+    DriftBaseline.from_dict(json.loads(json.dumps(baseline.to_dict()))) == baseline
+    # -> True
 """
 
 from __future__ import annotations

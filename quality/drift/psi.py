@@ -6,9 +6,11 @@ of (actual - expected) * ln(actual / expected), with both shares floored at ``ep
 term instead of infinity. Usual reading: < 0.1 stable, 0.1-0.25 moderate shift (``warn``),
 >= 0.25 significant shift (``fail``).
 
->>> report = check_drift(new_df, baseline, warn=0.1, fail=0.25)  # doctest: +SKIP
->>> report.verdict, report.features["fare"].psi  # doctest: +SKIP
-('pass', 0.013)
+Example::
+
+    report = check_drift(new_df, baseline, warn=0.1, fail=0.25)
+    report.verdict, report.features["fare"].psi
+    # -> ('pass', 0.013)
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from deltalake import DeltaTable
 
 from jobs import gates, ingest
 from lakeprep.config import load_settings
+from lakeprep.ingest.log import INGEST_LOG
 from lakeprep.runtime import JobContext
 
 CATALOG = """
@@ -160,7 +161,7 @@ def test_every_line_is_accounted_for_and_every_table_is_readable(spark, tmp_path
     locations = [ctx.spec("orders").location, ctx.spec("people").location,
                  ctx.spec("orders").quarantine_location,
                  ctx.spec("people").quarantine_location,
-                 ctx.settings.system_table(ingest.INGEST_LOG)]
+                 ctx.settings.system_table(INGEST_LOG)]
     for location in locations:
         dt = DeltaTable(location)
         table = dt.to_pyarrow_table()

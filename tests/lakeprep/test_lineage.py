@@ -134,7 +134,7 @@ def test_successful_run_sends_start_then_complete_with_datasets_and_facets(spark
     assert all(isinstance(e, RunEvent) for e in events)
     assert [Serde.to_dict(e) for e in events] == raw  # parsed models give back the same JSON
     start, done = events
-    assert start.run.runId == done.run.runId == str(run_uuid(ctx))
+    assert start.run.runId == done.run.runId == str(run_uuid(ctx.run_info))
     assert done.run.facets["lakeprep_run"].runId == ctx.run_id
     assert done.run.facets["processing_engine"].version == spark.version
     assert done.job.namespace == "lakeprep" and done.job.name == "ingest"
@@ -170,7 +170,7 @@ def test_failing_run_sends_start_then_fail_with_the_message(spark, tmp_path):
     ctx = context(spark, tmp_path, job="build_features")
     emitter = LineageEmitter.from_settings(ctx.settings)
     with pytest.raises(InputError, match="no input files"):
-        with emitter.run(ctx):
+        with emitter.run(ctx.run_info, ctx):
             raise InputError("table a: no input files match /raw/a/*.csv")
     start, fail = read_events(tmp_path / "system/openlineage/events.jsonl")
     assert (start.eventType, fail.eventType) == (RunState.START, RunState.FAIL)
@@ -188,9 +188,9 @@ def test_vacuum_closes_the_runs_left_open_by_a_dead_process_not_a_live_one(spark
     from lakeprep.lineage.dangling import close_dangling_runs
     live = context(spark, tmp_path)
     emitter = LineageEmitter.from_settings(live.settings)
-    assert emitter.start(live)  # this process: still running
+    assert emitter.start(live.run_info)  # this process: still running
     killed = context(spark, tmp_path, job="build_features")
-    event = emitter.event(killed, RunState.START)
+    event = emitter.event(killed.run_info, RunState.START)
     facet = event.run.facets["lakeprep_run"]
     assert (facet.host, facet.pid) == (socket.gethostname(), os.getpid())
     event.run.facets["lakeprep_run"] = attr.evolve(facet, pid=_ended_pid())
@@ -202,7 +202,7 @@ def test_vacuum_closes_the_runs_left_open_by_a_dead_process_not_a_live_one(spark
     assert [(e.job.name, e.eventType) for e in events] == [
         ("ingest", RunState.START), ("build_features", RunState.START),
         ("build_features", RunState.ABORT)]
-    assert events[2].run.runId == str(run_uuid(killed))
+    assert events[2].run.runId == str(run_uuid(killed.run_info))
     assert close_dangling_runs(live.settings) == 0  # closed once
 
 
@@ -222,7 +222,7 @@ def test_schema_facet_keeps_nested_struct_fields(spark, tmp_path):
                                            T.StructField("lon", T.DoubleType())])),
         T.StructField("tags", T.ArrayType(T.StringType()))])
     ref = DatasetRef("b", "s3a://bucket/lake/features/b/", 4, schema)
-    event = LineageEmitter(None).event(ctx, RunState.COMPLETE, outputs=[ref])
+    event = LineageEmitter(None).event(ctx.run_info, RunState.COMPLETE, outputs=[ref])
     out = Serde.to_dict(event)["outputs"][0]
     assert (out["namespace"], out["name"]) == ("s3://bucket", "lake/features/b")
     fields = out["facets"]["schema"]["fields"]
@@ -264,8 +264,9 @@ def test_http_transport_posts_each_event_with_the_api_key(spark, tmp_path, monke
             """)
         emitter = LineageEmitter.from_settings(ctx.settings)
         assert isinstance(emitter.transport, HttpTransport)
-        assert emitter.start(ctx)
-        assert emitter.complete(ctx, outputs=[DatasetRef("b", f"{tmp_path}/features/b", 0)])
+        assert emitter.start(ctx.run_info)
+        assert emitter.complete(ctx.run_info,
+                                outputs=[DatasetRef("b", f"{tmp_path}/features/b", 0)])
         thread.join(timeout=15)
     finally:
         server.server_close()
@@ -291,7 +292,7 @@ def test_a_failing_transport_is_logged_not_raised(spark, tmp_path, caplog):
     emitter = LineageEmitter.from_settings(ctx.settings)
     ran = []
     with caplog.at_level(logging.WARNING, logger="lakeprep.lineage"):
-        with emitter.run(ctx):
+        with emitter.run(ctx.run_info, ctx):
             ran.append(True)
     assert ran == [True]
     warnings = [r.getMessage() for r in caplog.records
@@ -309,7 +310,7 @@ def test_an_unwritable_event_file_is_logged_not_raised(spark, tmp_path, caplog):
             lineage: {{transport: {{type: file, path: "{tmp_path}/blocker/x/events.jsonl"}}}}
             """)
         emitter = LineageEmitter.from_settings(ctx.settings)
-        assert not emitter.start(ctx)
+        assert not emitter.start(ctx.run_info)
     assert f"cannot create the folder of {tmp_path}/blocker/x/events.jsonl" in caplog.text
     assert f"could not send the START event of run {ctx.run_id} (file transport)" in caplog.text
 
@@ -317,11 +318,11 @@ def test_an_unwritable_event_file_is_logged_not_raised(spark, tmp_path, caplog):
 def test_object_store_transport_writes_one_file_per_event(spark, tmp_path):
     ctx = context(spark, tmp_path)
     emitter = LineageEmitter(ObjectStoreTransport(f"file://{tmp_path}/events/"))
-    with emitter.run(ctx):
+    with emitter.run(ctx.run_info, ctx):
         pass
     names = sorted(p.name for p in (tmp_path / "events").glob("*.json"))  # not .crc files
     assert len(names) == 2 and names[0].endswith("-START.json")
-    assert names[1].endswith(f"-{run_uuid(ctx)}-COMPLETE.json")
+    assert names[1].endswith(f"-{run_uuid(ctx.run_info)}-COMPLETE.json")
     events = read_events(tmp_path / "events")
     assert [e.eventType for e in events] == [RunState.START, RunState.COMPLETE]
 
@@ -329,7 +330,7 @@ def test_object_store_transport_writes_one_file_per_event(spark, tmp_path):
 def test_disabled_lineage_sends_nothing(spark, tmp_path):
     ctx = context(spark, tmp_path, "lineage: {enabled: false}\n")
     emitter = LineageEmitter.from_settings(ctx.settings)
-    assert emitter.transport is None and not emitter.start(ctx)
+    assert emitter.transport is None and not emitter.start(ctx.run_info)
     assert not (tmp_path / "system/openlineage").exists()
 
 

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
+from lakeprep.aws.confsource import load_settings
 from lakeprep.aws.package import build
-from lakeprep.config import load_settings
 from lakeprep.errors import ConfigError
 
 from .conftest import REPO

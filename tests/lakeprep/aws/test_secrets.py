@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
-from jobs.ingest import _salt
 from lakeprep.aws.secrets import read_secret
 from lakeprep.config import load_settings
 from lakeprep.errors import ConfigError
+from lakeprep.ingest.pii import salt_for
 
 
 def test_secrets_manager_and_ssm_references(aws):
@@ -32,7 +31,6 @@ def test_ingest_reads_the_salt_from_the_named_secret(aws, monkeypatch):
     monkeypatch.setenv("LAKEPREP_PII_SALT_SECRET", "prod/pii-salt")
     monkeypatch.delenv("LAKEPREP_PII_SALT", raising=False)
     settings = load_settings("emr")
-    ctx = SimpleNamespace(settings=settings, spec=settings.table)
-    assert _salt(ctx, [settings.table("customers")]) == "from-the-secret"
+    assert salt_for(settings, [settings.table("customers")]) == "from-the-secret"
     monkeypatch.setenv("LAKEPREP_PII_SALT", "from-the-variable")  # the variable still wins
-    assert _salt(ctx, [settings.table("customers")]) == "from-the-variable"
+    assert salt_for(settings, [settings.table("customers")]) == "from-the-variable"

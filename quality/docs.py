@@ -1,16 +1,19 @@
-"""Keep validation results as JSON files and render them as Great Expectations Data Docs.
+"""Validation results as documents, and Great Expectations Data Docs rendered from them.
 
-One JSON file per run and table, named ``<UTC time>__<table>__<run id>.json``; Data Docs are
-built by a file-backed GE context rooted in a folder the caller chooses, then made to work
-offline: GE's pages load Bootstrap, jQuery and bootstrap-table from CDNs, so every remote
-``<link>``/``<script>`` is removed and the page gets inline styles and a small inline script
-that draws GE's JavaScript tables as plain HTML tables. Validation pages link to the lakeprep
-run report of their run when one is given.
+Pure: documents in, page files out (``{relative path: bytes}``); saving and reading them is the
+caller's, through lakeprep's storage layer (``jobs.gates``). GE renders a site with a file-backed
+context, which lives in a private scratch folder for the length of :func:`render_data_docs`; the
+pages are then made to work offline: GE's pages load Bootstrap, jQuery and bootstrap-table from
+CDNs, so every remote ``<link>``/``<script>`` is removed and the page gets inline styles and a
+small inline script that draws GE's JavaScript tables as plain HTML tables. Validation pages
+link to the lakeprep run report of their run when one is given.
 
->>> path = save_validation_result(report, "results/", run_id="r1")  # doctest: +SKIP
->>> index = build_data_docs("results/", "docs/")  # doctest: +SKIP
->>> index.name  # doctest: +SKIP
-'index.html'
+Example::
+
+    name, document = validation_document(report, run_id="r1")
+    pages = render_data_docs([document], "lake/_lakeprep/quality/docs")
+    pages[INDEX][:15]
+    # -> b'<!DOCTYPE html>'
 """
 
 from __future__ import annotations
@@ -37,16 +40,18 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-from pyarrow import fs as pafs
 
-from lakeprep.errors import InputError, UsageError
-from lakeprep.storage import join_uri, list_relative, resolve
+from lakeprep.errors import InputError
+from lakeprep.uris import is_remote, relative_link
 from quality.result import ValidationReport
 
-log = logging.getLogger(f"lakeprep.{__name__}")
+log = logging.getLogger(__name__)
 
 RESULT_FORMAT_VERSION = 1
 SITE_NAME = "local_site"
+# where the site's pages are, under the docs folder; the index page
+SITE = f"gx/uncommitted/data_docs/{SITE_NAME}"
+INDEX = f"{SITE}/index.html"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -54,35 +59,19 @@ def _safe(text: str) -> str:
     return _UNSAFE.sub("-", text).strip("-") or "unnamed"
 
 
-def save_validation_result(report: ValidationReport | Mapping[str, Any], folder: str | Path,
-                           run_id: str, table: str | None = None,
-                           extra: Mapping[str, Any] | None = None,
-                           now: datetime | None = None) -> Path:
-    """Write one validation result to ``folder`` as JSON and return its path.
-
-    ``report`` is a ``ValidationReport`` or its ``to_dict()``; ``extra`` adds e.g. the gate's
-    verdict and counts (``GateOutcome.to_dict()`` minus the report). The file holds ``run_id``,
-    ``table``, ``saved_at``, ``report`` and ``ge_result`` (what :func:`build_data_docs` reads).
-    """
-    name, document = validation_document(report, run_id, table, extra, now)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a file
-    log.info("saved validation result of %s (run %s) to %s", document["table"], run_id, path)
-    return path
-
-
 def validation_document(report: ValidationReport | Mapping[str, Any], run_id: str,
                         table: str | None = None, extra: Mapping[str, Any] | None = None,
                         now: datetime | None = None) -> tuple[str, dict[str, Any]]:
-    """The file name and JSON document :func:`save_validation_result` writes (a caller that
-    writes elsewhere, e.g. to S3 through ``lakeprep.storage``, writes the same)."""
+    """The file name (``<UTC time>__<table>__<run id>.json``) and JSON document of one
+    validation result.
+
+    ``report`` is a ``ValidationReport`` or its ``to_dict()``; ``extra`` adds e.g. the gate's
+    verdict and counts. The document holds ``run_id``, ``table``, ``saved_at``, ``report`` and
+    ``ge_result`` (what :func:`render_data_docs` reads).
+    """
     data = report.to_dict() if isinstance(report, ValidationReport) else dict(report)
     if "ge_result" not in data:
-        raise InputError(f"save_validation_result: a report with a 'ge_result' key expected, "
+        raise InputError(f"validation result: a report with a 'ge_result' key expected, "
                          f"found keys {sorted(data)}")
     table = table or data.get("table") or data["ge_result"].get("suite_name", "unknown")
     saved_at = (now or datetime.now(UTC)).astimezone(UTC)
@@ -98,27 +87,16 @@ def validation_document(report: ValidationReport | Mapping[str, Any], run_id: st
     }
 
 
-def load_validation_results(source: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Read saved result files: a folder (every ``*.json`` in it, oldest first) or paths."""
-    if isinstance(source, str | Path):
-        folder = Path(source)
-        if not folder.is_dir():
-            raise InputError(f"validation results folder {folder} does not exist")
-        paths = sorted(folder.glob("*.json"))
-    else:
-        paths = [Path(p) for p in source]
-    documents = []
-    for path in paths:
-        try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read validation result {path}: {exc}") from None
-        if not isinstance(document, dict) or "ge_result" not in document:
-            raise InputError(f"{path} is not a lakeprep validation result (no 'ge_result' key)")
-        documents.append(document)
-    if not documents:
-        raise InputError(f"no validation result files (*.json) found in {source}")
-    return documents
+def parse_validation_document(text: str | bytes, where: str) -> dict[str, Any]:
+    """A document written from :func:`validation_document`, read back; ``where`` names its file
+    in the error when it is not one."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"cannot read validation result {where}: {exc}") from None
+    if not isinstance(document, dict) or "ge_result" not in document:
+        raise InputError(f"{where} is not a lakeprep validation result (no 'ge_result' key)")
+    return document
 
 
 def _suite_from_result(ge_result: Mapping[str, Any]) -> gx.ExpectationSuite:
@@ -137,47 +115,48 @@ def _suite_from_result(ge_result: Mapping[str, Any]) -> gx.ExpectationSuite:
     return suite
 
 
-def build_data_docs(results: str | Path | Iterable[str | Path], docs_root: str | Path,
-                    reports: Mapping[str, str] | None = None) -> Path:
-    """Render saved validation results as GE Data Docs under ``docs_root``; return index.html.
+def render_data_docs(documents: Iterable[Mapping[str, Any]], docs_root: str,
+                     reports: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """The GE Data Docs site of ``documents``, as ``{path under docs_root: bytes}`` (the index
+    page is :data:`INDEX`).
 
-    ``results`` is a folder of files written by :func:`save_validation_result` or a list of
-    them. A file-backed GE context is created in ``docs_root`` (its ``gx/`` folder); each result
-    and its suite go into the context's stores, then GE builds the static site, which is then
-    made self-contained (:func:`make_offline`). ``reports`` maps run ids to their run report
-    (an HTML file); validation pages of those runs link to it.
+    ``docs_root`` is where the caller will keep the site (a folder or a URI); it only places
+    the links from validation pages to their run report (``reports``: run id -> report path).
     """
-    documents = load_validation_results(results)
-    docs_root = Path(docs_root)
-    docs_root.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(docs_root))
-    context.enable_analytics(False)  # no usage events leave the machine from a batch job
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    schema = ExpectationSuiteValidationResultSchema()
-    for document in documents:
-        ge_result = document["ge_result"]
-        suite = _suite_from_result(ge_result)
-        context.suites.add_or_update(suite)
-        meta_run = (ge_result.get("meta") or {}).get("run_id") or {}
-        run_id = RunIdentifier(run_name=document.get("run_id") or meta_run.get("run_name"),
-                               run_time=document.get("saved_at") or meta_run.get("run_time"))
-        # the page shows the result's own run id: make it the lakeprep run, not GE's __none__
-        ge_result = {**ge_result, "meta": {**(ge_result.get("meta") or {}),
-                                           "run_id": run_id.to_json_dict()}}
-        result = schema.load(ge_result)
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
-            run_id=run_id,
-            batch_identifier=_safe(str(document.get("table", "batch"))),
-        )
-        context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=[SITE_NAME])
-    index = docs_root / "gx" / "uncommitted" / "data_docs" / SITE_NAME / "index.html"
-    if not index.exists():
-        raise InputError(f"GE did not write Data Docs to {index}; check the context in {docs_root}")
-    make_offline(index.parent, reports or {})
-    log.info("built Data Docs for %d validation result(s): %s", len(documents), index)
-    return index
+    documents = list(documents)
+    if not documents:
+        raise InputError("no validation results to render")
+    with tempfile.TemporaryDirectory(prefix="lakeprep-docs-") as tmp:
+        context = gx.get_context(mode="file", project_root_dir=tmp)
+        context.enable_analytics(False)  # no usage events leave the machine from a batch job
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        schema = ExpectationSuiteValidationResultSchema()
+        for document in documents:
+            ge_result = document["ge_result"]
+            suite = _suite_from_result(ge_result)
+            context.suites.add_or_update(suite)
+            meta_run = (ge_result.get("meta") or {}).get("run_id") or {}
+            run_id = RunIdentifier(run_name=document.get("run_id") or meta_run.get("run_name"),
+                                   run_time=document.get("saved_at") or meta_run.get("run_time"))
+            # the page shows the result's own run id: make it the lakeprep run, not GE's __none__
+            ge_result = {**ge_result, "meta": {**(ge_result.get("meta") or {}),
+                                               "run_id": run_id.to_json_dict()}}
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+                run_id=run_id,
+                batch_identifier=_safe(str(document.get("table", "batch"))),
+            )
+            context.validation_results_store.set(key, schema.load(ge_result))
+        context.build_data_docs(site_names=[SITE_NAME])
+        site = Path(tmp) / SITE
+        if not (site / "index.html").exists():
+            raise InputError(f"GE did not render the Data Docs index ({INDEX})")
+        make_offline(site, reports or {}, final_root=f"{docs_root.rstrip('/')}/{SITE}")
+        pages = {f"{SITE}/{p.relative_to(site).as_posix()}": p.read_bytes()
+                 for p in sorted(site.rglob("*")) if p.is_file()}
+    log.info("rendered Data Docs of %d validation result(s): %d files", len(documents),
+             len(pages))
+    return pages
 
 
 # offline Data Docs ---------------------------------------------------------------------------
@@ -255,42 +234,11 @@ OFFLINE_JS = """
 """
 
 
-def publish_data_docs(results_uri: str, docs_uri: str,
-                      reports: Mapping[str, str] | None = None) -> str:
-    """Data Docs of the results under ``results_uri``, kept at ``docs_uri`` (local or s3://);
-    the index page's location.
-
-    GE renders into a local folder; on an object store the results are fetched into a scratch
-    folder first and the rendered site is uploaded next to the lake afterwards.
-    """
-    if "://" not in results_uri and "://" not in docs_uri:
-        results = Path(results_uri)
-        if not results.is_dir() or not any(results.glob("*.json")):
-            raise UsageError(f"no validation results in {results}: run a job with a gated "
-                             f"table first (e.g. lakeprep run ingest)")
-        return str(build_data_docs(results, docs_uri, reports=reports))
-    fs, root = resolve(results_uri)
-    names = [n for n in list_relative(fs, root) if n.endswith(".json")]
-    if not names:
-        raise UsageError(f"no validation results in {results_uri}: run a job with a gated "
-                         f"table first (e.g. lakeprep run ingest)")
-    with tempfile.TemporaryDirectory(prefix="lakeprep-docs-") as tmp:
-        local = Path(tmp) / "results"
-        local.mkdir()
-        for name in names:
-            with fs.open_input_stream(f"{root}/{name}") as src:
-                (local / Path(name).name).write_bytes(src.read())
-        site = Path(tmp) / "docs"
-        index = build_data_docs(local, site, reports=reports)
-        dest_fs, dest = resolve(docs_uri)
-        pafs.copy_files(str(site), dest, source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=dest_fs)
-        return join_uri(docs_uri, index.relative_to(site).as_posix())
-
-
-def make_offline(site: str | Path, reports: Mapping[str, str] | None = None) -> int:
+def make_offline(site: str | Path, reports: Mapping[str, str] | None = None,
+                 final_root: str | None = None) -> int:
     """Make every page of the GE site at ``site`` open without the network; link validation
-    pages to their run report (``reports``: run id -> report path). The number of pages."""
+    pages to their run report (``reports``: run id -> report path, linked relative to where
+    the site will be kept, ``final_root``, when that is a local folder). The number of pages."""
     site = Path(site)
     styles = site / "static" / "styles" / "data_docs_default_styles.css"
     ge_css = styles.read_text(encoding="utf-8") if styles.exists() else ""
@@ -311,7 +259,7 @@ def make_offline(site: str | Path, reports: Mapping[str, str] | None = None) -> 
 
         text = _REMOTE_IMG.sub(local_logo, text)
         text = text.replace("</head>", head + "</head>", 1)
-        link = _report_link(site, page, reports or {})
+        link = _report_link(site, page, reports or {}, final_root)
         if link:
             def with_link(m: re.Match[str], link: str = link) -> str:
                 return m.group(1) + link
@@ -322,7 +270,8 @@ def make_offline(site: str | Path, reports: Mapping[str, str] | None = None) -> 
     return pages
 
 
-def _report_link(site: Path, page: Path, reports: Mapping[str, str]) -> str:
+def _report_link(site: Path, page: Path, reports: Mapping[str, str],
+                 final_root: str | None = None) -> str:
     """The banner linking a validation page (validations/<suite>/<run>/<time>/<batch>.html) to
     the run report of its run."""
     parts = page.relative_to(site).parts
@@ -332,6 +281,8 @@ def _report_link(site: Path, page: Path, reports: Mapping[str, str]) -> str:
     target = reports.get(run)
     if not target:
         return ""
-    href = target if "://" in target else os.path.relpath(target, page.parent)
+    where = page.parent if final_root is None or is_remote(final_root) else \
+        Path(final_root, *parts[:-1])
+    href = relative_link(target, str(where))
     return (f'<div class="lakeprep-run">lakeprep run <b>{html.escape(run)}</b>: '
             f'<a href="{html.escape(href)}">run report</a></div>')

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.raw_reader import REASONS, SOURCE_FILE, read_raw
 from lakeprep.config import ColumnSpec, SourceSpec, TableSpec
 from lakeprep.errors import SchemaDriftError
+from lakeprep.ingest.reader import REASONS, SOURCE_FILE, read_raw
 from lakeprep.storage import FileInfo
 
 COLUMNS = [ColumnSpec(name="order_id", type="string", nullable=False),

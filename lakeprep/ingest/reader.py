@@ -51,15 +51,19 @@ from pyspark.sql import types as T
 from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
 from lakeprep.frames import cache
+from lakeprep.ingest.columns import (
+    EXTRA,
+    EXTRA_TYPE,
+    RAW_BYTES,
+    RAW_HEADER,
+    RAW_RECORD,
+    REASONS,
+    SOURCE_FILE,
+)
 from lakeprep.storage import FileInfo, parquet_columns, read_text_head
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-SOURCE_FILE, RAW_RECORD, REASONS = "_source_file", "_raw_record", "_reasons"
-RAW_BYTES = "_raw_bytes"  # the line's exact bytes, kept only when they are not valid UTF-8
-RAW_HEADER = "_raw_header"  # a CSV record's header line: its file's field names, for replays
-EXTRA = "_extra"  # declared as map<string,string>: undeclared keys of a record land here
-EXTRA_TYPE = "map<string,string>"
 MIN_TS, MAX_TS = "1900-01-01", "10000-01-01"  # supported range of timestamps and dates: [MIN, MAX)
 # Closes the array a JSON line is wrapped in: a line that parses as [<line>,SENTINEL] with exactly
 # two elements is exactly one JSON value (no second object, no trailing text).

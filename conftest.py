@@ -1,0 +1,38 @@
+"""What every test and doctest shares: one SparkSession for the whole test session (also in the
+namespace of the doctests that use ``spark``). The tests' own fixtures are in tests/conftest.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from _pytest.doctest import DoctestItem
+
+os.environ.setdefault("TZ", "UTC")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from lakeprep.spark import get_spark
+
+    session = get_spark(
+        "lakeprep-tests",
+        master="local[2]",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "2g",
+            "spark.sql.adaptive.enabled": "false",
+        },
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _doctest_spark(request: pytest.FixtureRequest) -> None:
+    """A doctest whose examples use ``spark`` gets the shared session (and only such a one
+    starts it)."""
+    item = request.node
+    if isinstance(item, DoctestItem) and any("spark" in e.source for e in item.dtest.examples):
+        request.getfixturevalue("doctest_namespace")["spark"] = request.getfixturevalue("spark")

@@ -1,0 +1,7 @@
+"""Raw files into typed rows with reasons: the readers of CSV, JSON lines and Parquet with the
+per-file column mapping (``reader``), ingest's column names (``columns``), PII hashing (``pii``),
+the shared ingest log (``log``) and the reports whose counts must add up (``report``).
+
+The ingest job (``jobs.ingest``) runs them. ``columns`` is pure and may be imported by anything
+(``features`` and ``quality`` included); the rest does I/O and is for ``lakeprep`` and ``jobs``.
+"""
