@@ -163,8 +163,14 @@ class Cluster:
         from lakeprep.spark import jar_paths
 
         self.jars.mkdir(parents=True, exist_ok=True)
+        (self.image / "delta").mkdir(parents=True, exist_ok=True)
         for jar in jar_paths():
             shutil.copy2(jar, self.jars / Path(jar).name)
+            # EMR's /usr/share/aws/delta/lib names its jars without versions
+            for emr_name in ("delta-spark", "delta-storage"):
+                if Path(jar).name.startswith(f"{emr_name}_") or Path(jar).name.startswith(
+                        f"{emr_name}-"):
+                    shutil.copy2(jar, self.image / "delta" / f"{emr_name}.jar")
         python = portable_python(self.image / "python")
         site = next((python / "lib").glob("python3.*/site-packages"))
         # a path in a .pth file joins sys.path, the .pth files inside it are not run: the

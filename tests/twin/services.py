@@ -208,7 +208,7 @@ class Twin:
                 if key == "spark.archives":
                     value = self._archives(value, folder)
                 if key == "spark.jars":
-                    value = value.replace(DELTA_LIB, f"{self.cluster.jars}/")
+                    value = value.replace(DELTA_LIB, f"{self.cluster.image / 'delta'}/")
                 token = f"{key}={value}"
             args.append(token)
         args = _drop_dangling_conf(args)
