@@ -4,10 +4,18 @@ logs are, and the last lines of the driver's error output when it failed.
 Where each service keeps a run's driver output:
 
 - EMR Serverless: the run's S3 monitoring location,
-  ``<logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/stderr.gz`` (and ``stdout.gz``);
-- EMR on EC2: the cluster's log URI, ``<LogUri>/<cluster>/steps/<step>/stderr.gz``;
+  ``<logUri>/applications/<app>/jobs/<run>/SPARK_DRIVER/stdout.gz`` and ``stderr.gz``.
+  spark-submit runs a Python driver with its error stream merged into its output, so the
+  job's own lines (lakeprep's log, ``error: ...``, a traceback) are in ``stdout.gz`` and
+  ``stderr.gz`` holds Spark's JVM log;
+- EMR on EC2: the cluster's log URI, ``<LogUri>/<cluster>/steps/<step>/stderr.gz`` and
+  ``stdout.gz`` (what spark-submit printed; in cluster mode the driver's own output is in the
+  YARN container logs under ``<LogUri>/<cluster>/containers/``);
 - Glue: CloudWatch Logs, group ``/aws-glue/jobs/error`` (driver stderr) and
   ``/aws-glue/jobs/output``, stream ``<job run id>``.
+
+A failed run's tail comes from the first of these that holds the job's own error (a line
+``error: ...`` or a Python traceback), else from the first that holds anything.
 """
 
 from __future__ import annotations
@@ -45,30 +53,44 @@ class RunFailed(LakeprepError):
 
 @dataclass(frozen=True)
 class DriverLogs:
-    """Where a run's driver output is, and how to read its error output."""
+    """Where a run's driver output is, and how to read the end of it."""
 
     where: str  # an s3:// folder, or "CloudWatch Logs <group>/<stream>"
-    stderr: str  # s3:// URI of stderr.gz, or "<group>/<stream>" for Glue
+    # s3:// URIs of .gz files, or "<group>/<stream>" in CloudWatch Logs: the likeliest home
+    # of the job's own error first
+    sources: tuple[str, ...]
 
     def tail(self, region: str | None, lines: int = TAIL_LINES) -> list[str]:
-        """The last ``lines`` lines of the driver's error output ([] when there is none)."""
+        """The last ``lines`` lines of the first source that holds the job's own error, else
+        of the first that holds anything ([] when there is none)."""
+        texts = [t for t in (self._read(s, region, lines) for s in self.sources) if t]
+        if not texts:
+            return []
+        own = next((t for t in texts if any(_job_error(line) for line in t)), texts[0])
+        return own[-lines:]
+
+    @staticmethod
+    def _read(source: str, region: str | None, lines: int) -> list[str]:
         try:
-            if self.stderr.startswith("s3://"):
-                bucket, key = split_s3(self.stderr)
+            if source.startswith("s3://"):
+                bucket, key = split_s3(source)
                 body = client("s3", region).get_object(Bucket=bucket, Key=key)["Body"].read()
-                text = gzip.decompress(body).decode("utf-8", "replace")
-                return text.splitlines()[-lines:]
-            group, stream = self.stderr.rsplit("/", 1)
+                return gzip.decompress(body).decode("utf-8", "replace").splitlines()
+            group, stream = source.rsplit("/", 1)
             events = client("logs", region).get_log_events(
                 logGroupName=group, logStreamName=stream, limit=lines,
                 startFromHead=False)["events"]
-            return [e["message"].rstrip("\n") for e in events][-lines:]
+            return [e["message"].rstrip("\n") for e in events]
         except Exception as e:  # the logs may not be there (yet): say so, keep the verdict
             message = aws_error_message(e)
             if message is None:
                 raise
-            log.debug("no driver log at %s: %s", self.stderr, message)
+            log.debug("no driver log at %s: %s", source, message)
             return []
+
+
+def _job_error(line: str) -> bool:
+    return line.startswith(("error:", "Traceback (most recent call last)"))
 
 
 def driver_logs(submitted: Submitted, region: str | None = None) -> DriverLogs | None:
@@ -77,7 +99,8 @@ def driver_logs(submitted: Submitted, region: str | None = None) -> DriverLogs |
     if submitted.target == "glue":
         stream = ids["run"]
         return DriverLogs(f"CloudWatch Logs {GLUE_ERROR_GROUP} and {GLUE_OUTPUT_GROUP}, "
-                          f"stream {stream}", f"{GLUE_ERROR_GROUP}/{stream}")
+                          f"stream {stream}", (f"{GLUE_ERROR_GROUP}/{stream}",
+                                               f"{GLUE_OUTPUT_GROUP}/{stream}"))
     if submitted.target == "emr":
         cluster = client("emr", region).describe_cluster(ClusterId=ids["cluster"])["Cluster"]
         root = cluster.get("LogUri")
@@ -85,12 +108,12 @@ def driver_logs(submitted: Submitted, region: str | None = None) -> DriverLogs |
             return None
         folder = f"{root.replace('s3n://', 's3://').rstrip('/')}/{ids['cluster']}/steps/" \
                  f"{ids['step']}/"
-        return DriverLogs(folder, f"{folder}stderr.gz")
+        return DriverLogs(folder, (f"{folder}stderr.gz", f"{folder}stdout.gz"))
     root = (submitted.log_uri or "").rstrip("/")
     if not root:
         return None
     folder = f"{root}/applications/{ids['application']}/jobs/{ids['run']}/SPARK_DRIVER/"
-    return DriverLogs(folder, f"{folder}stderr.gz")
+    return DriverLogs(folder, (f"{folder}stdout.gz", f"{folder}stderr.gz"))
 
 
 def run_state(submitted: Submitted, region: str | None = None) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import botocore.session
@@ -398,3 +399,34 @@ def test_a_secret_value_in_job_env_is_refused(env, dist, tmp_path):
     with pytest.raises(ConfigError, match=r"glue/deploy.yaml: deploy.job_env.LAKEPREP_PII_SALT: "
                                           r"a secret value never goes into a job definition"):
         deploy.plan("glue", "ingest", load_settings("glue", conf), dist)
+
+
+def test_a_failed_runs_tail_comes_from_the_log_that_holds_the_jobs_error(aws):
+    """Under spark-submit the Python driver's error stream is merged into its output: the
+    job's `error: ...` is in stdout.gz while stderr.gz holds Spark's log; Glue's may be in
+    either group. The tail shows the one with the job's error, wherever it is first listed."""
+    import gzip
+
+    s3 = aws("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    jvm = "\n".join(f"12:00:{i:02d} WARN TaskSetManager: lost task {i}" for i in range(30))
+    job = "INFO lakeprep.runtime: run x\nerror: s3://b/raw/orders: no such file\n"
+    for name, text in (("stderr.gz", jvm), ("stdout.gz", job)):
+        s3.put_object(Bucket=BUCKET, Key=f"logs/run/{name}", Body=gzip.compress(text.encode()))
+    folder = f"s3://{BUCKET}/logs/run/"
+    for order in (("stdout.gz", "stderr.gz"), ("stderr.gz", "stdout.gz")):
+        tail = runs.DriverLogs(folder, tuple(folder + n for n in order)).tail("us-east-1")
+        assert tail == job.splitlines()
+    # no job error anywhere: the first log that holds anything, its last lines
+    only_jvm = runs.DriverLogs(folder, (f"{folder}missing.gz", f"{folder}stderr.gz"))
+    assert only_jvm.tail("us-east-1", lines=3) == jvm.splitlines()[-3:]
+    logs = aws("logs")
+    now = int(time.time() * 1000)  # CloudWatch Logs drops events older than 14 days
+    for group, lines in (("/aws-glue/jobs/error", jvm.splitlines()),
+                         ("/aws-glue/jobs/output", job.splitlines())):
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="jr_1")
+        logs.put_log_events(logGroupName=group, logStreamName="jr_1", logEvents=[
+            {"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+    glue = runs.driver_logs(deploy.Submitted("glue", {"glue job": "j", "run": "jr_1"}))
+    assert glue is not None and glue.tail("us-east-1") == job.splitlines()
