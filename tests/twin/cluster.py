@@ -103,7 +103,7 @@ class Cluster:
                 "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_CONF_DIR": str(self.root / "conf"),
                 "TZ": "UTC", "PYSPARK_PYTHON": str(self.python)}
 
-    def start(self, service_env: dict[str, str]) -> Cluster:
+    def start(self) -> Cluster:
         self._image()
         for folder in ("workers", "drivers", "home", "conf", "logs"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
@@ -125,8 +125,9 @@ class Cluster:
             worker = ["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                       "--cores", "1", "--memory", WORKER_MEMORY, "--webui-port", str(free_port()),
                       "--work-dir", str(own / "work"), self.master_url]
-            env = {**service_env, "SPARK_LOCAL_DIRS": str(own / "local"),
-                   "TMPDIR": "/tmp"}
+            # no AWS settings: a run's role credentials and endpoint reach its executors
+            # through the run (tests/twin/services.py), as each run has its own role
+            env = {"SPARK_LOCAL_DIRS": str(own / "local"), "TMPDIR": "/tmp"}
             self._launch(f"worker-{n}", worker, env, [*hide, *others])
         self._wait_for_workers(2)
         return self
@@ -139,6 +140,20 @@ class Cluster:
             cmd, env={**self.base_env(), "SPARK_DAEMON_MEMORY": "256m", **env},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
+    def _master_state(self) -> dict:  # type: ignore[type-arg]
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.webui}/json/", timeout=10) as r:
+            return dict(json.load(r))
+
+    def applications(self) -> set[str]:
+        """The ids of every application the master has run or runs."""
+        state = self._master_state()
+        return {a["id"] for a in [*state.get("activeapps", []), *state.get("completedapps", [])]}
+
+    def executor_workers(self, app: str) -> list[str]:
+        """The workers that ran an executor of ``app`` (they keep its folder in their work
+        directory)."""
+        return sorted(w.name for w in self.workers_dir.iterdir() if (w / "work" / app).is_dir())
+
     def _wait_for_workers(self, count: int, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,10 +162,8 @@ class Cluster:
                     raise RuntimeError(f"a cluster process exited ({p.args}): see "
                                        f"{self.root / 'logs'}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.webui}/json/",
-                                            timeout=5) as r:
-                    if json.load(r).get("aliveworkers", 0) >= count:
-                        return
+                if self._master_state().get("aliveworkers", 0) >= count:
+                    return
             except OSError:
                 pass
             time.sleep(0.5)
@@ -173,11 +186,15 @@ class Cluster:
                     shutil.copy2(jar, self.image / "delta" / f"{emr_name}.jar")
         python = portable_python(self.image / "python")
         site = next((python / "lib").glob("python3.*/site-packages"))
-        # a path in a .pth file joins sys.path, the .pth files inside it are not run: the
-        # venv's editable lakeprep (a .pth finder) stays out
-        (site / "twin-image.pth").write_text(
-            next(p for p in map(Path, sys.path) if p.name == "site-packages"
-                 and (p / "pyspark").is_dir()).as_posix() + "\n")
+        # the test environment's third-party packages, linked one by one, lakeprep's own
+        # (editable) install left out: a run installs its wheel into this Python as Glue does
+        venv = next(p for p in map(Path, sys.path) if p.name == "site-packages"
+                    and (p / "pyspark").is_dir())
+        for entry in venv.iterdir():
+            if entry.name.startswith(("lakeprep", "__editable__", "_virtualenv")) or \
+                    entry.suffix == ".pth" or (site / entry.name).exists():
+                continue
+            (site / entry.name).symlink_to(entry)
 
     def stop(self) -> None:
         for p in reversed(self.processes):

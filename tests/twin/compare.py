@@ -20,17 +20,21 @@ from lakeprep.sagemaker.recordio import iter_frames
 from lakeprep.storage import S3Access
 
 RUN_COLUMNS = {"_run_id", "_ingested_at"}
+TESTING = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-def _s3(endpoint: str) -> Any:
+def _s3(endpoint: str, creds: dict[str, str] | None = None) -> Any:
+    creds = creds or TESTING
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
 
 
-def keys(endpoint: str, bucket: str, prefix: str = "") -> list[str]:
+def keys(endpoint: str, bucket: str, prefix: str = "",
+         creds: dict[str, str] | None = None) -> list[str]:
     out: list[str] = []
-    for page in _s3(endpoint).get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                         Prefix=prefix):
+    for page in _s3(endpoint, creds).get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                                Prefix=prefix):
         out += [o["Key"] for o in page.get("Contents", [])]
     return out
 
@@ -39,13 +43,14 @@ def _normal(value: Any, bucket: str) -> str:
     return repr(value).replace(bucket, "<bucket>")
 
 
-def tables(endpoint: str, bucket: str, prefix: str = "lake/") -> dict[str, list[Counter[str]]]:
+def tables(endpoint: str, bucket: str, prefix: str = "lake/",
+           creds: dict[str, str] | None = None) -> dict[str, list[Counter[str]]]:
     """``{table folder: [rows of version 0, rows of version 1, ...]}`` under ``prefix`` (the
     lake's own bookkeeping under ``_lakeprep`` aside)."""
-    roots = sorted({k.split("/_delta_log/")[0] for k in keys(endpoint, bucket, prefix)
+    roots = sorted({k.split("/_delta_log/")[0] for k in keys(endpoint, bucket, prefix, creds)
                     if "/_delta_log/" in k and "/_lakeprep/" not in f"/{k}"})
     options = S3Access(endpoint, "us-east-1", True).delta_options()
-    options.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    options.update(creds or TESTING)
     out = {}
     for root in roots:
         uri = f"s3://{bucket}/{root}"

@@ -35,7 +35,9 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -45,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from tests.moto_support import KEYS
 
 from .cluster import EXECUTOR_MEMORY, Cluster, hidden_from_nodes, isolated, spark_home
 
@@ -59,9 +63,20 @@ CLUSTER_CONF = {
     "spark.cores.max": "2",
     "spark.executor.instances": "2",
     "spark.sql.shuffle.partitions": "4",
+    # every executor says it is on host 127.0.0.1, so Spark would read a "host-local"
+    # executor's shuffle files straight from its disk; on separate machines (and here, where
+    # each worker's disk is hidden from the other) blocks travel over the network
+    "spark.shuffle.readHostLocalDisk": "false",
 }
 _SERVERLESS_RUN = re.compile(r"^/applications/([^/]+)/jobruns/?$")
 _SERVERLESS_GET = re.compile(r"^/applications/([^/]+)/jobruns/([^/?]+)")
+
+
+def service_env(endpoint: str, keys: dict[str, str] | None = None) -> dict[str, str]:
+    """What the service gives a run: the network (the AWS endpoint) and the role's
+    credentials; ``LAKEPREP_S3_ENDPOINT`` is the one lakeprep setting that stands for it."""
+    return {**KEYS, **(keys or {}), "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint, "LAKEPREP_S3_ENDPOINT": endpoint}
 
 
 @dataclass
@@ -75,15 +90,27 @@ class Run:
     stderr: str = ""
     stdout: str = ""
     argv: list[str] = field(default_factory=list)  # the spark-submit command run
+    apps: list[str] = field(default_factory=list)  # the applications the master ran for it
+    executors: dict[str, list[str]] = field(default_factory=dict)  # app -> workers it ran on
     installed: list[str] = field(default_factory=list)  # Glue: what pip installed
+    satisfied: list[str] = field(default_factory=list)  # Glue: what pip found in the image
     done: threading.Event = field(default_factory=threading.Event)
 
 
 class Twin:
-    """The twin endpoint (``url``); ``runs`` by the id the service gave them."""
+    """The twin endpoint (``url``); ``runs`` by the id the service gave them.
 
-    def __init__(self, cluster: Cluster, moto: str, service_env: dict[str, str]):
+    ``service_env`` is what a run gets from the service: the endpoint and the run's role
+    credentials, with which the twin also fetches the run's artefacts and writes its logs (the
+    services do both as the run's role); ``control`` are the credentials of the twin's own
+    look-ups (the job definition, the cluster), the service's side (default: the run's).
+    """
+
+    def __init__(self, cluster: Cluster, moto: str, service_env: dict[str, str],
+                 control: dict[str, str] | None = None):
         self.cluster, self.moto, self.service_env = cluster, moto, service_env
+        self.control = control or {k: service_env[k] for k in ("AWS_ACCESS_KEY_ID",
+                                                                "AWS_SECRET_ACCESS_KEY")}
         self.runs: dict[str, Run] = {}
         self._lock = threading.Lock()  # one run at a time: the cluster has two cores
         twin = self
@@ -107,17 +134,19 @@ class Twin:
         self.server.shutdown()
         self.server.server_close()
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, as_run: bool = True) -> Any:
+        """A client as the run's role (``as_run``) or as the service itself."""
+        keys = self.service_env if as_run else self.control
         return boto3.client(service, endpoint_url=self.moto, region_name="us-east-1",
-                            aws_access_key_id=self.service_env["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=self.service_env["AWS_SECRET_ACCESS_KEY"])
+                            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
 
     # the HTTP front ------------------------------------------------------------------------
     def _handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         target = h.headers.get("X-Amz-Target", "")
-        headers = {k: v for k, v in h.headers.items() if k.lower() not in ("host",
-                                                                           "content-length")}
+        # the Host header stays: it is part of what the caller signed (SigV4)
+        headers = {k: v for k, v in h.headers.items() if k.lower() != "content-length"}
         request = urllib.request.Request(self.moto + h.path, data=body or None,
                                          headers=headers, method=h.command)
         try:
@@ -253,13 +282,13 @@ class Twin:
         defaults = _emr_spark_defaults()
         cluster_conf = [x for k, v in defaults.items() for x in ("--conf", f"{k}={v}")]
         self._submit(run, folder, [*cluster_conf, *out], driver_env, classpath=True)
-        log_uri = self.client("emr").describe_cluster(ClusterId=cluster_id)["Cluster"].get(
-            "LogUri")
+        emr = self.client("emr", as_run=False)
+        log_uri = emr.describe_cluster(ClusterId=cluster_id)["Cluster"].get("LogUri")
         if log_uri:
             self._s3_logs(run, f"{log_uri.rstrip('/')}/{cluster_id}/steps/{step_id}/")
 
     def _glue(self, run: Run, request: dict[str, Any], run_id: str) -> None:
-        job = self.client("glue").get_job(JobName=request["JobName"])["Job"]
+        job = self.client("glue", as_run=False).get_job(JobName=request["JobName"])["Job"]
         arguments = {**job.get("DefaultArguments", {}), **(request.get("Arguments") or {})}
         folder = self._driver_folder(run_id)
         script = self._fetch(job["Command"]["ScriptLocation"], folder)
@@ -294,6 +323,9 @@ class Twin:
                                f"{done.stderr.strip().splitlines()[-1:]}")
         installed = re.findall(r"Successfully installed (.*)", done.stdout)
         run.installed = installed[0].split() if installed else []
+        # the rest of what the wheel requires, found in the image
+        run.satisfied = re.findall(r"Requirement already satisfied: ([A-Za-z0-9_.\-]+)",
+                                   done.stdout)
 
     # mechanics --------------------------------------------------------------------------------
     def _driver_folder(self, run_id: str) -> Path:
@@ -302,10 +334,24 @@ class Twin:
         return folder
 
     def _fetch(self, uri: str, folder: Path) -> Path:
-        bucket, key = uri.removeprefix("s3://").split("/", 1)
-        dest = folder / key.rsplit("/", 1)[-1]
-        self.client("s3").download_file(bucket, key, str(dest))
+        """``uri`` in the run's folder, read as the run's role."""
+        dest = folder / uri.rsplit("/", 1)[-1]
+        os.link(self._kept(uri), dest)
         return dest
+
+    def _kept(self, uri: str) -> Path:
+        """The twin's copy of ``uri``, downloaded once per content (ETag): every run reads the
+        object's metadata as its role, the 260 MiB archive is not downloaded per run."""
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        s3 = self.client("s3")
+        etag = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"').replace("/", "_")
+        kept = self.cluster.drivers_dir / "_fetched" / etag / key.rsplit("/", 1)[-1]
+        if not kept.is_file():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_name(kept.name + ".partial")
+            s3.download_file(bucket, key, str(partial))
+            partial.rename(kept)
+        return kept
 
     def _archives(self, value: str, folder: Path) -> str:
         """Fetch each archive, unpack it in the driver's folder under its alias (as the
@@ -315,13 +361,13 @@ class Twin:
         for item in value.split(","):
             uri, _, alias = item.partition("#")
             path = self._fetch(uri, folder)
-            # unpacked once per archive (its key carries its content hash), then linked into
-            # each run's folder: the same fresh tree a service's container gets, in seconds
-            unpacked = self.cluster.drivers_dir / "_archives" / uri.removeprefix("s3://").replace(
-                "/", "_")
+            # unpacked once per content, then linked into each run's folder: the same fresh
+            # tree a service's container gets, in seconds
+            unpacked = self._kept(uri).parent / "unpacked"
             if not unpacked.is_dir():
-                partial = unpacked.with_name(unpacked.name + ".partial")
-                partial.mkdir(parents=True, exist_ok=True)
+                partial = unpacked.with_name("unpacked.partial")
+                shutil.rmtree(partial, ignore_errors=True)
+                partial.mkdir()
                 subprocess.run(["tar", "xzf", str(path), "-C", str(partial)], check=True)
                 partial.rename(unpacked)
             subprocess.run(["cp", "-al", str(unpacked), str(folder / (alias or path.name))],
@@ -340,6 +386,9 @@ class Twin:
         conf["spark.driver.extraClassPath"] = jars if classpath else s3_jars
         conf["spark.executor.extraClassPath"] = jars if classpath else s3_jars
         conf["spark.local.dir"] = str(folder / "local")
+        # the run's role credentials and network reach every executor of the run, as the
+        # service's containers have them
+        conf.update({f"spark.executorEnv.{k}": v for k, v in self.service_env.items()})
         tail = [x for k, v in conf.items() for x in ("--conf", f"{k}={v}")]
         # the request's own values first; the cluster's sizes and master override
         entry_at = next(i for i, a in enumerate(args) if a.endswith(".py") and
@@ -350,12 +399,16 @@ class Twin:
         env = {**self.cluster.base_env(), **self.service_env, **driver_env,
                "SPARK_LOCAL_DIRS": str(folder / "local")}
         hide = [*hidden_from_nodes(), self.cluster.workers_dir]
+        before = self.cluster.applications()
         done = subprocess.run(isolated(cmd, hide), cwd=folder, env=env, capture_output=True,
                               text=True, timeout=1800)
+        run.apps = sorted(self.cluster.applications() - before)
+        run.executors = {app: self.cluster.executor_workers(app) for app in run.apps}
         run.returncode, run.stdout, run.stderr = done.returncode, run.stdout + done.stdout, \
             done.stderr
         if done.returncode:
-            run.message = error_line(done.stderr) or f"driver exited {done.returncode}"
+            run.message = error_line(done.stdout, done.stderr) or \
+                f"driver exited {done.returncode}"
 
     def _s3_logs(self, run: Run, folder_uri: str) -> None:
         bucket, prefix = folder_uri.removeprefix("s3://").split("/", 1)
@@ -379,13 +432,19 @@ class Twin:
                 logs.put_log_events(logGroupName=group, logStreamName=run_id, logEvents=events)
 
 
-def error_line(stderr: str) -> str:
-    """The driver's error line: lakeprep's ``error: ...``, else the last line of the output."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith("error:") or line.startswith("Error:"):
-            return line
-    return lines[-1] if lines else ""
+def error_line(stdout: str, stderr: str) -> str:
+    """The driver's error line (the service's state details): lakeprep's ``error: ...``, or
+    a Python exception's last line, from the Python driver's output (spark-submit merges its
+    error stream into its output); else the last line of Spark's log."""
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(("error:", "Error:")):
+            return lines[i]
+        if lines[i].startswith("Traceback (most recent call last)"):
+            return next((line for line in reversed(lines[i:]) if not line.startswith(
+                ("at ", "..."))), lines[-1])
+    jvm = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return jvm[-1] if jvm else ""
 
 
 def _drop_dangling_conf(args: list[str]) -> list[str]:

@@ -12,13 +12,16 @@ import tarfile
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from jobs.cli import main
+from tests import moto_support
 from tests.moto_support import KEYS, make_bucket
 
 from . import compare
 from .cluster import hidden_from_nodes, isolated
+from .services import Twin, service_env
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
@@ -80,6 +83,17 @@ def reference(moto_server, tmp_path_factory, spark):
 def _account(endpoint: str, target: str, bucket: str, monkeypatch, twin) -> None:
     """The AWS resources a user has before deploying (bucket, role, cluster or application)
     and the deployer's environment: the service APIs go to the twin, the rest to moto."""
+    _resources(endpoint, target, bucket, monkeypatch)
+    _front(monkeypatch, twin)
+
+
+def _front(monkeypatch, twin) -> None:
+    """Glue, EMR and EMR Serverless calls go to ``twin``."""
+    for service in ("GLUE", "EMR", "EMR_SERVERLESS"):
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", twin.url)
+
+
+def _resources(endpoint: str, target: str, bucket: str, monkeypatch) -> None:
     make_bucket(endpoint, bucket)
     _secret(endpoint)
     iam = _client(endpoint, "iam")
@@ -93,8 +107,7 @@ def _account(endpoint: str, target: str, bucket: str, monkeypatch, twin) -> None
         pass
     arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
     for k, v in {**KEYS, "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint,
-                 "AWS_ENDPOINT_URL_GLUE": twin.url, "AWS_ENDPOINT_URL_EMR": twin.url,
-                 "AWS_ENDPOINT_URL_EMR_SERVERLESS": twin.url, "LAKEPREP_BUCKET": bucket,
+                 "LAKEPREP_BUCKET": bucket,
                  "LAKEPREP_GLUE_ROLE_ARN": arn, "LAKEPREP_EMR_SERVERLESS_ROLE_ARN": arn,
                  "LAKEPREP_DEPLOY_POLL_SECONDS": "1"}.items():
         monkeypatch.setenv(k, v)
@@ -144,10 +157,18 @@ def test_the_twin_runs_the_four_jobs_like_a_local_run(target, reference, twin, t
     options = json.loads(argv[argv.index("--LAKEPREP_ARGS") + 1]) if target == "glue" else \
         argv[-2:]
     assert options == ["--set", "customer"]
-    assert all("spark://127.0.0.1" in " ".join(r.argv) for r in ran)
-    if target == "glue":  # Glue's pip installed the wheel and nothing of Spark
-        assert any(p.startswith("lakeprep") for p in ran[0].installed), ran[0].installed
-        assert not {p.split("-")[0] for p in ran[0].installed} & {"pyspark", "delta", "py4j"}
+    # each job was one application of the standalone master, with executors on both workers
+    # (not a local session inside the driver)
+    for job, run in zip([j for j, _ in JOBS] + ["reproduce"], ran, strict=True):
+        assert len(run.apps) == 1, (job, run.apps)
+        assert run.executors[run.apps[0]] == ["worker-1", "worker-2"], (job, run.executors)
+    if target == "glue":  # Glue's pip installed the wheel and required nothing of Spark
+        for run in ran:
+            assert [p for p in run.installed if p.startswith("lakeprep-")], run.stdout[-3000:]
+            assert run.satisfied, run.stdout[-3000:]  # what the image had: its requirements
+            required = {p.lower().replace("_", "-") for p in run.satisfied} | {
+                p.rsplit("-", 1)[0].lower() for p in run.installed}
+            assert not required & {"pyspark", "delta-spark", "py4j"}, required
     assert compare.tables(moto_server, bucket) == reference["tables"]
     assert compare.channels(moto_server, bucket) == reference["channels"]
     assert set(reference["tables"]) >= {"lake/bronze/customers", "lake/bronze/orders",
@@ -157,21 +178,26 @@ def test_the_twin_runs_the_four_jobs_like_a_local_run(target, reference, twin, t
 
 def test_a_job_failing_in_the_twin_fails_the_deploy_with_its_error_line(
         twin, twin_dist, moto_server, monkeypatch, capsys):
+    """Export from a lake that has no feature table: the job fails on the cluster, --wait
+    exits non-zero with the run's error line and shows the end of the driver's output, read
+    back from the run's S3 monitoring location where the twin wrote it."""
     bucket = "twin-failing"
     _account(moto_server, "emr-serverless", bucket, monkeypatch, twin)
     code, out, err = _deploy(capsys, "emr-serverless", "export", twin_dist, [])
-    assert code != 0
     run = list(twin.runs.values())[-1]
+    assert code != 0 and run.returncode not in (0, None), err
     assert "emr-serverless run: FAILED" in out
-    assert "error: no export" in run.stderr or "error:" in run.stderr, \
-        f"{run.argv}\n--- driver ---\n{run.stderr[-6000:]}"
+    # the job's own error line, in the Python driver's output (spark-submit merges its stderr)
+    own = [line for line in run.stdout.splitlines() if line.startswith("error: ")]
+    assert own and run.message == own[-1], f"{run.argv}\n--- driver ---\n{run.stdout[-6000:]}"
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("error: emr-serverless run ") and " ended FAILED: error: " in \
-        lines[-1], err
-    assert run.message in lines[-1]
+    assert lines[-1].startswith("error: emr-serverless run ") and \
+        lines[-1].endswith(f" ended FAILED: {own[-1]}"), err
     # the driver's last lines, read back from the run's S3 monitoring location
-    assert any(line.startswith("  |") and "error:" in line for line in lines), err
-    assert f"s3://{bucket}/lakeprep/logs/applications/" in out
+    tail = [line.removeprefix("  | ") for line in lines if line.startswith("  |")]
+    assert own[-1] in tail and len(tail) > 1, err
+    logs = f"s3://{bucket}/lakeprep/logs/applications/"
+    assert f"driver logs: {logs}" in out and run.apps
 
 
 def test_the_archive_runs_where_the_builders_python_does_not_exist(twin_dist, tmp_path):
@@ -197,3 +223,83 @@ def test_the_archive_runs_where_the_builders_python_does_not_exist(twin_dist, tm
     assert prefix == base == str(target) and has_delta == "True"
     assert not (target / "pyvenv.cfg").exists()
     assert not list((target / "lib").glob("python3.11/site-packages/pyspark"))
+
+
+# the run under IAM enforcement ------------------------------------------------------------------
+def _user(endpoint: str, name: str, policy: dict) -> dict[str, str]:
+    """An IAM user whose one policy is ``policy``; its access key as AWS variables."""
+    iam = _client(endpoint, "iam")
+    iam.create_user(UserName=name)
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+def as_moto_checks(policy: dict) -> dict:
+    """The policy as moto can enforce it: moto checks an S3 request against its bucket or
+    object ARN, but a request to any other service against the resource ``*``, which an
+    ARN-scoped statement never matches; so those statements' Resource becomes ``*`` (their
+    actions still bound the run). S3 statements stay as generated."""
+    statements = []
+    for st in policy["Statement"]:
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        if not all(a.startswith("s3:") for a in actions):
+            st = {**st, "Resource": "*"}
+        statements.append(st)
+    return {**policy, "Statement": statements}
+
+
+@pytest.fixture
+def iam_moto():
+    """A moto server of its own, for the run under IAM access control (the switch is the
+    server's, see tests.moto_support.enforce_iam)."""
+    with moto_support.serve() as endpoint:
+        yield endpoint
+
+
+def test_a_run_whose_only_credentials_are_the_job_role_policy(
+        reference, cluster, twin_dist, iam_moto, monkeypatch, capsys):
+    """EMR Serverless ingest where the run's credentials (driver, executors, the artefacts it
+    fetches and the logs it writes) are an IAM user holding the generated execution-role
+    policy and nothing else, on a moto server that enforces IAM: an action the policy lacks
+    fails the run."""
+    bucket = "twin-iam"
+    admin = _user(iam_moto, "twin-service", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    _resources(iam_moto, "emr-serverless", bucket, monkeypatch)
+    s3 = _client(iam_moto, "s3")
+    for key, body in reference["raw"].items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    assert main(["iam-policy", "--env", "emr", "--conf-dir", str(CONF)]) == 0
+    generated = json.loads(capsys.readouterr().out)["emr-serverless-execution-role"]["policy"]
+    job = _user(iam_moto, "job-role", as_moto_checks(generated))
+    twin = Twin(cluster, iam_moto, service_env(iam_moto, job), control=admin)
+    try:
+        _front(monkeypatch, twin)
+        for k, v in admin.items():  # the deployer: not what this test limits
+            monkeypatch.setenv(k, v)
+        moto_support.enforce_iam(iam_moto)
+
+        # the switch is on: the role cannot write its own artefacts, nor read another bucket
+        as_job = boto3.client("s3", endpoint_url=iam_moto, region_name="us-east-1",
+                              aws_access_key_id=job["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=job["AWS_SECRET_ACCESS_KEY"])
+        for denied in (lambda: as_job.put_object(Bucket=bucket, Key="lakeprep/artifacts/x",
+                                                 Body=b"x"),
+                       lambda: as_job.list_objects_v2(Bucket="elsewhere")):
+            with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+                denied()
+
+        code, out, err = _deploy(capsys, "emr-serverless", "ingest", twin_dist, JOBS[0][1])
+        run = list(twin.runs.values())[-1]
+        assert code == 0, f"exit {code}\n{err}\n--- driver ---\n{run.stderr[-8000:]}"
+        assert len(run.apps) == 1 and run.executors[run.apps[0]] == ["worker-1", "worker-2"]
+        written = compare.tables(iam_moto, bucket, creds=admin)
+        assert written and {root: written[root] for root in written} == {
+            root: reference["tables"][root] for root in written}
+        # the run's logs were written as the role, where --wait said
+        assert f"s3://{bucket}/lakeprep/logs/applications/" in out
+    finally:
+        twin.close()
