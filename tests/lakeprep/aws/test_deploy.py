@@ -151,12 +151,8 @@ def test_no_setting_of_the_deployers_machine_reaches_a_job(env, dist, capsys, mo
 
 def test_a_value_with_whitespace_is_refused_naming_its_key(env, dist, tmp_path, monkeypatch):
     monkeypatch.setenv("LAKEPREP_EMR_SERVERLESS_APP_ID", "app-1")
-    conf = tmp_path / "conf"
-    import shutil
-
-    shutil.copytree(REPO / "conf", conf)
-    with (conf / "emr/lakeprep.yaml").open("a") as f:
-        f.write("spark:\n  conf:\n    spark.driver.extraJavaOptions: -Da=1 -Db=2\n")
+    conf = _conf_with(tmp_path, "emr/lakeprep.yaml",
+                      "spark:\n  conf:\n    spark.driver.extraJavaOptions: -Da=1 -Db=2\n")
     with pytest.raises(ConfigError, match=r"emr/lakeprep.yaml: spark.conf.spark.driver."
                                           r"extraJavaOptions: .* holds whitespace"):
         deploy.plan("emr-serverless", "ingest", load_settings("emr", conf), dist)
@@ -389,13 +385,19 @@ def test_missing_artefact_stops_the_deploy_before_anything_is_created(env, dist,
     assert glue.list_jobs()["JobNames"] == jobs_before
 
 
-def test_a_secret_value_in_job_env_is_refused(env, dist, tmp_path):
-    conf = tmp_path / "conf"
+def _conf_with(tmp_path: Path, file: str, added: str) -> Path:
+    """A copy of the repo's conf with ``added`` appended to ``file``."""
     import shutil
 
+    conf = tmp_path / "conf"
     shutil.copytree(REPO / "conf", conf)
-    with (conf / "glue/deploy.yaml").open("a") as f:
-        f.write("    LAKEPREP_PII_SALT: oops\n")
+    with (conf / file).open("a") as f:
+        f.write(added)
+    return conf
+
+
+def test_a_secret_value_in_job_env_is_refused(env, dist, tmp_path):
+    conf = _conf_with(tmp_path, "glue/deploy.yaml", "    LAKEPREP_PII_SALT: oops\n")
     with pytest.raises(ConfigError, match=r"glue/deploy.yaml: deploy.job_env.LAKEPREP_PII_SALT: "
                                           r"a secret value never goes into a job definition"):
         deploy.plan("glue", "ingest", load_settings("glue", conf), dist)
