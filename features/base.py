@@ -17,10 +17,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.ml import Model
-from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import Params
 from pyspark.ml.param.shared import HasInputCols, HasOutputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -29,26 +27,9 @@ from features.registry import as_list
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-HANDLE_INVALID = ("error", "null")
 # Set by features.fused while it fits a pipeline level: it answers aggregate, aggregate_by and
 # category_stats requests of every stage of the level from shared passes, not one per stage.
 STATS_PROVIDER: ContextVar[Any] = ContextVar("lakeprep_stats_provider", default=None)
-
-
-class FittedModel(Model, DefaultParamsReadable, DefaultParamsWritable):
-    """The one base of lakeprep's fitted models: fitted values are Params (``fitted_param``).
-
-    So ``save``/``load`` (DefaultParamsWritable/Readable) persist a model completely, with no
-    extra files, and a model's output schema depends only on its Params, never on the batch.
-    """
-
-
-def fitted_param(name: str, doc: str) -> Param:
-    """A Param that holds a fitted value (JSON-serialisable), so that models persist with no files.
-
-    >>> leftTailCaps = fitted_param("leftTailCaps", "lower cap per column")
-    """
-    return Param(Params._dummy(), name, doc, typeConverter=TypeConverters.identity)
 
 
 def check_choice(stage: str, name: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -252,11 +233,12 @@ def aggregate_by(df: DataFrame, key: str, exprs: Mapping[str, Column]) -> dict[A
     return {r["_key"]: {n: r[a] for n, a in zip(names, aliases, strict=True)} for r in rows}
 
 
-def invalid_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:
-    """The value to emit for an invalid input: a runtime error naming stage/column, or null."""
+def out_of_domain_value(policy: str, stage: str, column: str, what: str, value: Column) -> Column:
+    """The output for a value outside a transform's domain under ``handleOutOfDomain``: a
+    runtime error naming stage, column and value, or null."""
     if policy == "null":
         return F.lit(None)
     return F.raise_error(F.concat(
         F.lit(f"{stage}: column '{column}' has value "), value.cast("string"),
-        F.lit(f" where {what}; fix the input or set handleInvalid='null'"),
+        F.lit(f" where {what}; fix the input or set handleOutOfDomain='null'"),
     ))

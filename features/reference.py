@@ -19,13 +19,17 @@ True
 from __future__ import annotations
 
 import inspect
+import typing
 from typing import Any
 
+from pyspark.ml import Estimator
 from pyspark.ml.param import Param
 
 from features.base import param_rules
+from features.persistence import FittedModel
 from features.registry import standard_output_columns
 from features.spec import load_operations
+from lakeprep.inference.stages import support
 
 # What each op does with missing (null/NaN) and unseen values, and where it differs from its
 # nearest scikit-learn / feature-engine / scipy counterpart. For lakeprep's own stages the class
@@ -96,9 +100,9 @@ CONTRACT: dict[str, tuple[str, str]] = {
                     "sklearn PolynomialFeatures(interaction_only) products (exact)."),
     "lag_features": ("null values lag as null; the first k rows of a series get null.",
                      "pandas groupby().shift(k) (exact)."),
-    "log": ("null/NaN pass through; x + offset <= 0 per handleInvalid (error or null).",
+    "log": ("null/NaN pass through; x + offset <= 0 per handleOutOfDomain (error or null).",
             "numpy log/log2/log10 (exact)."),
-    "log1p": ("null/NaN pass through; x <= -1 per handleInvalid.", "numpy log1p (exact)."),
+    "log1p": ("null/NaN pass through; x <= -1 per handleOutOfDomain.", "numpy log1p (exact)."),
     "math_features": ("null in any input gives null for sum/prod/mean (unlike pandas' skipna).",
                       "feature-engine MathFeatures on complete rows (std ddof=1)."),
     "max_abs_scale": ("vectors carry no nulls; NaN propagates; non-finite max |x| raises.",
@@ -119,8 +123,8 @@ CONTRACT: dict[str, tuple[str, str]] = {
                                  "pandas groupby window aggregates (exact)."),
     "polynomial_expansion": ("MLlib: NaN propagates, null vectors fail (documented exception).",
                              "sklearn PolynomialFeatures(include_bias=False), other order."),
-    "power_transform": ("fit over finite values; null/NaN pass through; constant column or "
-                        "non-finite transform raises.",
+    "power_transform": ("fit over finite values; null/NaN pass through; Box-Cox of x <= 0 per "
+                        "handleOutOfDomain; constant column or non-finite transform raises.",
                         "sklearn PowerTransformer lambdas within 1e-5 (scipy's brent)."),
     "regex_tokenizer": ("null text gives a null array.",
                         "MLlib RegexTokenizer tokens (exact); sklearn CountVectorizer "
@@ -214,6 +218,15 @@ def _writes(cls: type) -> str:
     return (inspect.getdoc(declare) or "").splitlines()[0].rstrip(".")
 
 
+def fitted_model_class(cls: type) -> type[FittedModel] | None:
+    """The lakeprep model an estimator's fit returns (its ``_fit`` annotation), or None."""
+    fit = getattr(cls, "_fit", None)
+    if fit is None or cls.__module__.startswith("pyspark"):
+        return None
+    model = typing.get_type_hints(fit).get("return")
+    return model if isinstance(model, type) and issubclass(model, FittedModel) else None
+
+
 def _param_rows(cls: type) -> list[str]:
     rules = param_rules(cls)
     # the keyword defaults of __init__ (pyspark.ml's idiom): no instance, so no JVM, is needed
@@ -231,6 +244,22 @@ def _param_rows(cls: type) -> list[str]:
     return rows
 
 
+def saved_class(cls: type) -> str:
+    """The class name a fitted stage of ``cls`` is saved under (what the inference runtime
+    reads): MLlib's Scala model class, or lakeprep's ``<Stage>Model`` for an estimator."""
+    if not cls.__module__.startswith("pyspark"):
+        mllib = next((c for c in cls.__mro__[1:] if c.__module__.startswith("pyspark.ml.feature")),
+                     None)
+        if mllib is None:
+            model = "Model" if issubclass(cls, Estimator) else ""
+            return f"{cls.__module__}.{cls.__name__}{model}"
+        cls = mllib  # an MLlib stage with lakeprep's fit checks saves MLlib's model
+    if cls.__name__ == "QuantileDiscretizer":
+        return "org.apache.spark.ml.feature.Bucketizer"
+    model = "Model" if issubclass(cls, Estimator) else ""
+    return f"org.apache.spark.ml.feature.{cls.__name__}{model}"
+
+
 def render_ops_markdown() -> str:
     """The whole op reference as Markdown (the content of docs/ops.md)."""
     ops = load_operations()
@@ -243,11 +272,13 @@ def render_ops_markdown() -> str:
            "overflow near +-1.8e308) raises at fit time naming the op, the spec step and the "
            "column; finite input gives finite output unless noted; parameter values are checked "
            "when the spec is built (exit 2).", "",
-           "| op | stage | null / NaN / unseen | reference and convention |",
-           "|---|---|---|---|"]
+           "| op | stage | null / NaN / unseen | reference and convention | at inference "
+           "(`lakeprep serve`, no Spark) |",
+           "|---|---|---|---|---|"]
     for op, cls in sorted(ops.items()):
         missing, reference = CONTRACT.get(op, ("(undocumented)", "(undocumented)"))
-        out.append(f"| `{op}` | `{cls.__module__}.{cls.__name__}` | {missing} | {reference} |")
+        out.append(f"| `{op}` | `{cls.__module__}.{cls.__name__}` | {missing} | {reference} | "
+                   f"{support(saved_class(cls))}. |")
     out += ["", "## Edge cases", ""]
     for family, cases in EDGE_CASES.items():
         out += [f"### {family}", "", "| case | behaviour |", "|---|---|"]
@@ -277,6 +308,10 @@ def _op_section(op: str, cls: type) -> list[str]:
     summary = doc.split("\n\n")[0].replace("\n", " ")
     out = [f"### `{op}`", "", f"`{cls.__module__}.{cls.__name__}`: {summary}", "",
            f"Writes: {_writes(cls)}.", ""]
+    model = fitted_model_class(cls)
+    if model is not None:
+        out += [f"Fitted model data (`data/`, Parquet, `{model.__name__}`): "
+                f"`{model.DATA_SCHEMA}`.", ""]
     if not cls.__module__.startswith("pyspark"):
         body = doc.split("\n\n")[1:]
         prose = [p.replace("\n", " ") for p in body if not p.lstrip().startswith(">>>")]

@@ -37,6 +37,7 @@ from pyspark.sql.types import StructType
 from features.base import check_params, param_rules
 from features.errors import FeatureInputError, FeatureSpecError
 from features.fused import fit_stages
+from features.persistence import merged_over_mro
 from features.registry import OUTPUT_PARAMS, as_list, operations, output_columns, stage_class
 from lakeprep.errors import LakeprepError, Problem
 
@@ -219,6 +220,11 @@ def _location(err: Any) -> str:
 def _param_problem(cls: type, params: Mapping[str, Any]) -> str | None:
     """What is wrong with a step's params (names, types, rules), or None; no JVM is used."""
     valid = param_names(cls)
+    renamed = merged_over_mro(cls, "RENAMED_PARAMS")
+    former = sorted(p for p in params if p in renamed and p not in valid)
+    if former:
+        return "; ".join(f"parameter {p!r} of {cls.__name__} is called {renamed[p]!r} now: "
+                         "rename it in the spec" for p in former)
     unknown = sorted(set(params) - set(valid))
     if unknown:
         return (f"unknown parameter(s) {unknown}; valid parameters of {cls.__name__}: "

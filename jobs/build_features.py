@@ -14,79 +14,38 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.ml import PipelineModel
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.rows import build_rows, parse_problems
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
-from lakeprep.config import Settings
+from lakeprep import quarantine
 from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
+from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
 from lakeprep.frames import cache
+from lakeprep.inference.schema import SCHEMA_FILE, schema_json
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 FEATURES_COL = "features"
 BASELINE_FILE = "drift_baseline.json"
-
-
-@dataclass
-class FeatureReport:
-    table: str
-    cutoff: str
-    rows: int = 0
-    label_balance: dict[str, int] = field(default_factory=dict)
-    feature_names: list[str] = field(default_factory=list)
-    version: int | None = None
-    model_path: str = ""
-    inputs: list[dict[str, Any]] = field(default_factory=list)
-    drift: dict[str, Any] | None = None
-    feature_set: str = ""
-
-    def lines(self) -> list[str]:
-        src = ", ".join(f"{i['table']}@v{i['version']}" for i in self.inputs)
-        head = f"set {self.feature_set}: " if self.feature_set else ""
-        out = [f"{head}{self.table}: {self.rows:,} rows as of {self.cutoff} from {src}; "
-               f"{len(self.feature_names)} features; version {self.version}",
-               f"pipeline model: {self.model_path}"]
-        if self.label_balance:
-            out.append("label balance: " + ", ".join(f"{k}: {v:,}" for k, v in
-                                                      sorted(self.label_balance.items())))
-        if self.drift:
-            worst = ", ".join(f"{f['feature']} {f['psi']:.3f}" for f in self.drift["drifted"][:5])
-            out.append(f"drift vs training baseline: {self.drift['verdict']}"
-                       + (f" ({worst})" if worst else ""))
-        return out
-
-
-@dataclass
-class SetsReport:
-    """What a run over feature sets did: a report per set built, a reason per set skipped."""
-
-    reports: dict[str, FeatureReport] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> FeatureReport:
-        return self.reports[name]
-
-    def lines(self) -> list[str]:
-        out = [line for r in self.reports.values() for line in r.lines()]
-        return out + [f"set {name}: skipped: {why}" for name, why in self.skipped.items()]
 
 
 @job("build-features")
@@ -110,7 +69,7 @@ def run(ctx: JobContext, cutoff: date | None = None, feature_set: str | None = N
         with hold(location, ctx.run_id, ctx.job):
             report.reports[name] = _build_set(ctx, name, fs, day)
             sweep_table(location, opts)
-            sweep_models(models_root(ctx.settings, fs), location, opts)
+            sweep_models(ctx.settings.models_root(fs), location, opts)
     return report
 
 
@@ -129,7 +88,7 @@ def ready_sets(ctx: JobContext, feature_set: str | None,
     sets = settings.feature_sets(feature_set)
     problems = []
     for name, fs in sets.items():
-        for key, problem in parse_problems(set_expressions(fs)).items():
+        for key, problem in parse_problems(fs.expressions()).items():
             problems.append(f"{settings.where('features', 'sets', name, *key.split('.'))}: "
                             f"features.sets.{name}.{key}: {problem}")
     if problems:
@@ -153,16 +112,6 @@ def _sources(fs: FeatureSet) -> list[str]:
     return fs.sources()
 
 
-def set_expressions(fs: FeatureSet) -> dict[str, str]:
-    """Every Spark SQL expression of a set, by its key under the set."""
-    if isinstance(fs, RowsSet):
-        exprs = {"label.expr": fs.label.expr} if fs.label else {}
-        if fs.row_id.expr:
-            exprs["row_id.expr"] = fs.row_id.expr
-        return exprs
-    return {f"snapshot.derived.{k}": v for k, v in fs.snapshot.derived.items()}
-
-
 def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
     snap, inputs = _snapshot(ctx, name, fs, day, with_label=True)
     label = fs.label_name
@@ -170,7 +119,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
     report = FeatureReport(fs.table, day, inputs=inputs, feature_set=name)
     snap = cache(snap)
-    outcome = None
+    outcome = finite = None
     try:
         # the bronze -> features gate checks the snapshot before anything is fitted on it;
         # under `fail` it raises and nothing is written, under `quarantine` the rows it sets
@@ -179,43 +128,103 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         train = outcome.passed if outcome is not None and outcome.passed is not None else snap
         report.rows = train.count()
         if report.rows == 0:
-            raise InputError(f"{fs.table} (feature set {name}): no rows as of {day}: "
-                             f"{_empty_reason(fs)}")
+            raise no_rows(ctx, name, fs, fs.table, day)
         model = _fit(pipeline, train, fs.table, day)
         out = model.transform(train)
         report.feature_names = feature_names(model, out)
-        report.model_path = f"{models_root(ctx.settings, fs)}/{ctx.run_id}"
+        # the assembled vector's gate: before anything of this run is saved or written
+        finite = check_vectors(ctx, name, fs, fs.table,
+                               out.select(*_quoted(snap.columns), FEATURES_COL),
+                               report.feature_names)
+        kept, report.rows = vectors_kept(finite, out, report.rows, fs.table, name)
+        set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
+        report.model_path = f"{ctx.settings.models_root(fs)}/{ctx.run_id}"
         model.save(report.model_path)
         baseline = DriftBaseline.fit(train, features=_drift_features(fs, train),
                                      bins=ctx.settings.require_features().drift.bins)
         write_text(ctx.spark, f"{report.model_path}/{BASELINE_FILE}",
                    json.dumps(baseline.to_dict(), indent=1))
+        # the column types the pipeline was fitted on: the Spark-free runtime (lakeprep serve)
+        # converts records to them, as Spark's output depends on them
+        write_text(ctx.spark, f"{report.model_path}/{SCHEMA_FILE}", schema_json(
+            (f.name, f.dataType.simpleString()) for f in train.schema.fields))
         point("features.model_saved")  # saved, not committed: where the kill tests strike
-        result = _result(out, snap.columns)
-        if label:  # from the cached training rows: no second run of the pipeline's transform
+        result = _result(kept, snap.columns)
+        if label:  # from the cached training rows (no second run of the pipeline's
+            # transform) unless the vector gate set some aside
+            rows = kept.select(label) if set_aside else train
             report.label_balance = {str(r[0]): int(r[1]) for r in
-                                    train.groupBy(label).count().collect()}
+                                    rows.groupBy(label).count().collect()}
         meta = ctx.commit_metadata(
             table=fs.table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
-            gate=gates.summary(outcome),
+            gate=commit_summary(outcome, finite),
             features={"set": name, "kind": fs.kind, "names": report.feature_names,
                       "label": label, "entity": fs.id_column, "column": FEATURES_COL,
-                      "pipeline_model": report.model_path,
+                      "non_finite": fs.non_finite, "pipeline_model": report.model_path,
                       "drift_baseline": f"{report.model_path}/{BASELINE_FILE}"})
         report.version = ctx.table(fs.table).overwrite_partitions(result, meta).version
         gates.set_aside_gate(ctx, fs.table, outcome)
+        set_aside_vectors(ctx, fs.table, finite, snap.columns)
     finally:
-        if outcome is not None:
-            outcome.unpersist()
+        for gate in (outcome, finite):
+            if gate is not None:
+                gate.unpersist()
         snap.unpersist()
     return report
 
 
-def _empty_reason(fs: FeatureSet) -> str:
-    if isinstance(fs, RowsSet):
-        return (f"no {fs.source} row passes time_filter {fs.time_filter}" if fs.time_filter
-                else f"{fs.source} is empty")
-    return f"no {fs.snapshot.entity_table} row existed before the cutoff"
+def check_vectors(ctx: JobContext, name: str, fs: FeatureSet, table: str, assembled: DataFrame,
+                  names: list[str]) -> GateOutcome | None:
+    """The set's gate on the vectors it is about to write to ``table`` (its feature or its
+    inference table; ``features.sets.<name>.non_finite``): None when the set allows NaN and
+    +-inf; raises ``GateFailed`` under ``fail`` when any is there."""
+    if fs.non_finite == "allow":
+        log.info("feature set %s: NaN and +-inf allowed in %s (non_finite: allow)", name,
+                 FEATURES_COL)
+        return None
+    key = f"features.sets.{name}.non_finite"
+    remedy = (f"impute them in the set's pipeline, or set {key} (in "
+              f"{ctx.settings.where('features', 'sets', name)}) to quarantine or allow")
+    return gates.check_finite(ctx, table, assembled, FEATURES_COL, names, fs.non_finite,
+                              remedy=remedy)
+
+
+def vectors_kept(finite: GateOutcome | None, out: DataFrame, rows: int, table: str, name: str
+                 ) -> tuple[DataFrame, int]:
+    """The rows to write after the vector gate and their count; an error when it set every
+    row aside."""
+    if finite is None or not finite.counts.get("quarantined") or finite.passed is None:
+        return out, rows
+    if finite.counts["passed"] == 0:
+        raise InputError(f"{table} (feature set {name}): every row's {FEATURES_COL} holds NaN "
+                         f"or +-inf ({'; '.join(finite.reasons)}); nothing was written")
+    return finite.passed, finite.counts["passed"]
+
+
+def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
+                      columns: list[str]) -> int | None:
+    """The rows the vector gate split off, as the table stores them plus their reasons, into
+    the table's quarantine (keyed by its primary key)."""
+    if finite is None or finite.quarantined is None or not finite.counts.get("quarantined"):
+        return None
+    rows = _result(finite.quarantined, [*columns, FAILED_EXPECTATIONS_COLUMN])
+    # array<double> whose elements may be null, as a merge's union reads the table back: the
+    # quarantine keeps one column type across rebuilds
+    rows = rows.withColumn(FEATURES_COL, F.col(FEATURES_COL).cast("array<double>"))
+    keys = ctx.spec(table).primary_key or columns
+    return quarantine.set_aside(ctx, table, rows, keys,
+                           {"quarantined": finite.counts["quarantined"]})
+
+
+def _quoted(columns: list[str]) -> list[Column]:
+    return [F.col(f"`{c}`") for c in columns]
+
+
+def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
+    """The error of a set that has no rows as of ``day``: its window and its data's dates."""
+    return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
+                      f"{fs.window(day)}, and {data_dates(ctx, fs).describe()}; give a "
+                      f"--cutoff that puts data in that window")
 
 
 def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:
@@ -251,7 +260,7 @@ def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_labe
 
 def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
     # Delta stores no ML vectors: the assembled vector lands as array<double>
-    return out.select(*[F.col(f"`{c}`") for c in snapshot_columns],
+    return out.select(*_quoted(snapshot_columns),
                       vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
@@ -269,13 +278,4 @@ def _drift_summary(drift: Any) -> dict[str, Any]:
                          "verdict": drift.features[name].verdict} for name in drift.drifted],
             "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
 
-
-def models_root(settings: Settings, fs: FeatureSet) -> str:
-    """Where a feature set's pipeline models are saved, one folder per run."""
-    root = settings.lake.layers.get("features")
-    if not root:
-        raise ConfigError(f"{settings.where('lake', 'layers')}: lake.layers.features is not "
-                          f"set; the pipeline model is saved there")
-    folder = settings.require_features().models_folder
-    return f"{root.rstrip('/')}/{folder}/{fs.table}"
 

@@ -30,8 +30,8 @@ from lakeprep.lake.sweep import sweep_exports
 from lakeprep.lineage import DatasetRef, table_ref
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
-from lakeprep.sagemaker import ChannelFiles, Manifest, SourceTable, WriteOptions, write_manifest
-from lakeprep.sagemaker.export import as_vector, write_splits
+from lakeprep.sagemaker import Manifest, SourceTable, WriteOptions, write_manifest
+from lakeprep.sagemaker.export import ExportReport, as_vector, write_splits
 from lakeprep.uris import absolute, join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -124,30 +124,6 @@ def output_root(ctx: JobContext, cfg: ExportSettings) -> str:
         raise ConfigError(f"{ctx.settings.where(SECTION, 'output')}: export.output: not "
                           f"set and lake.layers.exports is not configured; set one of them")
     return join_uri(absolute(layer), f"{cfg.source_table}/{ctx.run_id}")
-
-
-@dataclass
-class ExportReport:
-    """What one export wrote; ``lines()`` is what the CLI prints."""
-
-    run_id: str
-    source_table: str
-    source_version: int
-    output: str
-    manifest_uri: str
-    rows: dict[str, int]
-    channels: dict[str, dict[str, ChannelFiles]]
-
-    def lines(self) -> list[str]:
-        total = sum(self.rows.values())
-        out = [f"{self.source_table} version {self.source_version}: {total:,} rows -> "
-               f"{', '.join(f'{k} {v:,}' for k, v in self.rows.items())}"]
-        for channel, formats in self.channels.items():
-            for fmt, files in formats.items():
-                out.append(f"  {channel}/{fmt}: {files.rows:,} rows in {len(files.files)} "
-                           f"file(s) -> {files.uri}")
-        out.append(f"manifest: {self.manifest_uri}")
-        return out
 
 
 @job("export")

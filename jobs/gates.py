@@ -18,20 +18,22 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from pyspark.sql import DataFrame, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 
 from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import UsageError
-from lakeprep.lake import LakeTable
+from lakeprep.ingest.columns import PROBLEMS
+from lakeprep.ingest.problems import summarize
+from lakeprep.quarantine import set_aside
 from lakeprep.runtime import JobContext
+from lakeprep.sagemaker.checks import profile_channel
 from lakeprep.storage import read_files, write_files
 from lakeprep.uris import join_uri
 from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
-from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, run_gate
+from quality.finite import VectorCounts, finite_gate
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary, run_gate
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-OCCURRENCE = "_occurrence"
 
 
 def results_folder(ctx: JobContext) -> str:
@@ -74,79 +76,42 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
     return outcome
 
 
-def set_aside(ctx: JobContext, table: str, rows: DataFrame, keys: Sequence[str],
-              counts: dict[str, int], inputs: list[dict[str, Any]] | None = None,
-              partition_by: Sequence[str] = ()) -> int | None:
-    """Merge ``rows`` into ``<table>_quarantine`` (with :func:`resettle`, the one writer of a
-    quarantine table: ingest's parse rejects, rows a `quarantine` gate split off); its new
-    version.
-
-    Idempotent: a row already there under ``keys`` is left alone, so a re-run of the same batch
-    adds nothing; identical rows of one batch stay distinct (numbered by ``_occurrence``).
-    """
-    w = Window.partitionBy(*[F.col(f"`{k}`") for k in keys]).orderBy(F.lit(1))
-    rows = rows.withColumn(OCCURRENCE, F.row_number().over(w))
-    spec = ctx.spec(table)
-    meta = ctx.commit_metadata(table=spec.quarantine_name, source_table=table, inputs=inputs,
-                               counts=counts)
-    return quarantine_table(ctx, table, partition_by).merge(
-        rows, [*keys, OCCURRENCE], meta, when_matched="ignore", evolve=True).version
-
-
-def resettle(ctx: JobContext, table: str, changed: DataFrame | None, gone: DataFrame | None,
-             keys: Sequence[str], counts: dict[str, int],
-             inputs: list[dict[str, Any]] | None = None,
-             partition_by: Sequence[str] = ()) -> int | None:
-    """After a replay of ``<table>_quarantine``: the records still set aside take their new
-    reasons (``changed``), the others leave it (``gone``: promoted, or duplicates); the
-    quarantine table's new version, or None when nothing changed."""
-    quarantine = quarantine_table(ctx, table, partition_by)
-    meta = ctx.commit_metadata(table=ctx.spec(table).quarantine_name, source_table=table,
-                               inputs=inputs, counts=counts)
-    version = None
-    if changed is not None and not changed.isEmpty():
-        version = quarantine.merge(changed, list(keys), meta, when_matched="update").version
-    if gone is not None:
-        version = quarantine.delete(gone, list(keys), meta).version
-    return version
-
-
-def quarantine_table(ctx: JobContext, table: str, partition_by: Sequence[str] = ()
-                     ) -> LakeTable:
-    """The quarantine table of ``table`` (``TableSpec.quarantine_location``)."""
-    return ctx.table_at(ctx.spec(table).quarantine_location, list(partition_by))
+def check_finite(ctx: JobContext, table: str, df: DataFrame, column: str,
+                 names: Sequence[str], policy: str, remedy: str = "") -> GateOutcome:
+    """The gate on the assembled vector ``column`` of ``df`` (about to be written to ``table``):
+    one Spark job counts, per slot, the rows holding NaN or +-inf (vectorised over Arrow
+    batches, sparse vectors as they are); recorded like every gate (validation result,
+    ``ctx.gates``, the commit's summary). Raises ``GateFailed`` under ``fail`` naming each slot
+    by its feature name and rows, then ``remedy``; under ``quarantine`` the caller writes
+    ``outcome.passed`` and sets ``outcome.quarantined`` aside."""
+    profile = profile_channel(df, column, None)
+    counts = VectorCounts(profile.rows, profile.nonfinite_rows, dict(profile.nonfinite))
+    outcome = finite_gate(df, counts, column, names, table, policy, remedy=remedy)
+    _save(ctx, table, outcome)
+    ctx.gates.append((table, outcome))
+    log.info("gate %s (non-finite features, %s): %s %s", table, policy, outcome.verdict.value,
+             outcome.counts)
+    outcome.raise_if_failed()
+    return outcome
 
 
 def set_aside_gate(ctx: JobContext, table: str, outcome: GateOutcome | None) -> int | None:
-    """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole."""
+    """The rows a `quarantine` gate split off from what ``table`` writes, set aside whole, with
+    why as data (``_problems``)."""
     if outcome is None or outcome.quarantined is None or not outcome.counts.get("quarantined"):
         return None
+    keys = [c for c in outcome.quarantined.columns if c != FAILED_EXPECTATIONS_COLUMN]
     rows = outcome.quarantined
-    keys = [c for c in rows.columns if c != FAILED_EXPECTATIONS_COLUMN]
-    return set_aside(ctx, table, rows, keys, {"quarantined": outcome.counts["quarantined"]})
-
-
-def summary(outcome: GateOutcome | None) -> dict[str, Any] | None:
-    """What a commit records of the gate that let it through."""
-    if outcome is None:
-        return None
-    report = outcome.report
-    return {
-        "suite": report.suite_name,
-        "policy": outcome.policy.value,
-        "verdict": outcome.verdict.value,
-        "statistics": dict(report.statistics),
-        "counts": dict(outcome.counts),
-        "assertions": [{"assertion": o.expectation, "success": bool(o.success),
-                        "column": ", ".join(o.columns) if o.columns else None}
-                       for o in report.outcomes],
-    }
+    if outcome.problems is not None:
+        rows = rows.withColumn(PROBLEMS, outcome.problems)
+    return set_aside(ctx, table, rows, keys, {"quarantined": outcome.counts["quarantined"]},
+                     problems=summarize(outcome.problem_groups()))
 
 
 def _save(ctx: JobContext, table: str, outcome: GateOutcome) -> None:
     """Keep the validation result next to the lake (a local folder or s3://)."""
     name, document = validation_document(outcome.report, ctx.run_id, table,
-                                         {"gate": summary(outcome)})
+                                         {"gate": commit_summary(outcome)})
     folder = results_folder(ctx)
     write_files(folder, {name: json.dumps(document, indent=2, default=str).encode()})
     log.info("validation result: %s", join_uri(folder, name))

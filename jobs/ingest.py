@@ -31,12 +31,14 @@ from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
 from jobs import gates
+from lakeprep import quarantine
 from lakeprep.config import Settings, TableSpec
 from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import cache, one_row
 from lakeprep.ingest.columns import (
     INGESTED_AT,
     METADATA_COLUMNS,
+    PROBLEMS,
     RAW_COLUMNS,
     RAW_RECORD,
     REASONS,
@@ -45,6 +47,7 @@ from lakeprep.ingest.columns import (
 )
 from lakeprep.ingest.log import ingested_files, record_files
 from lakeprep.ingest.pii import protect, salt_for
+from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, problem_groups, summarize
 from lakeprep.ingest.reader import parse_lines, read_raw, records_as_lines, validate_types
 from lakeprep.ingest.report import IngestReport, ReplayReport
 from lakeprep.lake.base import WriteResult
@@ -54,13 +57,13 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import FileInfo, file_checksums, glob_files
 from lakeprep.uris import absolute, local_path
-from quality.gate import FAILED_EXPECTATIONS_COLUMN
+from quality.gate import FAILED_EXPECTATIONS_COLUMN, commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, RUN_ID, INGESTED_AT)
+QUARANTINED = (SOURCE_FILE, *RAW_COLUMNS, REASONS, PROBLEMS, RUN_ID, INGESTED_AT)
 # a quarantined record is its file, its raw text and which of its identical copies it is
-QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, gates.OCCURRENCE]
+QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, quarantine.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
 
 
@@ -139,33 +142,42 @@ def _ingest_table(ctx: JobContext, spec: TableSpec, salt: str | None) -> IngestR
     batch = read_raw(ctx.spark, raw, new, spec.schema_drift, spec.max_new_columns)
     report.extra_columns = batch.extra_columns if spec.schema_drift == "evolve" else []
 
-    def set_aside(bad: DataFrame) -> int | None:
+    def set_aside(bad: DataFrame, problems: ProblemSummary) -> int | None:
         if not report.quarantined:
             return None
-        return gates.set_aside(
+        return quarantine.set_aside(
             ctx, spec.name, bad.withColumn("ingest_date", F.to_date(INGESTED_AT)),
             QUARANTINE_KEYS[:2], {"quarantined": report.quarantined},
             inputs=[{"table": spec.upstream, "kind": "files", "files": report.files}],
-            partition_by=QUARANTINE_PARTITIONS)
+            partition_by=QUARANTINE_PARTITIONS, problems=problems)
 
     _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report,
           [{"table": raw.name, "kind": "files", "files": report.files}], set_aside)
     record_files(ctx, spec.name, new, report.version)
     # the table's commit holds the counts known before the write; log the final ones
-    log.info("%s", report.line())
+    _log(report)
     return report
 
 
+def _log(report: IngestReport) -> None:
+    log.info("%s", report.line())
+    for line in report.problem_lines():
+        log.info("%s: set aside: %s", report.table, line)
+
+
 def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestReport,
-          inputs: list[dict[str, Any]], quarantine: Callable[[DataFrame], int | None],
+          inputs: list[dict[str, Any]],
+          quarantine: Callable[[DataFrame, ProblemSummary], int | None],
           commit_empty: bool = True) -> None:
     """Parsed rows into the bronze table: the good ones deduplicated, gated and merged in one
     commit (without ``commit_empty``, none when no row passes); the rejected ones (parse
-    reasons, gate failures) handed to ``quarantine``. Fills the counts of ``report``."""
+    reasons, gate failures) handed to ``quarantine`` with their problems grouped. Fills the
+    counts of ``report``."""
     # without a primary key, the whole record is the key; maps (``_extra``) cannot be compared
     # in Spark, so they do not take part
     keys = spec.primary_key or [f.name for f in prepared.schema.fields
-                                if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS, REASONS)
+                                if f.name not in (*METADATA_COLUMNS, *RAW_COLUMNS, REASONS,
+                                                  PROBLEMS)
                                 and not isinstance(f.dataType, T.MapType)]
     # One cached frame: every parsed row, ranked among the good rows of its key. One
     # aggregation over it fills the cache and counts what was read, rejected and kept; the
@@ -180,7 +192,7 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
         report.rows_read, report.quarantined = int(c["n"]), int(c["bad"])
         kept = int(c["kept"])
         report.duplicates_in_batch = report.rows_read - report.quarantined - kept
-        deduped = rows.where(~bad_row & (F.col(_RANK) == 1)).drop(REASONS, _RANK)
+        deduped = rows.where(~bad_row & (F.col(_RANK) == 1)).drop(REASONS, PROBLEMS, _RANK)
         outcome = None
         try:
             # the gate sees exactly what would land; under `fail` nothing is written below
@@ -195,7 +207,7 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
                     to_write.drop(*RAW_COLUMNS), keys,
                     ctx.commit_metadata(table=spec.name, inputs=inputs,
                                         counts=report.counts_before_write(),
-                                        gate=gates.summary(outcome)),
+                                        gate=commit_summary(outcome)),
                     when_matched="update" if spec.primary_key else "ignore",
                     order_by=spec.order_by, evolve=spec.schema_drift == "evolve")
             report.rows_inserted, report.rows_updated = res.rows_inserted, res.rows_updated
@@ -205,9 +217,17 @@ def _land(ctx: JobContext, spec: TableSpec, prepared: DataFrame, report: IngestR
             report.quarantined += gate_quarantined
             bad = rows.where(bad_row).select(*QUARANTINED)
             if gate_bad is not None and gate_quarantined:
+                assert outcome is not None and outcome.problems is not None
                 bad = bad.unionByName(gate_bad.withColumn(
-                    REASONS, F.col(FAILED_EXPECTATIONS_COLUMN)).select(*QUARANTINED))
-            report.quarantine_version = quarantine(bad)
+                    REASONS, F.col(FAILED_EXPECTATIONS_COLUMN))
+                    .withColumn(PROBLEMS, outcome.problems).select(*QUARANTINED))
+            # parse reasons grouped over the cache, the gate's from its own counts
+            problems = summarize([
+                *(problem_groups(rows.where(bad_row)) if report.quarantined > gate_quarantined
+                  else []),
+                *(outcome.problem_groups() if outcome is not None else [])])
+            report.problems = problems.to_dict()
+            report.quarantine_version = quarantine(bad, problems)
         finally:
             if outcome is not None:
                 outcome.unpersist()
@@ -230,20 +250,22 @@ def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestR
     salt = salt_for(ctx.settings, [spec])
     with hold(spec.location, ctx.run_id, ctx.job):
         report = _replay(ctx, spec, raw, salt, file)
-    log.info("%s", report.line())
+    _log(report)
     return [report]
 
 
 def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
             file: str | None) -> ReplayReport:
-    quarantine = gates.quarantine_table(ctx, spec.name, QUARANTINE_PARTITIONS)
-    if not quarantine.exists():
+    held = quarantine.quarantine_table(ctx, spec.name, QUARANTINE_PARTITIONS)
+    if not held.exists():
         raise UsageError(f"--replay-quarantine {spec.name}: the table has no quarantine table "
                          f"({spec.quarantine_location}): none of its ingests set a record "
                          f"aside, so there is nothing to replay")
     report = ReplayReport(spec.name, file=file, version=ctx.table(spec.name).version(),
-                          quarantine_version=quarantine.version())
-    records = quarantine.read()
+                          quarantine_version=held.version())
+    records = held.read()
+    if PROBLEMS not in records.columns:  # set aside before reasons were data
+        records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
     if file is not None:
         files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
         report.file = _quarantined_file(spec, file, files)
@@ -257,21 +279,25 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
         inputs = [{"table": spec.quarantine_name, "kind": "table", "location":
                    spec.quarantine_location, "version": report.quarantine_version}]
 
-        def requarantine(bad: DataFrame) -> int | None:
+        def requarantine(bad: DataFrame, problems: ProblemSummary) -> int | None:
             # A record's outcome depends on its text alone, so identical copies share it: the
             # copies still failing keep their place (with their new reasons, where those
-            # changed), the others leave.
-            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"))
+            # changed, or were not yet data), the others leave.
+            still = (bad.select(SOURCE_FILE, RAW_RECORD, F.col(REASONS).alias("__new"),
+                                F.col(PROBLEMS).alias("__new_problems"))
                      .dropDuplicates([SOURCE_FILE, RAW_RECORD]))
             both = records.join(still, [SOURCE_FILE, RAW_RECORD])
-            changed = (both.where(F.col(REASONS) != F.col("__new"))
-                       .withColumn(REASONS, F.col("__new")).drop("__new"))
+            changed = (both.where(~F.col(REASONS).eqNullSafe(F.col("__new"))
+                                  | ~F.col(PROBLEMS).eqNullSafe(F.col("__new_problems")))
+                       .withColumn(REASONS, F.col("__new"))
+                       .withColumn(PROBLEMS, F.col("__new_problems"))
+                       .drop("__new", "__new_problems"))
             gone = records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
-            version = gates.resettle(
+            version = quarantine.resettle(
                 ctx, spec.name, changed if report.quarantined else None,
                 gone if report.quarantined < report.rows_read else None, QUARANTINE_KEYS,
                 {"replayed": report.rows_read, "quarantined": report.quarantined}, inputs,
-                QUARANTINE_PARTITIONS)
+                QUARANTINE_PARTITIONS, problems=problems)
             return version if version is not None else report.quarantine_version
 
         _land(ctx, spec, _prepare(ctx, spec, raw, batch.rows, salt), report, inputs,

@@ -17,13 +17,11 @@ from typing import Any
 from jobs.build_features import BASELINE_FILE
 from jobs.gates import load_results, results_folder
 from lakeprep.errors import InputError
-from lakeprep.ingest.reader import REASONS
 from lakeprep.report.record import RunRecord
 from lakeprep.report.run import Drift, RunEvidence, build_report
 from lakeprep.runtime import JobContext
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
-from quality.gate import FAILED_EXPECTATIONS_COLUMN
 
 
 def build(ctx: JobContext, rec: RunRecord) -> str:
@@ -32,7 +30,6 @@ def build(ctx: JobContext, rec: RunRecord) -> str:
     evidence = RunEvidence(
         validations={run_id: [d for d in results if d.get("run_id") == run_id]
                      for run_id in rec.job_runs.values()},
-        reason_columns=(REASONS, FAILED_EXPECTATIONS_COLUMN),
         drift=_drift(ctx, rec.features or {}))
     return build_report(ctx, rec, evidence)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pyarrow import fs as pafs
 
@@ -26,54 +26,13 @@ from lakeprep.errors import ConfigError, InputError
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext, job
 from lakeprep.sagemaker import SourceTable, WriteOptions, read_manifest
-from lakeprep.sagemaker.compare import ChannelDiff, compare_channels
+from lakeprep.sagemaker.compare import ReproduceReport, compare_channels
 from lakeprep.sagemaker.export import as_vector, write_splits
 from lakeprep.sagemaker.manifest import manifest_uri as manifest_location
 from lakeprep.storage import resolve
 from lakeprep.uris import absolute, join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-@dataclass
-class ReproduceReport:
-    """Whether an export's channels rebuild row for row; ``lines()`` is what the CLI prints."""
-
-    manifest_uri: str
-    export_run_id: str
-    source_table: str
-    source_version: int
-    config_hash_recorded: str
-    config_hash_now: str
-    rebuilt_at: str | None  # None when the temporary rebuild was deleted
-    diffs: list[ChannelDiff]
-
-    @property
-    def identical(self) -> bool:
-        return bool(self.diffs) and all(d.identical for d in self.diffs)
-
-    @property
-    def config_changed(self) -> bool:
-        return self.config_hash_recorded != self.config_hash_now
-
-    def lines(self) -> list[str]:
-        out = [f"reproduce export {self.export_run_id} ({self.manifest_uri}) from "
-               f"{self.source_table} version {self.source_version}"]
-        if self.config_changed:
-            out.append(f"config hash changed since the export: {self.config_hash_recorded} -> "
-                       f"{self.config_hash_now} (split, label and formats come from the "
-                       f"manifest; features column and file layout from the current conf)")
-        else:
-            out.append(f"config hash {self.config_hash_now} unchanged")
-        for d in self.diffs:
-            out.append(d.line())
-            out += [f"      {e}" for e in d.examples]
-        if self.rebuilt_at:
-            out.append(f"rebuild kept at {self.rebuilt_at}")
-        bad = sum(not d.identical for d in self.diffs)
-        out.append("IDENTICAL: every channel and format rebuilt row for row" if self.identical
-                   else f"DIFFERENT: {bad} of {len(self.diffs)} channel format(s) differ")
-        return out
-
 
 def _source_table(ctx: JobContext, src: SourceTable) -> LakeTable:
     """The recorded table: by its catalog name when it still lives at the recorded place."""

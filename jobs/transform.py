@@ -3,6 +3,12 @@ inference preprocessing), after a drift gate against the training baseline saved
 
     lakeprep run transform --env local [--set customer] [--cutoff 2026-06-01] [--model PATH]
 
+Without ``--cutoff`` each set is transformed as of the day after the latest date of its data (the
+columns that date it: a rows set's time filter column, a snapshot's timestamps), so its newest
+rows count; the report line, the log and the commit's ``cutoff_from`` say which. A set without
+dated columns takes its conf cutoff. No rows as of the cutoff is an error naming the window and
+the data's dates.
+
 >>> report = run(load_settings("local"), date(2026, 6, 1), feature_set="customer")  # doctest: +SKIP
 """
 
@@ -10,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from pyspark.ml import PipelineModel
 
@@ -18,19 +25,24 @@ from features.spec import feature_names
 from jobs.build_features import (
     BASELINE_FILE,
     FEATURES_COL,
-    FeatureReport,
-    SetsReport,
     _drift_summary,
+    _quoted,
     _result,
     _snapshot,
+    check_vectors,
+    no_rows,
     ready_sets,
+    set_aside_vectors,
+    vectors_kept,
 )
 from lakeprep.config.sections import FeatureSet
 from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
+from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
 from lakeprep.frames import cache
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift
+from quality.gate import commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -39,8 +51,9 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = None,
         feature_set: str | None = None) -> SetsReport:
     """Apply each set's saved pipeline (or only ``feature_set``'s) to its rows as of ``cutoff``
-    (default today; no label, nothing refitted). Sets without an inference table are left out;
-    a set whose feature table was never built is skipped, or an error when named."""
+    (default: the day after the latest date of the set's data; no label, nothing refitted).
+    Sets without an inference table are left out; a set whose feature table was never built is
+    skipped, or an error when named."""
     settings = ctx.settings
     named = settings.feature_sets(feature_set)
     if feature_set is None:
@@ -55,14 +68,31 @@ def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = No
                               f"transform writes")
     sets = ready_sets(ctx, feature_set, needs=lambda fs: [fs.table, *fs.sources()])
     report = SetsReport(skipped={n: why for n, why in sets.skipped.items() if n in named})
-    day = (cutoff or date.today()).isoformat()
     for name, fs in sets.ready.items():
         if name in named:
-            report.reports[name] = _transform_set(ctx, name, fs, day, model_path)
+            report.reports[name] = _transform_set(ctx, name, fs, cutoff, model_path)
     return report
 
 
-def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
+def default_cutoff(ctx: JobContext, name: str, fs: FeatureSet) -> tuple[date, dict[str, Any]]:
+    """The cutoff of a set when none is given: the day after the latest date of its data (the
+    cutoff is exclusive, so that day's rows count), else the set's conf cutoff; and the record
+    of how it was chosen (``note``, ``rule``, the data's dates)."""
+    dates = data_dates(ctx, fs)
+    record: dict[str, Any] = {"columns": dates.columns,
+                              "first": dates.first and dates.first.isoformat(),
+                              "last": dates.last and dates.last.isoformat()}
+    if dates.last is not None:
+        day = dates.last + timedelta(days=1)
+        note = (f"cutoff {day} (no --cutoff): the day after the latest date of the data, "
+                f"{dates.last}; {dates.describe()}")
+        return day, {**record, "rule": "day after the latest date of the data", "note": note}
+    day = ctx.settings.require_features().cutoff_of(name)
+    note = f"cutoff {day} (no --cutoff): the set's conf cutoff, as {dates.describe()}"
+    return day, {**record, "rule": "the set's conf cutoff", "note": note}
+
+
+def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | None,
                    model_path: str | None) -> FeatureReport:
     drift_cfg = ctx.settings.require_features().drift
     assert fs.inference_table is not None  # checked by run
@@ -72,11 +102,19 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
         if not model_path:
             raise InputError(f"{fs.table}: its latest version records no pipeline model; run "
                              f"build-features --set {name} first or pass --model")
+    chosen = None
+    if cutoff is None:
+        cutoff, chosen = default_cutoff(ctx, name, fs)
+        log.info("feature set %s: %s", name, chosen["note"])
+    day = cutoff.isoformat()
     snap, inputs = _snapshot(ctx, name, fs, day, with_label=False)
     report = FeatureReport(fs.inference_table, day, inputs=inputs, model_path=model_path,
-                           feature_set=name)
+                           feature_set=name, cutoff_note=chosen["note"] if chosen else "")
     snap = cache(snap)
     try:
+        report.rows = snap.count()
+        if report.rows == 0:
+            raise no_rows(ctx, name, fs, fs.inference_table, day)
         baseline = DriftBaseline.from_dict(
             json.loads(read_text(ctx.spark, f"{model_path}/{BASELINE_FILE}")),
             source=f"{model_path}/{BASELINE_FILE}")
@@ -88,14 +126,21 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, day: str,
         model = load_for_inference(model_path)
         out = model.transform(snap)
         report.feature_names = feature_names(model, out)
+        # the same gate on the vectors as at build time: new rows may bring new gaps
+        finite = check_vectors(ctx, name, fs, fs.inference_table,
+                               out.select(*_quoted(snap.columns), FEATURES_COL),
+                               report.feature_names)
+        out, report.rows = vectors_kept(finite, out, report.rows, fs.inference_table, name)
         result = _result(out, snap.columns)
-        report.rows = snap.count()
         meta = ctx.commit_metadata(
             table=fs.inference_table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
-            drift=report.drift,
+            cutoff_from=chosen or {"rule": "given"}, drift=report.drift,
+            gate=commit_summary(finite),
             features={"set": name, "names": report.feature_names, "entity": fs.id_column,
-                      "column": FEATURES_COL, "pipeline_model": model_path})
+                      "column": FEATURES_COL, "non_finite": fs.non_finite,
+                      "pipeline_model": model_path})
         report.version = ctx.table(fs.inference_table).overwrite_partitions(result, meta).version
+        set_aside_vectors(ctx, fs.inference_table, finite, snap.columns)
     finally:
         snap.unpersist()
     return report

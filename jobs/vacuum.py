@@ -13,51 +13,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
 
-from jobs.build_features import models_root
 from lakeprep.config import Settings
 from lakeprep.errors import LakeTableError
 from lakeprep.lake.lease import hold
-from lakeprep.lake.sweep import sweep_exports, sweep_models, sweep_table
+from lakeprep.lake.sweep import Swept, VacuumReport, sweep_exports, sweep_models, sweep_table
 from lakeprep.lake.verify import has_log
 from lakeprep.lineage.dangling import close_dangling_runs
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-
-@dataclass
-class Swept:
-    """What vacuum removed (or, in a dry run, would remove) from one table."""
-
-    table: str
-    files: list[str]
-    models: list[str]
-
-
-@dataclass
-class VacuumReport:
-    dry_run: bool
-    tables: list[Swept] = field(default_factory=list)
-    exports: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # why a table or export was left alone
-    closed_runs: int = 0
-
-    @property
-    def files(self) -> int:
-        return sum(len(t.files) for t in self.tables)
-
-    @property
-    def models(self) -> int:
-        return sum(len(t.models) for t in self.tables)
-
-    def summary(self) -> str:
-        verb, close = ("would remove", "would close") if self.dry_run else ("removed", "closed")
-        return (f"vacuum{' (dry run)' if self.dry_run else ''}: {verb} "
-                f"{_count(self.files, 'uncommitted data file')}, "
-                f"{_count(self.models, 'orphan model')}, "
-                f"{_count(len(self.exports), 'incomplete export')}, {close} "
-                f"{_count(self.closed_runs, 'dangling run')}")
 
 
 def run(settings: Settings, table: str | None = None, dry_run: bool = False) -> VacuumReport:
@@ -74,7 +38,7 @@ def run(settings: Settings, table: str | None = None, dry_run: bool = False) -> 
             with hold(location, run_id, "vacuum"):
                 removed = sweep_table(location, opts, dry_run=dry_run)
                 orphans = [m for fs in sets if name == fs.table
-                           for m in sweep_models(models_root(settings, fs), location, opts,
+                           for m in sweep_models(settings.models_root(fs), location, opts,
                                                  dry_run=dry_run)]
         except LakeTableError as e:  # a job is writing it: its debris, if any, waits
             report.skipped.append(f"{name}: {e}")
@@ -89,7 +53,3 @@ def run(settings: Settings, table: str | None = None, dry_run: bool = False) -> 
     report.closed_runs = close_dangling_runs(settings, dry_run=dry_run)
     log.info(report.summary())
     return report
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -88,3 +88,14 @@ class GateFailed(LakeprepError):
     exit_code = 5
 
 
+class RecordError(InputError):
+    """A record given to the inference runtime cannot be transformed: it names the record
+    (its 0-based index in the batch) and the column; ``lakeprep serve`` answers it with a 400."""
+
+    def __init__(self, message: str, record: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.record, self.column = record, column
+
+
+class UnsupportedAtInference(ConfigError):
+    """A saved pipeline holds a stage the Spark-free inference runtime does not implement."""

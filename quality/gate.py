@@ -5,11 +5,12 @@ Policies:
 - ``fail``: any failed expectation gives verdict ``fail``; the caller must not write and calls
   :meth:`GateOutcome.raise_if_failed`, which raises ``lakeprep.errors.GateFailed``.
 - ``quarantine``: rows failing any row-level expectation go to ``outcome.quarantined`` with an
-  array column (``_failed_expectations``) naming every expectation each row failed; the rest are
-  ``outcome.passed``. ``counts`` reconcile: ``input == passed + quarantined``. A failed
-  table-level expectation (row count, column set, column types) cannot be fixed by removing rows,
-  so it still gives verdict ``fail``, as does a quarantined share above
-  ``max_quarantined_fraction``.
+  array column (``_failed_expectations``) naming every expectation each row failed (and
+  ``outcome.problems``, a column over them: the same as data, code ``expectation:<type>``, the
+  column and the row's value); the rest are ``outcome.passed``. ``counts`` reconcile:
+  ``input == passed + quarantined``. A failed table-level expectation (row count, column set,
+  column types) cannot be fixed by removing rows, so it still gives verdict ``fail``, as does a
+  quarantined share above ``max_quarantined_fraction``.
 - ``warn``: the result is recorded and logged; the verdict is ``warn`` and everything goes on.
 
 ``mostly`` and quarantine: ``mostly`` only decides whether GE calls an expectation a success
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 import quality.rowmetrics as rowmetrics
@@ -51,6 +52,7 @@ from lakeprep.config.suites import SuiteDeclaration
 from lakeprep.errors import GateFailed
 from lakeprep.frames import cache
 from lakeprep.ingest.columns import FAILED_EXPECTATIONS as FAILED_EXPECTATIONS_COLUMN
+from lakeprep.ingest.problems import EXPECTATION, Group
 from quality.compile import compile_suite, require_predicates
 from quality.errors import SuiteConfigError
 from quality.result import ValidationReport
@@ -91,6 +93,8 @@ class GateOutcome:
     report: ValidationReport
     passed: DataFrame | None
     quarantined: DataFrame | None = None
+    # over ``quarantined``: why each row is there, as data (``lakeprep.ingest.problems``)
+    problems: Column | None = field(default=None, repr=False)
     counts: dict[str, int] = field(default_factory=dict)
     quarantined_by_expectation: dict[str, int] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
@@ -122,6 +126,16 @@ class GateOutcome:
             "report": self.report.to_dict(),
         }
 
+    def problem_groups(self) -> list[Group]:
+        """The rows set aside under ``quarantine`` grouped as :mod:`lakeprep.ingest.problems`
+        groups them (one group per failed row-level expectation, its failing values as
+        examples), from the gate's own counts: no Spark job."""
+        if self.quarantined is None:
+            return []
+        return [("gate", ", ".join(o.columns) or None, EXPECTATION + o.expectation,
+                 o.unexpected_count, [_as_text(v) for v in o.sample or []])
+                for o in self.report.outcomes if o.row_level and o.unexpected_count]
+
     def unpersist(self) -> None:
         """Release the data the gate kept cached (only with ``keep_cached=True``)."""
         if self._cached is not None:
@@ -133,6 +147,17 @@ class GateOutcome:
 
     def __exit__(self, *exc: object) -> None:
         self.unpersist()
+
+
+def _as_text(value: Any) -> str | None:
+    """A failing value as text, as ``_problems`` holds it (a pair or key: ``a, b``)."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values())
+    return str(value)
 
 
 def _describe_failure(o: Any) -> str:
@@ -273,6 +298,55 @@ def _quarantine(tagged: DataFrame, decl: SuiteDeclaration, metrics: rowmetrics.R
         Policy.QUARANTINE, verdict, report,
         passed=tagged.filter(n_failed == 0).drop(failed_column),
         quarantined=tagged.filter(n_failed > 0),
+        problems=rowmetrics.problems_column(decl, rowmetrics.labels(decl), failed_column,
+                                            tagged.schema),
         counts=counts, quarantined_by_expectation=by_expectation, reasons=reasons,
         _cached=tagged if keep_cached else None,
     )
+
+
+# the verdict a commit shows when gates in sequence let it through: the most severe one
+_SEVERITY = [Verdict.PASS, Verdict.WARN, Verdict.QUARANTINE, Verdict.FAIL]
+
+
+def commit_summary(*outcomes: GateOutcome | None) -> dict[str, Any] | None:
+    """What a commit records of the gates that let it through, in the order they ran (e.g. the
+    table's suite on the rows, then the non-finite gate on the assembled vector): one gate's
+    summary, or for several their assertions together under the most severe verdict, the first
+    gate's input, the last one's passed rows and every gate's quarantined rows, with each
+    gate's own summary under ``gates``."""
+    ran = [_summary(o) for o in outcomes if o is not None]
+    if len(ran) <= 1:
+        return ran[0] if ran else None
+    verdict = max((g["verdict"] for g in ran), key=lambda v: _SEVERITY.index(Verdict(v)))
+    stats: dict[str, Any] = {}
+    for g in ran:
+        for k, v in g["statistics"].items():
+            if k != "success_percent":
+                stats[k] = stats.get(k, 0) + v
+    if stats.get("evaluated_expectations"):
+        stats["success_percent"] = (100.0 * stats.get("successful_expectations", 0)
+                                    / stats["evaluated_expectations"])
+    counts = {k: v for k, v in (("input", ran[0]["counts"].get("input")),
+                                ("passed", ran[-1]["counts"].get("passed")),
+                                ("quarantined", sum(g["counts"].get("quarantined", 0)
+                                                    for g in ran)))
+              if v is not None}
+    return {"suite": ", ".join(g["suite"] for g in ran),
+            "policy": ", ".join(g["policy"] for g in ran),
+            "verdict": verdict, "statistics": stats, "counts": counts,
+            "assertions": [a for g in ran for a in g["assertions"]], "gates": ran}
+
+
+def _summary(outcome: GateOutcome) -> dict[str, Any]:
+    report = outcome.report
+    return {
+        "suite": report.suite_name,
+        "policy": outcome.policy.value,
+        "verdict": outcome.verdict.value,
+        "statistics": dict(report.statistics),
+        "counts": dict(outcome.counts),
+        "assertions": [{"assertion": o.expectation, "success": bool(o.success),
+                        "column": ", ".join(o.columns) if o.columns else None}
+                       for o in report.outcomes],
+    }

@@ -33,6 +33,7 @@ from pyspark.sql import types as T
 
 from lakeprep.config.suites import ExpectationDeclaration, SuiteDeclaration
 from lakeprep.frames import one_row
+from lakeprep.ingest.problems import EXPECTATION, as_problems, problem
 from quality.compile import is_row_level
 from quality.predicates import row_predicate, supports_predicate
 
@@ -77,6 +78,32 @@ def tag_column(decl: SuiteDeclaration, names: dict[int, str]) -> Column:
     tags = [F.when(~row_predicate(decl.expectations[i]), F.lit(label))
             for i, label in names.items()]
     return F.array_compact(F.array(*tags)) if tags else F.array().cast("array<string>")
+
+
+def problems_column(decl: SuiteDeclaration, names: dict[int, str], failed_column: str,
+                    schema: T.StructType) -> Column:
+    """The problems of a row tagged with the labels (``names``) it failed, as data
+    (:mod:`lakeprep.ingest.problems`): per label, the code ``expectation:<type>``, the
+    expectation's column(s), the row's value(s) there as text, and the label as the message."""
+    types = {f.name: f.dataType for f in schema.fields}
+
+    def value(columns: list[str]) -> Column | None:
+        if not columns or not all(isinstance(types.get(c), T.AtomicType) for c in columns):
+            return None
+        shown = [_col(c).cast("string") for c in columns]
+        return shown[0] if len(shown) == 1 else F.concat_ws(", ", *shown)
+
+    def one(label: Column) -> Column:
+        out: Column | None = None
+        for i, name in names.items():
+            item = decl.expectations[i]
+            columns = item.columns()
+            found = problem(EXPECTATION + item.type, ", ".join(columns) or None,
+                            value(columns), label)
+            out = F.when(label == name, found) if out is None else out.when(label == name, found)
+        return out if out is not None else problem(EXPECTATION, None, None, label)
+
+    return as_problems(F.transform(_col(failed_column), one))
 
 
 def _col(name: str) -> Column:

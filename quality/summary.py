@@ -25,8 +25,8 @@ def summary_table(report: ValidationReport, title: str | None = None) -> Table:
     """
     stats = report.statistics
     table = Table(
-        title=title or f"{report.suite_name} on {report.table}: "
-        f"{'PASSED' if report.success else 'FAILED'}",
+        title=Text(title or f"{report.suite_name} on {report.table}: "
+                   f"{'PASSED' if report.success else 'FAILED'}"),
         caption=f"{stats.get('successful_expectations', 0)} of "
         f"{stats.get('evaluated_expectations', 0)} expectations met",
     )
@@ -45,5 +45,6 @@ def summary_table(report: ValidationReport, title: str | None = None) -> Table:
         else:
             observed = _short(o.observed_value)
         sample = _short(o.sample, 60) if o.sample else ""
-        table.add_row(mark, o.expectation, ", ".join(o.columns), observed, sample)
+        # values from the data and the suite print literally: a `[tag]` in them is no markup
+        table.add_row(mark, *map(Text, (o.expectation, ", ".join(o.columns), observed, sample)))
     return table

@@ -9,19 +9,19 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols, HasOutputCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 @register("categorical_cross")
-class CategoricalCross(Transformer, HasInputCols, HasOutputCol, DefaultParamsReadable,
-                       DefaultParamsWritable):
+class CategoricalCross(Transformer, HasInputCols, HasOutputCol, StageReadable,
+                       StageWritable):
     """Adds a string column joining the values of ``inputCols`` with ``separator``.
 
     ``country='DE', segment='gold'`` gives ``'DE_x_gold'``. Name defaults to

@@ -8,27 +8,22 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
+from pyspark.ml.param import Param, Params
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import (
-    FittedModel,
-    aggregate,
-    check_params,
-    check_range,
-    finite_value,
-    fitted_param,
-)
+from features.base import aggregate, check_params, check_range, finite_value
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError
+from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 class _CyclicalParams(HasInputCols):
-    maxValues = fitted_param("maxValues",
-                             "period of each column; learnt as the column max when not given")
+    maxValues: Param[Any] = Param(
+        Params._dummy(), "maxValues",
+        "period of each column; learnt as the column max when not given")
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -40,14 +35,10 @@ class _CyclicalParams(HasInputCols):
             check_range(type(self).__name__, f"maxValues[{c!r}] (the period)", v, low=0.0,
                         high=math.inf, low_open=True, high_open=True)
 
-    @property
-    def max_values_(self) -> dict[str, float]:
-        """Period used for each column."""
-        return dict(self.getOrDefault(self.maxValues))
 
 
 @register("cyclical_features")
-class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, DefaultParamsWritable):
+class CyclicalFeatures(Estimator, _CyclicalParams, StageReadable, StageWritable):
     """Adds ``<col>_sin`` = sin(2 pi x / max) and ``<col>_cos`` = cos(2 pi x / max).
 
     As feature-engine: the period is ``maxValues[col]`` when given (e.g. 24 for hour, 12 for
@@ -81,7 +72,7 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         require_numeric(dataset, cols, stage)
-        given = {c: float(v) for c, v in self.max_values_.items()}
+        given = {c: float(v) for c, v in self.getOrDefault(self.maxValues).items()}
         todo = [c for c in cols if c not in given]
         if todo:
             found = aggregate(dataset, {c: F.max(finite_value(c)) for c in todo})
@@ -91,13 +82,30 @@ class CyclicalFeatures(Estimator, _CyclicalParams, DefaultParamsReadable, Defaul
                                         f"finite maximum to use as period (found {bad}); give "
                                         "maxValues")
             given.update({c: float(found[c]) for c in todo})
-        model = CyclicalFeaturesModel()
-        self._copyValues(model)
-        return model._set(maxValues={c: given[c] for c in cols})
+        rows = [{"column": c, "maxValue": given[c]} for c in cols]
+        return self._copyValues(CyclicalFeaturesModel.with_rows(rows))
 
 
 class CyclicalFeaturesModel(FittedModel, _CyclicalParams):
-    """Adds the sine/cosine columns with the periods in ``max_values_``."""
+    """Adds the sine/cosine columns with the periods in ``max_values_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, maxValue DOUBLE`` (the
+    period used: the given one, else the column's maximum at fit). ``maxValues`` keeps the
+    periods that were given.
+    """
+
+    DATA_SCHEMA = "column STRING, maxValue DOUBLE"
+
+    @property
+    def max_values_(self) -> dict[str, float]:
+        """Period used for each column."""
+        rows = self.rows_by_column()
+        return {c: rows[c]["maxValue"] for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        # the former layout overwrote maxValues with every period used
+        return [{"column": c, "maxValue": float(v)} for c, v in params["maxValues"].items()]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         stage, cols = type(self).__name__, self.getInputCols()

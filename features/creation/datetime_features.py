@@ -9,7 +9,6 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -17,6 +16,7 @@ from pyspark.sql import types as T
 from features.base import OneOf, Rule, check_params
 from features.checks import require_new_columns, require_types
 from features.errors import FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 DEFAULT_FEATURES = ["month", "year", "day_of_week", "day_of_month", "hour", "minute", "second"]
@@ -50,7 +50,7 @@ SUPPORTED = ["month", "quarter", "semester", "year", "week", "day_of_week", "day
 
 
 @register("datetime_features")
-class DatetimeFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+class DatetimeFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     """Adds int columns ``<col>_<feature>`` with parts of timestamp/date/string columns.
 
     Features and names follow feature-engine's DatetimeFeatures: month, quarter, semester,

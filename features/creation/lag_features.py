@@ -9,18 +9,18 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 @register("lag_features")
-class LagFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+class LagFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     """Adds ``<col>_lag_<k>``: the value k rows earlier within ``entityCol``, by ``orderCol``.
 
     The first k rows of each entity get null. Rows with equal ``orderCol`` within an entity are

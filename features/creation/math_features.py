@@ -9,13 +9,13 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 FUNCS = ("sum", "prod", "mean", "min", "max", "std")
@@ -41,7 +41,7 @@ def _rowwise(values: Column, func: str) -> Column:
 
 
 @register("math_features")
-class MathFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+class MathFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     """Adds, per function, a double column combining the input columns row by row.
 
     Functions: sum, prod, mean, min, max, std (sample, ddof=1). Names default to

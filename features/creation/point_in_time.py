@@ -20,7 +20,6 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -28,6 +27,7 @@ from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 FUNCS = ("count", "sum", "mean", "min", "max", "count_distinct")
@@ -129,7 +129,7 @@ def window_label(events: DataFrame, entities: DataFrame, entity_col: str, timest
 
 
 @register("point_in_time_aggregates")
-class PointInTimeAggregates(Transformer, DefaultParamsReadable, DefaultParamsWritable):
+class PointInTimeAggregates(Transformer, StageReadable, StageWritable):
     """Turns an events frame into one row per entity of windowed aggregates as of ``cutoff``.
 
     The stage form of :func:`point_in_time_aggregates` (see it for the columns and the

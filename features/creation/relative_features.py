@@ -9,12 +9,12 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_new_columns, require_numeric
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 FUNCS = ("add", "sub", "mul", "div")
@@ -32,7 +32,7 @@ def _apply(x: Column, ref: Column, func: str) -> Column:
 
 
 @register("relative_features")
-class RelativeFeatures(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+class RelativeFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     """Adds ``<col>_<func>_<ref>`` for every input column, reference column and function.
 
     Functions: add, sub, mul, div (as feature-engine's RelativeFeatures). Division by a zero

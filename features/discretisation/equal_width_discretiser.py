@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,22 +10,20 @@ from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols, HasOutputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    FittedModel,
     InRange,
     OneOf,
     Rule,
     aggregate,
     check_params,
     finite_value,
-    fitted_param,
 )
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
+from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 
 HANDLE_INVALID = ("error", "skip", "keep")
@@ -37,20 +36,15 @@ class _EqualWidthParams(HasInputCols, HasOutputCols):
     handleInvalid = Param(Params._dummy(), "handleInvalid",
                           f"null and NaN: one of {HANDLE_INVALID} (keep: extra bucket `bins`)",
                           TypeConverters.toString)
-    splitsArray = fitted_param("splitsArray", "fitted: the edges of each column, -inf to +inf")
+    FORMER_PARAMS = {"splitsArray": "fitted: the edges of each column, -inf to +inf"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(bins=10, handleInvalid="keep", splitsArray=[])
-
-    def getSplitsArray(self) -> list[list[float]]:
-        """The fitted edges of each input column (MLlib Bucketizer's name)."""
-        return [list(s) for s in self.getOrDefault(self.splitsArray)]
+        self._setDefault(bins=10, handleInvalid="keep")
 
 
 @register("equal_width_discretise")
-class EqualWidthDiscretiser(Estimator, _EqualWidthParams, DefaultParamsReadable,
-                            DefaultParamsWritable):
+class EqualWidthDiscretiser(Estimator, _EqualWidthParams, StageReadable, StageWritable):
     """Learns ``bins`` equal-width intervals between each column's min and max.
 
     Interior edges are ``linspace(min, max, bins + 1)[1:-1]`` and the outer edges are -inf/+inf,
@@ -106,20 +100,34 @@ class EqualWidthDiscretiser(Estimator, _EqualWidthParams, DefaultParamsReadable,
         if empty:
             raise FeatureInputError(f"{stage}: column(s) {empty} have no finite value to learn "
                                     "the bin edges from (all null, NaN or infinite, or no rows)")
-        splits = []
+        rows = []
         for c in cols:
             lo, hi = stats[f"{c}/min"], stats[f"{c}/max"]
             # halves, then doubled (exact): max - min overflows for values near +-1.8e308
             edges = np.linspace(lo / 2, hi / 2, bins + 1)[1:-1] * 2
             inner = sorted(set(edges.tolist())) if hi > lo else [lo]
-            splits.append([-float("inf"), *inner, float("inf")])
-        model = EqualWidthDiscretiserModel()
-        self._copyValues(model)
-        return model._set(splitsArray=splits)
+            rows.append({"column": c, "splits": [-float("inf"), *inner, float("inf")]})
+        return self._copyValues(EqualWidthDiscretiserModel.with_rows(rows))
 
 
 class EqualWidthDiscretiserModel(FittedModel, _EqualWidthParams):
-    """Writes the bin index of each value by the fitted ``getSplitsArray()`` edges."""
+    """Writes the bin index of each value by the fitted ``getSplitsArray()`` edges.
+
+    Model data (``data/``): one row per input column, ``column STRING, splits ARRAY<DOUBLE>``
+    (the edges, -inf first and +inf last, as MLlib's Bucketizer ``splitsArray``).
+    """
+
+    DATA_SCHEMA = "column STRING, splits ARRAY<DOUBLE>"
+
+    def getSplitsArray(self) -> list[list[float]]:
+        """The fitted edges of each input column (MLlib Bucketizer's name)."""
+        rows = self.rows_by_column()
+        return [list(rows[c]["splits"]) for c in self.getInputCols()]
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return [{"column": c, "splits": s}
+                for c, s in zip(params["inputCols"], params["splitsArray"], strict=True)]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         stage, cols, outs = type(self).__name__, self.getInputCols(), self.getOutputCols()

@@ -22,15 +22,19 @@ Policy shared by every encoder (and the rare-label grouper and categorical imput
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any, ClassVar
 
 from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import STATS_PROVIDER, HasInOutCols, OneOf, Rule, check_choice
 from features.checks import require_columns, require_numeric
+from features.persistence import DataRow, FittedModel
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -65,6 +69,35 @@ class _EncoderParams(HasInOutCols):
         check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
         require_columns(df, self.getInputCols(), stage)
         self.check_outputs(df)
+
+
+class _CategoryModel(FittedModel, HasInputCols):
+    """A fitted encoder: per input column, the categories seen at fit and a value for each.
+
+    Its data has one row per input column: ``column``, ``categories`` (an array of strings)
+    and ``VALUE_FIELD`` (an array as long, the value of each category), as MLlib's
+    ``StringIndexerModel`` keeps its labels in arrays.
+    """
+
+    VALUE_FIELD: ClassVar[str] = ""
+
+    def mapping(self, column: str) -> dict[str, Any]:
+        """The fitted value of each category of ``column`` (empty when it had none)."""
+        row = self.rows_by_column().get(column)
+        if row is None:
+            return {}
+        return dict(zip(row["categories"], row[self.VALUE_FIELD], strict=True))
+
+    @property
+    def encoder_dict_(self) -> dict[str, dict[str, Any]]:
+        """The fitted value of every category, per column."""
+        return {c: self.mapping(c) for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_pairs(cls, pairs: Mapping[str, list[list[Any]]]) -> list[DataRow]:
+        """Rows from the former layout's ``{column: [[category, value], ...]}``."""
+        return [{"column": c, "categories": [p[0] for p in ps],
+                 cls.VALUE_FIELD: [p[1] for p in ps]} for c, ps in pairs.items()]
 
 
 def as_category(column: str) -> Column:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, OneOf, Rule, check_choice, check_params, fitted_param
-from features.encoding.base import _EncoderParams, category_stats, map_categories
+from features.base import OneOf, Rule, check_choice, check_params
+from features.encoding.base import _CategoryModel, _EncoderParams, category_stats, map_categories
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 
 METHODS = ("count", "frequency")
@@ -24,21 +25,15 @@ class _CountFrequencyParams(_EncoderParams):
     encodingMethod = Param(Params._dummy(), "encodingMethod",
                            "count (rows per category) or frequency (share of non-null rows)",
                            typeConverter=TypeConverters.toString)
-    categoryValues = fitted_param("categoryValues", "fitted [category, value] pairs per column")
+    FORMER_PARAMS = {"categoryValues": "fitted [category, value] pairs per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(encodingMethod="count", categoryValues={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, dict[str, float]]:
-        """Fitted count or frequency of every category, per column."""
-        return {c: dict(p) for c, p in self.getOrDefault(self.categoryValues).items()}
+        self._setDefault(encodingMethod="count")
 
 
 @register("count_frequency_encode")
-class CountFrequencyEncoder(Estimator, _CountFrequencyParams, DefaultParamsReadable,
-                            DefaultParamsWritable):
+class CountFrequencyEncoder(Estimator, _CountFrequencyParams, StageReadable, StageWritable):
     """Replaces categories by the number (long) or share (double) of fit rows that have them.
 
     Frequencies are over non-null rows. Unseen categories with ``handleUnseen='keep'`` get 0.
@@ -68,18 +63,38 @@ class CountFrequencyEncoder(Estimator, _CountFrequencyParams, DefaultParamsReada
         method = self.getOrDefault(self.encodingMethod)
         check_choice(type(self).__name__, "encodingMethod", method, METHODS)
         self.validate_encoder(dataset)
-        values = {}
+        rows = []
         for c, st in category_stats(dataset, self.getInputCols()).items():
             total = sum(s.count for s in st.values())
-            values[c] = [[v, s.count if method == "count" else s.count / total]
-                         for v, s in sorted(st.items())]
-        model = CountFrequencyEncoderModel()
-        self._copyValues(model)
-        return model._set(categoryValues=values)
+            categories = sorted(st)
+            rows.append({"column": c, "categories": categories,
+                         "values": [float(st[v].count) if method == "count"
+                                    else st[v].count / total for v in categories]})
+        return self._copyValues(CountFrequencyEncoderModel.with_rows(rows))
 
 
-class CountFrequencyEncoderModel(FittedModel, _CountFrequencyParams):
-    """Maps categories to the fitted counts or frequencies in ``encoder_dict_``."""
+class CountFrequencyEncoderModel(_CategoryModel, _CountFrequencyParams):
+    """Maps categories to the fitted counts or frequencies in ``encoder_dict_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, categories
+    ARRAY<STRING>, values ARRAY<DOUBLE>`` (each category's row count, a whole number, or its
+    share of the non-null fit rows, as ``encodingMethod`` says).
+    """
+
+    DATA_SCHEMA = "column STRING, categories ARRAY<STRING>, values ARRAY<DOUBLE>"
+    VALUE_FIELD = "values"
+
+    def mapping(self, column: str) -> dict[str, Any]:
+        """The count (int) or frequency of each category of ``column``."""
+        found = super().mapping(column)
+        if self.getOrDefault(self.encodingMethod) == "count":
+            return {v: int(n) for v, n in found.items()}
+        return found
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return cls.rows_from_pairs({c: [[v, float(x)] for v, x in pairs]
+                                    for c, pairs in params["categoryValues"].items()})
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         self.validate_encoder(dataset)
@@ -87,6 +102,6 @@ class CountFrequencyEncoderModel(FittedModel, _CountFrequencyParams):
         out_type = "long" if self.getOrDefault(self.encodingMethod) == "count" else "double"
         exprs = {}
         for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
-            exprs[o] = map_categories(c, self.encoder_dict_.get(c, {}), policy, stage,
+            exprs[o] = map_categories(c, self.mapping(c), policy, stage,
                                       keep=F.lit(0)).cast(out_type)
         return dataset.withColumns(exprs)

@@ -9,19 +9,10 @@ from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import (
-    FittedModel,
-    InRange,
-    OneOf,
-    Rule,
-    check_choice,
-    check_params,
-    fitted_param,
-)
+from features.base import InRange, OneOf, Rule, check_choice, check_params
 from features.checks import require_columns, require_new_columns
 from features.encoding.base import (
     HANDLE_UNSEEN,
@@ -30,6 +21,7 @@ from features.encoding.base import (
     frequency_order,
     unseen_value,
 )
+from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import as_list, register
 
 
@@ -45,32 +37,21 @@ class _OneHotParams(HasInputCols):
     handleUnseen = Param(Params._dummy(), "handleUnseen",
                          f"categories unseen at fit time: {HANDLE_UNSEEN}",
                          typeConverter=TypeConverters.toString)
-    encodedCategories = fitted_param("encodedCategories",
-                                     "fitted categories that get a column, per column")
-    seenCategories = fitted_param("seenCategories", "every category seen at fit, per column")
+    FORMER_PARAMS = {"encodedCategories": "fitted categories that get a column, per column",
+                     "seenCategories": "every category seen at fit, per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(topK=0, dropLast=False, handleUnseen="error", encodedCategories={},
-                         seenCategories={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, list[str]]:
-        """Categories that get an indicator column, per input column, in column order."""
-        return {c: list(v) for c, v in self.getOrDefault(self.encodedCategories).items()}
+        self._setDefault(topK=0, dropLast=False, handleUnseen="error")
 
     @classmethod
     def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
         """``<col>_<category>`` per input column: categories are learnt, hence ``<col>_*``."""
         return [f"{c}_*" for c in as_list(params.get("inputCols"))]
 
-    def output_names(self) -> dict[str, list[str]]:
-        """Indicator column names ``<col>_<category>`` per input column."""
-        return {c: [f"{c}_{v}" for v in cats] for c, cats in self.encoder_dict_.items()}
-
 
 @register("one_hot_encode")
-class OneHotEncoder(Estimator, _OneHotParams, DefaultParamsReadable, DefaultParamsWritable):
+class OneHotEncoder(Estimator, _OneHotParams, StageReadable, StageWritable):
     """Adds an int 0/1 column ``<col>_<category>`` per category (as feature-engine's encoder).
 
     Categories are ordered by frequency (ties by name). ``topK`` > 0 keeps the k most frequent;
@@ -102,24 +83,45 @@ class OneHotEncoder(Estimator, _OneHotParams, DefaultParamsReadable, DefaultPara
         check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
         require_columns(dataset, cols, stage)
         k, drop = self.getOrDefault(self.topK), self.getOrDefault(self.dropLast)
-        encoded, seen = {}, {}
+        rows = []
         for c, st in category_stats(dataset, cols).items():
             order = frequency_order(st)
-            seen[c] = sorted(order)
             if 0 < k < len(order):
-                encoded[c] = order[:k]
+                encoded = order[:k]
             else:
-                encoded[c] = order[:-1] if drop and len(order) > 1 else order
-        model = OneHotEncoderModel()
-        self._copyValues(model)
-        model._set(encodedCategories=encoded, seenCategories=seen)
+                encoded = order[:-1] if drop and len(order) > 1 else order
+            rows.append({"column": c, "categories": encoded, "seenCategories": sorted(order)})
+        model = self._copyValues(OneHotEncoderModel.with_rows(rows))
         require_new_columns(dataset, [n for ns in model.output_names().values() for n in ns],
                             stage)
         return model
 
 
 class OneHotEncoderModel(FittedModel, _OneHotParams):
-    """Adds the fitted indicator columns listed by ``output_names()``."""
+    """Adds the fitted indicator columns listed by ``output_names()``.
+
+    Model data (``data/``): one row per input column, ``column STRING, categories
+    ARRAY<STRING>, seenCategories ARRAY<STRING>`` (the categories that get an indicator column
+    ``<column>_<category>``, in output order, and every category seen at fit, sorted).
+    """
+
+    DATA_SCHEMA = "column STRING, categories ARRAY<STRING>, seenCategories ARRAY<STRING>"
+
+    @property
+    def encoder_dict_(self) -> dict[str, list[str]]:
+        """Categories that get an indicator column, per input column, in column order."""
+        rows = self.rows_by_column()
+        return {c: list(rows[c]["categories"]) for c in self.getInputCols() if c in rows}
+
+    def output_names(self) -> dict[str, list[str]]:
+        """Indicator column names ``<col>_<category>`` per input column."""
+        return {c: [f"{c}_{v}" for v in cats] for c, cats in self.encoder_dict_.items()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        seen = params["seenCategories"]
+        return [{"column": c, "categories": cats, "seenCategories": seen[c]}
+                for c, cats in params["encodedCategories"].items()]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         stage, cols = type(self).__name__, self.getInputCols()
@@ -127,13 +129,13 @@ class OneHotEncoderModel(FittedModel, _OneHotParams):
         names = self.output_names()
         require_new_columns(dataset, [n for ns in names.values() for n in ns], stage)
         policy = self.getOrDefault(self.handleUnseen)
-        seen = self.getOrDefault(self.seenCategories)
+        rows = self.rows_by_column()
         exprs = {}
         for c in cols:
             value = as_category(c)
             unseen = unseen_value(policy, stage, c, value, keep=F.lit(0))
             for cat, name in zip(self.encoder_dict_[c], names[c], strict=True):
                 exprs[name] = (F.when(value.isNull(), F.lit(None))
-                               .when(~value.isin(seen.get(c, [])), unseen)
+                               .when(~value.isin(rows[c]["seenCategories"]), unseen)
                                .otherwise((value == F.lit(cat)).cast("int"))).cast("int")
         return dataset.withColumns(exprs)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, OneOf, Rule, check_choice, check_params, fitted_param
+from features.base import OneOf, Rule, check_choice, check_params
 from features.encoding.base import (
+    _CategoryModel,
     _EncoderParams,
     category_stats,
     frequency_order,
     map_categories,
 )
 from features.errors import FeatureSpecError
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 
 METHODS = ("arbitrary", "frequency", "ordered")
@@ -32,20 +34,15 @@ class _OrdinalParams(_EncoderParams, HasLabelCol):
                            "arbitrary: categories sorted as strings; frequency: most frequent "
                            "first; ordered: by ascending mean of labelCol",
                            typeConverter=TypeConverters.toString)
-    categoryCodes = fitted_param("categoryCodes", "fitted [category, code] pairs per column")
+    FORMER_PARAMS = {"categoryCodes": "fitted [category, code] pairs per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(encodingMethod="arbitrary", categoryCodes={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, dict[str, int]]:
-        """Fitted code of every category, per column."""
-        return {c: dict(pairs) for c, pairs in self.getOrDefault(self.categoryCodes).items()}
+        self._setDefault(encodingMethod="arbitrary")
 
 
 @register("ordinal_encode")
-class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultParamsWritable):
+class OrdinalEncoder(Estimator, _OrdinalParams, StageReadable, StageWritable):
     """Replaces categories by integer codes 0..n-1 (int columns).
 
     ``arbitrary`` sorts categories as strings (as scikit-learn's OrdinalEncoder), ``frequency``
@@ -84,7 +81,7 @@ class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultPa
                 raise FeatureSpecError(f"{stage}: encodingMethod='ordered' needs labelCol")
             label = self.getLabelCol()
         stats = category_stats(dataset, self.getInputCols(), label)
-        codes = {}
+        rows = []
         for c, st in stats.items():
             if method == "arbitrary":
                 order = sorted(st)
@@ -93,21 +90,30 @@ class OrdinalEncoder(Estimator, _OrdinalParams, DefaultParamsReadable, DefaultPa
             else:
                 by_mean: dict[Any, Any] = st
                 order = sorted(by_mean, key=lambda v: (by_mean[v].label_sum / by_mean[v].count, v))
-            codes[c] = [[v, i] for i, v in enumerate(order)]
-        model = OrdinalEncoderModel()
-        self._copyValues(model)
-        return model._set(categoryCodes=codes)
+            rows.append({"column": c, "categories": order, "codes": list(range(len(order)))})
+        return self._copyValues(OrdinalEncoderModel.with_rows(rows))
 
 
-class OrdinalEncoderModel(FittedModel, _OrdinalParams):
-    """Maps categories to the fitted codes in ``encoder_dict_``."""
+class OrdinalEncoderModel(_CategoryModel, _OrdinalParams):
+    """Maps categories to the fitted codes in ``encoder_dict_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, categories
+    ARRAY<STRING>, codes ARRAY<INT>`` (the code of each category: 0 to n-1).
+    """
+
+    DATA_SCHEMA = "column STRING, categories ARRAY<STRING>, codes ARRAY<INT>"
+    VALUE_FIELD = "codes"
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return cls.rows_from_pairs(params["categoryCodes"])
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         self.validate_encoder(dataset)
         policy, stage = self.getOrDefault(self.handleUnseen), type(self).__name__
         exprs = {}
         for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
-            mapping = self.encoder_dict_.get(c, {})
+            mapping = self.mapping(c)
             exprs[o] = map_categories(c, mapping, policy, stage,
                                       keep=F.lit(len(mapping))).cast("int")
         return dataset.withColumns(exprs)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, Rule, check_params, fitted_param
+from features.base import InRange, Rule, check_params
 from features.encoding.base import (
+    _CategoryModel,
     _EncoderParams,
     category_stats,
     frequency_order,
     map_categories,
 )
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 
 
@@ -35,25 +37,15 @@ class _RareLabelParams(_EncoderParams):
                            typeConverter=TypeConverters.toInt)
     replaceWith = Param(Params._dummy(), "replaceWith", "label of the grouped categories",
                         typeConverter=TypeConverters.toString)
-    categoryLabels = fitted_param("categoryLabels",
-                                  "fitted [category, output label] pairs per column")
+    FORMER_PARAMS = {"categoryLabels": "fitted [category, output label] pairs per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(tol=0.05, nCategories=10, maxNCategories=0, replaceWith="Rare",
-                         categoryLabels={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, list[str]]:
-        """The frequent categories kept, per column (every other category becomes the label)."""
-        rare = self.getOrDefault(self.replaceWith)
-        return {c: [v for v, out in pairs if out != rare or v == rare]
-                for c, pairs in self.getOrDefault(self.categoryLabels).items()}
+        self._setDefault(tol=0.05, nCategories=10, maxNCategories=0, replaceWith="Rare")
 
 
 @register("group_rare_labels")
-class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
-                       DefaultParamsWritable):
+class RareLabelEncoder(Estimator, _RareLabelParams, StageReadable, StageWritable):
     """Replaces categories seen in fewer than ``tol`` of the rows by ``replaceWith``.
 
     As feature-engine: columns with ``nCategories`` or fewer categories are left as they are;
@@ -86,7 +78,7 @@ class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
         self.validate_encoder(dataset)
         rare, n_min = self.getOrDefault(self.replaceWith), self.getOrDefault(self.nCategories)
         top = self.getOrDefault(self.maxNCategories)
-        labels = {}
+        rows = []
         for c, st in category_stats(dataset, self.getInputCols()).items():
             total = sum(s.count for s in st.values())
             order = frequency_order(st)
@@ -95,14 +87,32 @@ class RareLabelEncoder(Estimator, _RareLabelParams, DefaultParamsReadable,
                 keep = set(frequent[:top] if top > 0 else frequent)
             else:
                 keep = set(order)
-            labels[c] = [[v, v if v in keep else rare] for v in order]
-        model = RareLabelEncoderModel()
-        self._copyValues(model)
-        return model._set(categoryLabels=labels)
+            rows.append({"column": c, "categories": order,
+                         "labels": [v if v in keep else rare for v in order]})
+        return self._copyValues(RareLabelEncoderModel.with_rows(rows))
 
 
-class RareLabelEncoderModel(FittedModel, _RareLabelParams):
-    """Replaces the categories not in ``encoder_dict_`` by ``replaceWith``."""
+class RareLabelEncoderModel(_CategoryModel, _RareLabelParams):
+    """Replaces the categories not in ``encoder_dict_`` by ``replaceWith``.
+
+    Model data (``data/``): one row per input column, ``column STRING, categories
+    ARRAY<STRING>, labels ARRAY<STRING>`` (every category seen at fit, most frequent first,
+    and its output: itself when frequent, else ``replaceWith``).
+    """
+
+    DATA_SCHEMA = "column STRING, categories ARRAY<STRING>, labels ARRAY<STRING>"
+    VALUE_FIELD = "labels"
+
+    @property
+    def encoder_dict_(self) -> dict[str, list[str]]:  # type: ignore[override]
+        """The frequent categories kept, per column (every other category becomes the label)."""
+        rare = self.getOrDefault(self.replaceWith)
+        return {c: [v for v, out in self.mapping(c).items() if out != rare or v == rare]
+                for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return cls.rows_from_pairs(params["categoryLabels"])
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         self.validate_encoder(dataset)
@@ -110,6 +120,5 @@ class RareLabelEncoderModel(FittedModel, _RareLabelParams):
         rare = F.lit(self.getOrDefault(self.replaceWith))
         exprs = {}
         for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
-            mapping = dict(self.getOrDefault(self.categoryLabels).get(c, []))
-            exprs[o] = map_categories(c, mapping, policy, stage, keep=rare).cast("string")
+            exprs[o] = map_categories(c, self.mapping(c), policy, stage, keep=rare).cast("string")
         return dataset.withColumns(exprs)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, Rule, check_params, fitted_param
+from features.base import InRange, Rule, check_params
 from features.checks import require_columns
 from features.encoding.base import (
     TOTAL,
+    _CategoryModel,
     _EncoderParams,
     as_category,
     category_stats,
@@ -24,6 +25,7 @@ from features.encoding.base import (
     map_categories,
 )
 from features.errors import FeatureSpecError
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -46,25 +48,13 @@ class _TargetEncoderParams(_EncoderParams, HasLabelCol):
     outOfFold = Param(Params._dummy(), "outOfFold",
                       "transform rows that carry the fold key with out-of-fold encodings",
                       typeConverter=TypeConverters.toBoolean)
-    prior = fitted_param("prior", "fitted mean of the label over all fit rows")
-    encodings = fitted_param("encodings", "fitted [category, encoding] pairs per column")
-    foldEncodings = fitted_param("foldEncodings",
-                                 "fitted ['fold|category', out-of-fold encoding] per column")
+    FORMER_PARAMS = {"prior": "fitted mean of the label over all fit rows",
+                     "encodings": "fitted [category, encoding] pairs per column",
+                     "foldEncodings": "fitted ['fold|category', out-of-fold encoding] per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(smoothing=0.0, folds=5, outOfFold=True, prior=0.0, encodings={},
-                         foldEncodings={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, dict[str, float]]:
-        """Encoding of every category fitted on all rows (used for new data), per column."""
-        return {c: dict(p) for c, p in self.getOrDefault(self.encodings).items()}
-
-    @property
-    def prior_(self) -> float:
-        """Mean of the label over all fit rows."""
-        return float(self.getOrDefault(self.prior))
+        self._setDefault(smoothing=0.0, folds=5, outOfFold=True)
 
     def fold_id(self) -> Column | None:
         """The fold of each row, or None when out-of-fold fitting is off."""
@@ -88,8 +78,7 @@ def smoothed(label_sum: float, count: int, prior: float, m: float) -> float:
 
 
 @register("target_encode")
-class TargetEncoder(Estimator, _TargetEncoderParams, DefaultParamsReadable,
-                    DefaultParamsWritable):
+class TargetEncoder(Estimator, _TargetEncoderParams, StageReadable, StageWritable):
     """Replaces categories by the mean of ``labelCol``, smoothed towards the global mean.
 
     Encoding = (sum_y + m * prior) / (n + m) with ``smoothing`` m (the formula of scikit-learn's
@@ -144,19 +133,21 @@ class TargetEncoder(Estimator, _TargetEncoderParams, DefaultParamsReadable,
         require_columns(dataset, [self.getLabelCol(), *([source] if source else [])], stage)
         fold = self.fold_id()
         stats = category_stats(dataset, cols, self.getLabelCol(), fold, with_totals=True)
-        model = TargetEncoderModel()
-        self._copyValues(model)
         if fold is None:
             total = stats[TOTAL].get("")
             prior = total.label_sum / total.count if total else 0.0
-            enc = {c: [[v, smoothed(s.label_sum, s.count, prior, m)] for v, s in sorted(st.items())]
-                   for c, st in stats.items() if c != TOTAL}
-            return model._set(prior=prior, encodings=enc, foldEncodings={})
-        return model._set(**fold_fit(stats, cols, m))
+            rows = [{"column": c, "fold": None, "categories": sorted(stats[c]),
+                     "encodings": [smoothed(s.label_sum, s.count, prior, m)
+                                   for _, s in sorted(stats[c].items())]} for c in cols]
+        else:
+            prior, rows = fold_fit(stats, cols, m)
+        model = TargetEncoderModel.with_rows(rows)._set(prior=prior)
+        return self._copyValues(model)
 
 
-def fold_fit(stats: dict[str, dict], cols: list[str], m: float) -> dict[str, object]:
-    """All-rows and out-of-fold encodings from per-(category, fold) statistics."""
+def fold_fit(stats: dict[str, dict], cols: list[str], m: float) -> tuple[float, list[DataRow]]:
+    """The prior, and the all-rows and out-of-fold encodings (rows of the model data) from
+    per-(category, fold) statistics."""
     totals = stats[TOTAL]
     folds = sorted({f for _, f in totals})
     n_all = sum(s.count for s in totals.values())
@@ -167,28 +158,75 @@ def fold_fit(stats: dict[str, dict], cols: list[str], m: float) -> dict[str, obj
         s = totals[("", f)]
         rest = n_all - s.count
         fold_prior[f] = (y_all - s.label_sum) / rest if rest else prior
-    enc, oof = {}, {}
+    rows: list[DataRow] = []
     for c in cols:
         n_cat: dict[str, int] = {}
         y_cat: dict[str, float] = {}
         for (v, _), s in stats[c].items():
             n_cat[v] = n_cat.get(v, 0) + s.count
             y_cat[v] = y_cat.get(v, 0.0) + s.label_sum
-        enc[c] = [[v, smoothed(y_cat[v], n_cat[v], prior, m)] for v in sorted(n_cat)]
-        pairs = []
+        categories = sorted(n_cat)
+        rows.append({"column": c, "fold": None, "categories": categories,
+                     "encodings": [smoothed(y_cat[v], n_cat[v], prior, m) for v in categories]})
         for f in folds:
-            for v in sorted(n_cat):
+            encodings = []
+            for v in categories:
                 own = stats[c].get((v, f))
                 n_out = n_cat[v] - (own.count if own else 0)
                 y_out = y_cat[v] - (own.label_sum if own else 0.0)
-                pairs.append([f"{f}|{v}", smoothed(y_out, n_out, fold_prior[f], m)])
-        oof[c] = pairs
+                encodings.append(smoothed(y_out, n_out, fold_prior[f], m))
+            rows.append({"column": c, "fold": f, "categories": categories,
+                         "encodings": encodings})
     log.info("TargetEncoder: out-of-fold encodings over %d folds, prior %.6g", len(folds), prior)
-    return {"prior": prior, "encodings": enc, "foldEncodings": oof}
+    return prior, rows
 
 
-class TargetEncoderModel(FittedModel, _TargetEncoderParams):
-    """Applies out-of-fold encodings to rows with a fold key (while outOfFold), else all-rows."""
+class TargetEncoderModel(_CategoryModel, _TargetEncoderParams):
+    """Applies out-of-fold encodings to rows with a fold key (while outOfFold), else all-rows.
+
+    Model data (``data/``): one row per input column and fold, ``column STRING, fold BIGINT,
+    categories ARRAY<STRING>, encodings ARRAY<DOUBLE>``: ``fold`` null holds the encodings
+    fitted on all rows (used for new data), fold f those fitted without fold f's rows (used
+    for the rows of fold f while ``outOfFold``). The label's mean over all fit rows (the
+    value of unseen categories with ``handleUnseen='keep'``) is the Param ``prior``.
+    """
+
+    DATA_SCHEMA = "column STRING, fold BIGINT, categories ARRAY<STRING>, encodings ARRAY<DOUBLE>"
+    VALUE_FIELD = "encodings"
+
+    prior = Param(Params._dummy(), "prior", "fitted mean of the label over all fit rows",
+                  typeConverter=TypeConverters.toFloat)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._setDefault(prior=0.0)
+
+    @property
+    def prior_(self) -> float:
+        """Mean of the label over all fit rows."""
+        return float(self.getOrDefault(self.prior))
+
+    def rows_by_column(self) -> dict[str, DataRow]:
+        """The all-rows encodings (fold null) of each column."""
+        return {r["column"]: r for r in self._rows if r["fold"] is None}
+
+    def fold_mapping(self, column: str) -> dict[str, float]:
+        """The out-of-fold encodings of ``column``, keyed ``fold|category``."""
+        return {f"{r['fold']}|{v}": e for r in self._rows
+                if r["column"] == column and r["fold"] is not None
+                for v, e in zip(r["categories"], r["encodings"], strict=True)}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        rows = [{**r, "fold": None} for r in cls.rows_from_pairs(params["encodings"])]
+        for c, pairs in params.get("foldEncodings", {}).items():
+            by_fold: dict[int, list[list[Any]]] = {}
+            for key, value in pairs:
+                fold, _, category = key.partition("|")
+                by_fold.setdefault(int(fold), []).append([category, value])
+            rows += [{"column": c, "fold": f, "categories": [p[0] for p in ps],
+                      "encodings": [p[1] for p in ps]} for f, ps in by_fold.items()]
+        return rows
 
     def setOutOfFold(self, value: bool) -> TargetEncoderModel:
         """Turn out-of-fold encoding of keyed rows on (training) or off (scoring new data)."""
@@ -200,12 +238,13 @@ class TargetEncoderModel(FittedModel, _TargetEncoderParams):
         keep = F.lit(self.prior_)
         source, fold = self.fold_source(), self.fold_id()
         use_oof = (self.getOrDefault(self.outOfFold) and fold is not None
-                   and bool(self.getOrDefault(self.foldEncodings)) and source in dataset.columns)
+                   and any(r["fold"] is not None for r in self._rows)
+                   and source in dataset.columns)
         exprs = {}
         for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
-            full = map_categories(c, self.encoder_dict_.get(c, {}), policy, stage, keep)
+            full = map_categories(c, self.mapping(c), policy, stage, keep)
             if use_oof:
-                oof = literal_map(dict(self.getOrDefault(self.foldEncodings).get(c, [])))
+                oof = literal_map(self.fold_mapping(c))
                 if oof is not None:
                     assert fold is not None  # out-of-fold encodings exist only with folds
                     key = F.concat(fold.cast("string"), F.lit("|"), as_category(c))

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, Rule, check_params, fitted_param
+from features.base import InRange, Rule, check_params
 from features.checks import require_columns
 from features.encoding.base import (
     TOTAL,
+    _CategoryModel,
     _EncoderParams,
     category_stats,
     map_categories,
 )
 from features.errors import FeatureInputError
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 
 
@@ -31,26 +33,16 @@ class _WoEParams(_EncoderParams, HasLabelCol):
     smoothing = Param(Params._dummy(), "smoothing",
                       "pseudo-count added to each category's positives and negatives",
                       typeConverter=TypeConverters.toFloat)
-    woeValues = fitted_param("woeValues", "fitted [category, WoE] pairs per column")
-    informationValues = fitted_param("informationValues", "fitted information value per column")
+    FORMER_PARAMS = {"woeValues": "fitted [category, WoE] pairs per column",
+                     "informationValues": "fitted information value per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(smoothing=0.5, woeValues={}, informationValues={})
-
-    @property
-    def encoder_dict_(self) -> dict[str, dict[str, float]]:
-        """Fitted WoE of every category, per column."""
-        return {c: dict(p) for c, p in self.getOrDefault(self.woeValues).items()}
-
-    @property
-    def information_value_(self) -> dict[str, float]:
-        """Information value of every column: sum over categories of (p_pos - p_neg) * WoE."""
-        return dict(self.getOrDefault(self.informationValues))
+        self._setDefault(smoothing=0.5)
 
 
 @register("woe_encode")
-class WoEEncoder(Estimator, _WoEParams, DefaultParamsReadable, DefaultParamsWritable):
+class WoEEncoder(Estimator, _WoEParams, StageReadable, StageWritable):
     """Replaces categories by ln(P(category | label=1) / P(category | label=0)).
 
     The label must be 0/1 (rows with a null label are ignored). With ``smoothing`` a (default
@@ -91,7 +83,7 @@ class WoEEncoder(Estimator, _WoEParams, DefaultParamsReadable, DefaultParamsWrit
         if pos_all <= 0 or neg_all <= 0:
             raise FeatureInputError(f"{stage}: label '{label}' needs both classes 0 and 1 at "
                                     f"fit; found {pos_all:g} positives, {neg_all:g} negatives")
-        woe, iv = {}, {}
+        rows = []
         for c in cols:
             st, k = stats[c], len(stats[c])
             bad = [v for v, s in st.items()
@@ -100,27 +92,48 @@ class WoEEncoder(Estimator, _WoEParams, DefaultParamsReadable, DefaultParamsWrit
                 raise FeatureInputError(
                     f"{stage}: categories {sorted(bad)[:10]} of column '{c}' have no positive or "
                     "no negative rows, so their WoE is infinite; set smoothing > 0")
-            pairs, info = [], 0.0
-            for v in sorted(st):
+            categories, woe, info = sorted(st), [], 0.0
+            for v in categories:
                 p = (st[v].label_sum + a) / (pos_all + a * k)
                 n = (st[v].count - st[v].label_sum + a) / (neg_all + a * k)
                 w = math.log(p / n)
-                pairs.append([v, w])
+                woe.append(w)
                 info += (p - n) * w
-            woe[c], iv[c] = pairs, info
-        model = WoEEncoderModel()
-        self._copyValues(model)
-        return model._set(woeValues=woe, informationValues=iv)
+            rows.append({"column": c, "categories": categories, "woe": woe,
+                         "informationValue": info})
+        return self._copyValues(WoEEncoderModel.with_rows(rows))
 
 
-class WoEEncoderModel(FittedModel, _WoEParams):
-    """Maps categories to the fitted WoE in ``encoder_dict_``."""
+class WoEEncoderModel(_CategoryModel, _WoEParams):
+    """Maps categories to the fitted WoE in ``encoder_dict_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, categories
+    ARRAY<STRING>, woe ARRAY<DOUBLE>, informationValue DOUBLE`` (each category's WoE, and the
+    column's information value).
+    """
+
+    DATA_SCHEMA = ("column STRING, categories ARRAY<STRING>, woe ARRAY<DOUBLE>, "
+                   "informationValue DOUBLE")
+    VALUE_FIELD = "woe"
+
+    @property
+    def information_value_(self) -> dict[str, float]:
+        """Information value of every column: sum over categories of (p_pos - p_neg) * WoE."""
+        rows = self.rows_by_column()
+        return {c: rows[c]["informationValue"] for c in self.getInputCols() if c in rows}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        rows = cls.rows_from_pairs(params["woeValues"])
+        for r in rows:
+            r["informationValue"] = params["informationValues"][r["column"]]
+        return rows
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         self.validate_encoder(dataset)
         policy, stage = self.getOrDefault(self.handleUnseen), type(self).__name__
         exprs = {}
         for c, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True):
-            exprs[o] = map_categories(c, self.encoder_dict_.get(c, {}), policy, stage,
+            exprs[o] = map_categories(c, self.mapping(c), policy, stage,
                                       keep=F.lit(0.0)).cast("double")
         return dataset.withColumns(exprs)

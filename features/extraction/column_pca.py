@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from functools import reduce
 from typing import Any
 
@@ -18,13 +19,13 @@ from pyspark.ml.feature import PCA, VectorAssembler
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols, HasOutputCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, InRange, Rule, aggregate, check_params, check_range, finite
+from features.base import InRange, Rule, aggregate, check_params, check_range, finite
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
+from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -44,18 +45,17 @@ class _ColumnPCAParams(HasInputCols, HasOutputCol):
 
     k = Param(Params._dummy(), "k", "number of principal components",
               typeConverter=TypeConverters.toInt)
-    components: Param[Any] = Param(Params._dummy(), "components",
-                       "fitted: k rows (components) of len(inputCols) loadings")
-    explainedVariance: Param[Any] = Param(Params._dummy(), "explainedVariance",
-                              "fitted: share of the total variance each component explains")
+    FORMER_PARAMS = {
+        "components": "fitted: k rows (components) of len(inputCols) loadings",
+        "explainedVariance": "fitted: share of the total variance each component explains"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(k=2, components=[], explainedVariance=[])
+        self._setDefault(k=2)
 
 
 @register("column_pca")
-class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParamsWritable):
+class ColumnPCA(Estimator, _ColumnPCAParams, StageReadable, StageWritable):
     """Assembles numeric columns and fits MLlib's PCA; the Model projects them into a vector.
 
     The fit is MLlib's ``PCA`` (covariance of the assembled rows, eigen-decomposed on the driver)
@@ -100,9 +100,9 @@ class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParam
         components = fitted.pc.toArray().T.tolist()
         explained = [float(v) for v in fitted.explainedVariance.toArray()]
         log.info("%s: explained variance %s (total %.4f)", name, explained, sum(explained))
-        model = ColumnPCAModel()
-        self._copyValues(model)
-        return model._set(components=components, explainedVariance=explained)
+        fitted_rows = [{"component": i, "explainedVariance": v, "loadings": loadings}
+                       for i, (v, loadings) in enumerate(zip(explained, components, strict=True))]
+        return self._copyValues(ColumnPCAModel.with_rows(fitted_rows))
 
 
     def _check_fit_rows(self, rows: DataFrame, cols: list[str]) -> None:
@@ -129,20 +129,33 @@ class ColumnPCA(Estimator, _ColumnPCAParams, DefaultParamsReadable, DefaultParam
 
 
 class ColumnPCAModel(FittedModel, _ColumnPCAParams):
-    """Projects the input columns on the fitted principal components (a dense vector column)."""
+    """Projects the input columns on the fitted principal components (a dense vector column).
 
-    def __init__(self) -> None:
-        super().__init__()
+    Model data (``data/``): one row per component, ``component INT, explainedVariance DOUBLE,
+    loadings ARRAY<DOUBLE>`` (component 0 first; one loading per input column, in
+    ``inputCols`` order; output slot i is the sum of the inputs times component i's loadings).
+    """
+
+    DATA_SCHEMA = "component INT, explainedVariance DOUBLE, loadings ARRAY<DOUBLE>"
+
+    def _components(self) -> list[DataRow]:
+        return sorted(self._rows, key=lambda r: r["component"])
 
     @property
     def explained_variance_(self) -> list[float]:
         """Share of the variance each component explains (MLlib ``explainedVariance``)."""
-        return list(self.getOrDefault(self.explainedVariance))
+        return [r["explainedVariance"] for r in self._components()]
 
     @property
     def components_(self) -> list[list[float]]:
         """The components as rows of loadings, in ``inputCols`` order (sklearn's layout)."""
-        return [list(r) for r in self.getOrDefault(self.components)]
+        return [list(r["loadings"]) for r in self._components()]
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        pairs = zip(params["explainedVariance"], params["components"], strict=True)
+        return [{"component": i, "explainedVariance": v, "loadings": loadings}
+                for i, (v, loadings) in enumerate(pairs)]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         name = type(self).__name__
@@ -152,7 +165,7 @@ class ColumnPCAModel(FittedModel, _ColumnPCAParams):
         values = [F.col(c).cast("double") for c in cols]
         # a linear combination in SQL keeps the projection in the JVM (no Python UDF)
         scores = [sum((v * F.lit(w) for v, w in zip(values, row, strict=True)), F.lit(0.0))
-                  for row in self.getOrDefault(self.components)]
+                  for row in self.components_]
         invalid = F.lit(False)
         for v in values:
             invalid = invalid | v.isNull() | F.isnan(v)

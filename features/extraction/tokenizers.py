@@ -17,13 +17,13 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCol, HasOutputCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from features.base import InRange, Rule, check_params
 from features.checks import require_new_columns, require_types
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 
@@ -43,8 +43,8 @@ def tokens(text: Column, pattern: str, gaps: bool, lowercase: bool, min_length: 
 
 
 @register("regex_tokenizer")
-class RegexTokenizer(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable,
-                     DefaultParamsWritable):
+class RegexTokenizer(Transformer, HasInputCol, HasOutputCol, StageReadable,
+                     StageWritable):
     """Splits text by a regex (``gaps``) or extracts its matches: MLlib's RegexTokenizer.
 
     Same Params and defaults as MLlib (pattern ``\\s+``, gaps, toLowercase, minTokenLength 1).

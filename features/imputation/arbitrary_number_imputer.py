@@ -7,18 +7,18 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from features.base import HasInOutCols, check_params
 from features.checks import require_numeric
 from features.imputation.base import fill_missing
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 
 @register("impute_arbitrary")
-class ArbitraryNumberImputer(Transformer, HasInOutCols, DefaultParamsReadable,
-                             DefaultParamsWritable):
+class ArbitraryNumberImputer(Transformer, HasInOutCols, StageReadable,
+                             StageWritable):
     """Replaces null (and NaN) in numeric columns by ``value``, or by ``values[col]`` when given.
 
     +-inf are kept. Mean, median and most-frequent imputation is MLlib's ``Imputer``

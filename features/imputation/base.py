@@ -10,12 +10,14 @@ Pair any imputer with :class:`MissingIndicator` placed before it to keep the mis
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import is_nan
+from features.base import HasInOutCols, is_nan
+from features.persistence import DataRow, FittedModel
 
 
 def is_missing(df: DataFrame, column: str) -> Column:
@@ -37,3 +39,24 @@ def fill_missing(df: DataFrame, values: Mapping[str, object], outputs: Mapping[s
         col = F.col(c) if keep_type else F.col(c).cast("double")
         exprs[outputs[c]] = F.when(is_missing(df, c), fill).otherwise(col)
     return df.withColumns(exprs)
+
+
+
+class _ImputerModel(FittedModel, HasInOutCols):
+    """A model that fills each input column with its fitted ``imputerValue`` (one row each)."""
+
+    @property
+    def imputer_values_(self) -> dict[str, Any]:
+        """Fitted fill value per column."""
+        rows = self.rows_by_column()
+        return {c: rows[c]["imputerValue"] for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return [{"column": c, "imputerValue": v} for c, v in params["imputerValues"].items()]
+
+    def fill(self, dataset: DataFrame) -> DataFrame:
+        """The input columns' missing values filled with the fitted values."""
+        return fill_missing(dataset, self.imputer_values_,
+                            dict(zip(self.getInputCols(), self.resolved_output_cols(),
+                                     strict=True)))

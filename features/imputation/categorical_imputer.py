@@ -7,28 +7,27 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from features.base import (
-    FittedModel,
     HasInOutCols,
     OneOf,
     Rule,
     check_choice,
     check_params,
-    fitted_param,
 )
 from features.checks import require_columns
 from features.encoding.base import category_stats, frequency_order
 from features.errors import FeatureInputError
-from features.imputation.base import fill_missing
+from features.imputation.base import _ImputerModel
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 STRATEGIES = ("missing", "frequent")
 
 
 class _CategoricalImputerParams(HasInOutCols):
+    FORMER_PARAMS = {"imputerValues": "fitted fill value per column"}
     PARAM_RULES: dict[str, Rule] = {"strategy": OneOf(STRATEGIES)}
 
     strategy = Param(Params._dummy(), "strategy",
@@ -36,21 +35,14 @@ class _CategoricalImputerParams(HasInOutCols):
                      typeConverter=TypeConverters.toString)
     fillValue = Param(Params._dummy(), "fillValue", "fill value of strategy 'missing'",
                       typeConverter=TypeConverters.toString)
-    imputerValues = fitted_param("imputerValues", "fitted fill value per column")
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(strategy="missing", fillValue="Missing", imputerValues={})
-
-    @property
-    def imputer_values_(self) -> dict[str, str]:
-        """Fitted fill value per column (as a string; cast to the column type on transform)."""
-        return dict(self.getOrDefault(self.imputerValues))
+        self._setDefault(strategy="missing", fillValue="Missing")
 
 
 @register("impute_categorical")
-class CategoricalImputer(Estimator, _CategoricalImputerParams, DefaultParamsReadable,
-                         DefaultParamsWritable):
+class CategoricalImputer(Estimator, _CategoricalImputerParams, StageReadable, StageWritable):
     """Replaces null (and NaN) by ``fillValue`` or by the most frequent category of the column.
 
     Modes of all columns come from one aggregation job; ties go to the smallest category (as
@@ -89,16 +81,18 @@ class CategoricalImputer(Estimator, _CategoricalImputerParams, DefaultParamsRead
                 raise FeatureInputError(f"{stage}: column(s) {empty} are all null; there is "
                                         "no most frequent category (use strategy 'missing')")
             values = {c: frequency_order(stats[c])[0] for c in cols}
-        model = CategoricalImputerModel()
-        self._copyValues(model)
-        return model._set(imputerValues=values)
+        rows = [{"column": c, "imputerValue": v} for c, v in values.items()]
+        return self._copyValues(CategoricalImputerModel.with_rows(rows))
 
 
-class CategoricalImputerModel(FittedModel, _CategoricalImputerParams):
-    """Fills missing values with the fitted ``imputer_values_``."""
+class CategoricalImputerModel(_ImputerModel, _CategoricalImputerParams):
+    """Fills missing values with the fitted ``imputer_values_`` (cast to each column's type).
+
+    Model data (``data/``): one row per input column, ``column STRING, imputerValue STRING``.
+    """
+
+    DATA_SCHEMA = "column STRING, imputerValue STRING"
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        cols = self.getInputCols()
-        require_columns(dataset, cols, type(self).__name__)
-        return fill_missing(dataset, self.imputer_values_,
-                            dict(zip(cols, self.resolved_output_cols(), strict=True)))
+        require_columns(dataset, self.getInputCols(), type(self).__name__)
+        return self.fill(dataset)

@@ -7,21 +7,19 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from features.base import (
-    FittedModel,
     HasInOutCols,
     InRange,
     OneOf,
     Rule,
     check_choice,
     check_params,
-    fitted_param,
 )
 from features.checks import require_numeric
-from features.imputation.base import fill_missing
+from features.imputation.base import _ImputerModel
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.tails import tail_bounds, tail_statistics
 
@@ -29,6 +27,7 @@ METHODS = ("gaussian", "iqr", "max")
 
 
 class _EndTailParams(HasInOutCols):
+    FORMER_PARAMS = {"imputerValues": "fitted fill value per column"}
     imputationMethod = Param(Params._dummy(), "imputationMethod", f"one of {METHODS}",
                              typeConverter=TypeConverters.toString)
     tail = Param(Params._dummy(), "tail", "right or left", typeConverter=TypeConverters.toString)
@@ -37,12 +36,11 @@ class _EndTailParams(HasInOutCols):
     relativeError = Param(Params._dummy(), "relativeError",
                           "quantile relative error for iqr; 0 is exact",
                           typeConverter=TypeConverters.toFloat)
-    imputerValues = fitted_param("imputerValues", "fitted fill value per column")
 
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(imputationMethod="gaussian", tail="right", fold=3.0,
-                         relativeError=0.001, imputerValues={})
+                         relativeError=0.001)
 
     PARAM_RULES: dict[str, Rule] = {
         "imputationMethod": OneOf(METHODS), "tail": OneOf(("right", "left")),
@@ -55,14 +53,9 @@ class _EndTailParams(HasInOutCols):
             check_choice(type(self).__name__, "tail (with imputationMethod 'max')",
                          self.getOrDefault(self.tail), ("right",))
 
-    @property
-    def imputer_values_(self) -> dict[str, float]:
-        """Fitted fill value per column."""
-        return dict(self.getOrDefault(self.imputerValues))
-
 
 @register("impute_end_tail")
-class EndTailImputer(Estimator, _EndTailParams, DefaultParamsReadable, DefaultParamsWritable):
+class EndTailImputer(Estimator, _EndTailParams, StageReadable, StageWritable):
     """Replaces missing values by a value at the end of the distribution (as feature-engine).
 
     ``gaussian``: mean +/- fold * std (ddof=1); ``iqr``: q75 + fold * IQR (right) or
@@ -99,20 +92,21 @@ class EndTailImputer(Estimator, _EndTailParams, DefaultParamsReadable, DefaultPa
         require_numeric(dataset, cols, stage)
         self.check_outputs(dataset)
         stats = tail_statistics(dataset, cols, method, fold, rel, stage, ddof=1)
-        values = {}
+        rows = []
         for c in cols:
             lo, hi = tail_bounds(stats[c], method, fold, stage, c)
-            values[c] = hi if tail == "right" else lo
-        model = EndTailImputerModel()
-        self._copyValues(model)
-        return model._set(imputerValues=values)
+            rows.append({"column": c, "imputerValue": hi if tail == "right" else lo})
+        return self._copyValues(EndTailImputerModel.with_rows(rows))
 
 
-class EndTailImputerModel(FittedModel, _EndTailParams):
-    """Fills missing values with the fitted ``imputer_values_``."""
+class EndTailImputerModel(_ImputerModel, _EndTailParams):
+    """Fills missing values with the fitted ``imputer_values_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, imputerValue DOUBLE``.
+    """
+
+    DATA_SCHEMA = "column STRING, imputerValue DOUBLE"
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        cols = self.getInputCols()
-        require_numeric(dataset, cols, type(self).__name__)
-        return fill_missing(dataset, self.imputer_values_,
-                            dict(zip(cols, self.resolved_output_cols(), strict=True)))
+        require_numeric(dataset, self.getInputCols(), type(self).__name__)
+        return self.fill(dataset)

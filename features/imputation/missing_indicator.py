@@ -9,17 +9,17 @@ from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from features.base import check_params
 from features.checks import require_columns, require_new_columns
 from features.imputation.base import is_missing
+from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 @register("add_missing_indicator")
-class MissingIndicator(Transformer, HasInputCols, DefaultParamsReadable, DefaultParamsWritable):
+class MissingIndicator(Transformer, HasInputCols, StageReadable, StageWritable):
     """Adds ``<col><suffix>`` (int 1 where the value is null or NaN, else 0) for each input.
 
     Place it before an imputer so the model still sees which values were missing (as

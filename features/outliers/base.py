@@ -17,12 +17,14 @@ numpy) and approximate otherwise (``percentile_approx``, which returns observed 
 >>> from features.outliers import Winsorizer
 >>> Winsorizer(inputCols=["amount"], cappingMethod="iqr", tail="both",
 ...            fold=1.5).fit_bounds(df)  # doctest: +SKIP
-({'amount': -3.5}, {'amount': 12.5})
+[{'column': 'amount', 'leftTailCap': -3.5, 'rightTailCap': 12.5}]
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
@@ -34,9 +36,9 @@ from features.base import (
     Rule,
     check_params,
     check_range,
-    fitted_param,
 )
 from features.checks import require_numeric
+from features.persistence import DataRow, FittedModel
 from features.tails import tail_bounds, tail_statistics
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -59,23 +61,12 @@ class _OutlierParams(HasInOutCols):
     relativeError = Param(Params._dummy(), "relativeError",
                           "quantile relative error; 0 computes exact quantiles",
                           typeConverter=TypeConverters.toFloat)
-    leftTailCaps = fitted_param("leftTailCaps", "fitted lower bound per column (fitted)")
-    rightTailCaps = fitted_param("rightTailCaps", "fitted upper bound per column (fitted)")
+    FORMER_PARAMS = {"leftTailCaps": "fitted lower bound per column",
+                     "rightTailCaps": "fitted upper bound per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(cappingMethod="gaussian", tail="right", fold=3.0, relativeError=0.001,
-                         leftTailCaps={}, rightTailCaps={})
-
-    @property
-    def left_tail_caps_(self) -> dict[str, float]:
-        """Fitted lower bound per column (empty when only the right tail is capped)."""
-        return dict(self.getOrDefault(self.leftTailCaps))
-
-    @property
-    def right_tail_caps_(self) -> dict[str, float]:
-        """Fitted upper bound per column (empty when only the left tail is capped)."""
-        return dict(self.getOrDefault(self.rightTailCaps))
+        self._setDefault(cappingMethod="gaussian", tail="right", fold=3.0, relativeError=0.001)
 
     PARAM_RULES: dict[str, Rule] = {"cappingMethod": OneOf(METHODS), "tail": OneOf(TAILS),
                    "fold": InRange(0.0, low_open=True),
@@ -88,8 +79,11 @@ class _OutlierParams(HasInOutCols):
                         "'quantiles')", self.getOrDefault(self.fold), low=0.0, high=0.2,
                         low_open=True)
 
-    def fit_bounds(self, df: DataFrame) -> tuple[dict[str, float], dict[str, float]]:
-        """Learn lower and upper bounds of every input column in one aggregation job."""
+    def fit_bounds(self, df: DataFrame) -> list[DataRow]:
+        """Learn lower and upper bounds of every input column in one aggregation job.
+
+        One row per input column, as :class:`_OutlierModel` keeps them.
+        """
         stage = type(self).__name__
         check_params(self)
         cols = self.getInputCols()
@@ -98,12 +92,37 @@ class _OutlierParams(HasInOutCols):
         fold, tail = self.getOrDefault(self.fold), self.getOrDefault(self.tail)
         stats = tail_statistics(df, cols, method, fold, self.getOrDefault(self.relativeError),
                                 stage, ddof=0)
-        low, high = {}, {}
+        rows = []
         for c in cols:
             lo, hi = tail_bounds(stats[c], method, fold, stage, c)
-            if tail in ("left", "both"):
-                low[c] = lo
-            if tail in ("right", "both"):
-                high[c] = hi
-        log.info("%s fitted bounds low=%s high=%s", stage, low, high)
-        return low, high
+            rows.append({"column": c, "leftTailCap": lo if tail in ("left", "both") else None,
+                         "rightTailCap": hi if tail in ("right", "both") else None})
+        log.info("%s fitted bounds %s", stage, rows)
+        return rows
+
+
+class _OutlierModel(FittedModel, _OutlierParams):
+    """The fitted bounds of Winsorizer and OutlierTrimmer, one data row per input column."""
+
+    DATA_SCHEMA = "column STRING, leftTailCap DOUBLE, rightTailCap DOUBLE"
+
+    @property
+    def left_tail_caps_(self) -> dict[str, float]:
+        """Fitted lower bound per column (empty when only the right tail is capped)."""
+        return self._caps("leftTailCap")
+
+    @property
+    def right_tail_caps_(self) -> dict[str, float]:
+        """Fitted upper bound per column (empty when only the left tail is capped)."""
+        return self._caps("rightTailCap")
+
+    def _caps(self, field: str) -> dict[str, float]:
+        rows = self.rows_by_column()
+        return {c: rows[c][field] for c in self.getInputCols()
+                if c in rows and rows[c][field] is not None}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        low, high = params.get("leftTailCaps", {}), params.get("rightTailCaps", {})
+        return [{"column": c, "leftTailCap": low.get(c), "rightTailCap": high.get(c)}
+                for c in params["inputCols"]]

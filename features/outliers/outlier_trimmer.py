@@ -8,18 +8,18 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, check_params
+from features.base import check_params
 from features.checks import require_numeric
-from features.outliers.base import _OutlierParams
+from features.outliers.base import _OutlierModel, _OutlierParams
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 
 @register("trim_outliers")
-class OutlierTrimmer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultParamsWritable):
+class OutlierTrimmer(Estimator, _OutlierParams, StageReadable, StageWritable):
     """Removes rows with a value beyond the bounds learnt for any of the input columns.
 
     Same bounds as :class:`Winsorizer` (``cappingMethod``, ``tail``, ``fold``). Rows where a
@@ -53,14 +53,15 @@ class OutlierTrimmer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultPa
 
     def _fit(self, dataset: DataFrame) -> OutlierTrimmerModel:
         check_params(self)
-        low, high = self.fit_bounds(dataset)
-        model = OutlierTrimmerModel()
-        self._copyValues(model)
-        return model._set(leftTailCaps=low, rightTailCaps=high)
+        return self._copyValues(OutlierTrimmerModel.with_rows(self.fit_bounds(dataset)))
 
 
-class OutlierTrimmerModel(FittedModel, _OutlierParams):
-    """Filters out rows beyond the fitted ``left_tail_caps_`` / ``right_tail_caps_``."""
+class OutlierTrimmerModel(_OutlierModel):
+    """Filters out rows beyond the fitted ``left_tail_caps_`` / ``right_tail_caps_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, leftTailCap DOUBLE,
+    rightTailCap DOUBLE`` (a cap is null where its tail is not capped).
+    """
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         cols = self.getInputCols()

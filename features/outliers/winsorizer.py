@@ -6,18 +6,18 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel, check_params, is_nan
+from features.base import check_params, is_nan
 from features.checks import require_numeric
-from features.outliers.base import _OutlierParams
+from features.outliers.base import _OutlierModel, _OutlierParams
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 
 @register("winsorize")
-class Winsorizer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultParamsWritable):
+class Winsorizer(Estimator, _OutlierParams, StageReadable, StageWritable):
     """Caps maximum and/or minimum values of numeric columns at bounds learnt from the data.
 
     Bounds come from ``cappingMethod`` (gaussian, iqr, quantiles, mad) with ``fold``, on the
@@ -51,14 +51,15 @@ class Winsorizer(Estimator, _OutlierParams, DefaultParamsReadable, DefaultParams
     def _fit(self, dataset: DataFrame) -> WinsorizerModel:
         check_params(self)
         self.check_outputs(dataset)
-        low, high = self.fit_bounds(dataset)
-        model = WinsorizerModel()
-        self._copyValues(model)
-        return model._set(leftTailCaps=low, rightTailCaps=high)
+        return self._copyValues(WinsorizerModel.with_rows(self.fit_bounds(dataset)))
 
 
-class WinsorizerModel(FittedModel, _OutlierParams):
-    """Caps columns at the fitted ``left_tail_caps_`` / ``right_tail_caps_``."""
+class WinsorizerModel(_OutlierModel):
+    """Caps columns at the fitted ``left_tail_caps_`` / ``right_tail_caps_``.
+
+    Model data (``data/``): one row per input column, ``column STRING, leftTailCap DOUBLE,
+    rightTailCap DOUBLE`` (a cap is null where its tail is not capped).
+    """
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         cols, outs = self.getInputCols(), self.resolved_output_cols()

@@ -10,16 +10,17 @@ A selector is an Estimator; its Model drops the columns found at fit time and re
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyspark.ml.param import Param, Params
+from pyspark.ml.param import Params
 from pyspark.ml.param.shared import HasInputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import FittedModel
 from features.checks import require_columns
 from features.errors import FeatureInputError
+from features.persistence import DataRow, FittedModel
 from lakeprep.stats.types import FLOAT_TYPES
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -33,28 +34,63 @@ class _SelectorParams(HasInputCols):
     selector works on (minus the label, if any) and the Model records the resolved list.
     """
 
-    dropped: Param[Any] = Param(
-        Params._dummy(),
-        "dropped",
-        "fitted: the columns the model drops, as a list of {column, reason, value}",
-    )
-
-    def getDropped(self) -> list[dict[str, Any]]:
-        """The fitted drop report (a list of {column, reason, value})."""
-        return self.getOrDefault(self.dropped)
+    FORMER_PARAMS = {"dropped": "fitted: the columns the model drops, as a list of "
+                                "{column, reason, value}"}
 
 
 class SelectorModel(FittedModel, _SelectorParams):
-    """Drops the columns its Estimator found; ``dropped_`` says which and why."""
+    """Drops the columns its Estimator found; ``dropped_`` says which and why.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._setDefault(dropped=[])
+    Model data (``data/``): one row per candidate column (``inputCols``), ``column STRING,
+    dropRank INT, reason STRING, value DOUBLE, keptColumn STRING``: ``dropRank`` is the
+    column's place in the drop report (0 first; null for a column that is kept), ``reason``
+    why it is dropped, ``value`` the measure behind it, ``keptColumn`` the kept column it
+    repeats or correlates with. Selectors that measure more add fields (their docstrings).
+    """
+
+    DATA_SCHEMA = "column STRING, dropRank INT, reason STRING, value DOUBLE, keptColumn STRING"
+
+    @classmethod
+    def with_report(cls, cols: Sequence[str], dropped: Sequence[Mapping[str, Any]],
+                    **measures: Mapping[str, Any]) -> Any:
+        """A model of the candidate ``cols`` dropping the report's columns.
+
+        ``dropped``: the report, one ``{"column", "reason", "value"}`` per dropped column (a
+        string value or a ``with`` entry is the kept column); ``measures``: per column, more
+        fields of its row (by field name, then column).
+        """
+        rank = {d["column"]: (i, d) for i, d in enumerate(dropped)}
+        rows = []
+        for c in cols:
+            i, entry = rank.get(c, (None, {}))
+            value = entry.get("value")
+            rows.append({"column": c, "dropRank": i, "reason": entry.get("reason"),
+                         "value": None if isinstance(value, str) else value,
+                         "keptColumn": value if isinstance(value, str) else entry.get("with"),
+                         **{field: by_column.get(c) for field, by_column in measures.items()}})
+        return cls.with_rows(rows)
+
+    def report_entry(self, row: DataRow) -> dict[str, Any]:
+        """The drop report's entry of a dropped column's row."""
+        entry = {"column": row["column"], "reason": row["reason"], "value": row["value"]}
+        if row["keptColumn"] is not None:
+            entry["with"] = row["keptColumn"]
+        return entry
 
     @property
     def dropped_(self) -> list[dict[str, Any]]:
         """One entry per dropped column: ``{"column", "reason", "value"}`` (plus details)."""
-        return [dict(d) for d in self.getDropped()]
+        dropped = sorted((r for r in self._rows if r["dropRank"] is not None),
+                         key=lambda r: r["dropRank"])
+        return [self.report_entry(r) for r in dropped]
+
+    def getDropped(self) -> list[dict[str, Any]]:
+        """The fitted drop report (a list of {column, reason, value}), as ``dropped_``."""
+        return self.dropped_
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        return cls.with_report(params["inputCols"], params["dropped"]).data_rows
 
     @property
     def features_to_drop_(self) -> list[str]:

@@ -13,12 +13,12 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, OneOf, Rule, check_params
 from features.checks import require_columns
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
 
@@ -69,8 +69,8 @@ def value_share_summary(df: DataFrame, cols: list[str]) -> dict[str, dict[str, i
 
 
 @register("drop_constant")
-class DropConstantFeatures(Estimator, _DropConstantParams, DefaultParamsReadable,
-                           DefaultParamsWritable):
+class DropConstantFeatures(Estimator, _DropConstantParams, StageReadable,
+                           StageWritable):
     """Finds constant and quasi-constant columns of any type, like feature-engine's selector.
 
     The share of a value is its count over all rows (as in feature-engine). With
@@ -118,9 +118,8 @@ class DropConstantFeatures(Estimator, _DropConstantParams, DefaultParamsReadable
             elif share >= tol:
                 dropped.append({"column": c, "reason": "quasi_constant", "value": share})
         log.info("%s: dropping %s", name, [d["column"] for d in dropped])
-        model = DropConstantFeaturesModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped)
+        model = DropConstantFeaturesModel.with_report(cols, dropped)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class DropConstantFeaturesModel(SelectorModel, _DropConstantParams):

@@ -17,12 +17,12 @@ import pandas as pd
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, aggregate, check_params, finite_value
 from features.checks import NUMERIC_TYPES
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
     SelectorModel,
@@ -107,8 +107,8 @@ def _cross_sums(batches: Iterable[pd.DataFrame], d: int) -> Iterator[pd.DataFram
 
 
 @register("drop_correlated")
-class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, DefaultParamsReadable,
-                             DefaultParamsWritable):
+class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, StageReadable,
+                             StageWritable):
     """Finds groups of correlated numeric columns and keeps the first of each group.
 
     Walks ``inputCols`` in order (the frame's numeric columns in order when unset): a column not
@@ -154,9 +154,8 @@ class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, DefaultParamsRead
                     dropped.append({"column": other, "reason": "correlated", "value": r,
                                     "with": keep})
         log.info("%s: dropping %s", name, [d["column"] for d in dropped])
-        model = DropCorrelatedFeaturesModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped)
+        model = DropCorrelatedFeaturesModel.with_report(cols, dropped)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class DropCorrelatedFeaturesModel(SelectorModel, _DropCorrelatedParams):

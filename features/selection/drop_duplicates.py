@@ -12,12 +12,12 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import check_params
 from features.checks import NUMERIC_TYPES, require_columns
+from features.persistence import DataRow, StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, clean, require_rows
 from lakeprep.frames import one_row
@@ -64,8 +64,8 @@ def _confirm(df: DataFrame, pairs: list[tuple[str, str]]) -> dict[tuple[str, str
 
 
 @register("drop_duplicates")
-class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
-                            DefaultParamsWritable):
+class DropDuplicateFeatures(Estimator, _SelectorParams, StageReadable,
+                            StageWritable):
     """Finds duplicated columns of any type (feature-engine's DropDuplicateFeatures).
 
     Keeps the first column of each group in ``inputCols`` order (the frame's column order when
@@ -107,10 +107,17 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, DefaultParamsReadable,
         if unconfirmed:
             log.warning("%s: fingerprint collisions, not duplicates: %s", name, unconfirmed)
         log.info("%s: dropping %s", name, list(kept_by))
-        model = DropDuplicateFeaturesModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped)
+        model = DropDuplicateFeaturesModel.with_report(cols, dropped)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class DropDuplicateFeaturesModel(SelectorModel):
-    """Drops the duplicated columns found by :class:`DropDuplicateFeatures`."""
+    """Drops the duplicated columns found by :class:`DropDuplicateFeatures`.
+
+    Model data (``data/``): :class:`~features.selection.base.SelectorModel`'s, ``keptColumn``
+    naming the kept column each dropped one repeats (the report's ``value``).
+    """
+
+    def report_entry(self, row: DataRow) -> dict[str, Any]:
+        """The report's entry: ``value`` names the kept column."""
+        return {"column": row["column"], "reason": row["reason"], "value": row["keptColumn"]}

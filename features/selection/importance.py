@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
@@ -17,13 +18,13 @@ from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol, HasSeed
 from pyspark.ml.regression import RandomForestRegressor
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, OneOf, Rule, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_numeric
 from features.errors import FeatureInputError
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, resolve_columns
 
@@ -51,17 +52,16 @@ class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
                      typeConverter=TypeConverters.toInt)
     maxDepth = Param(Params._dummy(), "maxDepth", "depth of each tree",
                      typeConverter=TypeConverters.toInt)
-    importances: Param[Any] = Param(Params._dummy(), "importances", "fitted: {column: importance}")
+    FORMER_PARAMS = {"importances": "fitted: {column: importance}"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(k=10, task="classification", numTrees=50, maxDepth=5, seed=42,
-                         importances={})
+        self._setDefault(k=10, task="classification", numTrees=50, maxDepth=5, seed=42)
 
 
 @register("select_by_importance")
-class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
-                         DefaultParamsWritable):
+class SelectByImportance(Estimator, _ImportanceParams, StageReadable,
+                         StageWritable):
     """Fits a pyspark.ml random forest on the numeric columns and keeps the top ``k`` by importance.
 
     Rows with a null/NaN in a candidate column or the label are left out of the forest. Ties are
@@ -114,15 +114,25 @@ class SelectByImportance(Estimator, _ImportanceParams, DefaultParamsReadable,
         dropped = [{"column": c, "reason": "low_importance", "value": scores[c]}
                    for c in ordered[k:]]
         log.info("%s: dropping %s", name, [d["column"] for d in dropped])
-        model = SelectByImportanceModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped, importances=scores)
+        model = SelectByImportanceModel.with_report(cols, dropped, importance=scores)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class SelectByImportanceModel(SelectorModel, _ImportanceParams):
-    """Drops the columns outside the top ``k`` found by :class:`SelectByImportance`."""
+    """Drops the columns outside the top ``k`` found by :class:`SelectByImportance`.
+
+    Model data (``data/``): :class:`~features.selection.base.SelectorModel`'s and each
+    candidate's ``importance DOUBLE`` (the forest's; they sum to 1).
+    """
+
+    DATA_SCHEMA = f"{SelectorModel.DATA_SCHEMA}, importance DOUBLE"
 
     @property
     def importances_(self) -> dict[str, float]:
         """Every candidate column's random-forest importance."""
-        return dict(self.getOrDefault(self.importances))
+        return {r["column"]: r["importance"] for r in self._rows}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return cls.with_report(params["inputCols"], params["dropped"],
+                               importance=params["importances"]).data_rows

@@ -15,12 +15,13 @@ same as quality's drift check.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -28,6 +29,7 @@ from pyspark.sql import types as T
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
     SelectorModel,
@@ -78,48 +80,52 @@ class _PSIParams(_SelectorParams):
     maxCategories = Param(Params._dummy(), "maxCategories",
                           "categories of the reference kept as buckets (the rest: __other__)",
                           typeConverter=TypeConverters.toInt)
-    edges: Param[Any] = Param(
-        Params._dummy(), "edges", "fitted: {numeric column: inner bin edges}")
-    categories: Param[Any] = Param(
-        Params._dummy(), "categories", "fitted: {categorical column: buckets}")
-    expected: Param[Any] = Param(
-        Params._dummy(), "expected", "fitted: {column: {bucket: reference share}}")
-    psiValues: Param[Any] = Param(
-        Params._dummy(), "psiValues", "fitted: {column: PSI across the split}")
+    FORMER_PARAMS = {"edges": "fitted: {numeric column: inner bin edges}",
+                     "categories": "fitted: {categorical column: buckets}",
+                     "expected": "fitted: {column: {bucket: reference share}}",
+                     "psiValues": "fitted: {column: PSI across the split}"}
 
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(splitFrac=0.5, bins=10, threshold=0.25, accuracy=10000,
-                         maxCategories=1000, edges={}, categories={}, expected={}, psiValues={})
+                         maxCategories=1000)
 
-    def buckets(self, df: DataFrame) -> dict[str, Column]:
-        """The fitted bucket expression of every candidate column on ``df``."""
-        edges, cats = self.getOrDefault(self.edges), self.getOrDefault(self.categories)
-        return {c: (numeric_bucket(c, edges[c], df.schema[c].dataType) if c in edges
-                    else categorical_bucket(c, cats[c], df.schema[c].dataType))
-                for c in self.getInputCols()}
 
-    def bucket_names(self, column: str) -> list[str]:
-        """Every bucket of a fitted column, ``__missing__`` (and ``__other__``) included."""
-        edges, cats = self.getOrDefault(self.edges), self.getOrDefault(self.categories)
-        if column in edges:
-            return [str(i) for i in range(len(edges[column]) + 1)] + [MISSING_BUCKET]
-        return [*cats[column], OTHER_BUCKET, MISSING_BUCKET]
+@dataclass(frozen=True)
+class Binning:
+    """How a column is bucketed: by inner edges (numeric) or by reference categories."""
 
-    def measure(self, df: DataFrame, stage: str) -> dict[str, float]:
-        """PSI of each column of ``df`` against the fitted reference shares (one job)."""
-        cols = self.getInputCols()
-        require_columns(df, cols, stage)
-        counts = bucket_counts(df, self.buckets(df))
-        rows = sum(counts[cols[0]].values()) if cols else 0
-        if rows == 0:
-            raise FeatureInputError(f"{stage}: no rows to measure the PSI on")
-        expected = self.getOrDefault(self.expected)
-        return {c: psi(expected[c], shares(counts[c], self.bucket_names(c), rows)) for c in cols}
+    edges: list[float] | None = None
+    categories: list[str] | None = None
+
+    def bucket(self, df: DataFrame, column: str) -> Column:
+        """The bucket expression of ``column`` on ``df``."""
+        dtype = df.schema[column].dataType
+        if self.edges is not None:
+            return numeric_bucket(column, self.edges, dtype)
+        return categorical_bucket(column, self.categories or [], dtype)
+
+    def names(self) -> list[str]:
+        """Every bucket, ``__missing__`` (and ``__other__``) included."""
+        if self.edges is not None:
+            return [str(i) for i in range(len(self.edges) + 1)] + [MISSING_BUCKET]
+        return [*(self.categories or []), OTHER_BUCKET, MISSING_BUCKET]
+
+
+def measure(df: DataFrame, binning: Mapping[str, Binning],
+            expected: Mapping[str, Mapping[str, float]], stage: str) -> dict[str, float]:
+    """PSI of each binned column of ``df`` against its reference shares (one job)."""
+    cols = list(binning)
+    require_columns(df, cols, stage)
+    counts = bucket_counts(df, {c: b.bucket(df, c) for c, b in binning.items()})
+    rows = sum(counts[cols[0]].values()) if cols else 0
+    if rows == 0:
+        raise FeatureInputError(f"{stage}: no rows to measure the PSI on")
+    return {c: psi(expected[c], shares(counts[c], b.names(), rows)) for c, b in binning.items()}
 
 
 @register("drop_unstable")
-class DropUnstableFeatures(Estimator, _PSIParams, DefaultParamsReadable, DefaultParamsWritable):
+class DropUnstableFeatures(Estimator, _PSIParams, StageReadable, StageWritable):
     """Drops the columns whose distribution shifts between two parts of the fit data (PSI).
 
     The rows with ``splitCol`` <= ``cutOff`` (default: the ``splitFrac`` quantile of splitCol)
@@ -184,26 +190,23 @@ class DropUnstableFeatures(Estimator, _PSIParams, DefaultParamsReadable, Default
         numeric = [c for c in cols if isinstance(dataset.schema[c].dataType, NUMERIC_TYPES)]
         categorical = [c for c in cols if c not in numeric]
         relative_error = 1.0 / self.getOrDefault(self.accuracy)
-        model = DropUnstableFeaturesModel()
-        self._copyValues(model)
-        model._set(inputCols=cols, edges=quantile_edges(reference, numeric,
-                                                        self.getOrDefault(self.bins),
-                                                        relative_error),
-                   categories=top_categories(reference, categorical,
-                                             self.getOrDefault(self.maxCategories)))
-        counts = bucket_counts(reference, model.buckets(reference))
+        edges = quantile_edges(reference, numeric, self.getOrDefault(self.bins), relative_error)
+        categories = top_categories(reference, categorical, self.getOrDefault(self.maxCategories))
+        binning = {c: Binning(edges.get(c), categories.get(c)) for c in cols}
+        counts = bucket_counts(reference, {c: b.bucket(reference, c) for c, b in binning.items()})
         rows = sum(counts[cols[0]].values())
         if rows == 0:
             raise FeatureInputError(f"{name}: the reference part (splitCol {split!r} <= cut-off) "
                                     "has no rows; set cutOff or splitFrac so that both parts "
                                     "have rows")
-        model._set(expected={c: shares(counts[c], model.bucket_names(c), rows) for c in cols})
-        values = model.measure(compared, name)
+        expected = {c: shares(counts[c], b.names(), rows) for c, b in binning.items()}
+        values = measure(compared, binning, expected, name)
         threshold = self.getOrDefault(self.threshold)
         dropped = [{"column": c, "reason": "unstable", "value": v}
                    for c, v in values.items() if v > threshold]
         log.info("%s: PSI %s; dropping %s", name, values, [d["column"] for d in dropped])
-        return model._set(psiValues=values, dropped=dropped)
+        model = DropUnstableFeaturesModel.with_reference(cols, dropped, values, binning, expected)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 def _order_key(df: DataFrame, column: str) -> Column:
@@ -214,17 +217,59 @@ def _order_key(df: DataFrame, column: str) -> Column:
 
 
 class DropUnstableFeaturesModel(SelectorModel, _PSIParams):
-    """Drops the columns whose PSI across the fit split was above the threshold."""
+    """Drops the columns whose PSI across the fit split was above the threshold.
+
+    Model data (``data/``): :class:`~features.selection.base.SelectorModel`'s (``value`` is the
+    PSI) and each candidate's reference, ``psi DOUBLE, edges ARRAY<DOUBLE>, categories
+    ARRAY<STRING>, buckets ARRAY<STRING>, referenceShares ARRAY<DOUBLE>``: the PSI across the
+    fit split, the inner bin edges (numeric columns; else null) or the reference categories
+    (categorical columns; else null), and each bucket's share of the reference rows.
+    """
+
+    DATA_SCHEMA = (f"{SelectorModel.DATA_SCHEMA}, psi DOUBLE, edges ARRAY<DOUBLE>, "
+                   "categories ARRAY<STRING>, buckets ARRAY<STRING>, referenceShares ARRAY<DOUBLE>")
+
+    @classmethod
+    def with_reference(cls, cols: list[str], dropped: list[dict[str, Any]],
+                       values: Mapping[str, float], binning: Mapping[str, Binning],
+                       expected: Mapping[str, Mapping[str, float]]) -> DropUnstableFeaturesModel:
+        """A model of the drop report, the PSI values and the reference of each column."""
+        return cls.with_report(
+            cols, dropped, psi=values, edges={c: b.edges for c, b in binning.items()},
+            categories={c: b.categories for c, b in binning.items()},
+            buckets={c: list(e) for c, e in expected.items()},
+            referenceShares={c: list(e.values()) for c, e in expected.items()})
 
     @property
     def psi_(self) -> dict[str, float]:
         """PSI of every candidate column between the reference and the compared part."""
-        return dict(self.getOrDefault(self.psiValues))
+        rows = self.rows_by_column()
+        return {c: rows[c]["psi"] for c in self.getInputCols()}
+
+    @property
+    def bin_edges_(self) -> dict[str, list[float]]:
+        """The inner bin edges of every numeric candidate column (quantiles of the reference)."""
+        rows = self.rows_by_column()
+        return {c: list(rows[c]["edges"]) for c in self.getInputCols()
+                if rows[c]["edges"] is not None}
 
     def psi(self, dataset: DataFrame) -> dict[str, float]:
         """PSI of each column of ``dataset`` against the reference (one job); drops nothing."""
-        return self.measure(dataset, type(self).__name__)
+        rows = self.rows_by_column()
+        binning = {c: Binning(rows[c]["edges"], rows[c]["categories"])
+                   for c in self.getInputCols()}
+        return measure(dataset, binning, self.reference_shares(), type(self).__name__)
 
     def reference_shares(self) -> dict[str, dict[str, Any]]:
         """The reference share of every bucket of every column."""
-        return {c: dict(v) for c, v in self.getOrDefault(self.expected).items()}
+        rows = self.rows_by_column()
+        return {c: dict(zip(rows[c]["buckets"], rows[c]["referenceShares"], strict=True))
+                for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        edges, categories = params["edges"], params["categories"]
+        return cls.with_reference(
+            params["inputCols"], params["dropped"], params["psiValues"],
+            {c: Binning(edges.get(c), categories.get(c)) for c in params["inputCols"]},
+            params["expected"]).data_rows

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 
 from features.base import InRange, OneOf, Rule, check_params, check_range
 from features.checks import NUMERIC_TYPES, require_columns
 from features.errors import FeatureInputError
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.association import anova_f, chi_square
 from features.selection.base import (
@@ -57,17 +58,16 @@ class _UnivariateParams(_SelectorParams, HasLabelCol):
               typeConverter=TypeConverters.toInt)
     alpha = Param(Params._dummy(), "alpha", "p-value threshold in p_value mode",
                   typeConverter=TypeConverters.toFloat)
-    scores: Param[Any] = Param(Params._dummy(), "scores",
-                   "fitted: {column: {test, statistic, p_value, dof}}")
+    FORMER_PARAMS = {"scores": "fitted: {column: {test, statistic, p_value, dof}}"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(categoricalCols=[], selectionMode="k_best", k=10, alpha=0.05, scores={})
+        self._setDefault(categoricalCols=[], selectionMode="k_best", k=10, alpha=0.05)
 
 
 @register("select_univariate")
-class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
-                         DefaultParamsWritable):
+class UnivariateSelector(Estimator, _UnivariateParams, StageReadable,
+                         StageWritable):
     """Scores each column against a class label and keeps the best, on plain columns.
 
     Categorical columns get Pearson's chi-square test of independence, numeric ones the ANOVA F
@@ -132,15 +132,48 @@ class UnivariateSelector(Estimator, _UnivariateParams, DefaultParamsReadable,
                     "test": scores[c]["test"], "statistic": scores[c]["statistic"]}
                    for c in ordered if c not in keep]
         log.info("%s: dropping %s", name, [d["column"] for d in dropped])
-        model = UnivariateSelectorModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped, scores=scores)
+        model = UnivariateSelectorModel.with_scores(cols, dropped, scores)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class UnivariateSelectorModel(SelectorModel, _UnivariateParams):
-    """Drops the columns :class:`UnivariateSelector` did not keep."""
+    """Drops the columns :class:`UnivariateSelector` did not keep.
+
+    Model data (``data/``): :class:`~features.selection.base.SelectorModel`'s (``value`` is the
+    p-value) and each candidate's test, ``test STRING, statistic DOUBLE, pValue DOUBLE, dof
+    ARRAY<BIGINT>, n BIGINT`` (``dof``: one number for chi2, two for the F tests; ``n``: the
+    rows tested).
+    """
+
+    DATA_SCHEMA = (f"{SelectorModel.DATA_SCHEMA}, test STRING, statistic DOUBLE, "
+                   "pValue DOUBLE, dof ARRAY<BIGINT>, n BIGINT")
+
+    @classmethod
+    def with_scores(cls, cols: list[str], dropped: list[dict[str, Any]],
+                    scores: dict[str, dict[str, Any]]) -> UnivariateSelectorModel:
+        """A model of the drop report and every candidate's test result."""
+        def field(name: str) -> dict[str, Any]:
+            return {c: s[name] for c, s in scores.items()}
+
+        return cls.with_report(cols, dropped, test=field("test"), statistic=field("statistic"),
+                               pValue=field("p_value"), n=field("n"),
+                               dof={c: s["dof"] if isinstance(s["dof"], list) else [s["dof"]]
+                                    for c, s in scores.items()})
 
     @property
     def scores_(self) -> dict:
-        """Every candidate column's test: ``{column: {test, statistic, p_value, dof}}``."""
-        return {c: dict(s) for c, s in self.getOrDefault(self.scores).items()}
+        """Every candidate column's test: ``{column: {test, statistic, p_value, dof, n}}``."""
+        return {r["column"]: {"test": r["test"], "statistic": r["statistic"],
+                              "p_value": r["pValue"],
+                              "dof": r["dof"][0] if r["test"] == "chi2" else list(r["dof"]),
+                              "n": r["n"]}
+                for r in self._rows}
+
+    def report_entry(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The report's entry: the p-value, and the test with its statistic."""
+        return {**super().report_entry(row), "test": row["test"], "statistic": row["statistic"]}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return cls.with_scores(params["inputCols"], params["dropped"],
+                               params["scores"]).data_rows

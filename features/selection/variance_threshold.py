@@ -12,12 +12,12 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
     SelectorModel,
@@ -44,7 +44,7 @@ class _VarianceParams(_SelectorParams):
 
 
 @register("drop_low_variance")
-class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, DefaultParamsWritable):
+class DropLowVariance(Estimator, _VarianceParams, StageReadable, StageWritable):
     """Finds numeric columns with variance <= threshold, on plain columns (not vectors).
 
     Variance is the population variance (ddof=0, as sklearn) over non-null, non-NaN values; an
@@ -85,9 +85,8 @@ class DropLowVariance(Estimator, _VarianceParams, DefaultParamsReadable, Default
             elif var <= threshold:
                 dropped.append({"column": c, "reason": "low_variance", "value": float(var)})
         log.info("%s: dropping %s", name, [d["column"] for d in dropped])
-        model = DropLowVarianceModel()
-        self._copyValues(model)
-        return model._set(inputCols=cols, dropped=dropped)
+        model = DropLowVarianceModel.with_report(cols, dropped)
+        return self._copyValues(model)._set(inputCols=cols)
 
 
 class DropLowVarianceModel(SelectorModel, _VarianceParams):

@@ -35,13 +35,13 @@ from pyspark.ml.feature import VectorSlicer, _UnivariateFeatureSelectorParams
 from pyspark.ml.feature import _SelectorParams as _MLlibSelectorParams
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.linalg import VectorUDT
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, OneOf, Rule, check_params
 from features.checks import require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.association import anova_f, chi_square, f_regression
 
@@ -116,7 +116,7 @@ def select_slots(scores: list[dict[str, Any]], mode: str, threshold: float) -> l
     return sorted(i for i in keep if stat[i] > -math.inf)
 
 
-class _SelectorBase(Estimator, DefaultParamsReadable, DefaultParamsWritable):
+class _SelectorBase(Estimator, StageReadable, StageWritable):
     """Fit: score every slot, pick the indices, return MLlib's VectorSlicer over them."""
 
     def _mode_and_threshold(self) -> tuple[str, float]:

@@ -8,59 +8,57 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HANDLE_INVALID,
     HasInOutCols,
     OneOf,
     Rule,
     check_choice,
     check_params,
-    invalid_value,
+    out_of_domain_value,
 )
 from features.checks import require_numeric
+from features.params import HasHandleOutOfDomain
+from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
 BASES = ("e", "2", "10")
 
 
 @register("log")
-class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultParamsWritable):
+class LogTransformer(Transformer, HasInOutCols, HasHandleOutOfDomain, StageReadable,
+                     StageWritable):
     """Applies log_base(x + offset) to numeric columns (doubles out).
 
     ``offset=1`` with base e is log1p, computed with Spark's ``log1p`` for precision near 0.
-    x + offset <= 0 (and -inf) is invalid: ``handleInvalid='error'`` (default) fails the job
-    naming the column and value, ``'null'`` gives null. Null stays null, NaN stays NaN, +inf
-    stays +inf.
+    x + offset <= 0 (and -inf) is out of the log's domain: ``handleOutOfDomain='error'``
+    (default) fails the job naming the column and value, ``'null'`` gives null. Null stays
+    null, NaN stays NaN, +inf stays +inf.
 
     >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df)  # doctest: +SKIP
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
-    PARAM_RULES: dict[str, Rule] = {"base": OneOf(BASES), "handleInvalid": OneOf(HANDLE_INVALID)}
+    PARAM_RULES: dict[str, Rule] = {"base": OneOf(BASES)}
 
     base = Param(Params._dummy(), "base", f"logarithm base: one of {BASES}",
                  typeConverter=TypeConverters.toString)
     offset = Param(Params._dummy(), "offset", "added to x before the log",
                    typeConverter=TypeConverters.toFloat)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          f"x + offset <= 0: one of {HANDLE_INVALID}",
-                          typeConverter=TypeConverters.toString)
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
-                 base: str = "e", offset: float = 0.0, handleInvalid: str = "error") -> None:
+                 base: str = "e", offset: float = 0.0, handleOutOfDomain: str = "error") -> None:
         super().__init__()
-        self._setDefault(base="e", offset=0.0, handleInvalid="error")
+        self._setDefault(base="e", offset=0.0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
-                  base: str = "e", offset: float = 0.0, handleInvalid: str = "error",
+                  base: str = "e", offset: float = 0.0, handleOutOfDomain: str = "error",
         ) -> LogTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
@@ -69,9 +67,8 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
         base, offset = self.getOrDefault(self.base), self.getOrDefault(self.offset)
-        policy = self.getOrDefault(self.handleInvalid)
+        policy = self.getHandleOutOfDomain()
         check_choice(stage, "base", base, BASES)
-        check_choice(stage, "handleInvalid", policy, HANDLE_INVALID)
         require_numeric(dataset, cols, stage)
         self.check_outputs(dataset)
         exprs = {}
@@ -84,7 +81,7 @@ class LogTransformer(Transformer, HasInOutCols, DefaultParamsReadable, DefaultPa
                                                                 else math.e))
             bad = x + F.lit(offset) <= 0
             exprs[o] = (F.when(x.isNull() | F.isnan(x), x)
-                        .when(bad, invalid_value(policy, stage, c, f"x + {offset} <= 0", x))
+                        .when(bad, out_of_domain_value(policy, stage, c, f"x + {offset} <= 0", x))
                         .otherwise(log)).cast("double")
         return dataset.withColumns(exprs)
 
@@ -100,7 +97,7 @@ class Log1pTransformer(LogTransformer):
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
-                 handleInvalid: str = "error") -> None:
+                 handleOutOfDomain: str = "error") -> None:
         kwargs = self._input_kwargs  # the parent's keyword_only __init__ overwrites it
         super().__init__()
         self._set(base="e", offset=1.0, **kwargs)
@@ -108,6 +105,6 @@ class Log1pTransformer(LogTransformer):
     @keyword_only
     def setParams(  # type: ignore[override]  # base and offset are fixed for log1p
             self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
-            handleInvalid: str = "error") -> Log1pTransformer:
+            handleOutOfDomain: str = "error") -> Log1pTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)

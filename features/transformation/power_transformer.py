@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HANDLE_INVALID,
-    FittedModel,
     HasInOutCols,
     InRange,
     OneOf,
@@ -26,11 +24,12 @@ from features.base import (
     check_params,
     finite,
     finite_value,
-    fitted_param,
-    invalid_value,
+    out_of_domain_value,
 )
 from features.checks import require_numeric
 from features.errors import FeatureInputError
+from features.params import HasHandleOutOfDomain
+from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 from features.transformation.power_math import box_cox, fit_lambda, yeo_johnson
 
@@ -38,10 +37,9 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 METHODS = ("yeo-johnson", "box-cox")
 
 
-class _PowerParams(HasInOutCols):
+class _PowerParams(HasInOutCols, HasHandleOutOfDomain):
     PARAM_RULES: dict[str, Rule] = {
-        "method": OneOf(METHODS), "handleInvalid": OneOf(HANDLE_INVALID),
-        "maxSampleRows": InRange(2)}
+        "method": OneOf(METHODS), "maxSampleRows": InRange(2)}
 
     method = Param(Params._dummy(), "method", f"one of {METHODS}",
                    typeConverter=TypeConverters.toString)
@@ -52,22 +50,14 @@ class _PowerParams(HasInOutCols):
                           "lambda is fitted on a uniform sample of at most this many rows",
                           typeConverter=TypeConverters.toInt)
     seed = Param(Params._dummy(), "seed", "seed of the sample", typeConverter=TypeConverters.toInt)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          f"Box-Cox of x <= 0 at transform: one of {HANDLE_INVALID}",
-                          typeConverter=TypeConverters.toString)
-    lambdas = fitted_param("lambdas", "fitted lambda per column")
-    means = fitted_param("means", "fitted mean of the transformed column (standardize)")
-    scales = fitted_param("scales", "fitted std of the transformed column (standardize)")
+    FORMER_PARAMS = {"lambdas": "fitted lambda per column",
+                     "means": "fitted mean of the transformed column (standardize)",
+                     "scales": "fitted std of the transformed column (standardize)"}
 
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(method="yeo-johnson", standardize=False, maxSampleRows=100_000, seed=42,
-                         handleInvalid="error", lambdas={}, means={}, scales={})
-
-    @property
-    def lambdas_(self) -> dict[str, float]:
-        """Fitted lambda per column."""
-        return dict(self.getOrDefault(self.lambdas))
+)
 
     def power_expr(self, column: str, lmbda: float) -> Column:
         """Spark expression of the transform of ``column`` with ``lmbda`` (null/NaN pass)."""
@@ -75,9 +65,10 @@ class _PowerParams(HasInOutCols):
         lam = F.lit(lmbda)
         if self.getOrDefault(self.method) == "box-cox":
             value = F.ln(x) if lmbda == 0 else (F.pow(x, lam) - 1) / lam
-            stage, policy = type(self).__name__, self.getOrDefault(self.handleInvalid)
+            stage, policy = type(self).__name__, self.getHandleOutOfDomain()
             return (F.when(x.isNull() | F.isnan(x), x)
-                    .when(x <= 0, invalid_value(policy, stage, column, "Box-Cox needs x > 0", x))
+                    .when(x <= 0,
+                          out_of_domain_value(policy, stage, column, "Box-Cox needs x > 0", x))
                     .otherwise(value))
         pos = F.log1p(x) if lmbda == 0 else (F.pow(x + 1, lam) - 1) / lam
         neg = (-F.log1p(-x) if lmbda == 2
@@ -86,7 +77,7 @@ class _PowerParams(HasInOutCols):
 
 
 @register("power_transform")
-class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultParamsWritable):
+class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
     """Makes numeric columns more Gaussian-like with Box-Cox or Yeo-Johnson (doubles out).
 
     Lambda maximises the profile log-likelihood (scikit-learn's PowerTransformer), computed on
@@ -95,7 +86,7 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
     One job counts the rows, one collects the sample; ``standardize`` adds one aggregation of
     the transformed columns (exact mean and population std over all rows). Fit ignores null,
     NaN and +-inf; Box-Cox needs every finite fit value > 0. At transform null and NaN pass
-    through, Box-Cox of x <= 0 follows ``handleInvalid``.
+    through, Box-Cox of x <= 0 follows ``handleOutOfDomain`` (error or null).
 
     >>> PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_  # doctest: +SKIP
     {'amount': 0.12}
@@ -106,14 +97,15 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
                  method: str = "yeo-johnson", standardize: bool = False,
-                 maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error") -> None:
+                 maxSampleRows: int = 100000, seed: int = 42,
+                 handleOutOfDomain: str = "error") -> None:
         super().__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, *, inputCols: list[str] | None = None, outputCols: list[str] | None = None,
                   method: str = "yeo-johnson", standardize: bool = False,
-                  maxSampleRows: int = 100000, seed: int = 42, handleInvalid: str = "error",
+                  maxSampleRows: int = 100000, seed: int = 42, handleOutOfDomain: str = "error",
         ) -> PowerTransformer:
         """Set the params given by keyword."""
         return self._set(**self._input_kwargs)
@@ -123,8 +115,6 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
         stage, cols = type(self).__name__, self.getInputCols()
         method = self.getOrDefault(self.method)
         check_choice(stage, "method", method, METHODS)
-        check_choice(stage, "handleInvalid", self.getOrDefault(self.handleInvalid),
-                     HANDLE_INVALID)
         require_numeric(dataset, cols, stage)
         self.check_outputs(dataset)
         exprs = {"rows": F.count("*")}
@@ -152,13 +142,12 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
         for i, c in enumerate(cols):
             x = np.array([r[i] for r in rows if r[i] is not None], dtype=float)
             lambdas[c] = checked_lambda(x[np.isfinite(x)], method, stage, c)
-        model = PowerTransformerModel()
-        self._copyValues(model)
-        model._set(lambdas=lambdas)
+        means: dict[str, float | None] = dict.fromkeys(cols)
+        scales: dict[str, float | None] = dict.fromkeys(cols)
         if self.getOrDefault(self.standardize):
             moments = {}
             for c in cols:
-                y = model.power_expr(c, lambdas[c])
+                y = self.power_expr(c, lambdas[c])
                 y = F.when(finite(y), y)
                 moments[f"{c}/mean"], moments[f"{c}/std"] = F.mean(y), F.stddev_pop(y)
             m = aggregate(dataset, moments)
@@ -169,10 +158,12 @@ class PowerTransformer(Estimator, _PowerParams, DefaultParamsReadable, DefaultPa
                 raise FeatureInputError(f"{stage}: the mean/std of the transformed column(s) "
                                         f"{sorted(bad)} overflow ({bad}); rescale the input or "
                                         "set standardize=false")
-            model._set(means={c: m[f"{c}/mean"] for c in cols},
-                       scales={c: m[f"{c}/std"] or 1.0 for c in cols})
+            means = {c: m[f"{c}/mean"] for c in cols}
+            scales = {c: m[f"{c}/std"] or 1.0 for c in cols}
         log.info("%s fitted lambdas %s", stage, lambdas)
-        return model
+        fitted = [{"column": c, "lambda": lambdas[c], "mean": means[c], "scale": scales[c]}
+                  for c in cols]
+        return self._copyValues(PowerTransformerModel.with_rows(fitted))
 
 
 def checked_lambda(x: np.ndarray, method: str, stage: str, column: str) -> float:
@@ -196,16 +187,36 @@ def checked_lambda(x: np.ndarray, method: str, stage: str, column: str) -> float
 
 
 class PowerTransformerModel(FittedModel, _PowerParams):
-    """Applies the fitted ``lambdas_`` (and standardisation when fitted with it)."""
+    """Applies the fitted ``lambdas_`` (and standardisation when fitted with it).
+
+    Model data (``data/``): one row per input column, ``column STRING, lambda DOUBLE, mean
+    DOUBLE, scale DOUBLE`` (mean and scale of the transformed column, null unless fitted with
+    ``standardize``).
+    """
+
+    DATA_SCHEMA = "column STRING, lambda DOUBLE, mean DOUBLE, scale DOUBLE"
+
+    @property
+    def lambdas_(self) -> dict[str, float]:
+        """Fitted lambda per column."""
+        rows = self.rows_by_column()
+        return {c: rows[c]["lambda"] for c in self.getInputCols()}
+
+    @classmethod
+    def rows_from_params(cls, params: Mapping[str, Any]) -> list[DataRow]:
+        means, scales = params.get("means", {}), params.get("scales", {})
+        return [{"column": c, "lambda": v, "mean": means.get(c), "scale": scales.get(c)}
+                for c, v in params["lambdas"].items()]
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         cols = self.getInputCols()
         require_numeric(dataset, cols, type(self).__name__)
-        means, scales = self.getOrDefault(self.means), self.getOrDefault(self.scales)
+        rows = self.rows_by_column()
         exprs = {}
         for c, o in zip(cols, self.resolved_output_cols(), strict=True):
-            y = self.power_expr(c, self.lambdas_[c])
-            if self.getOrDefault(self.standardize) and c in means:
-                y = (y - F.lit(means[c])) / F.lit(scales[c] if scales[c] else 1.0)
+            fitted = rows[c]
+            y = self.power_expr(c, fitted["lambda"])
+            if self.getOrDefault(self.standardize) and fitted["mean"] is not None:
+                y = (y - F.lit(fitted["mean"])) / F.lit(fitted["scale"] or 1.0)
             exprs[o] = y.cast("double")
         return dataset.withColumns(exprs)

@@ -89,6 +89,11 @@ def _main(args: argparse.Namespace, level: int) -> int:
     try:
         if args.command == "validate":  # it reports the conf's problems: it cannot load it first
             return conf.cmd_validate(args)
+        if args.command == "serve":  # a model folder is all it needs: no conf, no Spark
+            from lakeprep.inference.serve import serve
+
+            serve(args.model_dir, args.port, args.host, args.workers, args.output_column)
+            return 0
         settings = load_settings(args.env, args.conf_dir)
         _spark_log_to_file(settings)
         return COMMANDS[args.command](args, settings)

@@ -24,6 +24,13 @@ def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     from lakeprep.aws import deploy, preflight, runs
 
+    if args.target == "inference-pipeline":
+        if args.job_options:
+            raise UsageError("deploy inference-pipeline takes no job options after `--`")
+        return _deploy_inference_pipeline(args, settings)
+    if args.job is None:
+        raise UsageError(f"deploy {args.target} needs the job to run")
+
     options = job_options(args.job, args.job_options)
     plan = deploy.plan(args.target, args.job, settings, Path(args.dist), options)
     if args.dry_run:
@@ -95,3 +102,40 @@ def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _deploy_inference_pipeline(args: argparse.Namespace, settings: Settings) -> int:
+    from lakeprep.aws import inference_pipeline as ip
+
+    needed = {"--set": args.feature_set, "--model-data": args.model_data,
+              "--estimator-image": args.estimator_image,
+              "--features-image": args.features_image, "--role": args.role}
+    lacking = [k for k, v in needed.items() if not v]
+    if lacking:
+        raise UsageError(f"deploy inference-pipeline needs {', '.join(lacking)}")
+    fs = settings.feature_sets(args.feature_set)[args.feature_set]
+    folder = args.model or _newest_run(settings.models_root(fs))
+    if not settings.deploy.bucket:
+        raise UsageError(f"{settings.where('deploy', 'bucket')}: deploy.bucket is not set; the "
+                         f"packed pipeline is uploaded there")
+    plan = ip.plan_pipeline(ip.PipelineRequest(
+        feature_set=args.feature_set, pipeline_dir=folder, model_data=args.model_data,
+        estimator_image=args.estimator_image, features_image=args.features_image,
+        role_arn=args.role, instance_type=args.instance_type,
+        upload_to=f"s3://{settings.deploy.bucket}/{settings.deploy.prefix}/inference",
+        batch_input=args.batch_input, batch_output=args.batch_output, tags=settings.deploy.tags))
+    if args.dry_run:
+        out.document(json.loads(ip.dumps(plan)))
+        return 0
+    for line in ip.execute(plan, settings.deploy.region):
+        out.line(line, essential=True)
+    return 0
+
+
+def _newest_run(root: str) -> str:
+    if "://" in root:
+        raise UsageError(f"the models folder {root} is remote: give the pipeline folder with "
+                         f"--model (a local copy)")
+    runs = sorted(Path(root).glob("*/metadata"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise UsageError(f"no saved pipeline under {root}: run build-features first or give "
+                         f"--model")
+    return str(runs[-1].parent)

@@ -17,6 +17,9 @@ def show_ingest(reports: Any) -> int:
         ok = r.reconciles or not r.files_new
         out.line(r.line(), essential=True, style="green" if ok else "bold red",
                  **{k: v for k, v in asdict(r).items() if k != "files"}, reconciles=ok)
+        if not out.json:  # JSON lines carry them in `problems`
+            for line in r.problem_lines():
+                out.line(f"  set aside: {line}")
     return 0 if all(r.reconciles or not r.files_new for r in reports) else 1
 
 
@@ -80,10 +83,12 @@ class DemoDisplay:
         self.out, self.spark = output, spark
         self.poller: Any = None
         self.live = output.console.is_terminal and not output.quiet and not output.json
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+        # stage names and Spark's job descriptions print literally (no markup read in them)
+        self.progress = Progress(SpinnerColumn(),
+                                 TextColumn("{task.description}", style="bold", markup=False),
                                  BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[spark]}"), console=output.console,
-                                 transient=False)
+                                 TextColumn("{task.fields[spark]}", markup=False),
+                                 console=output.console, transient=False)
         self.overall = self.progress.add_task("pipeline", total=len(STAGES), spark="")
         self.task: Any = None
         if self.live:

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from jobs.cli.output import err, out
 from lakeprep.config import Settings
 from lakeprep.errors import UsageError
+
+if TYPE_CHECKING:
+    from lakeprep.runtime import JobContext
 
 
 def cmd_tables(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,11 +51,36 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     out.table(f"history of {args.table}", ["version", "time (UTC)", "operation", "run", "job",
                                            "counts", "gate quarantined", "gate"], rows,
               kind="history")
+    _quarantine_reasons(ctx, args.table)
     return 0
+
+
+def _quarantine_reasons(ctx: JobContext, table: str) -> None:
+    """The reasons of the rows in ``table``'s quarantine table, grouped (old rows from their
+    messages): one aggregation over it, when it exists. Not the result a script asks `history`
+    for, so ``--quiet`` leaves it out (and its aggregation)."""
+    from lakeprep.ingest.problems import group_problems
+    from lakeprep.quarantine import quarantine_table
+
+    if out.quiet:
+        return
+    quarantine = quarantine_table(ctx, table)
+    version = quarantine.version()
+    if version is None:
+        return
+    summary = group_problems(quarantine.read())
+    rows = [[g.level, g.column or "-", g.code, g.rows, ", ".join(map(repr, g.examples))]
+            for g in summary.groups]
+    if summary.more_groups:
+        rows.append(["...", "", f"{summary.more_groups} more group(s)", summary.more_rows, ""])
+    out.table(f"why rows of {table} are set aside ({ctx.spec(table).quarantine_name} version "
+              f"{version})", ["level", "column", "code", "rows", "examples"], rows,
+              essential=False, kind="quarantine")
 
 
 
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.text import Text
     from rich.tree import Tree
 
     from lakeprep.lineage import lineage_graph, render_tree
@@ -69,8 +98,9 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
     m = read_manifest(args.table)
     channels = ", ".join(f"{c} {next(iter(f.values())).rows:,}" for c, f in m.channels.items())
-    root = Tree(f"[bold]export[/] {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · "
-                f"{channels} · formats {', '.join(next(iter(m.channels.values())))}")
+    root = Tree(Text("export", style="bold").append(
+        f" {m.run_id} · {m.created_at:%Y-%m-%d %H:%M:%S} UTC · {channels} · formats "
+        f"{', '.join(next(iter(m.channels.values())))}"))
     graphs = [lineage_graph(ctx, src.name, src.version) for src in m.source_tables]
     for graph in graphs:
         render_tree(graph, root)

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--file", metavar="F", help="with --replay-quarantine: only the records "
                      "quarantined from this raw file")
     run.add_argument("--cutoff", type=_iso_date, metavar="YYYY-MM-DD",
-                     help="snapshot date (build-features, transform)")
+                     help="snapshot date (build-features: default the set's conf cutoff; "
+                     "transform: default the day after the latest date of the set's data)")
     run.add_argument("--model", help="pipeline model path (transform; default: the one the "
                      "feature table's latest version records)")
     run.add_argument("--version", type=int, help="feature table version to export "
@@ -113,9 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     tables = sub.add_parser("tables", parents=[common], help="list the catalog's tables")
     tables.add_argument("--layer", help="only this layer")
 
-    hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata")
+    hist = sub.add_parser("history", parents=[common], help="a table's versions and metadata, and "
+                          "why its quarantined rows were set aside (grouped)")
     hist.add_argument("table")
     hist.add_argument("--limit", type=int, default=20)
+
+    srv = sub.add_parser("serve", parents=[common], help="serve a fitted pipeline without "
+                         "Spark: a SageMaker inference container (GET /ping, POST /invocations)")
+    from lakeprep.inference.__main__ import add_serve_arguments
+
+    add_serve_arguments(srv)
 
     # AWS: package, deploy, catalog (lakeprep.aws does the work)
     pkg = sub.add_parser("package", parents=[common], help="build the wheel (with conf), entry "
@@ -123,13 +131,27 @@ def build_parser() -> argparse.ArgumentParser:
     pkg.add_argument("--target", choices=["glue", "emr", "emr-serverless", "all"], default="all")
     pkg.add_argument("--out", default="dist", help="output folder (default dist/)")
     dep = sub.add_parser("deploy", parents=[common], help="upload the artefacts and run a job "
-                         "on Glue, EMR or EMR Serverless",
-                         usage="lakeprep deploy TARGET JOB [options] [-- JOB OPTIONS]",
+                         "on Glue, EMR or EMR Serverless, or the inference pipeline on SageMaker",
+                         usage="lakeprep deploy TARGET [JOB] [options] [-- JOB OPTIONS]",
                          epilog="Everything after `--` goes to the job as its own options, "
                          "e.g. `lakeprep deploy glue build-features -- --set taxi_tips "
                          "--cutoff 2019-05-01`; reproduce takes the export folder there.")
-    dep.add_argument("target", choices=["glue", "emr", "emr-serverless"])
-    dep.add_argument("job", choices=sorted(DEPLOYABLE))
+    dep.add_argument("target",
+                     choices=["glue", "emr", "emr-serverless", "inference-pipeline"])
+    dep.add_argument("job", choices=sorted(DEPLOYABLE), nargs="?",
+                     help="the job to run (glue, emr, emr-serverless)")
+    inf = dep.add_argument_group("inference-pipeline: the features' container, then the "
+                                 "estimator's, as one SageMaker Model")
+    inf.add_argument("--set", dest="feature_set", help="the feature set whose pipeline serves")
+    inf.add_argument("--model", help="its saved pipeline folder (default: the newest run under "
+                                     "the set's models folder)")
+    inf.add_argument("--model-data", help="the estimator's model.tar.gz (s3://)")
+    inf.add_argument("--estimator-image", help="the estimator's inference image URI")
+    inf.add_argument("--features-image", help="lakeprep's serving image URI (Dockerfile)")
+    inf.add_argument("--role", help="the SageMaker execution role ARN")
+    inf.add_argument("--instance-type", default="ml.m5.large")
+    inf.add_argument("--batch-input", help="s3:// input: a batch transform job, no endpoint")
+    inf.add_argument("--batch-output", help="s3:// output of the batch transform job")
     dep.add_argument("--dist", default="dist", help="where `lakeprep package` put the artefacts")
     dep.add_argument("--wait", action="store_true", help="follow the run until it ends")
     dep.add_argument("--dry-run", action="store_true", help="print the requests, send none")

@@ -311,6 +311,14 @@ class Settings(_Model):
         """The columns the catalog declares for table ``name`` (see :func:`declared_columns`)."""
         return declared_columns(self.table(name), self.tables, metadata)
 
+    def models_root(self, fs: FeatureSet) -> str:
+        """Where a feature set's pipeline models are saved, one folder per run."""
+        root = self.lake.layers.get("features")
+        if not root:
+            raise ConfigError(f"{self.where('lake', 'layers')}: lake.layers.features is not "
+                              f"set; the pipeline model is saved there")
+        return f"{root.rstrip('/')}/{self.require_features().models_folder}/{fs.table}"
+
     def system_table(self, name: str) -> str:
         return _join(self.lake.system, name)
 

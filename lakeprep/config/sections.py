@@ -11,7 +11,7 @@ every command at start-up with the file and the key, before Spark starts:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
@@ -81,6 +81,10 @@ class _SetBase(_Model):
     inference_table: str | None = Field(default=None, description="what transform writes")
     cutoff: date | None = Field(default=None, description="default: features.cutoff")
     pipeline: dict[str, Any]
+    non_finite: Literal["fail", "quarantine", "allow"] = Field(
+        default="fail", description="NaN or +-inf in the assembled vector: fail the build before "
+        "it commits, quarantine those rows, or allow them (estimators that take missing values, "
+        "e.g. XGBoost; export still refuses them for the built-in algorithms)")
 
 
 class EntitySnapshotSet(_SetBase):
@@ -99,6 +103,24 @@ class EntitySnapshotSet(_SetBase):
 
     def sources(self) -> list[str]:
         return self.snapshot.sources()
+
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) of every timestamp that dates the snapshot's data: the entities'
+        ``entity_since`` and each aggregate's ``timestamp``."""
+        snap = self.snapshot
+        since = [(snap.entity_table, snap.entity_since)] if snap.entity_since else []
+        return list(dict.fromkeys([*since, *((a.source, a.timestamp) for a in snap.aggregates)]))
+
+    def expressions(self) -> dict[str, str]:
+        """Every Spark SQL expression of the set, by its key under the set."""
+        return {f"snapshot.derived.{k}": v for k, v in self.snapshot.derived.items()}
+
+    def window(self, day: str) -> str:
+        """Which rows the set takes as of ``day``, in words."""
+        snap = self.snapshot
+        if snap.entity_since:
+            return f"{snap.entity_table} rows whose {snap.entity_since} is before {day}"
+        return f"every row of {snap.entity_table}"
 
 
 class RowLabel(_Model):
@@ -155,6 +177,30 @@ class RowsSet(_SetBase):
 
     def sources(self) -> list[str]:
         return [self.source]
+
+    def date_columns(self) -> list[tuple[str, str]]:
+        """(table, column) that dates the rows: the time filter's column, if any."""
+        return [(self.source, self.time_filter.column)] if self.time_filter else []
+
+    def expressions(self) -> dict[str, str]:
+        """Every Spark SQL expression of the set, by its key under the set."""
+        exprs = {"label.expr": self.label.expr} if self.label else {}
+        if self.row_id.expr:
+            exprs["row_id.expr"] = self.row_id.expr
+        return exprs
+
+    def window(self, day: str) -> str:
+        """Which rows the set takes as of ``day``, in words (``taxi_trips.pickup_datetime in
+        [2019-01-01, 2019-05-01)``)."""
+        tf = self.time_filter
+        if tf is None:
+            return f"every row of {self.source}"
+        if tf.days is not None:
+            start: object = date.fromisoformat(day) - timedelta(days=tf.days)
+            end: object = day
+        else:
+            start, end = tf.from_ or "-inf", tf.until or "+inf"
+        return f"{self.source}.{tf.column} in [{start}, {end})"
 
 
 FeatureSet = Annotated[EntitySnapshotSet | RowsSet, Field(discriminator="kind")]

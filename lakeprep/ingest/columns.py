@@ -13,7 +13,9 @@ RAW_RECORD = "_raw_record"  # the line's text (U+FFFD where it was not valid UTF
 RAW_BYTES = "_raw_bytes"  # the line's exact bytes, kept only when they are not valid UTF-8
 RAW_HEADER = "_raw_header"  # a CSV record's header line: its file's field names, for replays
 RAW_COLUMNS = (RAW_RECORD, RAW_BYTES, RAW_HEADER)  # kept in quarantine only
-REASONS = "_reasons"  # why a record was set aside while reading it
+REASONS = "_reasons"  # why a record was set aside while reading it (the readable messages)
+# the same reasons as data: code, column, value, message (lakeprep.ingest.problems)
+PROBLEMS = "_problems"
 FAILED_EXPECTATIONS = "_failed_expectations"  # why a row was set aside by a gate
 EXTRA = "_extra"  # declared as map<string,string>: undeclared keys of a record land here
 EXTRA_TYPE = "map<string,string>"

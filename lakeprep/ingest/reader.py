@@ -1,7 +1,9 @@
 """Raw files (CSV, JSON lines, Parquet) into typed rows, each with the reasons it is unusable.
 
 Text is read as lines first, so every rejected row keeps its raw record and source file, and
-every reason names the column: ``amount: '12,50' is not a valid double``. Types come from the
+every reason names the column: ``amount: '12,50' is not a valid double``, and is data too
+(``_problems``: code ``not_a_double``, column ``amount``, value ``12,50``, and the message; see
+:mod:`lakeprep.ingest.problems`). Types come from the
 catalog (no inference); CSV columns are matched by their header names, not by position.
 
 Column mapping: a declared column is found under its name or one of its ``source`` aliases
@@ -54,11 +56,27 @@ from lakeprep.frames import cache
 from lakeprep.ingest.columns import (
     EXTRA,
     EXTRA_TYPE,
+    PROBLEMS,
     RAW_BYTES,
     RAW_HEADER,
     RAW_RECORD,
     REASONS,
     SOURCE_FILE,
+)
+from lakeprep.ingest.problems import (
+    CASE_CLASH,
+    DUPLICATE_KEY,
+    INVALID_UTF8,
+    MALFORMED_LINE,
+    MISSING_REQUIRED,
+    NOT_FINITE,
+    OUT_OF_RANGE,
+    PROBLEMS_TYPE,
+    UNUSABLE_NAME,
+    as_problems,
+    messages,
+    not_a,
+    problem,
 )
 from lakeprep.storage import FileInfo, parquet_columns, read_text_head
 
@@ -76,7 +94,7 @@ DriftPolicy = Literal["fail", "ignore", "evolve"]
 @dataclass
 class RawBatch:
     """Parsed rows (declared columns, plus ``_source_file``, ``_raw_record``, ``_raw_header``,
-    ``_reasons``)."""
+    ``_problems`` and their messages, ``_reasons``)."""
 
     rows: DataFrame
     extra_columns: list[str]  # columns the files have that the schema does not declare
@@ -165,9 +183,7 @@ def records_as_lines(spark: SparkSession, raw: TableSpec, records: DataFrame
         records = records.withColumn(RAW_HEADER, F.lit(None).cast("string"))
     lines = records.select(
         F.col(RAW_RECORD).alias("value"), SOURCE_FILE, RAW_BYTES, RAW_HEADER,
-        F.when(F.col(RAW_BYTES).isNotNull(), F.lit(
-            f"malformed line: not valid UTF-8 (its bytes are kept in {RAW_BYTES})"))
-        .alias("__invalid"))
+        _invalid_utf8(F.col(RAW_BYTES).isNotNull(), F.col(RAW_RECORD)).alias("__invalid"))
     if raw.source is None or raw.source.format != "csv":
         return lines.drop(RAW_HEADER)
     pairs = lines.select(SOURCE_FILE, RAW_HEADER).distinct().collect()
@@ -218,23 +234,28 @@ def _parse_csv(raw: TableSpec, by_header: dict[str, tuple[list[str], DataFrame]]
         unquoted = F.regexp_replace("value", f'{re.escape(quote)}([^{re.escape(quote)}]|'
                                              f'{re.escape(quote)}{{2}})*{re.escape(quote)}', "")
         n_fields = F.size(F.split(unquoted, re.escape(sep), -1))
-        structural = (F.when(F.instr(unquoted, quote) > 0, F.lit("malformed line: unclosed quote"))
-                      .when(n_fields != len(header),
-                            F.concat(F.lit("malformed line: "), n_fields.cast("string"),
-                                     F.lit(f" fields, the header has {len(header)}"))))
+        structural = (F.when(F.instr(unquoted, quote) > 0, problem(
+            MALFORMED_LINE, None, F.col("value"), "malformed line: unclosed quote"))
+                      .when(n_fields != len(header), problem(
+                          MALFORMED_LINE, None, F.col("value"),
+                          F.concat(F.lit("malformed line: "), n_fields.cast("string"),
+                                   F.lit(f" fields, the header has {len(header)}")))))
         by_name = {h: F.col("p")[f"c{i}"] for i, h in enumerate(header)}
         field_of = {**fields.taken, **{x: x for x in keep_extra if x in header}}
         # an empty CSV field is a missing value
         text = [(F.when(by_name[field_of[c]] != "", by_name[field_of[c]]) if c in field_of
                  else F.lit(None).cast("string")).alias(_text_name(c))
                 for c in [*_fields(raw), *keep_extra]]
-        # whole-file problems are the reason of every line of the file
-        header_reasons = [f"{variants[v]}: header {v!r} differs only in case from the "
-                          f"declared column" for v in header if v in variants]
-        header_reasons += [f"header {h!r} is not a usable column name" for h in header
-                           if h in unusable]
-        structural = F.coalesce(F.col("__invalid"), *(
-            [F.lit("; ".join(header_reasons))] if header_reasons else []), structural)
+        # whole-file problems are the reasons of every line of the file
+        header_problems = [problem(CASE_CLASH, variants[v], F.lit(v),
+                                   f"{variants[v]}: header {v!r} differs only in case from the "
+                                   f"declared column") for v in header if v in variants]
+        header_problems += [problem(UNUSABLE_NAME, None, F.lit(h),
+                                    f"header {h!r} is not a usable column name")
+                            for h in header if h in unusable]
+        structural = _first_of(F.col("__invalid"),
+                               *([F.array(*header_problems)] if header_problems else []),
+                               _alone(structural))
         extra_map = None
         if _has_extra(raw):
             # undeclared headers, as a map; absent (empty field) values are left out
@@ -280,19 +301,24 @@ def _parse_json(raw: TableSpec, lines: DataFrame, drift: DriftPolicy) -> RawBatc
                 found[column].append(key)
     found.update({x: [x] for x in keep_extra})
     has = F.col("__keys")
-    structural = F.coalesce(
-        F.col("__invalid"),
-        F.when(F.col("m").isNull(), F.lit(
+    repeated = F.filter(F.array_distinct(has),
+                        lambda k: F.size(F.filter(has, lambda x: x == k)) > 1)
+    structural = _first_of(F.col("__invalid"), *map(_alone, [
+        F.when(F.col("m").isNull(), problem(
+            MALFORMED_LINE, None, F.col("value"),
             "malformed line: not exactly one JSON object (broken or single-quoted JSON, a "
             "second object or text after it)")),
-        F.when(F.size(has) != F.size(F.array_distinct(has)),
-               F.lit("malformed line: duplicate key(s)")),
-        *[F.when(F.array_contains(has, v), F.lit(
+        F.when(F.size(has) != F.size(F.array_distinct(has)), problem(
+            DUPLICATE_KEY, None, F.array_join(repeated, ", "),
+            "malformed line: duplicate key(s)")),
+        *[F.when(F.array_contains(has, v), problem(
+            CASE_CLASH, variants[v], F.lit(v),
             f"{variants[v]}: key {v!r} differs only in case from the declared column"))
           for v in variants],
-        *[F.when(F.array_contains(has, k), F.lit(
+        *[F.when(F.array_contains(has, k), problem(
+            UNUSABLE_NAME, None, F.lit(k),
             f"key {k!r} is not a usable column name (declare an {EXTRA} map<string,string> "
-            f"column to keep such keys)")) for k in unusable])
+            f"column to keep such keys)")) for k in unusable]]))
     extra_map = []
     if _has_extra(raw):
         known = F.array(*[F.lit(k) for k in dict.fromkeys(
@@ -333,9 +359,11 @@ def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], path
                    fields: FieldMap, variants: dict[str, str], unusable: list[str],
                    extra: list[str], keep_extra: list[str]) -> DataFrame:
     """The stage rows of the parquet files that share ``columns``."""
-    reasons = [f"{variants[c]}: column {c!r} differs only in case from the declared column"
-               for c in columns if c in variants]
-    reasons += [f"column {c!r} is not a usable column name" for c in columns if c in unusable]
+    reasons = [problem(CASE_CLASH, variants[c], F.lit(c),
+                       f"{variants[c]}: column {c!r} differs only in case from the declared "
+                       f"column") for c in columns if c in variants]
+    reasons += [problem(UNUSABLE_NAME, None, F.lit(c), f"column {c!r} is not a usable column "
+                                                       f"name") for c in columns if c in unusable]
     clash = len({c.lower() for c in columns}) < len(columns)
     previous = spark.conf.get("spark.sql.caseSensitive")
     if clash:  # only a case-sensitive read can tell `amount` from `Amount` in one file
@@ -354,7 +382,7 @@ def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], path
         stage = df.select(F.col("_metadata.file_path").alias(SOURCE_FILE),
                           record.alias(RAW_RECORD), F.lit(None).cast("binary").alias(RAW_BYTES),
                           F.lit(None).cast("string").alias(RAW_HEADER),
-                          F.lit("; ".join(reasons) if reasons else None).cast("string")
+                          _first_of(*([F.array(*reasons)] if reasons else []))
                           .alias("__structural"), *text, *extra_map)
         if clash:
             # read now, while the session is case-sensitive: the cached scan keeps its reader,
@@ -377,11 +405,32 @@ def _lines(spark: SparkSession, paths: list[str]) -> DataFrame:
     # Java decodes invalid UTF-8 as U+FFFD: the bytes change exactly when the text is invalid
     # (checked before any string function, as each of them would decode the line that way)
     invalid = F.col("value").cast("binary") != F.encode("value", "UTF-8")
+    readable = F.regexp_replace("value", "^\ufeff", "")  # decoded: U+FFFD where invalid
     return (text.where(F.trim("value") != "")
-            .select(F.regexp_replace("value", "^\ufeff", "").alias("value"), SOURCE_FILE,
+            .select(readable.alias("value"), SOURCE_FILE,
                     F.when(invalid, F.col("value").cast("binary")).alias(RAW_BYTES),
-                    F.when(invalid, F.lit("malformed line: not valid UTF-8 (its bytes are kept "
-                                          f"in {RAW_BYTES})")).alias("__invalid")))
+                    _invalid_utf8(invalid, readable).alias("__invalid")))
+
+
+def _invalid_utf8(invalid: Column, text: Column) -> Column:
+    """The problem of a line that is not valid UTF-8 (null for a valid one), as the one-element
+    array a line's structural problems are."""
+    return F.when(invalid, as_problems(F.array(problem(
+        INVALID_UTF8, None, text,
+        f"malformed line: not valid UTF-8 (its bytes are kept in {RAW_BYTES})"))))
+
+
+def _first_of(*candidates: Column) -> Column:
+    """A line's structural problems: the first of ``candidates`` (arrays of problems, null
+    where they do not apply) that applies; null when none does."""
+    if not candidates:
+        return F.lit(None).cast(PROBLEMS_TYPE)
+    return F.coalesce(*[as_problems(c) for c in candidates])
+
+
+def _alone(p: Column) -> Column:
+    """A problem struct (null where it does not apply) as a one-element array (or null)."""
+    return F.when(p.isNotNull(), F.array(p))
 
 
 def _fields(raw: TableSpec) -> list[str]:
@@ -447,9 +496,10 @@ def _derive(stage: DataFrame, columns: list[ColumnSpec]) -> DataFrame:
 
 
 def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> DataFrame:
-    """From ``__text_<col>`` strings and ``__structural`` to typed columns and ``_reasons``."""
+    """From ``__text_<col>`` strings and ``__structural`` (the line's problems) to typed columns,
+    ``_problems`` and their messages, ``_reasons``."""
     stage = _derive(stage, columns)
-    typed_cols, reasons = [], [F.col("__structural")]
+    typed_cols, problems = [], []
     for c in columns:
         if c.name == EXTRA:
             value = (F.col(f"`{_text_name(EXTRA)}`") if _text_name(EXTRA) in stage.columns
@@ -464,25 +514,31 @@ def _finish(stage: DataFrame, columns: list[ColumnSpec], extra: list[str]) -> Da
             # calendars disagree: a reason, not a value
             out_of_range = (value < F.lit(MIN_TS).cast(c.type)) | (
                 value >= F.lit(MAX_TS).cast(c.type))
-            reasons.append(F.when(out_of_range, F.concat(shown, F.lit(
-                f"is outside the supported range {MIN_TS} .. 9999-12-31"))))
+            problems.append(F.when(out_of_range, problem(OUT_OF_RANGE, c.name, text, F.concat(
+                shown, F.lit(f"is outside the supported range {MIN_TS} .. 9999-12-31")))))
             value = F.when(~out_of_range, value)
         if c.type in ("double", "float"):
             not_finite = F.isnan(value) | (F.abs(value) == F.lit(float("inf")))
-            reasons.append(F.when(not_finite, F.concat(shown, F.lit("is not a finite number"))))
+            problems.append(F.when(not_finite, problem(
+                NOT_FINITE, c.name, text, F.concat(shown, F.lit("is not a finite number")))))
             value = F.when(~not_finite, value)
         typed_cols.append(value.alias(c.name))
         if c.type != "string":
-            reasons.append(F.when(
+            problems.append(F.when(
                 text.isNotNull() & typed_expr(c).isNull(),
-                F.concat(shown, F.lit(f"is not a valid {c.type}"
-                                      + (f" ({c.format})" if c.format else "")))))
+                problem(not_a(c.type), c.name, text, F.concat(shown, F.lit(
+                    f"is not a valid {c.type}" + (f" ({c.format})" if c.format else ""))))))
         if not c.nullable:
-            reasons.append(F.when(text.isNull() & F.col("__structural").isNull(),
-                                  F.lit(f"{c.name}: missing (declared not null)")))
+            problems.append(F.when(text.isNull() & F.col("__structural").isNull(), problem(
+                MISSING_REQUIRED, c.name, None, f"{c.name}: missing (declared not null)")))
     typed_cols += [F.col(f"`{_text_name(x)}`").alias(x) for x in extra]
-    return stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, RAW_HEADER, *typed_cols,
-                        F.filter(F.array(*reasons), lambda r: r.isNotNull()).alias(REASONS))
+    found = as_problems(F.concat(
+        F.coalesce(F.col("__structural"), F.array().cast(PROBLEMS_TYPE)),
+        F.filter(as_problems(F.array(*problems)) if problems else F.array().cast(PROBLEMS_TYPE),
+                 lambda p: p.isNotNull())))
+    return (stage.select(SOURCE_FILE, RAW_RECORD, RAW_BYTES, RAW_HEADER, *typed_cols,
+                         found.alias(PROBLEMS))
+            .withColumn(REASONS, messages(F.col(PROBLEMS))))
 
 
 def typed_expr(c: ColumnSpec) -> Column:

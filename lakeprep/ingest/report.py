@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lakeprep.ingest.problems import ProblemSummary
+
 
 @dataclass
 class IngestReport:
@@ -27,6 +29,8 @@ class IngestReport:
     no_input: str | None = None  # the default run found no file at this source pattern
     skipped: list[str] = field(default_factory=list)  # files next to the inputs, not matched
     debris_removed: int = 0  # data files a killed run staged and never committed
+    # why the batch's rejected rows were set aside, grouped (ProblemSummary.to_dict())
+    problems: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -47,6 +51,10 @@ class IngestReport:
         d = asdict(self)
         return {k: d[k] for k in ("files_new", "files_seen", "rows_read", "quarantined",
                                   "duplicates_in_batch")}
+
+    def problem_lines(self) -> list[str]:
+        """The grouped reasons of the rows this run set aside, largest group first."""
+        return ProblemSummary.from_dict(self.problems).lines()
 
     def line(self) -> str:
         if self.no_input:

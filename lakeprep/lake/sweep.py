@@ -206,3 +206,41 @@ def _actions(fs: pafs.FileSystem, commits: list[tuple[int, str]]) -> Iterable[di
                     yield json.loads(line)
                 except json.JSONDecodeError:
                     yield None
+
+
+@dataclass
+class Swept:
+    """What vacuum removed (or, in a dry run, would remove) from one table."""
+
+    table: str
+    files: list[str]
+    models: list[str]
+
+
+@dataclass
+class VacuumReport:
+    dry_run: bool
+    tables: list[Swept] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why a table or export was left alone
+    closed_runs: int = 0
+
+    @property
+    def files(self) -> int:
+        return sum(len(t.files) for t in self.tables)
+
+    @property
+    def models(self) -> int:
+        return sum(len(t.models) for t in self.tables)
+
+    def summary(self) -> str:
+        verb, close = ("would remove", "would close") if self.dry_run else ("removed", "closed")
+        return (f"vacuum{' (dry run)' if self.dry_run else ''}: {verb} "
+                f"{_count(self.files, 'uncommitted data file')}, "
+                f"{_count(self.models, 'orphan model')}, "
+                f"{_count(len(self.exports), 'incomplete export')}, {close} "
+                f"{_count(self.closed_runs, 'dangling run')}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 
 from lakeprep.config import Settings
 from lakeprep.errors import UsageError
+from lakeprep.runtime import JobContext
 from lakeprep.storage import list_files, read_text, write_text
 from lakeprep.uris import join_uri
 
@@ -117,3 +118,14 @@ def report_links(settings: Settings, spark: SparkSession) -> dict[str, str]:
     return links
 
 
+def count_tables(ctx: JobContext, rec: RunRecord) -> None:
+    """Count each summarised table (and its quarantine table) at the version the run wrote, so
+    the summary shows the tables' own contents beside the jobs' counts."""
+    settings = ctx.settings
+    for t in rec.tables:
+        table = ctx.table(t.table)
+        if t.version is not None:
+            t.rows_in_table = table.row_count(t.version)
+        q = ctx.table_at(settings.table(t.table).quarantine_location)
+        if q.exists():
+            t.quarantine_rows = q.row_count()

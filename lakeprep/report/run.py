@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakeprep.ingest.problems import group_problems
 from lakeprep.report import html as R
 from lakeprep.report.record import RunRecord, reports_folder
 from lakeprep.runtime import JobContext
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 BINS = 20
 TOP = 10
 MAX_CORR_COLUMNS = 20
+TOP_QUARANTINE_GROUPS = 20
 
 
 @dataclass
@@ -52,11 +53,9 @@ class Drift:
 @dataclass
 class RunEvidence:
     """What the report shows that lakeprep's own runtime does not compute: the saved
-    validation results of each job run (by run id), the names of the quarantine reason columns
-    (parse level, gate level), and the drift check of the feature table."""
+    validation results of each job run (by run id) and the drift check of the feature table."""
 
     validations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    reason_columns: Sequence[str] = ()
     drift: Drift | None = None
 
 
@@ -69,7 +68,7 @@ def build_report(ctx: JobContext, rec: RunRecord, evidence: RunEvidence) -> str:
     _summary(page, rec)
     _ingest(page, rec)
     _gates(page, rec, evidence, folder)
-    _quarantine(page, ctx, rec, evidence)
+    _quarantine(page, ctx, rec)
     _lineage(page, ctx, rec)
     _features(page, ctx, rec, evidence)
     path = join_uri(folder, f"{rec.run_id}.html")
@@ -139,24 +138,24 @@ def _gates(page: R.Page, rec: RunRecord, evidence: RunEvidence, report_folder: s
     page.section("Quality gates", *body, anchor="gates")
 
 
-def _quarantine(page: R.Page, ctx: JobContext, rec: RunRecord, evidence: RunEvidence) -> None:
+def _quarantine(page: R.Page, ctx: JobContext, rec: RunRecord) -> None:
     body = ["<p>Parse-level reasons come from reading the raw files; gate-level reasons name "
-            "the expectations a row failed. Counts over the whole quarantine table.</p>"]
+            "the expectations a row failed. One row per table, level, column and code, over "
+            f"the whole quarantine table (at most {TOP_QUARANTINE_GROUPS} per table), with up "
+            "to three example values.</p>"]
     rows = []
     for t in rec.tables:
         q = ctx.table_at(ctx.spec(t.table).quarantine_location)
         if not q.exists():
             continue
-        df = q.read()
-        column = next((c for c in evidence.reason_columns if c in df.columns), None)
-        if column is None:
-            continue
-        for r in (df.select(F.explode(column).alias("reason")).groupBy("reason").count()
-                  .orderBy(F.desc("count")).collect()):
-            level = "gate" if str(r.reason).startswith("expect_") else "parse"
-            rows.append([t.table, level, r.reason, int(r["count"])])
-    body.append(R.table(["table", "level", "reason", "rows"], rows) if rows else
-                "<p>No rows were quarantined.</p>")
+        summary = group_problems(q.read(), TOP_QUARANTINE_GROUPS)
+        rows += [[t.table, g.level, g.column or "", g.code, g.rows,
+                  ", ".join(repr(e) for e in g.examples)] for g in summary.groups]
+        if summary.more_groups:
+            rows.append([t.table, "", "", f"{summary.more_groups} more group(s)",
+                         summary.more_rows, ""])
+    body.append(R.table(["table", "level", "column", "code", "rows", "examples"], rows)
+                if rows else "<p>No rows were quarantined.</p>")
     page.section("Quarantine reasons", *body, anchor="quarantine")
 
 

@@ -138,9 +138,10 @@ def _profile_batches(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBat
                                      schema=pa.schema([("profile", pa.binary())]))
 
 
-def require_channel_columns(df: DataFrame, features_col: str, label_col: str) -> None:
-    """Raise `InputError` unless ``features_col`` is an ML vector and ``label_col`` is numeric."""
-    for name in (features_col, label_col):
+def require_channel_columns(df: DataFrame, features_col: str, label_col: str | None) -> None:
+    """Raise `InputError` unless ``features_col`` is an ML vector and ``label_col`` (if any)
+    is numeric."""
+    for name in filter(None, (features_col, label_col)):
         if name not in df.columns:
             raise InputError(f"SageMaker channel: column '{name}' not found; "
                              f"available: {sorted(df.columns)}")
@@ -149,6 +150,8 @@ def require_channel_columns(df: DataFrame, features_col: str, label_col: str) ->
         raise InputError(
             f"SageMaker channel: features column '{features_col}' must be a Spark ML vector, "
             f"found {ftype.simpleString()}; assemble it with VectorAssembler first")
+    if label_col is None:
+        return
     ltype = df.schema[label_col].dataType
     if not isinstance(ltype, NUMERIC_TYPES):
         raise InputError(
@@ -158,11 +161,13 @@ def require_channel_columns(df: DataFrame, features_col: str, label_col: str) ->
 
 
 def profile_channel(df: DataFrame, features_col: str = "features",
-                    label_col: str = "label") -> ChannelProfile:
+                    label_col: str | None = "label") -> ChannelProfile:
     """Count rows, labels, vector widths and non-finite entries in one Spark job (Arrow
-    batches, vectorised; one small profile per partition comes back)."""
+    batches, vectorised; one small profile per partition comes back). Without ``label_col``
+    only the vectors are profiled (the build's gate on the assembled features)."""
     require_channel_columns(df, features_col, label_col)
-    rows = df.select(F.col(label_col).cast("double").alias("label"),
+    label = F.lit(None) if label_col is None else F.col(label_col)
+    rows = df.select(label.cast("double").alias("label"),
                      F.col(features_col).alias("features"))
     profiles = rows.mapInArrow(_profile_batches, "profile binary").collect()
     return functools.reduce(ChannelProfile.merge, (pickle.loads(r.profile) for r in profiles),

@@ -231,3 +231,42 @@ def _example(row, original, rebuilt) -> str:
     return f"only in the {side} ({times}x) {at.file} record {at.pos}: {text}"
 
 
+@dataclass
+class ReproduceReport:
+    """Whether an export's channels rebuild row for row; ``lines()`` is what the CLI prints."""
+
+    manifest_uri: str
+    export_run_id: str
+    source_table: str
+    source_version: int
+    config_hash_recorded: str
+    config_hash_now: str
+    rebuilt_at: str | None  # None when the temporary rebuild was deleted
+    diffs: list[ChannelDiff]
+
+    @property
+    def identical(self) -> bool:
+        return bool(self.diffs) and all(d.identical for d in self.diffs)
+
+    @property
+    def config_changed(self) -> bool:
+        return self.config_hash_recorded != self.config_hash_now
+
+    def lines(self) -> list[str]:
+        out = [f"reproduce export {self.export_run_id} ({self.manifest_uri}) from "
+               f"{self.source_table} version {self.source_version}"]
+        if self.config_changed:
+            out.append(f"config hash changed since the export: {self.config_hash_recorded} -> "
+                       f"{self.config_hash_now} (split, label and formats come from the "
+                       f"manifest; features column and file layout from the current conf)")
+        else:
+            out.append(f"config hash {self.config_hash_now} unchanged")
+        for d in self.diffs:
+            out.append(d.line())
+            out += [f"      {e}" for e in d.examples]
+        if self.rebuilt_at:
+            out.append(f"rebuild kept at {self.rebuilt_at}")
+        bad = sum(not d.identical for d in self.diffs)
+        out.append("IDENTICAL: every channel and format rebuilt row for row" if self.identical
+                   else f"DIFFERENT: {bad} of {len(self.diffs)} channel format(s) differ")
+        return out

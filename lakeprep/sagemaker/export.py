@@ -6,7 +6,7 @@ original was."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.linalg import VectorUDT
@@ -80,3 +80,27 @@ def write_splits(df: DataFrame, spec: SplitSpec, formats: Sequence[str], root: s
         return splits.rows, channels
     finally:
         base.unpersist()
+
+
+@dataclass
+class ExportReport:
+    """What one export wrote; ``lines()`` is what the CLI prints."""
+
+    run_id: str
+    source_table: str
+    source_version: int
+    output: str
+    manifest_uri: str
+    rows: dict[str, int]
+    channels: dict[str, dict[str, ChannelFiles]]
+
+    def lines(self) -> list[str]:
+        total = sum(self.rows.values())
+        out = [f"{self.source_table} version {self.source_version}: {total:,} rows -> "
+               f"{', '.join(f'{k} {v:,}' for k, v in self.rows.items())}"]
+        for channel, formats in self.channels.items():
+            for fmt, files in formats.items():
+                out.append(f"  {channel}/{fmt}: {files.rows:,} rows in {len(files.files)} "
+                           f"file(s) -> {files.uri}")
+        out.append(f"manifest: {self.manifest_uri}")
+        return out

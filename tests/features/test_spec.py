@@ -42,7 +42,24 @@ def test_unknown_parameter_lists_the_stage_params(no_jobs):
         build_pipeline(spec, COLUMNS, source="f.yaml")
     assert str(err.value) == (
         "f.yaml: step 'consts' (#1, op 'drop_constant'): unknown parameter(s) ['tolerance']; "
-        "valid parameters of DropConstantFeatures: dropped, inputCols, missingValues, tol")
+        "valid parameters of DropConstantFeatures: inputCols, missingValues, tol")
+
+
+def test_former_param_name_is_refused_naming_the_new_one(no_jobs):
+    # lakeprep's error/null policy of the log is not pyspark's handleInvalid (error/skip/keep)
+    spec = _spec({"name": "log_amount", "op": "log1p",
+                  "params": {"inputCols": ["amount_sum_90d"], "handleInvalid": "null"}},
+                 {"name": "index", "op": "string_index",
+                  "params": {"inputCol": "country", "outputCol": "country_idx",
+                             "handleInvalid": "keep"}})
+    with pytest.raises(FeatureSpecError) as err:
+        build_pipeline(spec, COLUMNS, source="f.yaml")
+    assert str(err.value) == (
+        "f.yaml: step 'log_amount' (#1, op 'log1p'): parameter 'handleInvalid' of "
+        "Log1pTransformer is called 'handleOutOfDomain' now: rename it in the spec")
+    renamed = _spec({**spec["steps"][0], "params": {"inputCols": ["amount_sum_90d"],
+                                                    "handleOutOfDomain": "null"}})
+    assert build_pipeline(renamed, COLUMNS).getStages()[0].getHandleOutOfDomain() == "null"
 
 
 def test_unknown_column_and_all_errors_together(no_jobs):

@@ -190,3 +190,51 @@ def test_an_override_replaces_a_base_mapping_whole(tmp_path):
     with pytest.raises(ConfigError, match=rf"^{conf}/local/features.yaml: features.sets.customer"
                                           r".snapshot.label.timestamp: required key is missing"):
         load_settings("local", conf, environ={})
+
+
+def test_transform_without_cutoff_takes_the_day_after_the_latest_data(spark, taxi_lake,
+                                                                       capsys, monkeypatch):
+    root, settings = taxi_lake
+    ctx = JobContext.start(settings, "build-features", spark=spark)
+    if ctx.table("taxi_tips_features").version() is None:
+        build_features.run(ctx, feature_set="taxi_tips")
+    inference = ctx.table("taxi_tips_inference")
+    before = inference.version()
+    capsys.readouterr()
+    monkeypatch.setenv("LAKEPREP_DATA", str(root))
+    assert cli.main(["run", "transform", "--set", "taxi_tips", "--env", "local",
+                     "--conf-dir", str(REPO / "conf")]) == 0
+    out = capsys.readouterr().out
+    # the latest trip is on 2019-05-02: cutoff 2019-05-03, the 120 days before it
+    latest = max(r[1] for r in _trips())
+    assert latest.date() == date(2019, 5, 2)
+    window = [r for r in _trips() if T(2019, 1, 3) <= r[1] < T(2019, 5, 3)]
+    assert f"taxi_tips_inference: {len(window)} rows as of 2019-05-03" in out, out
+    assert ("cutoff 2019-05-03 (no --cutoff): the day after the latest date of the data, "
+            "2019-05-02; taxi_trips.pickup_datetime span 2019-01-01 .. 2019-05-02") in out, out
+    meta = inference.commit_metadata()
+    assert meta["cutoff"] == "2019-05-03" and meta["counts"] == {"rows": len(window)}
+    assert (meta["cutoff_from"]["rule"], meta["cutoff_from"]["last"]) == (
+        "day after the latest date of the data", "2019-05-02")
+    assert inference.version() == (before + 1 if before is not None else 0)
+
+    # a window with no data is an error naming the window and the data's dates
+    version = inference.version()
+    with pytest.raises(InputError) as err:
+        transform.run(JobContext.start(settings, "transform", spark=spark), date(2030, 1, 1),
+                      feature_set="taxi_tips")
+    assert str(err.value) == (
+        "taxi_tips_inference (feature set taxi_tips): no rows as of 2030-01-01: it takes "
+        "taxi_trips.pickup_datetime in [2029-09-03, 2030-01-01), and taxi_trips.pickup_datetime "
+        "span 2019-01-01 .. 2019-05-02; give a --cutoff that puts data in that window")
+    assert inference.version() == version  # nothing written
+
+
+def test_an_unknown_non_finite_policy_names_the_file_and_key(tmp_path):
+    conf = _copy_conf(tmp_path, "features: {sets: {taxi_tips: {non_finite: drop}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings("local", conf, environ={})
+    assert str(err.value) == (f"{conf}/local/features.yaml: features.sets.taxi_tips.non_finite: "
+                              f"Input should be 'fail', 'quarantine' or 'allow'")
+    assert load_settings("local", REPO / "conf", environ={}).features.sets["customer"] \
+        .non_finite == "fail"

@@ -12,7 +12,8 @@ import pytest
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
-from jobs import gates, ingest
+from jobs import ingest
+from lakeprep import quarantine
 from lakeprep.config import load_settings
 from lakeprep.errors import GateFailed, InputError, SchemaDriftError
 from lakeprep.runtime import JobContext
@@ -137,7 +138,7 @@ def test_first_run_lands_good_rows_and_quarantines_the_rest(spark, lake):
     assert rows["p1"].email != "a@x.io" and len(rows["p1"].email) == 64  # salted sha-256
     assert DeltaTable(ctx.spec("people").location).metadata().partition_columns == ["seen_date"]
 
-    q = gates.quarantine_table(ctx, "people").read()
+    q = quarantine.quarantine_table(ctx, "people").read()
     reasons = {r._raw_record: r._reasons for r in q.collect()}
     assert reasons["p3,c@x.io,Cy,abc,2026-01-02 12:00:00"] == ["age: 'abc' is not a valid int"]
     assert reasons["p4,d@x.io,Di,29"] == ["malformed line: 4 fields, the header has 5"]
@@ -145,7 +146,7 @@ def test_first_run_lands_good_rows_and_quarantines_the_rest(spark, lake):
     assert reasons['p5,"unclosed,Fay,22,2026-01-03 09:00:00'] == [
         "malformed line: unclosed quote"]
     assert all(r._source_file.endswith("p1.csv") for r in q.collect())
-    oq = {r._raw_record: r._reasons for r in gates.quarantine_table(ctx, "orders").read()
+    oq = {r._raw_record: r._reasons for r in quarantine.quarantine_table(ctx, "orders").read()
           .collect()}
     assert oq['{"order_id": "o3", "amount": 1'] == [
         "malformed line: not exactly one JSON object (broken or single-quoted JSON, a second "
@@ -165,12 +166,12 @@ def test_second_run_over_the_same_files_changes_nothing(spark, lake):
     ctx, _ = run(spark, lake)
     versions = {n: ctx.table(n).version() for n in ("people", "orders")}
     counts = {n: ctx.table(n).read().count() for n in versions}
-    q_count = gates.quarantine_table(ctx, "people").read().count()
+    q_count = quarantine.quarantine_table(ctx, "people").read().count()
     ctx2, reports = run(spark, lake)
     assert all(r.files_new == 0 and r.files_seen == 1 for r in reports.values())
     assert {n: ctx2.table(n).version() for n in versions} == versions
     assert {n: ctx2.table(n).read().count() for n in versions} == counts
-    assert gates.quarantine_table(ctx2, "people").read().count() == q_count
+    assert quarantine.quarantine_table(ctx2, "people").read().count() == q_count
 
 
 def test_new_file_is_picked_up_and_upserts_by_key(spark, lake):
@@ -264,7 +265,7 @@ def test_quarantine_gate_splits_rows_and_counts_reconcile(spark, lake):
     # o3 is malformed, o4 has a bad amount, o2 fails the gate (amount -3): only o1 lands
     assert (r.rows_read, r.rows_inserted, r.quarantined) == (4, 1, 3) and r.reconciles
     q = {row._raw_record: row._reasons
-         for row in gates.quarantine_table(ctx, "orders").read().collect()}
+         for row in quarantine.quarantine_table(ctx, "orders").read().collect()}
     assert q[ORDERS_1[1]] == ["expect_column_values_to_be_between(amount)"]
     gate = ctx.table("orders").commit_metadata()["gate"]
     assert (gate["policy"], gate["verdict"]) == ("quarantine", "quarantine")
@@ -288,7 +289,7 @@ def test_taxi_samples_end_to_end(spark, tmp_path, taxi_dir, monkeypatch):
     assert df.count() == report.rows_inserted
     # the shipped gate quarantines the 35 negative fares, the 3,004 fare and rate code 99
     assert report.quarantined == 37
-    q = gates.quarantine_table(ctx, "taxi_trips").read().collect()
+    q = quarantine.quarantine_table(ctx, "taxi_trips").read().collect()
     reasons = {r for row in q for r in row._reasons}
     assert reasons == {"expect_column_values_to_be_between(fare_amount)",
                        "expect_column_values_to_be_in_set(rate_code_id)"}

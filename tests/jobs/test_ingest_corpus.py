@@ -11,7 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from jobs import gates, ingest
+from jobs import ingest
+from lakeprep import quarantine
 from lakeprep.config import load_settings
 from lakeprep.ingest.log import INGEST_LOG
 from lakeprep.runtime import JobContext
@@ -136,7 +137,7 @@ def test_every_line_is_accounted_for_and_every_table_is_readable(spark, tmp_path
     assert (people.rows_read, people.rows_inserted, people.quarantined) == (6, 3, 3)
 
     # per line: the quarantine holds each bad line once, with exactly its reasons
-    q = gates.quarantine_table(ctx, "orders").read().collect()
+    q = quarantine.quarantine_table(ctx, "orders").read().collect()
     assert len(q) == len(bad_orders)
     by_bytes = {bytes(r._raw_bytes or r._raw_record.encode()): r._reasons for r in q}
     assert by_bytes == {line: reasons for line, reasons in bad_orders}
@@ -153,7 +154,7 @@ def test_every_line_is_accounted_for_and_every_table_is_readable(spark, tmp_path
     assert seen == {"p1": "2025-06-20 08:10:00", "p2": "2025-06-20 08:10:00",
                     "p3": "2019-01-15 03:36:12"}
     pq_reasons = {r._raw_record: r._reasons
-                  for r in gates.quarantine_table(ctx, "people").read().collect()}
+                  for r in quarantine.quarantine_table(ctx, "people").read().collect()}
     assert pq_reasons == {line: reasons for line, reasons in PEOPLE if reasons}
     assert "\ufeffid" not in ctx.table("people").read().columns
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import cli, gates, ingest
+from jobs import cli, ingest
+from lakeprep import quarantine
 from lakeprep.config import load_settings
 from lakeprep.errors import ConfigError, SchemaDriftError, UsageError
 from lakeprep.runtime import JobContext
@@ -104,7 +105,7 @@ def context(spark, root: Path) -> JobContext:
 
 def quarantined(ctx: JobContext, table: str) -> dict[str, list[str]]:
     return {r._raw_record: list(r._reasons)
-            for r in gates.quarantine_table(ctx, table).read().collect()}
+            for r in quarantine.quarantine_table(ctx, table).read().collect()}
 
 
 def test_json_keys_ignore_case_and_parquet_columns_take_aliases(spark, tmp_path):
@@ -193,7 +194,7 @@ def test_replay_promotes_what_the_fixed_conf_parses_and_reconciles(spark, tmp_pa
     assert (r.rows_read, r.rows_inserted, r.quarantined) == (6, 1, 5) and r.reconciles
     assert set(quarantined(ctx, "trips")[NEW[1]]) == {"pickup: missing (declared not null)"}
     # the header each CSV record was read with is kept beside it, for the replay
-    assert {r._raw_header for r in gates.quarantine_table(ctx, "trips").read()
+    assert {r._raw_header for r in quarantine.quarantine_table(ctx, "trips").read()
             .where(F.col("_source_file").endswith("b.csv")).collect()} == {NEW[0]}
     version = ctx.table("trips").version()
 

@@ -107,3 +107,39 @@ def test_report_and_data_docs_render_offline_in_chromium(demo_run):
     # the validation and suite tables are drawn from their data without bootstrap-table
     assert seen["rows"] >= 4
     assert shot.stat().st_size > 5_000
+
+
+def test_report_groups_quarantine_reasons_one_row_per_column_and_code(demo_run, spark):
+    """The demo's defects (unparsable timestamps and amounts, malformed lines, gate failures)
+    are one row per table, level, column and code, with counts and at most three examples."""
+    import html
+    import re
+
+    from lakeprep.ingest.problems import group_problems
+    from lakeprep.runtime import JobContext
+
+    _, settings, rec = demo_run
+    page = Path(rec.report_path).read_text(encoding="utf-8")
+    section = page[page.index('<section id="quarantine">'):]
+    section = section[:section.index("</section>")]
+    rows = [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", section) if "<td" in row]
+    keys = [tuple(r[:4]) for r in rows]
+    assert rows and len(keys) == len(set(keys))  # one row per table, level, column and code
+    codes = re.compile(r"^(not_a_[a-z_]+|malformed_line|duplicate_key|invalid_utf8|case_clash|"
+                       r"unusable_name|missing_required|out_of_range|not_finite|"
+                       r"expectation:expect_[a-z_]+)$")
+    assert all(codes.match(code) for _, _, _, code, _, _ in rows), rows  # no value inside
+    assert any(code.startswith("not_a_") for _, _, _, code, _, _ in rows)
+    # what the page shows is the grouping of each quarantine table, examples and all
+    ctx = JobContext.start(settings, "test", spark=spark)
+    expected = []
+    for t in rec.tables:
+        quarantine = ctx.table_at(settings.table(t.table).quarantine_location)
+        if not quarantine.exists():
+            continue
+        summary = group_problems(quarantine.read(), 20)
+        assert all(len(g.examples) <= 3 for g in summary.groups)
+        expected += [[t.table, g.level, g.column or "", g.code, g.rows,
+                      ", ".join(repr(e) for e in g.examples)] for g in summary.groups]
+    assert [[*r[:4], int(r[4].replace(",", "")), r[5]] for r in rows] == expected

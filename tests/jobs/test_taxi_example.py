@@ -7,6 +7,7 @@ whole samples are 30,000 trips: the same commands, minutes instead of seconds).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def test_the_readme_taxi_example_runs_by_conf_alone(spark, tmp_path, taxi_dir, m
     line = next(x for x in out.splitlines() if x.lstrip().startswith("taxi_trips: read"))
     assert f"read {4 * TRIPS}" in line and "(reconciled)" in line and "4 new file(s)" in line
     settings = load_settings("local", REPO_CONF)
-    trips = read_table("taxi_trips", settings=settings, spark=spark)
+    trips = trips_all = read_table("taxi_trips", settings=settings, spark=spark)
     # the TLC-header batch landed in the same columns: the March trips moved by 31 days
     march = trips.where(trips._source_file.endswith("2019-03.csv"))
     shifted = trips.where(trips._source_file.endswith("2019-04.csv")).selectExpr(
@@ -61,6 +62,17 @@ def test_the_readme_taxi_example_runs_by_conf_alone(spark, tmp_path, taxi_dir, m
     assert features.select("trip_id").distinct().count() == features.count()
     tipped = {r.tipped: r["count"] for r in features.groupBy("tipped").count().collect()}
     assert tipped == {t: trips.where(f"(tip_amount > 0) = {bool(t)}").count() for t in (0, 1)}
+
+    # new trips through the saved pipeline: without --cutoff, as of the day after the latest
+    # trip (the batch in the TLC's header names ends the data)
+    last = trips_all.agg({"pickup_datetime": "max"}).first()[0].date()
+    out = run("run", "transform", "--set", "taxi_tips")
+    cutoff = last + dt.timedelta(days=1)
+    inference = read_table("taxi_tips_inference", settings=settings, spark=spark)
+    assert inference.count() > 0
+    assert f"taxi_tips_inference: {inference.count()} rows as of {cutoff}" in out, out
+    assert f"cutoff {cutoff} (no --cutoff): the day after the latest date of the data, {last}" \
+        in out, out
 
     run("run", "export", "--set", "taxi_tips")
     (manifest,) = (lake / "exports" / "taxi_tips_features").glob("*/manifest.json")

@@ -32,7 +32,7 @@ def test_psi_decided_at_fit_numeric_categorical_missing_and_unseen(split_df):
     model = DropUnstableFeatures(splitCol="t", cutOff="99", bins=4, threshold=0.5) \
         .fit(split_df)
     # approxQuantile returns data values: the smallest with rank >= p * n
-    assert model.getOrDefault("edges")["x"] == [24.0, 49.0, 74.0]
+    assert model.bin_edges_ == {"x": [24.0, 49.0, 74.0]}
     # x: reference 24/25/25/26, later 0/0/24/26 + 10 missing; c: a 50/50 b, later a 50 + z 10
     assert model.psi_["x"] == pytest.approx(_hand_psi([24, 25, 25, 26, 0], [0, 0, 24, 26, 10]))
     assert model.psi_["c"] == pytest.approx(_hand_psi([50, 50, 0, 0], [50, 0, 10, 0]))

@@ -21,7 +21,7 @@ def test_log_and_log1p_match_numpy(numeric_df, numeric_pdf):
 
 
 def test_log_invalid_values_and_specials(special_df):
-    out = rows(LogTransformer(inputCols=["x"], handleInvalid="null").transform(special_df))
+    out = rows(LogTransformer(inputCols=["x"], handleOutOfDomain="null").transform(special_df))
     x = out["x"].tolist()
     assert x[:5] == pytest.approx(np.log([1.0, 2.0, 3.0, 4.0, 100.0]).tolist())
     assert x[5] is None or math.isnan(x[5])  # null stays null (pandas shows None/NaN)
