@@ -26,7 +26,7 @@ from jobs.cli.output import StderrHandler, err, out
 from jobs.cli.parser import JOBS, build_parser, split_job_options
 from lakeprep.aws.confsource import load_settings
 from lakeprep.config import Settings
-from lakeprep.errors import LakeprepError
+from lakeprep.errors import LakeprepError, UsageError
 
 __all__ = ["JOBS", "build_parser", "main"]
 
@@ -90,6 +90,8 @@ def _main(args: argparse.Namespace, level: int) -> int:
         if args.command == "validate":  # it reports the conf's problems: it cannot load it first
             return conf.cmd_validate(args)
         if args.command == "serve":  # a model folder is all it needs: no conf, no Spark
+            if getattr(args, "missing_extra", None):
+                raise UsageError(args.missing_extra)
             from lakeprep.inference.serve import serve
 
             serve(args.model_dir, args.port, args.host, args.workers, args.output_column)

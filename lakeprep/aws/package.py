@@ -11,12 +11,18 @@
   delta-spark's Python module (``delta``), but no pyspark (the cluster brings Spark). It runs
   where the builder's Python does not exist. Build it on the platform the job runs on (Amazon
   Linux 2023, x86_64 or arm64 as the cluster): it holds compiled wheels (pyarrow, numpy, deltalake)
-  and an interpreter linked against the builder's glibc.
+  and an interpreter linked against the builder's glibc. Everything but the wheel (the
+  interpreter, the standard library, the requirements) is kept between builds in
+  ``~/.cache/lakeprep/python-<key>`` (``base_environment``), so new code packs in seconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -148,25 +154,76 @@ def wheel_requirements(wheel: Path) -> list[str]:
     return [r for r in message.get_all("Requires-Dist") or [] if "extra ==" not in r]
 
 
-def pack_python(wheel: Path, dest: Path) -> Path:
-    """The self-contained Python archive: ``portable_python``, then the wheel, its requirements
-    and delta-spark's module installed into it, packed as a ``.tar.gz``."""
+def pack_python(wheel: Path, dest: Path, cache: Path | None = None) -> Path:
+    """The self-contained Python archive: the base environment (``base_environment``: the
+    interpreter, its standard library, the wheel's requirements and delta-spark's module), kept
+    in ``cache`` and built only when what goes in it changes, plus the wheel, packed as a
+    ``.tar.gz``. So new code costs the wheel's install and the packing, not the requirements'."""
+    base = base_environment(wheel_requirements(wheel), cache or default_cache())
+    site = Path("lib", f"python{sys.version_info[0]}.{sys.version_info[1]}", "site-packages")
     with tempfile.TemporaryDirectory(prefix="lakeprep-python-") as tmp:
-        env = portable_python(Path(tmp) / ARCHIVE_ALIAS)
-        pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
-               "--disable-pip-version-check", "--no-warn-script-location"]
-        _run([*pip, *wheel_requirements(wheel)], "installing the wheel's requirements")
-        _run([*pip, "--no-deps", DELTA_SPARK, str(wheel)],
-             "installing the wheel and delta-spark's Python module")
+        overlay = Path(tmp) / "site-packages"
+        _run([str(base / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
+              "--no-compile", "--disable-pip-version-check", "--target", str(overlay),
+              str(wheel)], "installing the wheel")
         dest.unlink(missing_ok=True)
         partial = dest.with_name(dest.name + ".partial")
         # level 1: the compiled wheels inside barely compress further; it packs 5x faster
         with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
-            for path in sorted(env.rglob("*")):
-                if "__pycache__" not in path.parts:
-                    tar.add(path, arcname=str(path.relative_to(env)), recursive=False)
+            for path in _packed(base):
+                tar.add(path, arcname=str(path.relative_to(base)), recursive=False)
+            for path in _packed(overlay):
+                if path.relative_to(overlay).parts[0] != "bin":  # console scripts: cli.py runs
+                    tar.add(path, arcname=str(site / path.relative_to(overlay)),
+                            recursive=False)
         partial.rename(dest)
     return dest
+
+
+def _packed(root: Path) -> list[Path]:
+    """What of ``root`` goes into the archive: no byte code, no scripts whose first line names
+    the build folder's interpreter (pip's launchers), only the interpreter's own executables."""
+    return [p for p in sorted(root.rglob("*")) if "__pycache__" not in p.parts and not (
+        p.parent == root / "bin" and not p.name.startswith("python"))]
+
+
+def default_cache() -> Path:
+    """``$XDG_CACHE_HOME/lakeprep`` (``~/.cache/lakeprep``): where base environments are kept."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lakeprep"
+
+
+def base_environment(requirements: list[str], cache: Path) -> Path:
+    """``cache/python-<key>``: ``portable_python`` with ``requirements`` and delta-spark's module
+    installed, built once per key (the requirements, this module's code, the builder's Python
+    and machine). pip resolves the requirements when the base is built: delete the folder to
+    take newer releases within the same ranges. Bases unused for a week are removed."""
+    key = hashlib.sha256(json.dumps([
+        sorted(requirements), DELTA_SPARK, sys.version, sys.base_prefix, platform.machine(),
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest()]).encode()).hexdigest()[:16]
+    cache.mkdir(parents=True, exist_ok=True)
+    base = cache / f"python-{key}"
+    if base.is_dir():
+        log.info("base environment reused: %s", base)
+    else:
+        started = time.perf_counter()
+        partial = cache / f"python-{key}.partial-{os.getpid()}"
+        shutil.rmtree(partial, ignore_errors=True)
+        env = portable_python(partial)
+        pip = [str(env / "bin" / "python"), "-m", "pip", "install", "--quiet",
+               "--disable-pip-version-check", "--no-warn-script-location"]
+        _run([*pip, *requirements], "installing the wheel's requirements")
+        _run([*pip, "--no-deps", DELTA_SPARK], "installing delta-spark's Python module")
+        try:
+            partial.rename(base)
+        except OSError:  # another build put the same base there first
+            shutil.rmtree(partial, ignore_errors=True)
+        log.info("base environment built in %.0f s: %s", time.perf_counter() - started, base)
+    base.touch()  # its date says when it was last used
+    week_ago = time.time() - 7 * 86400
+    for old in cache.glob("python-*"):
+        if old != base and old.stat().st_mtime < week_ago:
+            shutil.rmtree(old, ignore_errors=True)
+    return base
 
 
 def portable_python(dest: Path, python: str = sys.executable) -> Path:
@@ -218,8 +275,6 @@ def _interpreter_info(python: str) -> dict[str, str]:
             "'ldlibrary': v('LDLIBRARY'), 'soname': v('INSTSONAME'), "
             "'shared': bool(v('Py_ENABLE_SHARED')), "
             "'version': '%d.%d' % sys.version_info[:2]}))")
-    import json
-
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout))
 

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import boto3
@@ -59,6 +60,7 @@ def reference(moto_server, tmp_path_factory, spark):
     """The raw sample files and a local run of the jobs on them (the test's own Spark session,
     `--env emr`): its tables and channels, to compare each twin's with."""
     bucket = "twin-reference"
+    started = time.perf_counter()
     make_bucket(moto_server, bucket)
     _secret(moto_server)
     env = {**KEYS, "AWS_ENDPOINT_URL": moto_server, "LAKEPREP_S3_ENDPOINT": moto_server,
@@ -73,6 +75,8 @@ def reference(moto_server, tmp_path_factory, spark):
         for job, options in JOBS:
             assert main(["run", job, *conf, *options]) == 0, job
         assert main(["reproduce", _export_dir(moto_server, bucket), *conf]) == 0
+    print(f"twin reference: the local run of the four jobs took "
+          f"{time.perf_counter() - started:.0f} s")
     raw = {k: _client(moto_server, "s3").get_object(Bucket=bucket, Key=k)["Body"].read()
            for k in compare.keys(moto_server, bucket, "raw/")}
     return {"bucket": bucket, "raw": raw,
@@ -147,8 +151,11 @@ def test_the_twin_runs_the_four_jobs_like_a_local_run(target, reference, twin, t
     for job, options in [*JOBS, ("reproduce", None)]:
         if options is None:
             options = [_export_dir(moto_server, bucket)]
+        started = time.perf_counter()
         code, out, err = _deploy(capsys, target, job, twin_dist, options)
         run = list(twin.runs.values())[-1]
+        with capsys.disabled():
+            print(f"twin {target} {job}: {time.perf_counter() - started:.0f} s")
         assert code == 0, f"{target} {job}: exit {code}\n{err}\n--- driver ---\n{run.stderr}"
         ran.append(run)
         assert "driver logs: " in out and "run: " in out
