@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from features.snapshot import snapshot_columns
 from jobs.cli import main
-from jobs.validate import snapshot_columns, validate
+from jobs.validate import validate
 from lakeprep.config import load_settings
 
 REPO_CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -52,7 +53,7 @@ def test_shipped_configuration_has_no_problem():
         problems, summary = validate(env, REPO_CONF, ENVIRON)
         assert problems == [], [str(p) for p in problems]
         assert summary.startswith(f"conf ({env}): ") and summary.endswith("no problems")
-        assert "16 feature steps" in summary  # customer's 11 and taxi_tips' 5
+        assert "18 feature steps" in summary  # customer's 11 and taxi_tips' 7
 
 
 def test_every_planted_mistake_is_found_in_one_run_with_file_and_key(tmp_path):
@@ -109,13 +110,13 @@ def test_a_rows_set_reads_its_source_columns_less_those_it_drops(tmp_path):
     features = root / "base" / "features.yaml"
     data = yaml.safe_load(features.read_text())
     taxi = data["features"]["sets"]["taxi_tips"]
-    taxi["drop"].append("fare_amount")  # the assembler still reads it
+    taxi["drop"].append("fare_amount")  # the imputer still reads it
     taxi["time_filter"]["column"] = "pickup_time"  # not a column of taxi_trips
     features.write_text(yaml.safe_dump(data, sort_keys=False))
     problems, _ = validate("local", root, ENVIRON)
     found = sorted((p.key, p.message) for p in problems)
     assert [k for k, _ in found] == [
-        "features.sets.taxi_tips.pipeline step 'assemble' (#5, op 'vector_assembler')",
+        "features.sets.taxi_tips.pipeline step 'impute_medians' (#2, op 'impute')",
         "features.sets.taxi_tips.time_filter.column"], found
     assert "['fare_amount'] not found" in found[0][1] and "['pickup_time']" in found[1][1]
     assert all(p.file == str(features) for p in problems)

@@ -11,11 +11,11 @@ from great_expectations.core.expectation_validation_result import (
 )
 from pyspark.ml.linalg import Vectors
 
-from jobs.gates import summary
 from lakeprep.errors import GateFailed
 from lakeprep.sagemaker.checks import profile_channel
 from quality.finite import VectorCounts, finite_gate, nonfinite_rows
 from quality.gate import FAILED_EXPECTATIONS_COLUMN
+from quality.gate import commit_summary as summary
 
 NAMES = ["distance", "passengers", "fare"]
 NAN, INF = float("nan"), float("inf")

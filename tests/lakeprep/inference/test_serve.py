@@ -138,7 +138,8 @@ def test_sparkml_serving_json_with_schema_in_the_request(server, taxi_model):
 @pytest.mark.parametrize(("body", "content_type", "record", "column"), [
     (CSV_ROWS[0] + "\n2019-01-03 10:15:00,3,101,abc,11.0,1\n", "text/csv", "1", "trip_distance"),
     ("2019-01-03 10:15:00,3,101,2.5\n", "text/csv", "0", "fare_amount"),
-    ('{"pickup_datetime": "2019-01-03 10:15:00", "pickup_location_id": "3"}\n',
+    ('{"pickup_datetime": "2019-01-03 10:15:00", "pickup_location_id": "3", '
+     '"trip_distance": 1.0, "fare_amount": 2.0, "passenger_count": 1}\n',
      "application/jsonlines", None, "dropoff_location_id"),
     ('{"pickup_datetime": "2019-01-03 10:15:00", "pickup_location_id": "3", '
      '"dropoff_location_id": "1", "trip_distance": 1.0, "fare_amount": 2.0, '
