@@ -215,16 +215,17 @@ def test_the_archive_runs_where_the_builders_python_does_not_exist(twin_dist, tm
     hide = hidden_from_nodes()
     assert Path(sys.base_prefix) in hide
     python = target / "bin" / "python"
-    linked = subprocess.run(isolated(["ldd", str(python)], hide), capture_output=True,
-                            text=True, check=True).stdout
+    # the archive is unpacked under the test's /tmp folder: /tmp stays visible here
+    linked = subprocess.run(isolated(["ldd", str(python)], hide, private_tmp=False),
+                            capture_output=True, text=True, check=True).stdout
     libpython = next(line for line in linked.splitlines() if "libpython" in line)
     assert f"=> {target}/bin/../lib/libpython" in libpython, linked
     assert sys.base_prefix not in linked and "not found" not in linked, linked
     probe = ("import sys, ssl, sqlite3, lakeprep, jobs.cli, deltalake, pyarrow, "
              "great_expectations, importlib.util as u; "
              "print(sys.prefix, sys.base_prefix, u.find_spec('delta') is not None)")
-    done = subprocess.run(isolated([str(python), "-c", probe], hide), capture_output=True,
-                          text=True, cwd=tmp_path)
+    done = subprocess.run(isolated([str(python), "-c", probe], hide, private_tmp=False),
+                          capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     prefix, base, has_delta = done.stdout.split()
     assert prefix == base == str(target) and has_delta == "True"
