@@ -170,7 +170,7 @@ def main() -> None:
     runtime.transform_batch(arrow)
     batch_rate = rates(lambda: runtime.transform_batch(arrow), args.batch, args.batches)
 
-    from jobs.transform import load_for_inference
+    from features.persistence import load_for_inference
 
     spark_model = load_for_inference(str(folder))
     spark_one = []

@@ -26,7 +26,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from pyspark.ml import Model
+from pyspark.ml import Model, PipelineModel
 from pyspark.ml.param import Params
 from pyspark.ml.util import (
     DefaultParamsReader,
@@ -175,3 +175,13 @@ def take_former_params(cls: type, instance: Params, metadata: dict[str, Any]) ->
             elif name in former and not instance.hasParam(name):
                 del params[name]
     return found
+
+
+def load_for_inference(path: str) -> PipelineModel:
+    """A saved pipeline, with out-of-fold encoders switched to their full-data encodings (at
+    inference every row is new: no row's own label may be held out)."""
+    model = PipelineModel.load(path)
+    for stage in model.stages:
+        if hasattr(stage, "setOutOfFold"):
+            stage.setOutOfFold(False)
+    return model

@@ -5,8 +5,10 @@ partitioned by snapshot date) + the saved pipeline model and the drift baseline 
 
     lakeprep run build-features --env local [--set customer] [--cutoff 2026-05-01]
 
->>> report = run(load_settings("local"), date(2026, 5, 1), feature_set="customer")  # doctest: +SKIP
->>> report["customer"].rows  # doctest: +SKIP
+Example::
+
+    report = run(load_settings("local"), date(2026, 5, 1), feature_set="customer")
+    report["customer"].rows
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def _sources(fs: FeatureSet) -> list[str]:
 
 
 def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
-    snap, inputs = _snapshot(ctx, name, fs, day, with_label=True)
+    snap, inputs = set_rows(ctx, name, fs, day, with_label=True)
     label = fs.label_name
     pipeline = build_pipeline(fs.pipeline, snap.columns,
                               source=ctx.settings.where("features", "sets", name, "pipeline"))
@@ -134,7 +136,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         report.feature_names = feature_names(model, out)
         # the assembled vector's gate: before anything of this run is saved or written
         finite = check_vectors(ctx, name, fs, fs.table,
-                               out.select(*_quoted(snap.columns), FEATURES_COL),
+                               out.select(*quoted(snap.columns), FEATURES_COL),
                                report.feature_names)
         kept, report.rows = vectors_kept(finite, out, report.rows, fs.table, name)
         set_aside = finite.counts.get("quarantined", 0) if finite is not None else 0
@@ -149,7 +151,7 @@ def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureR
         write_text(ctx.spark, f"{report.model_path}/{SCHEMA_FILE}", schema_json(
             (f.name, f.dataType.simpleString()) for f in train.schema.fields))
         point("features.model_saved")  # saved, not committed: where the kill tests strike
-        result = _result(kept, snap.columns)
+        result = stored_rows(kept, snap.columns)
         if label:  # from the cached training rows (no second run of the pipeline's
             # transform) unless the vector gate set some aside
             rows = kept.select(label) if set_aside else train
@@ -207,7 +209,7 @@ def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
     the table's quarantine (keyed by its primary key)."""
     if finite is None or finite.quarantined is None or not finite.counts.get("quarantined"):
         return None
-    rows = _result(finite.quarantined, [*columns, FAILED_EXPECTATIONS_COLUMN])
+    rows = stored_rows(finite.quarantined, [*columns, FAILED_EXPECTATIONS_COLUMN])
     # array<double> whose elements may be null, as a merge's union reads the table back: the
     # quarantine keeps one column type across rebuilds
     rows = rows.withColumn(FEATURES_COL, F.col(FEATURES_COL).cast("array<double>"))
@@ -216,7 +218,7 @@ def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
                            {"quarantined": finite.counts["quarantined"]})
 
 
-def _quoted(columns: list[str]) -> list[Column]:
+def quoted(columns: list[str]) -> list[Column]:
     return [F.col(f"`{c}`") for c in columns]
 
 
@@ -237,8 +239,8 @@ def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel
                          f"{cutoff} failed: {first}") from None
 
 
-def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label: bool
-              ) -> tuple[DataFrame, list[dict[str, Any]]]:
+def set_rows(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label: bool
+             ) -> tuple[DataFrame, list[dict[str, Any]]]:
     """The set's rows as of ``cutoff`` (the pipeline's input) and the table versions read."""
     tables, inputs = {}, []
     for source in fs.sources():
@@ -258,9 +260,9 @@ def _snapshot(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_labe
     return build_snapshot(tables, fs.snapshot, cutoff, with_label=with_label), inputs
 
 
-def _result(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
+def stored_rows(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
     # Delta stores no ML vectors: the assembled vector lands as array<double>
-    return out.select(*_quoted(snapshot_columns),
+    return out.select(*quoted(snapshot_columns),
                       vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
@@ -270,12 +272,4 @@ def _drift_features(fs: FeatureSet, snap: DataFrame) -> list[str]:
         skip.add(fs.snapshot.entity_since)
     kinds = ("int", "bigint", "double", "float", "smallint", "string")
     return [c for c, t in snap.dtypes if c not in skip and (t in kinds or t.startswith("decimal"))]
-
-
-def _drift_summary(drift: Any) -> dict[str, Any]:
-    return {"verdict": drift.verdict,
-            "drifted": [{"feature": name, "psi": round(drift.features[name].psi, 4),
-                         "verdict": drift.features[name].verdict} for name in drift.drifted],
-            "psi": {name: round(f.psi, 4) for name, f in drift.features.items()}}
-
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ from lakeprep.report.record import (
     runs_folder,
     save_record,
 )
-from lakeprep.runtime import JobContext
+from lakeprep.runtime import JobContext, new_run_id
 from lakeprep.spark import session_for
 from lakeprep.uris import join_uri
 from quality.gate import commit_summary
@@ -76,21 +75,18 @@ class _Quiet:
         log.info("demo stage %s: %.1f s", result.name, result.seconds)
 
 
-def new_run_id(kind: str = "demo") -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{kind}-{uuid.uuid4().hex[:8]}"
-
-
 def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
              listener: Listener | None = None, spark: SparkSession | None = None,
              run_id: str | None = None) -> RunRecord:
     """Run every stage; raise :class:`StageFailed` naming the first stage that fails (the run
     record is saved either way, so the report shows how far it got)."""
     from jobs import build_features, export_training, gates, ingest
-    from lakeprep.sample.generate import generate
+    from lakeprep.sample.generate import generate, has_samples
+    from lakeprep.sample.taxi import taxi_landed
 
     listener = listener or _Quiet()
     spark = spark or session_for(settings)
-    rec = RunRecord(run_id or new_run_id(), datetime.now(UTC).isoformat(), settings.env)
+    rec = RunRecord(run_id or new_run_id("demo"), datetime.now(UTC).isoformat(), settings.env)
     raw = settings.lake.layers.get("raw")
 
     def stage(name: str, fn: Callable[[StageResult], None]) -> None:
@@ -120,7 +116,7 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     def do_generate(r: StageResult) -> None:
         if not raw:
             raise LakeprepError("lake.layers.raw is not set in conf: nowhere to write samples")
-        if _has_samples(spark, raw):
+        if has_samples(spark, raw):
             r.lines.append(f"sample data already in {raw} (kept; remove it to regenerate)")
             return
         report = generate(spark, raw, customers=customers, seed=seed)
@@ -130,7 +126,7 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     def do_ingest(r: StageResult) -> None:
         ctx = ctx_for(ingest.run)
         r.run_id = ctx.run_id
-        tables = SAMPLE_TABLES + (["taxi_trips"] if _has_taxi(spark, settings) else [])
+        tables = SAMPLE_TABLES + (["taxi_trips"] if taxi_landed(spark, settings) else [])
         try:
             reports = ingest.run(ctx, tables=tables)
         finally:
@@ -209,20 +205,3 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
         log.info("run record: %s/%s.json", runs_folder(settings), rec.run_id)
     return rec
 
-
-def _has_samples(spark: SparkSession, raw: str) -> bool:
-    from lakeprep.storage import list_files
-
-    return bool(list_files(spark, f"{raw.rstrip('/')}/orders"))
-
-
-def _has_taxi(spark: SparkSession, settings: Settings) -> bool:
-    from lakeprep.storage import glob_files
-
-    if "taxi_trips" not in settings.tables:
-        return False
-    spec = settings.table(settings.table("taxi_trips").upstream or "taxi_trips")
-    try:
-        return bool(glob_files(spark, settings.source_pattern(spec)))
-    except LakeprepError:
-        return False

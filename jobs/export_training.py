@@ -18,13 +18,11 @@ Example::
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from jobs import gates
 from lakeprep.config.sections import ExportSettings
-from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.lake import LakeTable
+from lakeprep.errors import ConfigError
+from lakeprep.featuresets import open_feature_table
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_exports
 from lakeprep.lineage import DatasetRef, table_ref
@@ -37,66 +35,6 @@ from lakeprep.uris import absolute, join_uri
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 SECTION = "export"
-Format = Literal["csv", "libsvm", "recordio-protobuf", "parquet"]
-
-
-# the feature table -----------------------------------------------------------------------------
-def features_metadata(table: LakeTable, version: int, name: str) -> dict[str, Any]:
-    """``metadata["features"]`` of the newest commit at or before ``version``.
-
-    Commits without it (e.g. OPTIMIZE) are skipped, so the names describe the data read.
-    """
-    for commit in table.history():
-        if commit.version <= version and isinstance(commit.metadata.get("features"), dict):
-            meta = commit.metadata["features"]
-            if not meta.get("names"):
-                raise InputError(f"table {name} version {commit.version}: commit metadata "
-                                 f"'features.names' is empty; expected the feature names in "
-                                 f"vector order (written by build_features)")
-            return meta
-    raise InputError(f"table {name} ({table.location}): no commit at or before version {version} "
-                     f"carries 'features' metadata (names, label, entity, pipeline_model); "
-                     f"write the table with build_features")
-
-
-@dataclass(frozen=True)
-class _Source:
-    """What a run reads: the table, the version and the feature table's contract."""
-
-    name: str
-    table: LakeTable
-    version: int
-    label: str
-    entity: str | None
-    names: list[str]
-    pipeline_model: str | None
-
-
-def _open_source(ctx: JobContext, cfg: ExportSettings, version: int | None) -> _Source:
-    name = cfg.source_table
-    if name not in ctx.settings.tables:
-        raise ConfigError(f"{ctx.settings.where(SECTION, 'source_table')}: "
-                          f"export.source_table: no table named {name!r} in the catalog; "
-                          f"known tables: {', '.join(sorted(ctx.settings.tables))}")
-    table = ctx.table(name)
-    latest = table.version()
-    if latest is None:
-        raise InputError(f"table {name} does not exist at {table.location}; run build_features "
-                         f"first")
-    if version is not None and not 0 <= version <= latest:
-        raise UsageError(f"table {name}: version {version} does not exist; versions 0..{latest}")
-    version = latest if version is None else version
-    meta = features_metadata(table, version, name)
-    label = cfg.label or meta.get("label")
-    if not label:
-        raise ConfigError(f"{ctx.settings.where(SECTION, 'label')}: export.label: not "
-                          f"set and table {name} version {version} names no label in its "
-                          f"metadata")
-    if meta.get("label") and meta["label"] != label:
-        log.warning("export.label is %r but table %s version %d names %r as its label",
-                    label, name, version, meta["label"])
-    return _Source(name, table, version, label, cfg.entity or meta.get("entity"),
-                   list(meta["names"]), meta.get("pipeline_model"))
 
 
 def export_settings(ctx: JobContext, feature_set: str | None) -> ExportSettings:
@@ -147,7 +85,7 @@ def run(ctx: JobContext, version: int | None = None, feature_set: str | None = N
 
 def _export(ctx: JobContext, cfg: ExportSettings, version: int | None, root: str
             ) -> ExportReport:
-    src = _open_source(ctx, cfg, version)
+    src = open_feature_table(ctx, cfg, version)
     spec = cfg.split_spec(src.label, src.entity)
     where = f"export of {src.name} version {src.version}"
     log.info("%s -> %s (%s; %s)", where, root, spec.method, ", ".join(cfg.formats))

@@ -19,8 +19,6 @@ import logging
 import tempfile
 from dataclasses import replace
 
-from pyarrow import fs as pafs
-
 from lakeprep.config.split import SplitSpec
 from lakeprep.errors import ConfigError, InputError
 from lakeprep.lake import LakeTable
@@ -29,10 +27,11 @@ from lakeprep.sagemaker import SourceTable, WriteOptions, read_manifest
 from lakeprep.sagemaker.compare import ReproduceReport, compare_channels
 from lakeprep.sagemaker.export import as_vector, write_splits
 from lakeprep.sagemaker.manifest import manifest_uri as manifest_location
-from lakeprep.storage import resolve
+from lakeprep.storage import delete_tree
 from lakeprep.uris import absolute, join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
+
 
 def _source_table(ctx: JobContext, src: SourceTable) -> LakeTable:
     """The recorded table: by its catalog name when it still lives at the recorded place."""
@@ -88,9 +87,7 @@ def reproduce(ctx: JobContext, manifest_uri: str, into: str | None = None,
         diffs = compare_channels(ctx.spark, manifest.channels, rebuilt)
     finally:
         if temporary and not keep:
-            fs, path = resolve(root)
-            if fs.get_file_info(path).type != pafs.FileType.NotFound:
-                fs.delete_dir(path)
+            delete_tree(ctx.spark, root)
     report = ReproduceReport(uri, manifest.run_id, src.name, src.version, manifest.config_hash,
                              ctx.settings.conf_hash, root if keep or not temporary else None,
                              diffs)

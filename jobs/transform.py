@@ -9,35 +9,34 @@ rows count; the report line, the log and the commit's ``cutoff_from`` say which.
 dated columns takes its conf cutoff. No rows as of the cutoff is an error naming the window and
 the data's dates.
 
->>> report = run(load_settings("local"), date(2026, 6, 1), feature_set="customer")  # doctest: +SKIP
+Example::
+
+    report = run(load_settings("local"), date(2026, 6, 1), feature_set="customer")
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
-from pyspark.ml import PipelineModel
-
+from features.persistence import load_for_inference
 from features.spec import feature_names
 from jobs.build_features import (
     BASELINE_FILE,
     FEATURES_COL,
-    _drift_summary,
-    _quoted,
-    _result,
-    _snapshot,
     check_vectors,
     no_rows,
+    quoted,
     ready_sets,
     set_aside_vectors,
+    set_rows,
+    stored_rows,
     vectors_kept,
 )
 from lakeprep.config.sections import FeatureSet
 from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
-from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
+from lakeprep.featuresets import FeatureReport, SetsReport, default_cutoff
 from lakeprep.frames import cache
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
@@ -74,24 +73,6 @@ def run(ctx: JobContext, cutoff: date | None = None, model_path: str | None = No
     return report
 
 
-def default_cutoff(ctx: JobContext, name: str, fs: FeatureSet) -> tuple[date, dict[str, Any]]:
-    """The cutoff of a set when none is given: the day after the latest date of its data (the
-    cutoff is exclusive, so that day's rows count), else the set's conf cutoff; and the record
-    of how it was chosen (``note``, ``rule``, the data's dates)."""
-    dates = data_dates(ctx, fs)
-    record: dict[str, Any] = {"columns": dates.columns,
-                              "first": dates.first and dates.first.isoformat(),
-                              "last": dates.last and dates.last.isoformat()}
-    if dates.last is not None:
-        day = dates.last + timedelta(days=1)
-        note = (f"cutoff {day} (no --cutoff): the day after the latest date of the data, "
-                f"{dates.last}; {dates.describe()}")
-        return day, {**record, "rule": "day after the latest date of the data", "note": note}
-    day = ctx.settings.require_features().cutoff_of(name)
-    note = f"cutoff {day} (no --cutoff): the set's conf cutoff, as {dates.describe()}"
-    return day, {**record, "rule": "the set's conf cutoff", "note": note}
-
-
 def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | None,
                    model_path: str | None) -> FeatureReport:
     drift_cfg = ctx.settings.require_features().drift
@@ -107,7 +88,7 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | No
         cutoff, chosen = default_cutoff(ctx, name, fs)
         log.info("feature set %s: %s", name, chosen["note"])
     day = cutoff.isoformat()
-    snap, inputs = _snapshot(ctx, name, fs, day, with_label=False)
+    snap, inputs = set_rows(ctx, name, fs, day, with_label=False)
     report = FeatureReport(fs.inference_table, day, inputs=inputs, model_path=model_path,
                            feature_set=name, cutoff_note=chosen["note"] if chosen else "")
     snap = cache(snap)
@@ -119,7 +100,7 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | No
             json.loads(read_text(ctx.spark, f"{model_path}/{BASELINE_FILE}")),
             source=f"{model_path}/{BASELINE_FILE}")
         drift = check_drift(snap, baseline, warn=drift_cfg.warn, fail=drift_cfg.fail)
-        report.drift = _drift_summary(drift)
+        report.drift = drift.summary()
         if drift.verdict == "fail" and drift_cfg.policy == "fail":
             raise GateFailed(f"drift gate: {fs.inference_table} as of {day} drifted from the "
                              f"training baseline ({report.lines()[-1]}); nothing was written")
@@ -128,10 +109,10 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | No
         report.feature_names = feature_names(model, out)
         # the same gate on the vectors as at build time: new rows may bring new gaps
         finite = check_vectors(ctx, name, fs, fs.inference_table,
-                               out.select(*_quoted(snap.columns), FEATURES_COL),
+                               out.select(*quoted(snap.columns), FEATURES_COL),
                                report.feature_names)
         out, report.rows = vectors_kept(finite, out, report.rows, fs.inference_table, name)
-        result = _result(out, snap.columns)
+        result = stored_rows(out, snap.columns)
         meta = ctx.commit_metadata(
             table=fs.inference_table, inputs=inputs, cutoff=day, counts={"rows": report.rows},
             cutoff_from=chosen or {"rule": "given"}, drift=report.drift,
@@ -145,11 +126,3 @@ def _transform_set(ctx: JobContext, name: str, fs: FeatureSet, cutoff: date | No
         snap.unpersist()
     return report
 
-
-def load_for_inference(path: str) -> PipelineModel:
-    """A saved pipeline, with out-of-fold encoders switched to their full-data encodings."""
-    model = PipelineModel.load(path)
-    for stage in model.stages:
-        if hasattr(stage, "setOutOfFold"):
-            stage.setOutOfFold(False)
-    return model

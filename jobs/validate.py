@@ -24,17 +24,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from features.rows import rows_columns
-from features.snapshot import snapshot_columns
+from features.sets import set_columns
 from features.spec import check_feature_spec
-from lakeprep.config import TableSpec, declared_columns
-from lakeprep.config.check import check_conf, rows_source_problems, snapshot_source_problems
-from lakeprep.config.sections import RowsSet, SnapshotSpec
-from lakeprep.config.suites import SuiteDeclaration
-from lakeprep.errors import ConfigError, Problem
-from quality.compile import check_expectations
+from lakeprep.config import declared_columns
+from lakeprep.config.check import check_conf
+from lakeprep.errors import Problem
+from quality.compile import check_suite
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -49,14 +45,26 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
     check = check_conf(env, conf_dir, environ)
     layers, tables, problems = check.layers, check.tables, list(check.problems)
     merged, origin = layers.merged, layers.origin
-    for name, data in sorted(layers.suites.items()):
-        problems += _check_suite(name, layers.suite_files[name], data, tables, merged)
-    steps = 0
     section = merged.get("features")
     sets = section.get("sets") if isinstance(section, dict) else None
-    for name, entry in (sets.items() if isinstance(sets, dict) else ()):
+    sets = sets if isinstance(sets, dict) else {}
+
+    def columns_of(table: str) -> list[str]:
+        # a feature table is declared by its set: its input columns and the vector
+        found = declared_columns(tables[table], tables)
+        for name, entry in sets.items() if not found else ():
+            if isinstance(entry, dict) and table in (entry.get("table"),
+                                                     entry.get("inference_table")):
+                columns = set_columns(name, entry, tables, "")
+                found = [*columns[0], FEATURES_COL] if columns is not None else []
+        return found
+
+    for name, data in sorted(layers.suites.items()):
+        problems += check_suite(layers.suite_files[name], data, tables, columns_of)
+    steps = 0
+    for name, entry in sets.items():
         file = origin.get(("features", "sets", name), str(check.root))
-        columns = _set_columns(name, entry, tables, file)
+        columns = set_columns(name, entry, tables, file)
         if columns is None or not isinstance(entry.get("pipeline"), dict):
             continue  # the loader reports the set's shape; its column flow cannot be followed
         problems += columns[1]
@@ -72,48 +80,3 @@ def validate(env: str = "local", conf_dir: str | Path | None = None,
                f"{len(layers.suites)} suites, {steps} feature steps: "
                + (f"{len(problems)} problem(s)" if problems else "no problems"))
     return problems, summary
-
-
-def _set_columns(name: str, entry: Any, tables: Mapping[str, TableSpec], file: str
-                 ) -> tuple[list[str], list[Problem]] | None:
-    """A feature set's input columns (what its pipeline reads) and the problems of its source,
-    from the conf alone; None when the set's shape does not validate (the loader says why)."""
-    if not isinstance(entry, dict):
-        return None
-    key = f"features.sets.{name}"
-    if entry.get("kind") == "entity_snapshot":
-        try:
-            snapshot = SnapshotSpec.model_validate(entry.get("snapshot"))
-        except ValueError:
-            return None
-        return (snapshot_columns(snapshot),
-                snapshot_source_problems(snapshot, tables, file, f"{key}.snapshot"))
-    if entry.get("kind") == "rows":
-        try:
-            rows = RowsSet.model_validate(entry)
-        except ValueError:
-            return None
-        source = tables.get(rows.source)
-        record = declared_columns(source, tables, metadata=False) if source is not None else []
-        return rows_columns(rows, record), rows_source_problems(rows, tables, file, key)
-    return None
-
-
-def _check_suite(name: str, path: str, data: Any, tables: Mapping[str, TableSpec],
-                 merged: Mapping[str, Any]) -> list[Problem]:
-    try:
-        decl = SuiteDeclaration.from_mapping(data, source=path)
-    except ConfigError as err:
-        return [Problem(path, "", str(err).removeprefix(f"{path}: "))]
-    if decl.table not in tables:
-        return [Problem(path, "table", f"no table named {decl.table!r} in the catalog; known "
-                                       f"tables: {sorted(tables)}")]
-    columns = declared_columns(tables[decl.table], tables)
-    sets = (merged.get("features") or {}).get("sets") if isinstance(merged.get("features"),
-                                                                    dict) else None
-    for name, entry in (sets.items() if isinstance(sets, dict) and not columns else ()):
-        if isinstance(entry, dict) and decl.table in (entry.get("table"),
-                                                      entry.get("inference_table")):
-            found = _set_columns(name, entry, tables, path)
-            columns = [*found[0], FEATURES_COL] if found is not None else []
-    return check_expectations(decl, columns, path)

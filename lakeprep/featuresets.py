@@ -1,20 +1,26 @@
-"""The lake side of feature sets: what a build or a transform reports, and the dates a set's data
+"""The lake side of feature sets: what a build or a transform reports, the dates a set's data
 spans in the lake (which ``transform`` takes its default cutoff from, and an empty window's
-error names). The sets themselves are conf (``lakeprep.config.sections``); building their rows
-is the feature library's (``features``); running them is the jobs' (``jobs.build_features``,
+error names), and a feature table read with its contract (what ``export`` reads). The sets
+themselves are conf (``lakeprep.config.sections``); building their rows is the feature
+library's (``features``); running them is the jobs' (``jobs.build_features``,
 ``jobs.transform``)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pyspark.sql import functions as F
 
-from lakeprep.config.sections import FeatureSet
+from lakeprep.config.sections import ExportSettings, FeatureSet
+from lakeprep.errors import ConfigError, InputError, UsageError
 from lakeprep.frames import one_row
+from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,3 +101,84 @@ def data_dates(ctx: JobContext, fs: FeatureSet) -> DataDates:
         lasts += [row["b"]] if row["b"] is not None else []
     return DataDates([f"{t}.{c}" for t, c in fs.date_columns()],
                      min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def features_metadata(table: LakeTable, version: int, name: str) -> dict[str, Any]:
+    """``metadata["features"]`` of the newest commit at or before ``version``.
+
+    Commits without it (e.g. OPTIMIZE) are skipped, so the names describe the data read.
+    """
+    for commit in table.history():
+        if commit.version <= version and isinstance(commit.metadata.get("features"), dict):
+            meta = commit.metadata["features"]
+            if not meta.get("names"):
+                raise InputError(f"table {name} version {commit.version}: commit metadata "
+                                 f"'features.names' is empty; expected the feature names in "
+                                 f"vector order (written by build_features)")
+            return meta
+    raise InputError(f"table {name} ({table.location}): no commit at or before version {version} "
+                     f"carries 'features' metadata (names, label, entity, pipeline_model); "
+                     f"write the table with build_features")
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """A feature table as of a version, with its contract (written by build_features into
+    the commit's ``features`` metadata): the label, the entity, the feature names in vector
+    order and the pipeline model."""
+
+    name: str
+    table: LakeTable
+    version: int
+    label: str
+    entity: str | None
+    names: list[str]
+    pipeline_model: str | None
+
+
+def open_feature_table(ctx: JobContext, cfg: ExportSettings, version: int | None
+                       ) -> FeatureTable:
+    """``cfg.source_table`` as of ``version`` (default: latest), its label from ``cfg`` or its
+    metadata; errors naming the conf key or the table when either is missing."""
+    name = cfg.source_table
+    if name not in ctx.settings.tables:
+        raise ConfigError(f"{ctx.settings.where('export', 'source_table')}: "
+                          f"export.source_table: no table named {name!r} in the catalog; "
+                          f"known tables: {', '.join(sorted(ctx.settings.tables))}")
+    table = ctx.table(name)
+    latest = table.version()
+    if latest is None:
+        raise InputError(f"table {name} does not exist at {table.location}; run build_features "
+                         f"first")
+    if version is not None and not 0 <= version <= latest:
+        raise UsageError(f"table {name}: version {version} does not exist; versions 0..{latest}")
+    version = latest if version is None else version
+    meta = features_metadata(table, version, name)
+    label = cfg.label or meta.get("label")
+    if not label:
+        raise ConfigError(f"{ctx.settings.where('export', 'label')}: export.label: not "
+                          f"set and table {name} version {version} names no label in its "
+                          f"metadata")
+    if meta.get("label") and meta["label"] != label:
+        log.warning("export.label is %r but table %s version %d names %r as its label",
+                    label, name, version, meta["label"])
+    return FeatureTable(name, table, version, label, cfg.entity or meta.get("entity"),
+                   list(meta["names"]), meta.get("pipeline_model"))
+
+
+def default_cutoff(ctx: JobContext, name: str, fs: FeatureSet) -> tuple[date, dict[str, Any]]:
+    """The cutoff of a set when none is given: the day after the latest date of its data (the
+    cutoff is exclusive, so that day's rows count), else the set's conf cutoff; and the record
+    of how it was chosen (``note``, ``rule``, the data's dates)."""
+    dates = data_dates(ctx, fs)
+    record: dict[str, Any] = {"columns": dates.columns,
+                              "first": dates.first and dates.first.isoformat(),
+                              "last": dates.last and dates.last.isoformat()}
+    if dates.last is not None:
+        day = dates.last + timedelta(days=1)
+        note = (f"cutoff {day} (no --cutoff): the day after the latest date of the data, "
+                f"{dates.last}; {dates.describe()}")
+        return day, {**record, "rule": "day after the latest date of the data", "note": note}
+    day = ctx.settings.require_features().cutoff_of(name)
+    note = f"cutoff {day} (no --cutoff): the set's conf cutoff, as {dates.describe()}"
+    return day, {**record, "rule": "the set's conf cutoff", "note": note}

@@ -47,6 +47,12 @@ LAKE_SQL_CONF = {
 }
 
 
+
+def new_run_id(kind: str, started: datetime | None = None) -> str:
+    """A run's id: its UTC start time (so ids sort by time), what ran, and 8 random hex
+    digits."""
+    return f"{started or datetime.now(UTC):%Y%m%dT%H%M%SZ}-{kind}-{uuid.uuid4().hex[:8]}"
+
 @dataclass
 class JobContext:
     """One run of one job.
@@ -78,7 +84,7 @@ class JobContext:
         for key, value in LAKE_SQL_CONF.items():
             spark.conf.set(key, value)
         started = datetime.now(UTC)
-        run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{job}-{uuid.uuid4().hex[:8]}"
+        run_id = run_id or new_run_id(job, started)
         engine = resolve_engine(spark, settings.lake.engine)
         log.info("run %s: job %s, env %s, engine %s", run_id, job, settings.env, engine)
         return cls(spark, settings, job, run_id, started, engine)

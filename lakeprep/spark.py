@@ -108,8 +108,8 @@ def get_spark(
 ) -> SparkSession:
     """Return the active session (EMR, Glue, notebooks) or start a local one.
 
-    >>> spark = get_spark("doc", master="local[1]")  # doctest: +SKIP
-    >>> spark.conf.get("spark.sql.session.timeZone")  # doctest: +SKIP
+    >>> spark = get_spark("doc", master="local[1]")
+    >>> spark.conf.get("spark.sql.session.timeZone")
     'UTC'
 
     A local session gets the jars of :func:`jar_paths` on its classpath (``spark.jars``) and

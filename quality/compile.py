@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -135,6 +135,22 @@ def check_expectations(decl: SuiteDeclaration, columns: Sequence[str], source: s
             message = str(err).removeprefix(f"{source}{where}: ")
             problems.append(Problem(source, f"expectations[{i}] {item.type}", message))
     return problems
+
+
+def check_suite(path: str, data: Any, tables: Iterable[str],
+                columns_of: Callable[[str], Sequence[str]]) -> list[Problem]:
+    """Every problem of the suite file ``path`` (its parsed YAML ``data``): its shape, its table
+    (one of ``tables``), each expectation compiled by GE and the columns it reads against
+    ``columns_of(table)``."""
+    try:
+        decl = SuiteDeclaration.from_mapping(data, source=path)
+    except ConfigError as err:
+        return [Problem(path, "", str(err).removeprefix(f"{path}: "))]
+    known = sorted(tables)
+    if decl.table not in known:
+        return [Problem(path, "table", f"no table named {decl.table!r} in the catalog; known "
+                                       f"tables: {known}")]
+    return check_expectations(decl, columns_of(decl.table), path)
 
 
 def check_columns(decl: ExpectationDeclaration, schema: T.StructType, source: str,

@@ -8,9 +8,11 @@ the values to the expectation's own ``metrics_validate``: GE still judges and bu
 it just does not read the data again. Expectations whose metrics are not listed here (distinct
 values, quantiles, median, most common value, column types...) are left to GE.
 
->>> plan = plan_for(decl, full_suite, df.schema)  # doctest: +SKIP
->>> got = one_row(df.agg(F.count(F.lit(1)).alias("rows"), *plan.aggregates))  # doctest: +SKIP
->>> plan.judge(0, got, rows=got["rows"])  # doctest: +SKIP
+Example::
+
+    plan = plan_for(decl, full_suite, df.schema)
+    got = one_row(df.agg(F.count(F.lit(1)).alias("rows"), *plan.aggregates))
+    plan.judge(0, got, rows=got["rows"])
 """
 
 from __future__ import annotations

@@ -42,7 +42,6 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-
 def cmd_ops(args: argparse.Namespace, settings: Settings) -> int:
     from features.reference import render_op_markdown, render_ops_markdown
 

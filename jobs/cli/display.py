@@ -29,7 +29,6 @@ def show_lines(report: Any) -> int:
     return 0
 
 
-
 def print_gates(ctx: Any) -> None:
     for table, outcome in ctx.gates:
         counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
@@ -49,7 +48,6 @@ def print_gates(ctx: Any) -> None:
         out.table(title, ["", "expectation", "column(s)", "observed / unexpected",
                           "sample of failing values"], rows,
                   essential=not outcome.report.success, kind=f"gate {table}")
-
 
 
 def show_summary(rec: Any) -> None:

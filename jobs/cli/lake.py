@@ -78,7 +78,6 @@ def _quarantine_reasons(ctx: JobContext, table: str) -> None:
               essential=False, kind="quarantine")
 
 
-
 def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from rich.text import Text
     from rich.tree import Tree
@@ -108,7 +107,6 @@ def cmd_lineage(args: argparse.Namespace, settings: Settings) -> int:
                     "channels": {c: next(iter(f.values())).rows for c, f in m.channels.items()},
                     "inputs": graphs})
     return 0
-
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:

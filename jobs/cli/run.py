@@ -51,7 +51,6 @@ def _job_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {"version": args.version, "feature_set": args.feature_set}
 
 
-
 def _ingest() -> tuple[Any, Callable[[Any], int]]:
     from jobs import ingest
 

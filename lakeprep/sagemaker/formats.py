@@ -26,7 +26,6 @@ from pyspark.ml.linalg import SparseVector, Vector
 
 from lakeprep.sagemaker.recordio import encode_record, frame
 
-Format = Literal["csv", "libsvm", "recordio-protobuf", "parquet"]
 TensorLayout = Literal["auto", "dense", "sparse"]
 
 

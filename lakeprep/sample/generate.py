@@ -30,6 +30,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep.errors import LakeprepError, UsageError
+from lakeprep.storage import list_files
 from lakeprep.uris import is_remote
 
 log = logging.getLogger(f"lakeprep.{__name__}")
@@ -939,3 +940,8 @@ def _write_batch(fs: _FileSystem, plan: _Plan, batch: _Batch, lines: _Lines) -> 
         defects={kind: int(counts[kind]) for kind in kinds},
         updates=int(counts["updates"]),
     )
+
+
+def has_samples(spark: SparkSession, raw: str) -> bool:
+    """Whether the raw layer ``raw`` holds generated sample data already (its orders)."""
+    return bool(list_files(spark, f"{raw.rstrip('/')}/orders"))

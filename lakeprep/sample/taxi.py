@@ -10,7 +10,9 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from lakeprep.storage import write_text
+from lakeprep.config import Settings
+from lakeprep.errors import LakeprepError
+from lakeprep.storage import glob_files, write_text
 from lakeprep.uris import join_uri
 
 # The TLC's own header names (its files since 2019), in the order of the samples' columns
@@ -63,3 +65,15 @@ def tlc_header_batch(march: str) -> str:
             row[1], row[2] = later(row[1]), later(row[2])
         writer.writerow(row)
     return out.getvalue()
+
+
+def taxi_landed(spark: SparkSession, settings: Settings) -> bool:
+    """Whether the catalog has ``taxi_trips`` and its raw files have landed (the demo ingests
+    the taxi trips only then)."""
+    if "taxi_trips" not in settings.tables:
+        return False
+    spec = settings.table(settings.table("taxi_trips").upstream or "taxi_trips")
+    try:
+        return bool(glob_files(spark, settings.source_pattern(spec)))
+    except LakeprepError:
+        return False

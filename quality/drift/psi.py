@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from pyspark.sql import DataFrame
 
@@ -64,6 +65,14 @@ class DriftReport:
         out = asdict(self)
         out["drifted"] = self.drifted
         return out
+
+    def summary(self) -> dict[str, Any]:
+        """The verdict, the drifted features and every feature's PSI (4 decimals), as a commit's
+        metadata or a job's report keeps them."""
+        return {"verdict": self.verdict,
+                "drifted": [{"feature": name, "psi": round(self.features[name].psi, 4),
+                             "verdict": self.features[name].verdict} for name in self.drifted],
+                "psi": {name: round(f.psi, 4) for name, f in self.features.items()}}
 
 
 def check_drift(df: DataFrame, baseline: DriftBaseline, warn: float = 0.1, fail: float = 0.25,

@@ -3,7 +3,7 @@
 Categories are the column as a string (NaN of a float column is missing); missing maps to null,
 an unseen category follows handleUnseen (error, keep: the stage's reserved value, null). The
 target encoder applies its all-rows encodings: at inference no row carries a training fold
-(``jobs.transform.load_for_inference`` switches Spark's model the same way).
+(``features.persistence.load_for_inference`` switches Spark's model the same way).
 """
 
 from __future__ import annotations

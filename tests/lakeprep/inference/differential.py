@@ -13,8 +13,8 @@ import numpy as np
 from pyspark.ml.linalg import DenseVector, SparseVector
 from pyspark.sql import DataFrame
 
+from features.persistence import load_for_inference
 from features.spec import build_pipeline
-from jobs.transform import load_for_inference
 from lakeprep.inference import SparseVector as RuntimeSparse
 from lakeprep.inference import load
 from lakeprep.inference.schema import SCHEMA_FILE, schema_json

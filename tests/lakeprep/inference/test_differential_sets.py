@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pyspark.sql import types as T
 
-from jobs.transform import load_for_inference
+from features.persistence import load_for_inference
 from tests.lakeprep.inference.differential import differences, fit_and_save
 
 REPO = Path(__file__).resolve().parents[3]
