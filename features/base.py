@@ -1,11 +1,13 @@
-"""Shared logic of the transformation family: column params, value masks, one-job statistics.
+"""Shared logic of the stages: param rules and checks, value masks, one-job statistics.
 
-Policy shared by every numeric stage of the family (each stage's docstring repeats what applies):
-fit statistics ignore null, NaN and +-inf; at transform time null stays null and NaN stays NaN.
+Policy shared by every numeric stage (each stage's docstring repeats what applies): fit
+statistics ignore null, NaN and +-inf; at transform time null stays null and NaN stays NaN.
+Shared Params are declared in :mod:`features.params`, persistence is :mod:`features.persistence`.
 
 >>> from features.base import finite
->>> finite("amount")  # doctest: +SKIP
-Column<'...'>
+>>> xs = spark.createDataFrame([(1.0,), (float("nan"),), (None,), (float("inf"),)], "x double")
+>>> xs.where(finite("x")).count()
+1
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyspark.ml.param import Params
-from pyspark.ml.param.shared import HasInputCols, HasOutputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.errors import FeatureInputError, FeatureSpecError
-from features.registry import as_list
+from features.errors import FeatureSpecError
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
@@ -101,12 +101,23 @@ class InRange:
 Rule = OneOf | InRange  # what a stage's PARAM_RULES maps each param name to
 
 
+def merged_over_mro(cls: type, attribute: str) -> dict[str, Any]:
+    """A dict class attribute merged over the class and its bases (a subclass's entry wins)."""
+    merged: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        merged.update(base.__dict__.get(attribute, {}))
+    return merged
+
+
 def param_rules(cls: type) -> dict[str, OneOf | InRange]:
     """The ``PARAM_RULES`` of a stage class and its bases (a subclass's rule wins)."""
-    rules: dict[str, OneOf | InRange] = {}
-    for base in reversed(cls.__mro__):
-        rules.update(base.__dict__.get("PARAM_RULES", {}))
-    return rules
+    return merged_over_mro(cls, "PARAM_RULES")
+
+
+def param_notes(cls: type) -> dict[str, str]:
+    """The ``PARAM_NOTES`` of a stage class and its bases: what a shared Param (declared once in
+    :mod:`features.params` or pyspark) means for this stage, shown in its op reference."""
+    return merged_over_mro(cls, "PARAM_NOTES")
 
 
 def check_params(stage: Params) -> None:
@@ -130,43 +141,6 @@ def check_params(stage: Params) -> None:
     hook = getattr(stage, "validate_params", None)
     if callable(hook):
         hook()
-
-
-class HasInOutCols(HasInputCols, HasOutputCols):
-    """inputCols plus optional outputCols; without outputCols a stage replaces its inputs in place.
-
-    >>> Winsorizer(inputCols=["amount"]).resolved_output_cols()  # doctest: +SKIP
-    ['amount']
-    """
-
-    @classmethod
-    def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
-        """``outputCols`` when given, else the ``inputCols`` themselves (replaced in place)."""
-        return as_list(params.get("outputCols") or params.get("inputCols"))
-
-    def resolved_output_cols(self) -> list[str]:
-        """outputCols when set (same length as inputCols), else the inputCols themselves."""
-        stage = type(self).__name__
-        if not self.isDefined(self.inputCols):
-            raise FeatureSpecError(f"{stage}: inputCols is required")
-        inputs = self.getInputCols()
-        outputs = self.getOutputCols() if self.isDefined(self.outputCols) else list(inputs)
-        if len(outputs) != len(inputs):
-            raise FeatureSpecError(
-                f"{stage}: outputCols has {len(outputs)} names for {len(inputs)} inputCols; "
-                "give one output per input or leave outputCols unset to replace the inputs"
-            )
-        return list(outputs)
-
-    def check_outputs(self, df: DataFrame) -> None:
-        """Raise if an output column would overwrite a column other than its own input."""
-        stage = type(self).__name__
-        clash = [o for i, o in zip(self.getInputCols(), self.resolved_output_cols(), strict=True)
-                 if o != i and o in df.columns]
-        if clash:
-            raise FeatureInputError(
-                f"{stage}: output column(s) {clash} already exist; choose other outputCols"
-            )
 
 
 def is_nan(column: Column | str) -> Column:
@@ -201,8 +175,8 @@ def quantiles(column: Column, probs: list[float], relative_error: float) -> Colu
 def aggregate(df: DataFrame, exprs: Mapping[str, Column]) -> dict[str, Any]:
     """Evaluate named aggregate expressions in ONE Spark job and return the single row as a dict.
 
-    >>> aggregate(df, {"n": F.count("*")})  # doctest: +SKIP
-    {'n': 42}
+    >>> aggregate(spark.range(42), {"n": F.count("*"), "top": F.max("id")})
+    {'n': 42, 'top': 41}
     """
     provider = STATS_PROVIDER.get()
     if provider is not None:
@@ -220,8 +194,9 @@ def aggregate_by(df: DataFrame, key: str, exprs: Mapping[str, Column]) -> dict[A
     Returns ``{key value: {name: value}}``; a null key is a group of its own (``None``). Only
     the groups reach the driver: ``key`` is a label or a class, never a row id.
 
-    >>> aggregate_by(df, "label", {"n": F.count("*")})  # doctest: +SKIP
-    {0: {'n': 30}, 1: {'n': 12}}
+    >>> df = spark.createDataFrame([(1, 0), (2, 1), (3, 1)], ["x", "label"])
+    >>> sorted(aggregate_by(df, "label", {"n": F.count("*"), "x": F.sum("x")}).items())
+    [(0, {'n': 1, 'x': 1}), (1, {'n': 2, 'x': 5})]
     """
     provider = STATS_PROVIDER.get()
     if provider is not None:

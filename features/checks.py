@@ -16,7 +16,9 @@ from lakeprep.stats.types import NUMERIC_TYPES
 def require_columns(df: DataFrame, columns: Iterable[str], stage: str) -> None:
     """Raise unless every column is in ``df``.
 
-    >>> require_columns(df, ["amount"], stage="Winsorizer")  # doctest: +SKIP
+    >>> require_columns(spark.range(1), ["amount"], stage="Winsorizer")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    features.errors.FeatureInputError: ...
     """
     missing = [c for c in columns if c not in df.columns]
     if missing:

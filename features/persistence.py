@@ -14,9 +14,12 @@ with no ``data/`` folder) still load: the reader takes those former Params out o
 (``FORMER_PARAMS``) and turns them into the model's rows (``FittedModel.rows_from_params``);
 Params renamed since (``RENAMED_PARAMS``) are read under their new name.
 
->>> model.write().overwrite().save("s3://bucket/models/encoder")  # doctest: +SKIP
->>> OrdinalEncoderModel.load("s3://bucket/models/encoder").encoder_dict_  # doctest: +SKIP
-{'segment': {'gold': 0, 'silver': 1}}
+Example::
+
+    model.write().overwrite().save("s3://bucket/models/encoder")
+    OrdinalEncoderModel.load("s3://bucket/models/encoder").encoder_dict_
+    # {'segment': {'gold': 0, 'silver': 1}}; data/ holds the row
+    # {'column': 'segment', 'categories': ['gold', 'silver'], 'codes': [0, 1]}
 """
 
 from __future__ import annotations
@@ -38,18 +41,12 @@ from pyspark.ml.util import (
     MLWriter,
 )
 
+from features.base import merged_over_mro
+
 DATA = "data"  # the model data folder under a stage's path, as MLlib's
 SCHEMA_KEY = "dataSchema"  # metadata key: the data table's DDL; absent in the former layout
 
 DataRow = dict[str, Any]  # one row of a model's data table, by field name
-
-
-def merged_over_mro(cls: type, attribute: str) -> dict[str, Any]:
-    """A dict class attribute merged over the class and its bases (a subclass's entry wins)."""
-    merged: dict[str, Any] = {}
-    for base in reversed(cls.__mro__):
-        merged.update(base.__dict__.get(attribute, {}))
-    return merged
 
 
 class StageReadable(MLReadable[Any]):

@@ -12,7 +12,7 @@ The contract every op meets (lakeprep's, MLlib's ops included):
   column; through ``build_pipeline`` the error also names the spec step and op.
 - Finite input gives finite output unless the op's note says otherwise.
 
->>> "winsorize" in render_ops_markdown()  # doctest: +SKIP
+>>> "winsorize" in render_ops_markdown()
 True
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param
 
-from features.base import param_rules
+from features.base import param_notes, param_rules
 from features.persistence import FittedModel
 from features.registry import standard_output_columns
 from features.spec import load_operations
@@ -228,7 +228,7 @@ def fitted_model_class(cls: type) -> type[FittedModel] | None:
 
 
 def _param_rows(cls: type) -> list[str]:
-    rules = param_rules(cls)
+    rules, notes = param_rules(cls), param_notes(cls)
     # the keyword defaults of __init__ (pyspark.ml's idiom): no instance, so no JVM, is needed
     signature = inspect.signature(cls).parameters
     rows = []
@@ -239,7 +239,7 @@ def _param_rows(cls: type) -> list[str]:
         converter = getattr(param.typeConverter, "__name__", "")
         kind = converter.replace("to", "", 1) if converter.startswith("to") else "any"
         rule = f" Valid: {rules[name]}." if name in rules else ""
-        doc = " ".join(param.doc.split()).replace("|", "\\|").rstrip(".")
+        doc = " ".join(notes.get(name, param.doc).split()).replace("|", "\\|").rstrip(".")
         rows.append(f"| `{name}` | {kind} | {shown} | {doc}.{rule} |")
     return rows
 
@@ -247,6 +247,8 @@ def _param_rows(cls: type) -> list[str]:
 def saved_class(cls: type) -> str:
     """The class name a fitted stage of ``cls`` is saved under (what the inference runtime
     reads): MLlib's Scala model class, or lakeprep's ``<Stage>Model`` for an estimator."""
+    if hasattr(cls, "MLLIB_MODEL"):  # a lakeprep fit that returns MLlib's own Model
+        return f"org.apache.spark.ml.feature.{cls.MLLIB_MODEL}"
     if not cls.__module__.startswith("pyspark"):
         mllib = next((c for c in cls.__mro__[1:] if c.__module__.startswith("pyspark.ml.feature")),
                      None)

@@ -17,8 +17,10 @@ C = TypeVar("C", bound=type)
 def register(op: str) -> Callable[[C], C]:
     """Class decorator: make a stage available to the spec as ``op``.
 
-    >>> @register("winsorize")  # doctest: +SKIP
-    ... class Winsorizer(Estimator, ...): ...
+    Example::
+
+        @register("winsorize")
+        class Winsorizer(Estimator, ...): ...
     """
 
     def wrap(cls: C) -> C:

@@ -6,8 +6,10 @@ that would leak it are dropped. The row id is ``row_id.expr`` when given, else a
 record's declared columns as JSON (names and values, nulls included), so the same record gets
 the same id in every rebuild and in every re-ingest, whatever ingest metadata bronze adds.
 
->>> spec = RowsSet.model_validate(conf["features"]["sets"]["taxi_tips"])  # doctest: +SKIP
->>> rows = build_rows(trips, spec, "2019-04-01", record_columns=declared)  # doctest: +SKIP
+Example::
+
+    spec = RowsSet.model_validate(conf["features"]["sets"]["taxi_tips"])
+    rows = build_rows(trips, spec, "2019-04-01", record_columns=declared)
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def parse_problems(expressions: Mapping[str, str]) -> dict[str, str]:
     """``{key: problem}`` for each Spark SQL expression that does not parse (Spark's own
     parser, on the driver: no data read, no job run).
 
-    >>> parse_problems({"label.expr": "tip_amount >"})  # doctest: +SKIP
+    >>> parse_problems({"label.expr": "tip_amount >",  # the parser of the session (spark)
+    ...                 "where": "fare_amount > 0"})  # doctest: +ELLIPSIS
     {'label.expr': "'tip_amount >' does not parse: [PARSE_SYNTAX_ERROR] ..."}
     """
     problems = {}

@@ -4,8 +4,10 @@ Features use only events strictly before the cutoff (see
 :func:`features.creation.point_in_time.point_in_time_aggregates`); the label looks only at
 [cutoff, cutoff + horizon). Entities that did not exist yet at the cutoff are left out.
 
->>> spec = SnapshotSpec.model_validate(conf["features"]["snapshot"])  # doctest: +SKIP
->>> snap = build_snapshot({"customers": c, "orders": o}, spec, "2026-05-01")  # doctest: +SKIP
+Example::
+
+    spec = SnapshotSpec.model_validate(conf["features"]["snapshot"])
+    snap = build_snapshot({"customers": c, "orders": o}, spec, "2026-05-01")
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 >>> spec = {"steps": [{"name": "assemble", "op": "vector_assembler",
 ...                    "params": {"inputCols": ["a", "b"], "outputCol": "features"}}]}
->>> pipeline = build_pipeline(spec, ["a", "b"], source="features.yaml")  # doctest: +SKIP
->>> model = pipeline.fit(df)  # doctest: +SKIP
->>> feature_names(model, model.transform(df))  # doctest: +SKIP
+>>> df = spark.createDataFrame([(1.0, 2.0)], ["a", "b"])
+>>> pipeline = build_pipeline(spec, ["a", "b"], source="features.yaml")
+>>> model = pipeline.fit(df)
+>>> feature_names(model, model.transform(df))
 ['a', 'b']
 
 Everything is checked before any Spark job runs: the operation is registered, every parameter is
@@ -34,10 +35,9 @@ from pyspark.ml.wrapper import JavaParams
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
-from features.base import check_params, param_rules
+from features.base import check_params, merged_over_mro, param_rules
 from features.errors import FeatureInputError, FeatureSpecError
 from features.fused import fit_stages
-from features.persistence import merged_over_mro
 from features.registry import OUTPUT_PARAMS, as_list, operations, output_columns, stage_class
 from lakeprep.errors import LakeprepError, Problem
 
@@ -269,9 +269,10 @@ def build_pipeline(spec: dict[str, Any], input_columns: Iterable[str] | StructTy
     fits fused (:mod:`features.fused`) unless ``fused=False`` or the spec says
     ``fit: {fused: false}`` (the argument wins over the spec).
 
-    >>> build_pipeline({"steps": [{"name": "s", "op": "nope"}]}, ["a"])  # doctest: +SKIP
+    >>> build_pipeline({"steps": [{"name": "s", "op": "nope"}]}, ["a"],
+    ...                source="features.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    FeatureSpecError: features.yaml: step 's' (#1): unknown operation 'nope'; valid ...
+    features.errors.FeatureSpecError: features.yaml: step 's' (#1): unknown operation 'nope'; ...
     """
     problems, stages = _check(spec, input_columns, source, "", build=True)
     if problems:
@@ -338,8 +339,15 @@ def feature_names(model: PipelineModel, output: DataFrame) -> list[str]:
     The last stage must write one vector column (``outputCol``: VectorAssembler and the like);
     the names come from that column's ML attributes. Slots without a name get ``<col>_<i>``.
 
-    >>> feature_names(model, model.transform(df))  # doctest: +SKIP
-    ['amount_sum_90d', 'country_idx', ...]
+    >>> spec = {"steps": [
+    ...     {"name": "index", "op": "string_index",
+    ...      "params": {"inputCol": "country", "outputCol": "country_idx"}},
+    ...     {"name": "assemble", "op": "vector_assembler",
+    ...      "params": {"inputCols": ["amount", "country_idx"], "outputCol": "features"}}]}
+    >>> df = spark.createDataFrame([(3.0, "DE"), (4.0, "FR")], ["amount", "country"])
+    >>> model = build_pipeline(spec, df.columns).fit(df)
+    >>> feature_names(model, model.transform(df))
+    ['amount', 'country_idx']
     """
     if not model.stages:
         raise FeatureSpecError("feature_names: the pipeline model has no stages")

@@ -1,7 +1,11 @@
 """Creation family: date/time parts, cyclical encoding, column arithmetic, crosses, lags and
 point-in-time aggregates and labels. Importing it registers every stage with the spec.
 
->>> from features.creation import DatetimeFeatures, point_in_time_aggregates  # doctest: +SKIP
+>>> from features.creation import DatetimeFeatures
+>>> df = spark.sql("SELECT TIMESTAMP'2024-03-02 10:30:00' AS order_ts")
+>>> stage = DatetimeFeatures(inputCols=["order_ts"], features=["month", "weekend"])
+>>> stage.transform(df).drop("order_ts").collect()
+[Row(order_ts_month=3, order_ts_weekend=1)]
 """
 
 from features.creation.categorical_cross import CategoricalCross

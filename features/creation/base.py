@@ -1,7 +1,7 @@
 """Shared logic of the creation family: cutoff parsing and output-column checks.
 
->>> cutoff_literal("2024-03-01")  # doctest: +SKIP
-Column<'CAST(2024-03-01 AS TIMESTAMP)'>
+>>> spark.range(1).select(cutoff_literal("2024-03-01").alias("cutoff")).first().cutoff
+datetime.datetime(2024, 3, 1, 0, 0)
 """
 
 from __future__ import annotations

@@ -28,7 +28,10 @@ class CategoricalCross(Transformer, HasInputCols, HasOutputCol, StageReadable,
     ``<col1>_x_<col2>...``. A null in any input gives null (impute first to cross missing as a
     category). Encode the cross afterwards (one-hot with topK, rare-label grouping, target).
 
-    >>> CategoricalCross(inputCols=["country", "segment"]).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("DE", "gold"), ("FR", None)], ["country", "segment"])
+    >>> crossed = CategoricalCross(inputCols=["country", "segment"]).transform(df)
+    >>> [r.country_x_segment for r in crossed.collect()]
+    ['DE_x_gold', None]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

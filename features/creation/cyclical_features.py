@@ -45,8 +45,11 @@ class CyclicalFeatures(Estimator, _CyclicalParams, StageReadable, StageWritable)
     month), else the column's maximum at fit (all columns in one aggregation). Null and NaN
     give null/NaN.
 
-    >>> CyclicalFeatures(inputCols=["order_hour"],
-    ...                  maxValues={"order_hour": 24}).fit(df).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(0,), (6,)], ["order_hour"])
+    >>> out = CyclicalFeatures(inputCols=["order_hour"],
+    ...                        maxValues={"order_hour": 24}).fit(df).transform(df)
+    >>> [(r.order_hour_sin, round(r.order_hour_cos, 12)) for r in out.collect()]
+    [(0.0, 1.0), (1.0, 0.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

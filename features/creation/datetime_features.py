@@ -59,8 +59,10 @@ class DatetimeFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     in the session time zone (UTC in lakeprep's sessions). Null, or a string that does not
     parse, gives null in every part.
 
+    >>> df = spark.sql("SELECT TIMESTAMP'2024-03-02 10:30:00' AS order_ts")
     >>> stage = DatetimeFeatures(inputCols=["order_ts"], features=["year", "weekend"])
-    >>> stage.transform(df)  # doctest: +SKIP
+    >>> stage.transform(df).collect()
+    [Row(order_ts=datetime.datetime(2024, 3, 2, 10, 30), order_ts_year=2024, order_ts_weekend=1)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

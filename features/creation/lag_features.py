@@ -15,28 +15,33 @@ from pyspark.sql import functions as F
 from features.base import InRange, Rule, check_params
 from features.checks import require_columns, require_new_columns
 from features.errors import FeatureSpecError
+from features.params import HasEntityCol
 from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
 
 @register("lag_features")
-class LagFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
+class LagFeatures(Transformer, HasInputCols, HasEntityCol, StageReadable, StageWritable):
     """Adds ``<col>_lag_<k>``: the value k rows earlier within ``entityCol``, by ``orderCol``.
 
     The first k rows of each entity get null. Rows with equal ``orderCol`` within an entity are
     ordered by ``tieBreakerCol`` when given (else their order is arbitrary, so give one when
     timestamps can repeat). Without ``entityCol`` the whole frame is one series (one partition).
 
-    >>> LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
-    ...             lags=[1, 2]).transform(orders)  # doctest: +SKIP
+    >>> orders = spark.sql("SELECT 1 AS customer_id, d * 10D AS amount, "
+    ...                    "CAST(DATE_ADD(DATE'2024-01-01', d) AS TIMESTAMP) AS order_ts "
+    ...                    "FROM VALUES (1), (2), (3) AS t(d)")
+    >>> out = LagFeatures(inputCols=["amount"], entityCol="customer_id", orderCol="order_ts",
+    ...                   lags=[1, 2]).transform(orders)
+    >>> [(r.amount, r.amount_lag_1, r.amount_lag_2) for r in out.orderBy("order_ts").collect()]
+    [(10.0, None, None), (20.0, 10.0, None), (30.0, 20.0, 10.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES: dict[str, Rule] = {"lags": InRange(1, each=True)}
+    PARAM_NOTES = {"entityCol": "entity key (one series per value)"}
 
-    entityCol = Param(Params._dummy(), "entityCol", "entity key (one series per value)",
-                      typeConverter=TypeConverters.toString)
     orderCol = Param(Params._dummy(), "orderCol", "time column ordering each series",
                      typeConverter=TypeConverters.toString)
     tieBreakerCol = Param(Params._dummy(), "tieBreakerCol",

@@ -8,7 +8,7 @@ from typing import Any
 from pyspark import keyword_only
 from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import HasInputCols
+from pyspark.ml.param.shared import HasInputCols, HasOutputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -41,7 +41,7 @@ def _rowwise(values: Column, func: str) -> Column:
 
 
 @register("math_features")
-class MathFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
+class MathFeatures(Transformer, HasInputCols, HasOutputCols, StageReadable, StageWritable):
     """Adds, per function, a double column combining the input columns row by row.
 
     Functions: sum, prod, mean, min, max, std (sample, ddof=1). Names default to
@@ -49,18 +49,20 @@ class MathFeatures(Transformer, HasInputCols, StageReadable, StageWritable):
     Nulls are skipped, as pandas does (a row with only nulls gives null); NaN propagates,
     except through min/max where Spark orders NaN above every number.
 
-    >>> MathFeatures(inputCols=["amount_sum_30d", "amount_sum_90d"],
-    ...              funcs=["sum", "max"]).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(30.0, 120.0)], ["amount_sum_30d", "amount_sum_90d"])
+    >>> row = MathFeatures(inputCols=["amount_sum_30d", "amount_sum_90d"],
+    ...                    funcs=["sum", "max"]).transform(df).first()
+    >>> row.sum_amount_sum_30d_amount_sum_90d, row.max_amount_sum_30d_amount_sum_90d
+    (150.0, 120.0)
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES: dict[str, Rule] = {"funcs": OneOf(FUNCS, each=True)}
+    PARAM_NOTES = {"outputCols": "one output name per function"}
 
     funcs = Param(Params._dummy(), "funcs", f"functions from {FUNCS}",
                   typeConverter=TypeConverters.toListString)
-    outputCols = Param(Params._dummy(), "outputCols", "one output name per function",
-                       typeConverter=TypeConverters.toListString)
 
     @keyword_only
     def __init__(self, *, inputCols: list[str] | None = None, funcs: list[str] | None = None,

@@ -4,12 +4,15 @@ Features use only events strictly before the cutoff: the events are filtered on
 ``timestamp < cutoff`` before anything else, so no aggregate, window or recency can read an
 event at or after it. Labels look only at [cutoff, cutoff + horizon).
 
+>>> orders = spark.sql("SELECT 1 AS customer_id, TIMESTAMP'2024-02-20' AS order_ts, "
+...                    "20D AS amount UNION ALL SELECT 1, TIMESTAMP'2023-12-15', 5D "
+...                    "UNION ALL SELECT 1, TIMESTAMP'2024-03-05', 99D")  # after the cutoff
 >>> feats = point_in_time_aggregates(orders, "customer_id", "order_ts", "2024-03-01",
 ...                                  windows=[30, 90], aggregations={"amount": ["sum", "max"]},
-...                                  count_prefix="orders_")  # doctest: +SKIP
->>> feats.columns  # doctest: +SKIP
-['customer_id', 'orders_count_30d', 'amount_sum_30d', 'amount_max_30d', ...,
- 'days_since_last']
+...                                  count_prefix="orders_")
+>>> feats.collect()  # doctest: +NORMALIZE_WHITESPACE
+[Row(customer_id=1, orders_count_30d=1, amount_sum_30d=20.0, amount_max_30d=20.0,
+     orders_count_90d=2, amount_sum_90d=25.0, amount_max_90d=20.0, days_since_last=10)]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
 from features.creation.base import cutoff_literal, days_before, parse_cutoff, timestamp_of
 from features.errors import FeatureSpecError
+from features.params import HasEntityCol
 from features.persistence import StageReadable, StageWritable
 from features.registry import as_list, register
 
@@ -63,8 +67,11 @@ def point_in_time_aggregates(events: DataFrame, entity_col: str, timestamp_col: 
     before the cutoff appear; with it every entity of ``entities`` does, with counts and sums 0
     and the others null when it has no event. Counts and sums are 0 for an empty window.
 
+    >>> orders = spark.sql("SELECT 7 AS customer_id, TIMESTAMP'2024-02-01' AS order_ts, "
+    ...                    "12.5D AS amount")
     >>> point_in_time_aggregates(orders, "customer_id", "order_ts", "2024-03-01", [90],
-    ...                          {"amount": ["sum"]})  # doctest: +SKIP
+    ...                          {"amount": ["sum"]}).columns
+    ['customer_id', 'count_90d', 'amount_sum_90d', 'days_since_last']
     """
     stage = "point_in_time_aggregates"
     cutoff = parse_cutoff(cutoff, stage)
@@ -111,8 +118,11 @@ def window_label(events: DataFrame, entities: DataFrame, entity_col: str, timest
     One row per distinct entity of ``entities`` (those with no event get 0). Events before the
     cutoff or at/after the horizon end are ignored.
 
+    >>> orders = spark.sql("SELECT 1 AS customer_id, TIMESTAMP'2024-03-10' AS order_ts")
+    >>> customers = spark.sql("SELECT * FROM VALUES (1), (2) AS t(customer_id)")
     >>> window_label(orders, customers, "customer_id", "order_ts", "2024-03-01", 30,
-    ...              "purchased_next_30d")  # doctest: +SKIP
+    ...              "purchased_next_30d").orderBy("customer_id").collect()
+    [Row(customer_id=1, purchased_next_30d=1), Row(customer_id=2, purchased_next_30d=0)]
     """
     stage = "window_label"
     cutoff = parse_cutoff(cutoff, stage)
@@ -129,26 +139,31 @@ def window_label(events: DataFrame, entities: DataFrame, entity_col: str, timest
 
 
 @register("point_in_time_aggregates")
-class PointInTimeAggregates(Transformer, StageReadable, StageWritable):
+class PointInTimeAggregates(Transformer, HasEntityCol, StageReadable, StageWritable):
     """Turns an events frame into one row per entity of windowed aggregates as of ``cutoff``.
 
     The stage form of :func:`point_in_time_aggregates` (see it for the columns and the
     guarantee that no event at or after the cutoff is read). It changes the grain from events
     to entities, so it belongs first in a pipeline over events.
 
+    >>> orders = spark.sql("SELECT 1 AS customer_id, TIMESTAMP'2024-02-20' AS order_ts, "
+    ...                    "20D AS amount, 'books' AS category")
     >>> stage = PointInTimeAggregates(
     ...     entityCol="customer_id", timestampCol="order_ts", cutoff="2024-03-01",
     ...     windows=[30, 90], aggregations={"amount": ["sum", "mean", "max"],
     ...                                     "category": ["count_distinct"]},
     ...     countPrefix="orders_", recencyCol="days_since_last_order")
-    >>> stage.transform(orders)  # doctest: +SKIP
+    >>> stage.transform(orders).columns  # doctest: +NORMALIZE_WHITESPACE
+    ['customer_id', 'orders_count_30d', 'amount_sum_30d', 'amount_mean_30d', 'amount_max_30d',
+     'category_count_distinct_30d', 'orders_count_90d', 'amount_sum_90d', 'amount_mean_90d',
+     'amount_max_90d', 'category_count_distinct_90d', 'days_since_last_order']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
     PARAM_RULES: dict[str, Rule] = {"windows": InRange(1, each=True)}
+    PARAM_NOTES = {"entityCol": "entity key"}
 
-    entityCol = Param(Params._dummy(), "entityCol", "entity key", TypeConverters.toString)
     timestampCol = Param(Params._dummy(), "timestampCol", "event time", TypeConverters.toString)
     cutoff = Param(Params._dummy(), "cutoff", "ISO date/timestamp; events before it only",
                    TypeConverters.toString)

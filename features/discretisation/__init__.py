@@ -3,7 +3,9 @@
 Importing it registers every stage with the spec (MLlib's ``QuantileDiscretizer`` as
 ``equal_frequency_discretise`` and ``Bucketizer`` as ``bucketize``).
 
->>> from features.discretisation import EqualWidthDiscretiser  # doctest: +SKIP
+>>> from features.discretisation import EqualWidthDiscretiser
+>>> EqualWidthDiscretiser(inputCols=["amount"], bins=4).getBins()
+4
 """
 
 from pyspark.ml import feature as mllib

@@ -8,13 +8,11 @@ from typing import Any
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import HasInputCols, HasOutputCols
+from pyspark.ml.param.shared import HasHandleInvalid, HasInputCols, HasOutputCols
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    InRange,
     OneOf,
     Rule,
     aggregate,
@@ -23,24 +21,24 @@ from features.base import (
 )
 from features.checks import require_new_columns, require_numeric
 from features.errors import FeatureInputError, FeatureSpecError
+from features.params import HasBins
 from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 
 HANDLE_INVALID = ("error", "skip", "keep")
 
 
-class _EqualWidthParams(HasInputCols, HasOutputCols):
-    PARAM_RULES: dict[str, Rule] = {"bins": InRange(2), "handleInvalid": OneOf(HANDLE_INVALID)}
-
-    bins = Param(Params._dummy(), "bins", "number of intervals", TypeConverters.toInt)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          f"null and NaN: one of {HANDLE_INVALID} (keep: extra bucket `bins`)",
-                          TypeConverters.toString)
+class _EqualWidthParams(HasInputCols, HasOutputCols, HasBins, HasHandleInvalid):
+    # handleInvalid has MLlib's meaning here (as Bucketizer's): what null and NaN become
+    PARAM_RULES: dict[str, Rule] = {"handleInvalid": OneOf(HANDLE_INVALID)}
     FORMER_PARAMS = {"splitsArray": "fitted: the edges of each column, -inf to +inf"}
+    PARAM_NOTES = {"bins": "number of intervals",
+                   "handleInvalid": f"null and NaN: one of {HANDLE_INVALID} (keep: extra bucket "
+                                    "`bins`)"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(bins=10, handleInvalid="keep")
+        self._setDefault(handleInvalid="keep")
 
 
 @register("equal_width_discretise")
@@ -58,8 +56,10 @@ class EqualWidthDiscretiser(Estimator, _EqualWidthParams, StageReadable, StageWr
     are doubles, as MLlib's. Equal-frequency bins are MLlib's QuantileDiscretizer (op
     ``equal_frequency_discretise``), given edges its Bucketizer (op ``bucketize``).
 
+    >>> df = spark.createDataFrame([(0.0,), (4.0,), (10.0,)], "amount double")
     >>> EqualWidthDiscretiser(inputCols=["amount"], outputCols=["amount_bin"],
-    ...                       bins=5).fit(df).getSplitsArray()  # doctest: +SKIP
+    ...                       bins=5).fit(df).getSplitsArray()
+    [[-inf, 2.0, 4.0, 6.0, 8.0, inf]]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

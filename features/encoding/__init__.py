@@ -3,7 +3,10 @@
 Importing it registers every stage with the spec (MLlib's ``StringIndexer`` as ``string_index``
 and its vector ``OneHotEncoder`` as ``one_hot_vector_encode``).
 
->>> from features.encoding import OrdinalEncoder, TargetEncoder  # doctest: +SKIP
+>>> from features.encoding import OrdinalEncoder
+>>> df = spark.createDataFrame([("gold",), ("silver",), ("gold",)], ["segment"])
+>>> OrdinalEncoder(inputCols=["segment"]).fit(df).transform(df).collect()
+[Row(segment=0), Row(segment=1), Row(segment=0)]
 """
 
 from pyspark.ml import feature as mllib

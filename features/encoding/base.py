@@ -14,9 +14,10 @@ Policy shared by every encoder (and the rare-label grouper and categorical imput
   count/frequency: 0, target/mean: the prior, WoE: 0, one-hot: all zeros, rare label:
   the rare label); ``null`` maps it to null.
 
->>> stats = category_stats(df, ["country", "segment"])  # doctest: +SKIP
->>> stats["country"]["DE"].count  # doctest: +SKIP
-12
+>>> df = spark.createDataFrame([("DE", "a"), ("DE", "b"), ("FR", "a")], ["country", "segment"])
+>>> stats = category_stats(df, ["country", "segment"])
+>>> stats["country"]["DE"].count, sorted(stats["segment"])
+(2, ['a', 'b'])
 """
 
 from __future__ import annotations
@@ -27,18 +28,17 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, ClassVar
 
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCols
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from features.base import STATS_PROVIDER, HasInOutCols, OneOf, Rule, check_choice
+from features.base import STATS_PROVIDER, check_choice
 from features.checks import require_columns, require_numeric
+from features.params import UNSEEN_POLICIES, HasHandleUnseen, HasInOutCols
 from features.persistence import DataRow, FittedModel
 
 log = logging.getLogger(f"lakeprep.{__name__}")
 
-HANDLE_UNSEEN = ("error", "keep", "null")
 LARGE_CARDINALITY = 100_000
 TOTAL = ""  # key of the all-rows statistics in category_stats (no column has an empty name)
 
@@ -51,22 +51,12 @@ class CategoryStat:
     label_sum: float = 0.0
 
 
-class _EncoderParams(HasInOutCols):
+class _EncoderParams(HasInOutCols, HasHandleUnseen):
     """Params shared by the encoders: columns and the unseen-category policy."""
-
-    PARAM_RULES: dict[str, Rule] = {"handleUnseen": OneOf(HANDLE_UNSEEN)}
-
-    handleUnseen = Param(Params._dummy(), "handleUnseen",
-                         f"what to do with categories unseen at fit time: {HANDLE_UNSEEN}",
-                         typeConverter=TypeConverters.toString)
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self._setDefault(handleUnseen="error")
 
     def validate_encoder(self, df: DataFrame) -> None:
         stage = type(self).__name__
-        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
+        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), UNSEEN_POLICIES)
         require_columns(df, self.getInputCols(), stage)
         self.check_outputs(df)
 

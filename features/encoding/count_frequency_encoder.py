@@ -39,8 +39,10 @@ class CountFrequencyEncoder(Estimator, _CountFrequencyParams, StageReadable, Sta
     Frequencies are over non-null rows. Unseen categories with ``handleUnseen='keep'`` get 0.
     Null stays null.
 
-    >>> CountFrequencyEncoder(inputCols=["country"],
-    ...                       encodingMethod="frequency").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("DE",), ("DE",), ("DE",), ("FR",)], ["country"])
+    >>> model = CountFrequencyEncoder(inputCols=["country"], encodingMethod="frequency").fit(df)
+    >>> [r.country for r in model.transform(df).collect()]
+    [0.75, 0.75, 0.75, 0.25]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

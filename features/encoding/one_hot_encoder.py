@@ -12,21 +12,21 @@ from pyspark.ml.param.shared import HasInputCols
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, OneOf, Rule, check_choice, check_params
+from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_new_columns
 from features.encoding.base import (
-    HANDLE_UNSEEN,
     as_category,
     category_stats,
     frequency_order,
     unseen_value,
 )
+from features.params import UNSEEN_POLICIES, HasHandleUnseen
 from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import as_list, register
 
 
-class _OneHotParams(HasInputCols):
-    PARAM_RULES: dict[str, Rule] = {"topK": InRange(0), "handleUnseen": OneOf(HANDLE_UNSEEN)}
+class _OneHotParams(HasInputCols, HasHandleUnseen):
+    PARAM_RULES: dict[str, Rule] = {"topK": InRange(0)}
 
     topK = Param(Params._dummy(), "topK",
                  "encode only the k most frequent categories (0: all)",
@@ -34,15 +34,12 @@ class _OneHotParams(HasInputCols):
     dropLast = Param(Params._dummy(), "dropLast",
                      "drop the least frequent category's column (only when all are encoded)",
                      typeConverter=TypeConverters.toBoolean)
-    handleUnseen = Param(Params._dummy(), "handleUnseen",
-                         f"categories unseen at fit time: {HANDLE_UNSEEN}",
-                         typeConverter=TypeConverters.toString)
     FORMER_PARAMS = {"encodedCategories": "fitted categories that get a column, per column",
                      "seenCategories": "every category seen at fit, per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(topK=0, dropLast=False, handleUnseen="error")
+        self._setDefault(topK=0, dropLast=False)
 
     @classmethod
     def output_columns(cls, params: Mapping[str, Any]) -> list[str]:
@@ -60,7 +57,9 @@ class OneHotEncoder(Estimator, _OneHotParams, StageReadable, StageWritable):
     kept. Null gives null in every indicator; unseen with ``handleUnseen='keep'`` gives all
     zeros, with ``'null'`` all nulls. MLlib's vector one-hot is op ``one_hot_vector_encode``.
 
-    >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("DE",), ("FR",), ("DE",)], ["country"])
+    >>> OneHotEncoder(inputCols=["country"], topK=5).fit(df).transform(df).first()
+    Row(country='DE', country_DE=1, country_FR=0)
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
@@ -80,7 +79,7 @@ class OneHotEncoder(Estimator, _OneHotParams, StageReadable, StageWritable):
     def _fit(self, dataset: DataFrame) -> OneHotEncoderModel:
         check_params(self)
         stage, cols = type(self).__name__, self.getInputCols()
-        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), HANDLE_UNSEEN)
+        check_choice(stage, "handleUnseen", self.getOrDefault(self.handleUnseen), UNSEEN_POLICIES)
         require_columns(dataset, cols, stage)
         k, drop = self.getOrDefault(self.topK), self.getOrDefault(self.dropLast)
         rows = []

@@ -50,7 +50,8 @@ class OrdinalEncoder(Estimator, _OrdinalParams, StageReadable, StageWritable):
     ``ordered`` sorts by the mean of ``labelCol``. Unseen categories with ``handleUnseen='keep'``
     get code n (one past the last). Null stays null.
 
-    >>> OrdinalEncoder(inputCols=["segment"]).fit(df).encoder_dict_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("silver",), ("gold",), ("silver",)], ["segment"])
+    >>> OrdinalEncoder(inputCols=["segment"]).fit(df).encoder_dict_
     {'segment': {'gold': 0, 'silver': 1}}
     """
 

@@ -53,7 +53,11 @@ class RareLabelEncoder(Estimator, _RareLabelParams, StageReadable, StageWritable
     Output is a string column; null stays null; unseen categories with ``handleUnseen='keep'``
     become ``replaceWith`` (they are rare by definition).
 
-    >>> RareLabelEncoder(inputCols=["country"], tol=0.1, nCategories=2).fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(c,) for c in "DE DE DE DE FR FR FR NL BE".split()],
+    ...                            ["country"])
+    >>> model = RareLabelEncoder(inputCols=["country"], tol=0.2, nCategories=2).fit(df)
+    >>> sorted({r.country for r in model.transform(df).collect()})
+    ['DE', 'FR', 'Rare']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -97,9 +97,13 @@ class TargetEncoder(Estimator, _TargetEncoderParams, StageReadable, StageWritabl
     ``handleUnseen='keep'`` get the prior; a category seen only in a row's own fold gets that
     fold's prior.
 
-    >>> te = TargetEncoder(inputCols=["country"], labelCol="purchased_next_30d",
-    ...                    rowKeyCol="customer_id", smoothing=10.0)  # doctest: +SKIP
-    >>> train = te.fit(df).transform(df)  # out-of-fold  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(i, "DE" if i % 3 else "FR", i % 2) for i in range(12)],
+    ...                            ["customer_id", "country", "purchased"])
+    >>> te = TargetEncoder(inputCols=["country"], labelCol="purchased", rowKeyCol="customer_id",
+    ...                    smoothing=10.0)
+    >>> train = te.fit(df).transform(df)  # out-of-fold: a row's own label is not in its code
+    >>> train.select("customer_id", "country").orderBy("customer_id").first()
+    Row(customer_id=0, country=0.5384615384615384)
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -51,7 +51,13 @@ class WoEEncoder(Estimator, _WoEParams, StageReadable, StageWritable):
     without positives or negatives fails the fit, naming it. Null gives null; unseen categories
     with ``handleUnseen='keep'`` get 0 (no evidence either way).
 
-    >>> WoEEncoder(inputCols=["segment"], labelCol="purchased_next_30d").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("gold", 1), ("gold", 1), ("gold", 0), ("silver", 0),
+    ...                             ("silver", 0), ("silver", 1)], ["segment", "purchased"])
+    >>> model = WoEEncoder(inputCols=["segment"], outputCols=["segment_woe"],
+    ...                    labelCol="purchased").fit(df)
+    >>> sorted((r.segment, round(r.segment_woe, 4))
+    ...        for r in model.transform(df).select("segment", "segment_woe").distinct().collect())
+    [('gold', 0.5108), ('silver', -0.5108)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -3,7 +3,11 @@
 Importing it registers every stage with the spec (MLlib's mean/median/mode ``Imputer`` as
 ``impute``).
 
->>> from features.imputation import EndTailImputer, MissingIndicator  # doctest: +SKIP
+>>> from features.imputation import ArbitraryNumberImputer, MissingIndicator
+>>> df = spark.createDataFrame([(1.0,), (None,)], "amount double")
+>>> ArbitraryNumberImputer(inputCols=["amount"], value=0.0).transform(
+...     MissingIndicator(inputCols=["amount"]).transform(df)).collect()
+[Row(amount=1.0, amount_na=0), Row(amount=0.0, amount_na=1)]
 """
 
 from pyspark.ml import feature as mllib

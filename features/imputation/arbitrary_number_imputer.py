@@ -9,9 +9,10 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
-from features.base import HasInOutCols, check_params
+from features.base import check_params
 from features.checks import require_numeric
 from features.imputation.base import fill_missing
+from features.params import HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
@@ -24,7 +25,9 @@ class ArbitraryNumberImputer(Transformer, HasInOutCols, StageReadable,
     +-inf are kept. Mean, median and most-frequent imputation is MLlib's ``Imputer``
     (op ``impute``); strings are :class:`CategoricalImputer`.
 
-    >>> ArbitraryNumberImputer(inputCols=["amount"], value=-1.0).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(3.5,), (None,)], "amount double")
+    >>> ArbitraryNumberImputer(inputCols=["amount"], value=-1.0).transform(df).collect()
+    [Row(amount=3.5), Row(amount=-1.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -4,7 +4,9 @@ Missing means null, or NaN in a floating column; +-inf are values, not missing. 
 keep their type when the fill value fits it (an int column filled with 2.5 becomes double).
 Pair any imputer with :class:`MissingIndicator` placed before it to keep the missingness signal.
 
->>> fill_missing(df, {"amount": 0.0}, {"amount": "amount"})  # doctest: +SKIP
+>>> df = spark.createDataFrame([(1,), (None,)], "amount int")
+>>> fill_missing(df, {"amount": 0.0}, {"amount": "amount"}).collect()
+[Row(amount=1), Row(amount=0)]
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from features.base import HasInOutCols, is_nan
+from features.base import is_nan
+from features.params import HasInOutCols
 from features.persistence import DataRow, FittedModel
 
 

@@ -10,7 +10,6 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
 from features.base import (
-    HasInOutCols,
     OneOf,
     Rule,
     check_choice,
@@ -20,6 +19,7 @@ from features.checks import require_columns
 from features.encoding.base import category_stats, frequency_order
 from features.errors import FeatureInputError
 from features.imputation.base import _ImputerModel
+from features.params import HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
@@ -48,7 +48,10 @@ class CategoricalImputer(Estimator, _CategoricalImputerParams, StageReadable, St
     Modes of all columns come from one aggregation job; ties go to the smallest category (as
     strings), so refits are deterministic. The column keeps its type.
 
-    >>> CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("gold",), ("silver",), ("gold",), (None,)], "segment string")
+    >>> model = CategoricalImputer(inputCols=["segment"], strategy="frequent").fit(df)
+    >>> [r.segment for r in model.transform(df).collect()]
+    ['gold', 'silver', 'gold', 'gold']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -9,16 +9,10 @@ from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
-from features.base import (
-    HasInOutCols,
-    InRange,
-    OneOf,
-    Rule,
-    check_choice,
-    check_params,
-)
+from features.base import OneOf, Rule, check_choice, check_params
 from features.checks import require_numeric
 from features.imputation.base import _ImputerModel
+from features.params import HasFold, HasInOutCols, HasQuantileRelativeError, HasTail
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.tails import tail_bounds, tail_statistics
@@ -26,26 +20,19 @@ from features.tails import tail_bounds, tail_statistics
 METHODS = ("gaussian", "iqr", "max")
 
 
-class _EndTailParams(HasInOutCols):
+class _EndTailParams(HasInOutCols, HasTail, HasFold, HasQuantileRelativeError):
+    PARAM_RULES: dict[str, Rule] = {"imputationMethod": OneOf(METHODS),
+                                    "tail": OneOf(("right", "left"))}
     FORMER_PARAMS = {"imputerValues": "fitted fill value per column"}
+    PARAM_NOTES = {"tail": "right or left", "fold": "multiplier of std, IQR or max",
+                   "relativeError": "quantile relative error for iqr; 0 is exact"}
+
     imputationMethod = Param(Params._dummy(), "imputationMethod", f"one of {METHODS}",
                              typeConverter=TypeConverters.toString)
-    tail = Param(Params._dummy(), "tail", "right or left", typeConverter=TypeConverters.toString)
-    fold = Param(Params._dummy(), "fold", "multiplier of std, IQR or max",
-                 typeConverter=TypeConverters.toFloat)
-    relativeError = Param(Params._dummy(), "relativeError",
-                          "quantile relative error for iqr; 0 is exact",
-                          typeConverter=TypeConverters.toFloat)
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(imputationMethod="gaussian", tail="right", fold=3.0,
-                         relativeError=0.001)
-
-    PARAM_RULES: dict[str, Rule] = {
-        "imputationMethod": OneOf(METHODS), "tail": OneOf(("right", "left")),
-        "fold": InRange(0.0, low_open=True),
-        "relativeError": InRange(0.0, 1.0, high_open=True)}
+        self._setDefault(imputationMethod="gaussian")
 
     def validate_params(self) -> None:
         """Cross-param rule: imputationMethod='max' only fills the right tail."""
@@ -63,9 +50,11 @@ class EndTailImputer(Estimator, _EndTailParams, StageReadable, StageWritable):
     come from one aggregation over finite values (null, NaN, +-inf ignored); missing is null or
     NaN; +-inf are kept.
 
+    >>> df = spark.createDataFrame([(float(x),) for x in (1, 2, 3, 4, 5, 6, 7, 8)] + [(None,)],
+    ...                            "amount double")
     >>> EndTailImputer(inputCols=["amount"], imputationMethod="iqr",
-    ...                fold=1.5).fit(df).imputer_values_  # doctest: +SKIP
-    {'amount': 40.0}
+    ...                fold=1.5).fit(df).imputer_values_
+    {'amount': 12.0}
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

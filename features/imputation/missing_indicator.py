@@ -25,8 +25,9 @@ class MissingIndicator(Transformer, HasInputCols, StageReadable, StageWritable):
     Place it before an imputer so the model still sees which values were missing (as
     feature-engine's AddMissingIndicator). +-inf are values, not missing.
 
-    >>> MissingIndicator(inputCols=["amount"]).transform(df)  # doctest: +SKIP
-    DataFrame[amount: double, amount_na: int]
+    >>> df = spark.createDataFrame([(1.0,), (None,), (float("nan"),)], "amount double")
+    >>> MissingIndicator(inputCols=["amount"]).transform(df).collect()
+    [Row(amount=1.0, amount_na=0), Row(amount=None, amount_na=1), Row(amount=nan, amount_na=1)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

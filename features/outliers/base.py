@@ -15,9 +15,10 @@ Quantiles are exact when ``relativeError`` is 0 (Spark ``percentile``, linear in
 numpy) and approximate otherwise (``percentile_approx``, which returns observed values).
 
 >>> from features.outliers import Winsorizer
+>>> df = spark.createDataFrame([(float(x),) for x in (1, 2, 3, 4, 5, 6, 7, 8)], "amount double")
 >>> Winsorizer(inputCols=["amount"], cappingMethod="iqr", tail="both",
-...            fold=1.5).fit_bounds(df)  # doctest: +SKIP
-[{'column': 'amount', 'leftTailCap': -3.5, 'rightTailCap': 12.5}]
+...            fold=1.5).fit_bounds(df)
+[{'column': 'amount', 'leftTailCap': -4.0, 'rightTailCap': 12.0}]
 """
 
 from __future__ import annotations
@@ -29,15 +30,9 @@ from typing import Any
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 
-from features.base import (
-    HasInOutCols,
-    InRange,
-    OneOf,
-    Rule,
-    check_params,
-    check_range,
-)
+from features.base import OneOf, Rule, check_params, check_range
 from features.checks import require_numeric
+from features.params import HasFold, HasInOutCols, HasQuantileRelativeError, HasTail
 from features.persistence import DataRow, FittedModel
 from features.tails import tail_bounds, tail_statistics
 
@@ -47,30 +42,24 @@ METHODS = ("gaussian", "iqr", "quantiles", "mad")
 TAILS = ("right", "left", "both")
 
 
-class _OutlierParams(HasInOutCols):
+class _OutlierParams(HasInOutCols, HasTail, HasFold, HasQuantileRelativeError):
     """Params shared by Winsorizer, OutlierTrimmer and their models."""
+
+    PARAM_RULES: dict[str, Rule] = {"cappingMethod": OneOf(METHODS), "tail": OneOf(TAILS)}
+    FORMER_PARAMS = {"leftTailCaps": "fitted lower bound per column",
+                     "rightTailCaps": "fitted upper bound per column"}
+    PARAM_NOTES = {
+        "tail": f"which tails to cap: one of {TAILS}",
+        "fold": "multiplier of std/IQR/MAD, or the quantile for cappingMethod='quantiles'",
+        "relativeError": "quantile relative error; 0 computes exact quantiles"}
 
     cappingMethod = Param(Params._dummy(), "cappingMethod",
                           f"how to find the bounds: one of {METHODS}",
                           typeConverter=TypeConverters.toString)
-    tail = Param(Params._dummy(), "tail", f"which tails to cap: one of {TAILS}",
-                 typeConverter=TypeConverters.toString)
-    fold = Param(Params._dummy(), "fold",
-                 "multiplier of std/IQR/MAD, or the quantile for cappingMethod='quantiles'",
-                 typeConverter=TypeConverters.toFloat)
-    relativeError = Param(Params._dummy(), "relativeError",
-                          "quantile relative error; 0 computes exact quantiles",
-                          typeConverter=TypeConverters.toFloat)
-    FORMER_PARAMS = {"leftTailCaps": "fitted lower bound per column",
-                     "rightTailCaps": "fitted upper bound per column"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(cappingMethod="gaussian", tail="right", fold=3.0, relativeError=0.001)
-
-    PARAM_RULES: dict[str, Rule] = {"cappingMethod": OneOf(METHODS), "tail": OneOf(TAILS),
-                   "fold": InRange(0.0, low_open=True),
-                   "relativeError": InRange(0.0, 1.0, high_open=True)}
+        self._setDefault(cappingMethod="gaussian")
 
     def validate_params(self) -> None:
         """Cross-param rule: with cappingMethod='quantiles' fold is a tail quantile."""

@@ -2,9 +2,13 @@
 
 A selector is an Estimator; its Model drops the columns found at fit time and reports them:
 
->>> model = DropConstantFeatures(inputCols=["a", "b"]).fit(df)  # doctest: +SKIP
->>> model.dropped_  # doctest: +SKIP
+>>> from features.selection import DropConstantFeatures
+>>> df = spark.createDataFrame([(1.0, 1.0), (2.0, 1.0)], ["a", "b"])
+>>> model = DropConstantFeatures(inputCols=["a", "b"]).fit(df)
+>>> model.dropped_
 [{'column': 'b', 'reason': 'constant', 'value': 1.0}]
+>>> model.transform(df).columns
+['a']
 """
 
 from __future__ import annotations
@@ -113,7 +117,10 @@ def resolve_columns(df: DataFrame, stage: Params, allowed: tuple[type, ...], wha
                     exclude: tuple[str, ...] = ()) -> list[str]:
     """The stage's ``inputCols`` checked against ``allowed`` types, or every such column of ``df``.
 
-    >>> resolve_columns(df, selector, NUMERIC_TYPES, "numeric")  # doctest: +SKIP
+    >>> from features.checks import NUMERIC_TYPES
+    >>> from features.selection import DropLowVariance
+    >>> df = spark.createDataFrame([(1.0, "DE", 3)], ["amount", "country", "tenure_days"])
+    >>> resolve_columns(df, DropLowVariance(), NUMERIC_TYPES, "numeric")
     ['amount', 'tenure_days']
     """
     name = type(stage).__name__

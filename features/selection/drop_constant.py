@@ -1,7 +1,8 @@
 """Drop constant and quasi-constant columns: those whose most frequent value has a share >= tol.
 
->>> model = DropConstantFeatures(inputCols=["country"], tol=0.98).fit(df)  # doctest: +SKIP
->>> model.dropped_  # doctest: +SKIP
+>>> df = spark.createDataFrame([("DE",)] * 99 + [("FR",)], ["country"])
+>>> model = DropConstantFeatures(inputCols=["country"], tol=0.98).fit(df)
+>>> model.dropped_
 [{'column': 'country', 'reason': 'quasi_constant', 'value': 0.99}]
 """
 
@@ -49,7 +50,8 @@ def value_share_summary(df: DataFrame, cols: list[str]) -> dict[str, dict[str, i
 
     One scan of ``df``: the columns are stacked into (column, value) pairs and counted together.
 
-    >>> value_share_summary(df, ["country"])  # doctest: +SKIP
+    >>> df = spark.createDataFrame([("DE",)] * 8 + [("FR",), (None,)], "country string")
+    >>> value_share_summary(df, ["country"])
     {'country': {'rows': 10, 'nulls': 1, 'distinct': 2, 'top': 8}}
     """
     pairs = F.stack(F.lit(len(cols)), *[x for c in cols
@@ -77,7 +79,8 @@ class DropConstantFeatures(Estimator, _DropConstantParams, StageReadable,
     ``missingValues="include"`` null (and NaN) is one more value; with ``"ignore"`` it is not, but
     an all-null column is still dropped (reason ``all_null``). Report ``value``: the top share.
 
-    >>> DropConstantFeatures(tol=0.95).fit(df).features_to_drop_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i), 1.0) for i in range(20)], ["a", "b"])
+    >>> DropConstantFeatures(tol=0.95).fit(df).features_to_drop_
     ['b']
     """
 

@@ -1,8 +1,10 @@
 """Drop numeric columns whose |Pearson correlation| with an earlier kept column exceeds a threshold.
 
->>> m = DropCorrelatedFeatures(inputCols=["a", "b", "c"], threshold=0.9).fit(df)  # doctest: +SKIP
->>> m.dropped_  # doctest: +SKIP
-[{'column': 'b', 'reason': 'correlated', 'value': 0.97, 'with': 'a'}]
+>>> df = spark.createDataFrame([(1.0, 2.1, 5.0), (2.0, 3.9, 1.0), (3.0, 6.2, 4.0),
+...                             (4.0, 7.8, 2.0)], ["a", "b", "c"])
+>>> m = DropCorrelatedFeatures(inputCols=["a", "b", "c"], threshold=0.9).fit(df)
+>>> [{k: round(v, 4) if isinstance(v, float) else v for k, v in d.items()} for d in m.dropped_]
+[{'column': 'b', 'reason': 'correlated', 'value': 0.9978, 'with': 'a'}]
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import numpy as np
 import pandas as pd
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, aggregate, check_params, finite_value
 from features.checks import NUMERIC_TYPES
+from features.params import HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -34,12 +36,9 @@ from features.selection.base import (
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 
-class _DropCorrelatedParams(_SelectorParams):
+class _DropCorrelatedParams(_SelectorParams, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0, 1.0)}
-
-    threshold = Param(Params._dummy(), "threshold",
-                      "drop a column when |corr| with a kept column is > threshold",
-                      typeConverter=TypeConverters.toFloat)
+    PARAM_NOTES = {"threshold": "drop a column when |corr| with a kept column is > threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -117,7 +116,9 @@ class DropCorrelatedFeatures(Estimator, _DropCorrelatedParams, StageReadable,
     sorts the columns by name (pass sorted ``inputCols`` to get its choice). Report: ``value`` is
     the signed r, ``with`` the kept column.
 
-    >>> DropCorrelatedFeatures(threshold=0.95).fit(df).features_to_drop_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(1.0, 0.5, 9.0), (2.0, 1.0, 3.0), (3.0, 1.5, 7.0)],
+    ...                            ["amount_sum_90d", "amount_mean_90d", "tenure_days"])
+    >>> DropCorrelatedFeatures(threshold=0.95).fit(df).features_to_drop_
     ['amount_mean_90d']
     """
 

@@ -1,6 +1,7 @@
 """Drop columns whose values equal an earlier column's on every row (nulls equal nulls).
 
->>> DropDuplicateFeatures(inputCols=["a", "b", "a_copy"]).fit(df).dropped_  # doctest: +SKIP
+>>> df = spark.createDataFrame([(1, 5, 1), (2, 6, 2)], ["a", "b", "a_copy"])
+>>> DropDuplicateFeatures(inputCols=["a", "b", "a_copy"]).fit(df).dropped_
 [{'column': 'a_copy', 'reason': 'duplicate', 'value': 'a'}]
 """
 
@@ -72,7 +73,8 @@ class DropDuplicateFeatures(Estimator, _SelectorParams, StageReadable,
     unset) and drops the others; report ``value`` is the name of the kept column. Null and NaN
     are equal to each other; numeric columns are compared as doubles.
 
-    >>> DropDuplicateFeatures().fit(df).features_to_drop_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(1.0, 1.0), (2.5, 2.5)], ["amount", "amount_copy"])
+    >>> DropDuplicateFeatures().fit(df).features_to_drop_
     ['amount_copy']
     """
 

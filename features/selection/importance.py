@@ -1,8 +1,10 @@
 """Keep the k numeric columns a random forest finds most important.
 
->>> sel = SelectByImportance(inputCols=["a", "b", "c"], labelCol="y", k=2)  # doctest: +SKIP
->>> sel.fit(df).dropped_  # doctest: +SKIP
-[{'column': 'c', 'reason': 'low_importance', 'value': 0.01}]
+>>> df = spark.createDataFrame([(float(i % 2), float(i % 7), float(i % 3), i % 2)
+...                             for i in range(60)], ["a", "b", "c", "y"])
+>>> sel = SelectByImportance(inputCols=["a", "b", "c"], labelCol="y", k=2)
+>>> [d["column"] for d in sel.fit(df).dropped_]
+['c']
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from pyspark.ml.regression import RandomForestRegressor
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from features.base import InRange, OneOf, Rule, check_params, check_range
+from features.base import InRange, OneOf, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_numeric
 from features.errors import FeatureInputError
+from features.params import HasKeptCount
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import SelectorModel, _SelectorParams, resolve_columns
@@ -34,29 +37,22 @@ TASKS = ("classification", "regression")
 _FEATURES = "__lakeprep_importance_features"
 
 
-class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed):
-    PARAM_RULES: dict[str, Rule] = {"k": InRange(0), "task": OneOf(TASKS), "numTrees": InRange(1),
-                   "maxDepth": InRange(0, 30)}
+class _ImportanceParams(_SelectorParams, HasLabelCol, HasSeed, HasKeptCount):
+    PARAM_RULES: dict[str, Rule] = {"task": OneOf(TASKS), "numTrees": InRange(1),
+                                    "maxDepth": InRange(0, 30)}
+    FORMER_PARAMS = {"importances": "fitted: {column: importance}"}
+    PARAM_NOTES = {"k": "columns kept"}
 
-    def validate_params(self) -> None:
-        """Cross-param rule: a k given explicitly cannot exceed the number of inputCols given."""
-        if self.isSet(self.inputCols) and self.isSet(self.k):
-            width = len(self.getOrDefault(self.inputCols))
-            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
-                        self.getOrDefault(self.k), 0, width)
-
-    k = Param(Params._dummy(), "k", "columns kept", typeConverter=TypeConverters.toInt)
     task = Param(Params._dummy(), "task", "'classification' or 'regression'",
                  typeConverter=TypeConverters.toString)
     numTrees = Param(Params._dummy(), "numTrees", "trees in the forest",
                      typeConverter=TypeConverters.toInt)
     maxDepth = Param(Params._dummy(), "maxDepth", "depth of each tree",
                      typeConverter=TypeConverters.toInt)
-    FORMER_PARAMS = {"importances": "fitted: {column: importance}"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(k=10, task="classification", numTrees=50, maxDepth=5, seed=42)
+        self._setDefault(task="classification", numTrees=50, maxDepth=5, seed=42)
 
 
 @register("select_by_importance")
@@ -68,7 +64,10 @@ class SelectByImportance(Estimator, _ImportanceParams, StageReadable,
     broken by input order; the fixed ``seed`` makes the choice repeatable. Report ``value``: the
     importance (they sum to 1); ``importances_`` has every column's.
 
-    >>> SelectByImportance(labelCol="y", k=5).fit(df).selected_features_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i % 2), float(i % 7), i % 2) for i in range(60)],
+    ...                            ["signal", "noise", "y"])
+    >>> SelectByImportance(labelCol="y", k=1).fit(df).selected_features_
+    ['signal']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

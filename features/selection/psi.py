@@ -6,10 +6,14 @@ decides then which columns to drop; the Model always drops exactly those, whatev
 given. The binning and the PSI are lakeprep's one implementation (``lakeprep.stats.psi``), the
 same as quality's drift check.
 
->>> model = DropUnstableFeatures(splitCol="event_date", threshold=0.25).fit(train)  # doctest: +SKIP
->>> model.psi_  # doctest: +SKIP
-{'amount': 0.31, 'country': 0.02}
->>> model.transform(scoring).columns  # amount dropped, always  # doctest: +SKIP
+>>> rows = [(d, float(d if d <= 10 else d * 10), "DE" if d % 2 else "FR") for d in range(1, 21)]
+>>> train = spark.createDataFrame(rows, ["event_day", "amount", "country"])
+>>> model = DropUnstableFeatures(splitCol="event_day", cutOff="10", bins=2,
+...                              threshold=0.25).fit(train)
+>>> {c: round(v, 2) for c, v in model.psi_.items()}
+{'amount': 3.52, 'country': 0.0}
+>>> model.transform(train).columns  # amount dropped, in every batch
+['event_day', 'country']
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pyspark.sql import types as T
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
+from features.params import HasBins, HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -54,9 +59,9 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 SPLIT_TYPES = NUMERIC_TYPES + (T.DateType, T.TimestampType, T.TimestampNTZType)
 
 
-class _PSIParams(_SelectorParams):
+class _PSIParams(_SelectorParams, HasBins, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {
-        "bins": InRange(2), "threshold": InRange(0.0), "accuracy": InRange(1),
+        "threshold": InRange(0.0), "accuracy": InRange(1),
         "splitFrac": InRange(0.0, 1.0, low_open=True, high_open=True),
         "maxCategories": InRange(1)}
 
@@ -70,10 +75,6 @@ class _PSIParams(_SelectorParams):
     cutOff = Param(Params._dummy(), "cutOff",
         "splitCol value ending the reference (a number or an ISO date/timestamp)",
                    typeConverter=TypeConverters.toString)
-    bins = Param(Params._dummy(), "bins", "quantile bins per numeric column (of the reference)",
-                 typeConverter=TypeConverters.toInt)
-    threshold = Param(Params._dummy(), "threshold", "drop a column when its PSI is > threshold",
-                      typeConverter=TypeConverters.toFloat)
     accuracy = Param(Params._dummy(), "accuracy",
                      "quantile accuracy of the bin edges (relative error 1 / accuracy)",
                      typeConverter=TypeConverters.toInt)
@@ -84,10 +85,12 @@ class _PSIParams(_SelectorParams):
                      "categories": "fitted: {categorical column: buckets}",
                      "expected": "fitted: {column: {bucket: reference share}}",
                      "psiValues": "fitted: {column: PSI across the split}"}
+    PARAM_NOTES = {"bins": "quantile bins per numeric column (of the reference)",
+                   "threshold": "drop a column when its PSI is > threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(splitFrac=0.5, bins=10, threshold=0.25, accuracy=10000,
+        self._setDefault(splitFrac=0.5, threshold=0.25, accuracy=10000,
                          maxCategories=1000)
 
 
@@ -139,7 +142,10 @@ class DropUnstableFeatures(Estimator, _PSIParams, StageReadable, StageWritable):
     ``min_pct_empty_bins`` is 1e-4 too) and missing values are a bucket rather than an error.
     The Model's ``psi(df)`` measures any batch against the reference without dropping.
 
-    >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df)  # doctest: +SKIP
+    >>> df = spark.sql("SELECT DATE_ADD(DATE'2024-02-20', CAST(id AS INT)) AS day, "
+    ...                "CAST(id % 3 AS DOUBLE) AS amount FROM range(20)")
+    >>> DropUnstableFeatures(splitCol="day", cutOff="2024-03-01").fit(df).features_to_drop_
+    []
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

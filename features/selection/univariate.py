@@ -1,8 +1,10 @@
 """Keep the columns most associated with a class label: chi-square (categorical), ANOVA F (numeric).
 
->>> sel = UnivariateSelector(inputCols=["country", "amount"], labelCol="y", k=1)  # doctest: +SKIP
->>> sel.fit(df).dropped_  # doctest: +SKIP
-[{'column': 'country', 'reason': 'not_top_k', 'value': 0.41, 'test': 'chi2', 'statistic': 1.8}]
+>>> df = spark.createDataFrame([("DE" if i % 2 else "FR", float(i % 4 < 2) + i / 100, i % 4 < 2)
+...                             for i in range(40)], ["country", "amount", "y"])
+>>> sel = UnivariateSelector(inputCols=["country", "amount"], labelCol="y", k=1)
+>>> [(d["column"], d["reason"], d["test"]) for d in sel.fit(df).dropped_]
+[('country', 'not_top_k', 'chi2')]
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
 from pyspark.sql import DataFrame
 
-from features.base import InRange, OneOf, Rule, check_params, check_range
+from features.base import InRange, OneOf, Rule, check_params
 from features.checks import NUMERIC_TYPES, require_columns
 from features.errors import FeatureInputError
+from features.params import HasKeptCount
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.association import anova_f, chi_square
@@ -37,16 +40,11 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 MODES = ("k_best", "p_value")
 
 
-class _UnivariateParams(_SelectorParams, HasLabelCol):
-    PARAM_RULES: dict[str, Rule] = {"selectionMode": OneOf(MODES), "k": InRange(0),
-                   "alpha": InRange(0.0, 1.0, low_open=True)}
-
-    def validate_params(self) -> None:
-        """Cross-param rule: a k given explicitly cannot exceed the number of inputCols given."""
-        if self.isSet(self.inputCols) and self.isSet(self.k):
-            width = len(self.getOrDefault(self.inputCols))
-            check_range(type(self).__name__, f"k (at most the {width} inputCols)",
-                        self.getOrDefault(self.k), 0, width)
+class _UnivariateParams(_SelectorParams, HasLabelCol, HasKeptCount):
+    PARAM_RULES: dict[str, Rule] = {"selectionMode": OneOf(MODES),
+                                    "alpha": InRange(0.0, 1.0, low_open=True)}
+    FORMER_PARAMS = {"scores": "fitted: {column: {test, statistic, p_value, dof}}"}
+    PARAM_NOTES = {"k": "columns kept in k_best mode"}
 
     categoricalCols = Param(Params._dummy(), "categoricalCols",
                             "numeric inputCols to test as categorical (chi-square); string and "
@@ -54,15 +52,12 @@ class _UnivariateParams(_SelectorParams, HasLabelCol):
     selectionMode = Param(Params._dummy(), "selectionMode",
                           "'k_best': keep the k smallest p-values; 'p_value': keep p < alpha",
                           typeConverter=TypeConverters.toString)
-    k = Param(Params._dummy(), "k", "columns kept in k_best mode",
-              typeConverter=TypeConverters.toInt)
     alpha = Param(Params._dummy(), "alpha", "p-value threshold in p_value mode",
                   typeConverter=TypeConverters.toFloat)
-    FORMER_PARAMS = {"scores": "fitted: {column: {test, statistic, p_value, dof}}"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(categoricalCols=[], selectionMode="k_best", k=10, alpha=0.05)
+        self._setDefault(categoricalCols=[], selectionMode="k_best", alpha=0.05)
 
 
 @register("select_univariate")
@@ -77,7 +72,10 @@ class UnivariateSelector(Estimator, _UnivariateParams, StageReadable,
     Nulls are left out per column; rows with a null label are left out. For vectors use the MLlib
     op ``univariate_feature_selector``.
 
-    >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i % 2) + i / 100, float(i % 3), i % 2)
+    ...                             for i in range(30)], ["amount", "noise", "y"])
+    >>> UnivariateSelector(labelCol="y", selectionMode="p_value").fit(df).features_to_drop_
+    ['noise']
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

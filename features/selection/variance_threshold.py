@@ -1,6 +1,7 @@
 """Drop numeric columns whose population variance is <= a threshold (sklearn VarianceThreshold).
 
->>> DropLowVariance(inputCols=["a", "b"], threshold=0.0).fit(df).dropped_  # doctest: +SKIP
+>>> df = spark.createDataFrame([(1.0, 7.0), (2.0, 7.0)], ["a", "b"])
+>>> DropLowVariance(inputCols=["a", "b"], threshold=0.0).fit(df).dropped_
 [{'column': 'b', 'reason': 'low_variance', 'value': 0.0}]
 """
 
@@ -11,12 +12,12 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import InRange, Rule, check_params
 from features.checks import NUMERIC_TYPES
+from features.params import HasDropThreshold
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.base import (
@@ -31,12 +32,9 @@ from lakeprep.frames import one_row
 log = logging.getLogger(f"lakeprep.{__name__}")
 
 
-class _VarianceParams(_SelectorParams):
+class _VarianceParams(_SelectorParams, HasDropThreshold):
     PARAM_RULES: dict[str, Rule] = {"threshold": InRange(0.0)}
-
-    threshold = Param(Params._dummy(), "threshold",
-                      "drop a column when its population variance is <= threshold",
-                      typeConverter=TypeConverters.toFloat)
+    PARAM_NOTES = {"threshold": "drop a column when its population variance is <= threshold"}
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -51,7 +49,9 @@ class DropLowVariance(Estimator, _VarianceParams, StageReadable, StageWritable):
     all-null column is dropped with reason ``all_null``. For a vector column use the MLlib op
     ``variance_threshold_selector``.
 
-    >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(float(i), 0.0) for i in range(9)] + [(9.0, 0.1)],
+    ...                            ["amount", "flag"])
+    >>> DropLowVariance(threshold=0.01).fit(df).features_to_drop_
     ['flag']
     """
 

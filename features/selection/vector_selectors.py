@@ -12,15 +12,23 @@ defaults, getters) and compute the statistics in Spark (one aggregation per test
   threshold, as scikit-learn's ``SelectFpr`` / ``SelectFdr`` / ``SelectFwe``; p-values are
   upper tails from commons-math (no ``1 - cdf`` cancellation).
 
-The fitted model is MLlib's ``VectorSlicer`` with the selected slot indices (ascending, as
-MLlib), so it persists and reloads as plain MLlib. Rows with a null label or a null vector are
-left out of the fit; NaN in a slot counts as missing for that slot only. A slot with no
-spread (constant) has no statistic and ranks last; it is never selected by p-value.
+The fitted model is the one MLlib's fit returns, ``ChiSqSelectorModel`` /
+``UnivariateFeatureSelectorModel``, built with the selected slot indices (ascending, as MLlib):
+it answers ``selectedFeatures``, its output vector keeps the ML attributes (feature names) of the
+kept slots, and it persists (``data/``: MLlib's ``selectedFeatures ARRAY<INT>``) and loads as
+plain MLlib. Rows with a null label or a null vector are left out of the fit; NaN in a slot
+counts as missing for that slot only. A slot with no spread (constant) has no statistic and
+ranks last; it is never selected by p-value. (Pipelines saved before this release hold a
+``VectorSlicer`` at the selector's place: they load as they were, with ``getIndices()``.)
 
->>> sel = UnivariateFeatureSelector(featuresCol="features", labelCol="y", featureType=
-...     "continuous", labelType="categorical", selectionThreshold=5)  # doctest: +SKIP
->>> sel.fit(df).getIndices()  # doctest: +SKIP
-[0, 3, 7, 20, 22]
+>>> from pyspark.ml.linalg import Vectors
+>>> df = spark.createDataFrame([(Vectors.dense([0.0, y, 1.0 - y]), y)
+...                             for y in (0.0, 1.0) * 20], ["features", "label"])
+>>> model = ChiSqSelector(numTopFeatures=1, outputCol="kept").fit(df)
+>>> type(model).__name__, model.selectedFeatures
+('ChiSqSelectorModel', [1])
+>>> model.transform(df).first().kept
+DenseVector([0.0])
 """
 
 from __future__ import annotations
@@ -31,8 +39,8 @@ from typing import Any
 
 from pyspark import keyword_only
 from pyspark.ml import Estimator
-from pyspark.ml.feature import VectorSlicer, _UnivariateFeatureSelectorParams
 from pyspark.ml.feature import _SelectorParams as _MLlibSelectorParams
+from pyspark.ml.feature import _UnivariateFeatureSelectorParams
 from pyspark.ml.functions import vector_to_array
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame
@@ -41,6 +49,7 @@ from pyspark.sql import functions as F
 from features.base import InRange, OneOf, Rule, check_params
 from features.checks import require_columns, require_types
 from features.errors import FeatureInputError, FeatureSpecError
+from features.jvm import int_array, mllib_model
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 from features.selection.association import anova_f, chi_square, f_regression
@@ -117,7 +126,9 @@ def select_slots(scores: list[dict[str, Any]], mode: str, threshold: float) -> l
 
 
 class _SelectorBase(Estimator, StageReadable, StageWritable):
-    """Fit: score every slot, pick the indices, return MLlib's VectorSlicer over them."""
+    """Fit: score every slot, pick the indices, return MLlib's own Model over them."""
+
+    MLLIB_MODEL: str  # the MLlib Model class the fit returns (org.apache.spark.ml.feature)
 
     def _mode_and_threshold(self) -> tuple[str, float]:
         raise NotImplementedError
@@ -125,7 +136,7 @@ class _SelectorBase(Estimator, StageReadable, StageWritable):
     def _types(self) -> tuple[str, str]:
         raise NotImplementedError
 
-    def _fit(self, dataset: DataFrame) -> VectorSlicer:
+    def _fit(self, dataset: DataFrame) -> Any:
         check_params(self)
         stage = type(self).__name__
         mode, threshold = self._mode_and_threshold()
@@ -133,9 +144,8 @@ class _SelectorBase(Estimator, StageReadable, StageWritable):
         scores = slot_scores(dataset, features, label, *self._types(), stage)
         keep = select_slots(scores, mode, threshold)
         log.info("%s: %s=%s keeps slots %s of %d", stage, mode, threshold, keep, len(scores))
-        slicer = VectorSlicer(inputCol=features, outputCol=self.getOrDefault("outputCol"),
-                              indices=keep)
-        return slicer
+        sc = dataset.sparkSession.sparkContext
+        return mllib_model(sc, self.MLLIB_MODEL, self, int_array(sc, keep))
 
 
 @register("univariate_feature_selector")
@@ -155,6 +165,7 @@ class UnivariateFeatureSelector(_SelectorBase, _UnivariateFeatureSelectorParams)
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
+    MLLIB_MODEL = "UnivariateFeatureSelectorModel"
     PARAM_RULES: dict[str, Rule] = {"featureType": OneOf(TYPES), "labelType": OneOf(TYPES),
                    "selectionMode": OneOf(MODES), "selectionThreshold": InRange(0.0)}
 
@@ -210,6 +221,7 @@ class ChiSqSelector(_SelectorBase, _MLlibSelectorParams):
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
 
+    MLLIB_MODEL = "ChiSqSelectorModel"
     PARAM_RULES: dict[str, Rule] = {"selectorType": OneOf(MODES), "numTopFeatures": InRange(0),
                    "percentile": InRange(0.0, 1.0), "fpr": InRange(0.0, 1.0),
                    "fdr": InRange(0.0, 1.0), "fwe": InRange(0.0, 1.0)}

@@ -2,7 +2,10 @@
 
 Importing it registers every stage with the spec (MLlib's vector scalers, with fit checks).
 
->>> from features.transformation import PowerTransformer  # doctest: +SKIP
+>>> from features.transformation import LogTransformer
+>>> df = spark.createDataFrame([(0.0,), (9.0,)], "amount double")
+>>> LogTransformer(inputCols=["amount"], offset=1.0, base="10").transform(df).collect()
+[Row(amount=0.0), Row(amount=1.0)]
 """
 
 from features.registry import register_mllib

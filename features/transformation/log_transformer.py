@@ -12,7 +12,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HasInOutCols,
     OneOf,
     Rule,
     check_choice,
@@ -20,7 +19,7 @@ from features.base import (
     out_of_domain_value,
 )
 from features.checks import require_numeric
-from features.params import HasHandleOutOfDomain
+from features.params import HasHandleOutOfDomain, HasInOutCols
 from features.persistence import StageReadable, StageWritable
 from features.registry import register
 
@@ -37,7 +36,9 @@ class LogTransformer(Transformer, HasInOutCols, HasHandleOutOfDomain, StageReada
     (default) fails the job naming the column and value, ``'null'`` gives null. Null stays
     null, NaN stays NaN, +inf stays +inf.
 
-    >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(0.0,), (None,)], "amount double")
+    >>> LogTransformer(inputCols=["amount"], offset=1.0).transform(df).collect()
+    [Row(amount=0.0), Row(amount=None)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only
@@ -90,7 +91,9 @@ class LogTransformer(Transformer, HasInOutCols, HasHandleOutOfDomain, StageReada
 class Log1pTransformer(LogTransformer):
     """Applies log(1 + x): a :class:`LogTransformer` with base e and offset 1.
 
-    >>> Log1pTransformer(inputCols=["amount_sum_90d"]).transform(df)  # doctest: +SKIP
+    >>> df = spark.createDataFrame([(0.0,)], "amount_sum_90d double")
+    >>> Log1pTransformer(inputCols=["amount_sum_90d"]).transform(df).collect()
+    [Row(amount_sum_90d=0.0)]
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -11,11 +11,11 @@ import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasSeed
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.base import (
-    HasInOutCols,
     InRange,
     OneOf,
     Rule,
@@ -28,7 +28,7 @@ from features.base import (
 )
 from features.checks import require_numeric
 from features.errors import FeatureInputError
-from features.params import HasHandleOutOfDomain
+from features.params import HasHandleOutOfDomain, HasInOutCols
 from features.persistence import DataRow, FittedModel, StageReadable, StageWritable
 from features.registry import register
 from features.transformation.power_math import box_cox, fit_lambda, yeo_johnson
@@ -37,9 +37,10 @@ log = logging.getLogger(f"lakeprep.{__name__}")
 METHODS = ("yeo-johnson", "box-cox")
 
 
-class _PowerParams(HasInOutCols, HasHandleOutOfDomain):
+class _PowerParams(HasInOutCols, HasHandleOutOfDomain, HasSeed):
     PARAM_RULES: dict[str, Rule] = {
         "method": OneOf(METHODS), "maxSampleRows": InRange(2)}
+    PARAM_NOTES = {"seed": "seed of the sample"}
 
     method = Param(Params._dummy(), "method", f"one of {METHODS}",
                    typeConverter=TypeConverters.toString)
@@ -49,15 +50,13 @@ class _PowerParams(HasInOutCols, HasHandleOutOfDomain):
     maxSampleRows = Param(Params._dummy(), "maxSampleRows",
                           "lambda is fitted on a uniform sample of at most this many rows",
                           typeConverter=TypeConverters.toInt)
-    seed = Param(Params._dummy(), "seed", "seed of the sample", typeConverter=TypeConverters.toInt)
     FORMER_PARAMS = {"lambdas": "fitted lambda per column",
                      "means": "fitted mean of the transformed column (standardize)",
                      "scales": "fitted std of the transformed column (standardize)"}
 
     def __init__(self, *args):
         super().__init__(*args)
-        self._setDefault(method="yeo-johnson", standardize=False, maxSampleRows=100_000, seed=42,
-)
+        self._setDefault(method="yeo-johnson", standardize=False, maxSampleRows=100_000, seed=42)
 
     def power_expr(self, column: str, lmbda: float) -> Column:
         """Spark expression of the transform of ``column`` with ``lmbda`` (null/NaN pass)."""
@@ -88,8 +87,10 @@ class PowerTransformer(Estimator, _PowerParams, StageReadable, StageWritable):
     NaN and +-inf; Box-Cox needs every finite fit value > 0. At transform null and NaN pass
     through, Box-Cox of x <= 0 follows ``handleOutOfDomain`` (error or null).
 
-    >>> PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_  # doctest: +SKIP
-    {'amount': 0.12}
+    >>> df = spark.createDataFrame([(float(x * x),) for x in range(1, 8)], "amount double")
+    >>> {c: round(v, 4) for c, v in
+    ...  PowerTransformer(inputCols=["amount"], method="box-cox").fit(df).lambdas_.items()}
+    {'amount': 0.3562}
     """
 
     _input_kwargs: dict[str, Any]  # set by pyspark's @keyword_only

@@ -16,7 +16,12 @@ would output 0.0 for every row). Conventions vs scikit-learn:
 
 Vectors carry no nulls (VectorAssembler's handleInvalid decides); NaN slots propagate to NaN.
 
->>> RobustScaler(inputCol="features", outputCol="scaled").fit(df)  # doctest: +SKIP
+>>> from pyspark.ml.linalg import Vectors
+>>> df = spark.createDataFrame([(Vectors.dense([float(x), 5.0]),) for x in (1, 2, 3, 4, 5)],
+...                            ["features"])
+>>> model = RobustScaler(inputCol="features", outputCol="scaled").fit(df)
+>>> model.median, model.range  # a constant slot gets scale 1, not a division by 0
+(DenseVector([3.0, 5.0]), DenseVector([2.0, 1.0]))
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from pyspark.ml.wrapper import JavaEstimator
 from pyspark.sql import DataFrame
 
 from features.errors import FeatureInputError
+from features.jvm import mllib_model
 
 
 def require_finite(stage: str, what: str, values: Sequence[float], column: str) -> None:
@@ -120,8 +126,5 @@ class RobustScaler(mllib.RobustScaler):
             return model
         spread[spread == 0] = 1.0
         sc = dataset.sparkSession.sparkContext
-        java_model = sc._jvm.org.apache.spark.ml.feature.RobustScalerModel(  # type: ignore
-            model.uid, _py2java(sc, DenseVector(spread)), _py2java(sc, DenseVector(median)))
-        fixed = mllib.RobustScalerModel(java_model)
-        fixed._resetUid(model.uid)
-        return self._copyValues(fixed)
+        return mllib_model(sc, "RobustScalerModel", self, _py2java(sc, DenseVector(spread)),
+                           _py2java(sc, DenseVector(median)))

@@ -289,8 +289,8 @@ def test_selectors_fused_equal_their_own_fit(frame):
     # (which reads none of their columns); level 2: the scaler on the selected slots; level 3:
     # the column selector, which drops columns, after everything
     assert report.levels == 4 < plain.fit_report.levels
-    chi, anova, regress = (fused.stages[i].getIndices() for i in (4, 5, 6))
-    assert len(chi) == 2 and len(anova) == 2 and regress == plain.stages[6].getIndices()
+    chi, anova, regress = (fused.stages[i].selectedFeatures for i in (4, 5, 6))
+    assert len(chi) == 2 and len(anova) == 2 and regress == plain.stages[6].selectedFeatures
     scores = fused.stages[-1].scores_
     assert {s["test"] for s in scores.values()} == {"chi2", "anova_f"}
 

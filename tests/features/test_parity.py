@@ -218,9 +218,9 @@ def test_univariate_selector_matches_sklearn_on_breast_cancer(cancer):
                                           selectionMode=mode, selectionThreshold=threshold,
                                           outputCol="sel").fit(df)
         expected = np.flatnonzero(reference.fit(x, y).get_support()).tolist()
-        assert model.getIndices() == expected, mode
+        assert model.selectedFeatures == expected, mode
     out = model.transform(df)
-    np.testing.assert_array_equal(_matrix(out, "sel"), x[:, model.getIndices()])
+    np.testing.assert_array_equal(_matrix(out, "sel"), x[:, model.selectedFeatures])
 
 
 def test_univariate_selector_f_regression_matches_sklearn(spark):
@@ -229,7 +229,7 @@ def test_univariate_selector_f_regression_matches_sklearn(spark):
                                       selectionThreshold=3, outputCol="sel") \
         .fit(_vectors(spark, x, y))
     expected = np.flatnonzero(SelectKBest(f_regression, k=3).fit(x, y).get_support()).tolist()
-    assert model.getIndices() == expected
+    assert model.selectedFeatures == expected
 
 
 def test_chi_sq_selector_ranks_by_statistic(spark):
@@ -241,7 +241,7 @@ def test_chi_sq_selector_ranks_by_statistic(spark):
                          np.where(rng.random(3000) < 0.95, y, 1 - y)]).astype(float)
     stats = [chi2_contingency(pd.crosstab(x[:, j], y), correction=False)[0] for j in range(3)]
     model = ChiSqSelector(numTopFeatures=2, outputCol="sel").fit(_vectors(spark, x, y))
-    assert model.getIndices() == sorted(np.argsort(stats)[-2:].tolist()) == [1, 2]
+    assert model.selectedFeatures == sorted(np.argsort(stats)[-2:].tolist()) == [1, 2]
 
 
 def test_scalers_match_sklearn_on_wine(spark):
