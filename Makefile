@@ -20,7 +20,7 @@ JAVA_EXTRA := $(if $(shell java -version 2>&1 | grep -E 'version "17[."]'),,$(co
 VENV_JAVA_HOME = $(shell $(BIN)/python -c 'from lakeprep.spark import java_home; print(java_home() or "")')
 WITH_JAVA = $(if $(VENV_JAVA_HOME),JAVA_HOME=$(VENV_JAVA_HOME) PATH=$(VENV_JAVA_HOME)/bin:$$PATH)
 
-.PHONY: demo test lint bench clean-data jars
+.PHONY: demo test twin lint bench clean-data jars
 
 $(LAKEPREP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), \
@@ -52,6 +52,11 @@ SEED := $(SEED)# drawn once: `?=` alone draws again at each use (the echo and th
 test: $(LAKEPREP) $(JARS)
 	@echo "test order: random, seed $(SEED) (make test SEED=$(SEED) repeats it)"
 	$(WITH_JAVA) $(BIN)/pytest -q -n 2 --dist loadgroup --durations=25 -p randomly --randomly-seed=$(SEED)
+
+# the service twin (tests/twin): every AWS job deploy sends, run on a standalone cluster; out
+# of `make test` (over its time budget on two cores), run it before an AWS-facing change lands
+twin: $(LAKEPREP) $(JARS)
+	LAKEPREP_TWIN=1 $(WITH_JAVA) $(BIN)/pytest -q -n 0 -p no:randomly --durations=0 tests/twin
 
 lint: $(LAKEPREP)
 	$(BIN)/ruff check .

@@ -1,42 +1,46 @@
-"""AWS Glue 5.x entrypoint: run one lakeprep job inside Glue's own Spark session.
+"""AWS Glue 5.x entrypoint: run one lakeprep job in the Spark session Glue starts.
 
-Glue job parameters (``lakeprep deploy glue JOB`` sets them; the project wheel, which carries the
-default conf, comes in through --additional-python-modules):
+Glue job parameters (``lakeprep deploy glue JOB`` sets them; the project wheel comes in through
+--additional-python-modules, the conf as a bundle on S3):
 
-    --additional-python-modules  s3://my-bucket/lakeprep/artifacts/0.1.0/lakeprep-0.1.0-py3-none-any.whl
+    --additional-python-modules  s3://my-bucket/lakeprep/artifacts/<sha256>/lakeprep-0.1.0-py3-none-any.whl
     --datalake-formats           delta
-    --LAKEPREP_JOB               ingest | build-features | transform | export
+    --LAKEPREP_JOB               ingest | build-features | transform | export | reproduce
     --LAKEPREP_ENV               glue
-    --LAKEPREP_CONF_DIR          (optional) a conf folder or conf .zip, local or s3://
+    --LAKEPREP_ARGS              (optional, per run) the job's own options, a JSON list
     --LAKEPREP_<NAME> value      any other: set as the environment variable LAKEPREP_<NAME>
-                                 (LAKEPREP_BUCKET, LAKEPREP_PII_SALT_SECRET, ...), which conf reads
+                                 (LAKEPREP_BUCKET, LAKEPREP_CONF_DIR, LAKEPREP_PII_SALT_SECRET...)
+
+The script reads its parameters from ``sys.argv`` itself (Glue passes every job parameter there
+as ``--NAME value``, with ``--JOB_NAME``, ``--JOB_RUN_ID`` and its own among them) and needs
+nothing of ``awsglue``: lakeprep takes the session Glue configured (``getOrCreate``), so the
+same script runs unchanged outside Glue.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 
-def main() -> int:
-    from awsglue.context import GlueContext  # provided by the Glue runtime
-    from awsglue.utils import getResolvedOptions
-    from pyspark.context import SparkContext
-
-    args = getResolvedOptions(sys.argv, ["LAKEPREP_JOB", "LAKEPREP_ENV"])
-    variables = lakeprep_variables(sys.argv)
-    for name, value in variables.items():
-        os.environ.setdefault(name, value)
-    glue = GlueContext(SparkContext.getOrCreate())
-    glue.spark_session  # noqa: B018 - makes it the active session that lakeprep reuses
+def main(argv: list[str]) -> int:
+    params = lakeprep_parameters(argv)
+    for name in ("LAKEPREP_JOB", "LAKEPREP_ENV"):
+        if name not in params:
+            raise SystemExit(f"run_job.py: the Glue job parameter --{name} is missing")
+    for name, value in params.items():
+        if name not in ("LAKEPREP_JOB", "LAKEPREP_ENV", "LAKEPREP_ARGS"):
+            os.environ[name] = value
 
     from jobs.cli import main as lakeprep
 
-    return lakeprep(cli_arguments({**variables, **args}))
+    return lakeprep(cli_arguments(params))
 
 
-def lakeprep_variables(argv: list[str]) -> dict[str, str]:
-    """Every ``--LAKEPREP_<NAME> value`` pair of the Glue job's arguments."""
+def lakeprep_parameters(argv: list[str]) -> dict[str, str]:
+    """Every ``--LAKEPREP_<NAME> value`` pair of the Glue job's arguments (the last wins, as
+    a run's Arguments come after the job's DefaultArguments)."""
     out = {}
     for i, arg in enumerate(argv[:-1]):
         if arg.startswith("--LAKEPREP_"):
@@ -44,15 +48,15 @@ def lakeprep_variables(argv: list[str]) -> dict[str, str]:
     return out
 
 
-def cli_arguments(args: dict[str, str]) -> list[str]:
-    """The ``lakeprep`` command line for the Glue job's resolved ``--LAKEPREP_*`` parameters."""
-    argv = ["run", args["LAKEPREP_JOB"], "--env", args["LAKEPREP_ENV"]]
-    if args.get("LAKEPREP_CONF_DIR"):
-        argv += ["--conf-dir", args["LAKEPREP_CONF_DIR"]]
-    return argv
+def cli_arguments(params: dict[str, str]) -> list[str]:
+    """The ``lakeprep`` command line for the Glue job's ``--LAKEPREP_*`` parameters."""
+    from lakeprep.aws.deploy import cli_argv  # the wheel's: what the other targets run
+
+    options = json.loads(params.get("LAKEPREP_ARGS") or "[]")
+    return cli_argv(params["LAKEPREP_JOB"], params["LAKEPREP_ENV"], options)
 
 
 if __name__ == "__main__":
-    code = main()
+    code = main(sys.argv[1:])
     if code:
         raise SystemExit(code)  # a non-zero exit marks the Glue job run FAILED

@@ -76,6 +76,12 @@ class LakeTableError(LakeprepError):
     exit_code = 4
 
 
+class AwsError(LakeprepError):
+    """An AWS service refused a request (its own error code and message, in one line)."""
+
+    exit_code = 4
+
+
 class GateFailed(LakeprepError):
     """A quality gate with policy `fail` stopped the job; the target table was not written."""
 

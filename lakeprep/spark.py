@@ -161,8 +161,13 @@ def _submitted_with_master() -> bool:
     """True under spark-submit with --master: its choice wins over our local default."""
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only when spark-submit runs us
         return False
-    from pyspark import SparkConf
+    from pyspark import SparkConf, SparkContext
 
+    # spark-submit's settings (--master, spark-defaults.conf) are system properties of its
+    # JVM: a SparkConf reads them only once connected to it. Before that it is an empty
+    # Python dict, which read as "no master" and put every EMR, EMR Serverless and Glue job
+    # in local mode on the driver (found by the twin, tests/twin).
+    SparkContext._ensure_initialized()
     return SparkConf().contains("spark.master")
 
 

@@ -54,3 +54,18 @@ def reset(endpoint: str) -> None:
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200
+
+
+def enforce_iam(endpoint: str) -> None:
+    """Switch on IAM access control on the moto server at ``endpoint``: from the next request
+    on, every call needs the access key of an IAM user whose policies allow it.
+
+    This sets moto's ``INITIAL_NO_AUTH_ACTION_COUNT`` (the number of requests served before
+    access control starts) to 0 through moto's ``/moto-api/reset-auth``, once the account is
+    set up, rather than counting the set-up requests in advance. The setting is the whole
+    server's: use it on a moto server of its own (``serve()``), never the shared one.
+    """
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0",
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200

@@ -1,5 +1,6 @@
 """The EMR, EMR Serverless and Glue definitions submit the one CLI entry point with arguments
-the real CLI parser accepts (a job module of its own is never the entry)."""
+the real CLI parser accepts (a job module of its own is never the entry). The examples in emr/
+are what `lakeprep deploy ... --dry-run` generates (tests/twin runs them)."""
 
 from __future__ import annotations
 
@@ -32,14 +33,18 @@ def test_emr_step_runs_the_cli_entry(step):
     args = step["HadoopJarStep"]["Args"]
     assert step["HadoopJarStep"]["Jar"] == "command-runner.jar" and args[0] == "spark-submit"
     script, argv = _entry(args)
-    assert script.endswith("/jobs/cli.py")
+    assert script.endswith("/cli.py")
+    assert args[args.index("--archives") + 1].endswith("/lakeprep_python.tar.gz#environment")
+    assert "spark.yarn.appMasterEnv.PYSPARK_PYTHON=./environment/bin/python" in args
     ns = _parse(argv)
     assert ns.command == "run" and ns.env == "emr"
 
 
 def test_emr_serverless_job_run_goes_through_the_cli():
     run = json.loads((REPO / "emr/serverless_job_run.json").read_text())["jobDriver"]
-    assert run["sparkSubmit"]["entryPoint"].endswith("/jobs/cli.py")
+    assert run["sparkSubmit"]["entryPoint"].endswith("/cli.py")
+    tokens = run["sparkSubmit"]["sparkSubmitParameters"].split()  # as the service splits them
+    assert tokens[::2] == ["--conf"] * (len(tokens) // 2)
     ns = _parse(run["sparkSubmit"]["entryPointArguments"])
     assert ns.command == "run" and ns.job == "ingest"
 
@@ -57,12 +62,16 @@ def test_emr_configuration_enables_delta():
         "spark.sql.extensions"]
 
 
-def test_glue_entrypoint_builds_arguments_the_cli_accepts():
+def test_glue_entrypoint_needs_no_awsglue_and_builds_arguments_the_cli_accepts():
     source = (REPO / "glue_scripts/run_job.py").read_text()
     tree = ast.parse(source)
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert {"awsglue.context", "awsglue.utils", "jobs.cli"} <= imported
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {m for m in imported if m and m.startswith("awsglue")}
+    assert "jobs.cli" in imported
     namespace: dict = {}
-    exec(compile(source, "run_job.py", "exec"), namespace)  # defines, does not run (no awsglue)
-    argv = namespace["cli_arguments"]({"LAKEPREP_JOB": "export", "LAKEPREP_ENV": "glue"})
-    assert _parse(argv).job == "export"
+    exec(compile(source, "run_job.py", "exec"), namespace)  # defines, does not run
+    argv = namespace["cli_arguments"]({"LAKEPREP_JOB": "export", "LAKEPREP_ENV": "glue",
+                                       "LAKEPREP_ARGS": '["--version", "3"]'})
+    parsed = _parse(argv)
+    assert (parsed.job, parsed.version) == ("export", 3)

@@ -23,10 +23,10 @@ from rich.logging import RichHandler
 
 from jobs.cli import aws, conf, lake, run
 from jobs.cli.output import StderrHandler, err, out
-from jobs.cli.parser import JOBS, build_parser
+from jobs.cli.parser import JOBS, build_parser, split_job_options
 from lakeprep.aws.confsource import load_settings
 from lakeprep.config import Settings
-from lakeprep.errors import LakeprepError
+from lakeprep.errors import LakeprepError, UsageError
 
 __all__ = ["JOBS", "build_parser", "main"]
 
@@ -53,7 +53,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    import sys
+
+    own, job_options = split_job_options(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(own)
+    args.job_options = job_options
     out.configure(getattr(args, "output", "text"), getattr(args, "quiet", False))
     level = (logging.DEBUG if args.verbose else
              logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
@@ -86,6 +90,8 @@ def _main(args: argparse.Namespace, level: int) -> int:
         if args.command == "validate":  # it reports the conf's problems: it cannot load it first
             return conf.cmd_validate(args)
         if args.command == "serve":  # a model folder is all it needs: no conf, no Spark
+            if getattr(args, "missing_extra", None):
+                raise UsageError(args.missing_extra)
             from lakeprep.inference.serve import serve
 
             serve(args.model_dir, args.port, args.host, args.workers, args.output_column)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from jobs.cli.output import out
+from jobs.cli.output import err, out
 from lakeprep.config import Settings
 from lakeprep.errors import UsageError
 
@@ -22,24 +22,64 @@ def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
-    from lakeprep.aws import deploy
+    from lakeprep.aws import deploy, preflight, runs
 
     if args.target == "inference-pipeline":
+        if args.job_options:
+            raise UsageError("deploy inference-pipeline takes no job options after `--`")
         return _deploy_inference_pipeline(args, settings)
     if args.job is None:
         raise UsageError(f"deploy {args.target} needs the job to run")
 
-    plan = deploy.plan(args.target, args.job, settings, Path(args.dist))
+    options = job_options(args.job, args.job_options)
+    plan = deploy.plan(args.target, args.job, settings, Path(args.dist), options)
     if args.dry_run:
         out.document(json.loads(deploy.dumps(plan)))
         return 0
+    preflight.check(plan, settings)
     submitted = deploy.execute(plan)
-    out.line(f"{args.target}: {submitted.describe()}", essential=True)
-    if args.wait:
-        deploy.wait(submitted, lambda state: out.line(f"{args.target} run: {state}",
-                                                      state=state),
-                    settings.deploy.region)
+    out.line(f"{args.target}: {submitted.describe()}", essential=True, **submitted.ids)
+    if not args.wait:
+        return 0
+    region = settings.deploy.region
+
+    def show_logs(lines: list[str]) -> None:
+        for line in lines:
+            err.print("  |", line, style="dim")
+
+    try:
+        runs.wait(submitted, lambda state: out.line(f"{args.target} run: {state}", state=state),
+                  region, interval=settings.deploy.poll_seconds, on_failed_logs=show_logs)
+    finally:
+        logs = runs.driver_logs(submitted, region)
+        out.line(f"driver logs: {logs.where if logs else 'none kept (the cluster has no LogUri)'}",
+                 essential=True, logs=logs.where if logs else None)
     return 0
+
+
+def job_options(job: str, options: list[str]) -> list[str]:
+    """The job's own options after ``--``, checked by the parser the job will run with."""
+    import contextlib
+    import io
+
+    from jobs.cli.parser import build_parser
+    from lakeprep.aws.deploy import REPRODUCE, cli_argv
+
+    taken = sorted({o.split("=")[0] for o in options} & {"--env", "--conf-dir"})
+    if taken:
+        raise UsageError(f"deploy {job} -- {' '.join(options)}: {taken[0]} is set by deploy "
+                         f"(--env and the conf it uploads); give it before `--`")
+    argv = cli_argv(job, "glue", options)
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            build_parser().parse_args(argv)
+    except SystemExit:
+        reason = (stderr.getvalue().strip().splitlines() or ["invalid"])[-1]
+        what = "an export folder (or its manifest.json)" if job == REPRODUCE else "options"
+        raise UsageError(f"deploy {job} -- {' '.join(options)}: not valid job {what}: "
+                         f"{reason.split(': error: ')[-1]}") from None
+    return options
 
 
 def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,12 +95,11 @@ def cmd_catalog(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_iam_policy(args: argparse.Namespace, settings: Settings) -> int:
-    from lakeprep.aws.iam import policies
+    from lakeprep.aws.iam import deployer_policy, policies
 
-    out.document(policies(settings))
+    out.document(deployer_policy(settings) if args.policy_for == "deployer" else
+                 policies(settings))
     return 0
-
-
 
 
 def _deploy_inference_pipeline(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,6 +17,21 @@ JOBS: dict[str, str] = {
     "export": "feature table -> SageMaker train/validation/test channels + manifest.json",
 }
 
+# what `deploy` submits: the jobs of `run`, and `reproduce` (given an export folder after `--`)
+DEPLOYABLE = {**JOBS, "reproduce": "rebuild an export from its manifest and compare it"}
+
+
+def split_job_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``deploy``'s own arguments and the job's options after the first ``--``.
+
+    >>> split_job_options(["deploy", "glue", "export", "--", "--version", "3"])
+    (['deploy', 'glue', 'export'], ['--version', '3'])
+    """
+    if argv[:1] == ["deploy"] and "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1:]
+    return argv, []
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -106,9 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", parents=[common], help="serve a fitted pipeline without "
                          "Spark: a SageMaker inference container (GET /ping, POST /invocations)")
-    from lakeprep.inference.__main__ import add_serve_arguments
-
-    add_serve_arguments(srv)
+    try:
+        from lakeprep.inference.__main__ import add_serve_arguments
+    except ImportError as e:
+        # falcon and gunicorn are the `inference` extra: without them every other command
+        # still parses (a cluster's Python has no web server), and serve says what to install
+        srv.set_defaults(missing_extra=f"lakeprep serve needs the inference extra: pip "
+                                       f"install 'lakeprep[inference]' ({e})")
+        srv.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    else:
+        add_serve_arguments(srv)
 
     # AWS: package, deploy, catalog (lakeprep.aws does the work)
     pkg = sub.add_parser("package", parents=[common], help="build the wheel (with conf), entry "
@@ -116,10 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     pkg.add_argument("--target", choices=["glue", "emr", "emr-serverless", "all"], default="all")
     pkg.add_argument("--out", default="dist", help="output folder (default dist/)")
     dep = sub.add_parser("deploy", parents=[common], help="upload the artefacts and run a job "
-                         "on Glue, EMR or EMR Serverless")
+                         "on Glue, EMR or EMR Serverless, or the inference pipeline on SageMaker",
+                         usage="lakeprep deploy TARGET [JOB] [options] [-- JOB OPTIONS]",
+                         epilog="Everything after `--` goes to the job as its own options, "
+                         "e.g. `lakeprep deploy glue build-features -- --set taxi_tips "
+                         "--cutoff 2019-05-01`; reproduce takes the export folder there.")
     dep.add_argument("target",
                      choices=["glue", "emr", "emr-serverless", "inference-pipeline"])
-    dep.add_argument("job", choices=sorted(JOBS), nargs="?",
+    dep.add_argument("job", choices=sorted(DEPLOYABLE), nargs="?",
                      help="the job to run (glue, emr, emr-serverless)")
     inf = dep.add_argument_group("inference-pipeline: the features' container, then the "
                                  "estimator's, as one SageMaker Model")
@@ -140,8 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     csub = cat.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     reg = csub.add_parser("register", parents=[common], help="register every lake table")
     reg.add_argument("--dry-run", action="store_true", help="print the requests, send none")
-    sub.add_parser("iam-policy", parents=[common], help="least-privilege IAM policies of the "
-                   "Glue, EMR and EMR Serverless roles")
+    iam = sub.add_parser("iam-policy", parents=[common], help="least-privilege IAM policies: "
+                         "the roles that run the jobs (Glue, EMR, EMR Serverless), or the "
+                         "person who deploys them")
+    iam.add_argument("--for", dest="policy_for", choices=["jobs", "deployer"], default="jobs",
+                     help="jobs (default): the three job roles with their trust; deployer: "
+                     "what `lakeprep deploy` and `catalog register` call")
     demo = sub.add_parser("demo", parents=[common],
                           help="the whole pipeline on sample data, with progress and a report",
                           description="generate sample data -> ingest -> gates -> build "

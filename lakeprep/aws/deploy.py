@@ -2,8 +2,20 @@
 Serverless with boto3.
 
 A deploy is planned first (`plan`): the uploads and the exact API requests, with every conf
-key and artefact checked, so that a missing bucket, role or wheel stops it before anything is
-created. ``--dry-run`` prints the plan; `execute` carries it out and `wait` follows the run.
+key and artefact checked; ``--dry-run`` prints the plan. `lakeprep.aws.preflight` then checks
+the account (credentials, region, bucket, role, cluster or application) before the first upload,
+and `execute` carries the plan out; `lakeprep.aws.runs` follows the run.
+
+What a job runs is what the plan names, nothing of the deployer's machine:
+
+- every artefact is keyed by its content (``<prefix>/<sha256[:16]>/<file>``): a redeploy of
+  changed code gets new keys, so a running cluster picks the new code up at its next step,
+  and an unchanged artefact is not uploaded again;
+- the conf the deployer loaded (``base/`` and ``<env>/`` of ``--conf-dir``) travels as a conf
+  bundle (``conf-<env>.zip``, keyed by its content like the rest) that the job reads through
+  ``LAKEPREP_CONF_DIR``, so the job reads what the dry-run and the IAM policy were made from;
+- a value with whitespace is refused: EMR Serverless splits ``sparkSubmitParameters`` and Glue
+  its ``--conf`` value at whitespace, so it would become a stray argument.
 
 Secrets never appear in a request: a job gets the *name* of the PII salt secret
 (``LAKEPREP_PII_SALT_SECRET``, i.e. ``ingest.pii_salt_secret``) and reads its value at run time.
@@ -11,18 +23,26 @@ Secrets never appear in a request: a job gets the *name* of the PII salt secret
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable
+import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lakeprep.aws.clients import client, split_s3
-from lakeprep.aws.package import ENTRY, GLUE_SCRIPT, VENV_ARCHIVE, artefacts_for
+from lakeprep.aws.package import (
+    ARCHIVE_ALIAS,
+    ARCHIVE_PYTHON,
+    ENTRY,
+    GLUE_SCRIPT,
+    PYTHON_ARCHIVE,
+    artefacts_for,
+)
 from lakeprep.config import Settings
-from lakeprep.errors import ConfigError, LakeprepError, UsageError
+from lakeprep.errors import AwsError, ConfigError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +55,12 @@ EMR_DELTA_JARS = ",".join(f"/usr/share/aws/delta/lib/{jar}.jar"
                           for jar in ("delta-spark", "delta-storage"))
 # variables that hold secret values: never copied into a job definition
 SECRET_VARIABLES = ("LAKEPREP_PII_SALT",)
-
-
-class RunFailed(LakeprepError):
-    """A submitted run ended in a state other than success."""
+CONF_BUNDLE = "conf-{env}.zip"
+CONF_VARIABLE = "LAKEPREP_CONF_DIR"
+# the jobs deploy submits: `lakeprep run JOB` for these, `lakeprep reproduce` for reproduce
+REPRODUCE = "reproduce"
+# Glue passes job parameters as `--NAME value`: the job's own options ride in one of them
+GLUE_JOB_ARGS = "--LAKEPREP_ARGS"
 
 
 @dataclass(frozen=True)
@@ -53,34 +75,52 @@ class Request:
         return {"service": self.service, "operation": self.operation, "params": self.params}
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One artefact and the content-addressed S3 URI it goes to."""
+
+    local: Path
+    uri: str
+
+
 @dataclass
 class DeployPlan:
     target: str
     job: str
     env: str
     region: str | None
-    uploads: list[tuple[Path, str]] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
     upload_args: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    log_uri: str | None = None  # EMR Serverless: the S3 monitoring location of the run
 
     def as_json(self) -> list[dict[str, Any]]:
         """The exact requests, uploads first (what ``--dry-run`` prints)."""
         puts = []
-        for local, uri in self.uploads:
-            bucket, key = split_s3(uri)
+        for up in self.uploads:
+            bucket, key = split_s3(up.uri)
             puts.append({"service": "s3", "operation": "upload_file",
-                         "params": {"Filename": str(local), "Bucket": bucket, "Key": key,
+                         "params": {"Filename": str(up.local), "Bucket": bucket, "Key": key,
                                     **({"ExtraArgs": self.upload_args}
                                        if self.upload_args else {})}})
         return puts + [r.as_json() for r in self.requests]
 
 
-def cli_argv(job: str, env: str) -> list[str]:
-    """The ``lakeprep`` arguments every target passes to the one entry point."""
-    return ["run", job, "--env", env]
+def cli_argv(job: str, env: str, job_args: Sequence[str] = ()) -> list[str]:
+    """The ``lakeprep`` arguments every target passes to the one entry point.
+
+    >>> cli_argv("build-features", "emr", ["--set", "taxi_tips"])
+    ['run', 'build-features', '--env', 'emr', '--set', 'taxi_tips']
+    >>> cli_argv("reproduce", "glue", ["s3://b/exports/x"])
+    ['reproduce', 's3://b/exports/x', '--env', 'glue']
+    """
+    if job == REPRODUCE:
+        return [REPRODUCE, *job_args, "--env", env]
+    return ["run", job, "--env", env, *job_args]
 
 
-def plan(target: str, job: str, settings: Settings, dist: Path) -> DeployPlan:
+def plan(target: str, job: str, settings: Settings, dist: Path,
+         job_args: Sequence[str] = ()) -> DeployPlan:
     """The uploads and API requests of deploying ``job`` to ``target``; checks conf and dist."""
     d = settings.deploy
     local = sorted(k for k, v in settings.lake.layers.items() if "://" not in v)
@@ -90,26 +130,62 @@ def plan(target: str, job: str, settings: Settings, dist: Path) -> DeployPlan:
                          f"is on S3 (glue, emr)")
     bucket = _required(settings, d.bucket, "deploy", "bucket", "LAKEPREP_DEPLOY_BUCKET")
     files = _artefacts(target, dist)
-    version = files["wheel"].name.split("-")[1]
-    base = f"s3://{bucket}/{d.prefix}/{version}"
+    bundle = conf_bundle(settings, dist)
+    if bundle is not None:
+        files["conf"] = bundle
     p = DeployPlan(target, job, settings.env, d.region)
-    p.uploads = [(path, f"{base}/{path.name}") for path in files.values()]
+    uri = {name: content_uri(bucket, d.prefix, path) for name, path in files.items()}
+    p.uploads = [Upload(files[name], uri[name]) for name in files]
     if d.kms_key:
         p.upload_args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": d.kms_key}
-    uri = {name: f"{base}/{path.name}" for name, path in files.items()}
-    env = job_environment(settings)
+    conf_uri = uri.get("conf") or settings.conf_dir  # a remote conf goes as it is
+    env = job_environment(settings, conf_uri)
     spark_conf = {**DELTA_CONF, **settings.spark.conf}
+    argv = cli_argv(job, settings.env, job_args)
     if target == "glue":
-        p.requests = _glue(settings, job, uri, env, spark_conf)
+        p.requests = _glue(settings, job, uri, env, spark_conf, list(job_args))
     elif target == "emr":
-        p.requests = _emr(settings, job, uri, env)
+        p.requests = _emr(settings, job, uri, env, spark_conf, argv)
     else:
-        p.requests = _emr_serverless(settings, job, uri, env, spark_conf)
+        p.log_uri = f"s3://{bucket}/{d.logs_prefix}/"
+        p.requests = _emr_serverless(settings, job, uri, env, spark_conf, argv, p.log_uri)
     return p
 
 
-def job_environment(settings: Settings) -> dict[str, str]:
-    """What a job run gets as environment: ``deploy.job_env`` and the salt secret's name."""
+def content_uri(bucket: str, prefix: str, path: Path) -> str:
+    """``s3://bucket/prefix/<first 16 hex of the file's sha256>/<file name>``."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return f"s3://{bucket}/{prefix}/{digest.hexdigest()[:16]}/{path.name}"
+
+
+def conf_bundle(settings: Settings, dist: Path) -> Path | None:
+    """``dist/conf-<env>.zip``: the conf folder's ``base/`` and ``<env>/`` files as the job
+    loads them (``${VAR}`` left for the job to fill in), byte for byte the same zip for the
+    same files; ``None`` when the conf already is remote (``s3://``), passed on as it is."""
+    where = settings.conf_dir
+    if "://" in where:
+        return None
+    if where.endswith(".zip"):
+        return Path(where)
+    root = Path(where)
+    files = sorted(p for folder in ("base", settings.env) for p in (root / folder).rglob("*")
+                   if p.is_file() and p.suffix in (".yaml", ".yml"))
+    dest = dist / CONF_BUNDLE.format(env=settings.env)
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in files:
+            # a fixed date: the same files give the same bytes, hence the same key
+            info = zipfile.ZipInfo(str(path.relative_to(root)), date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            z.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    return dest
+
+
+def job_environment(settings: Settings, conf_uri: str) -> dict[str, str]:
+    """What a job run gets as environment: ``deploy.job_env``, the salt secret's name and the
+    conf it reads (``LAKEPREP_CONF_DIR``)."""
     env = dict(settings.deploy.job_env)
     if settings.ingest.pii_salt_secret:
         env["LAKEPREP_PII_SALT_SECRET"] = settings.ingest.pii_salt_secret
@@ -118,7 +194,23 @@ def job_environment(settings: Settings) -> dict[str, str]:
         raise ConfigError(f"{settings.where('deploy', 'job_env')}: deploy.job_env.{leaked[0]}: a "
                           f"secret value never goes into a job definition; name its secret in "
                           f"ingest.pii_salt_secret instead")
+    env[CONF_VARIABLE] = conf_uri
+    for name, value in env.items():
+        _one_token(settings, ("deploy", "job_env", name), value)
     return env
+
+
+def _one_token(settings: Settings, key: tuple[str, ...], value: str) -> None:
+    if not value or any(c.isspace() for c in value):
+        raise ConfigError(f"{settings.where(*key)}: {'.'.join(key)}: {value!r} is empty or holds "
+                          f"whitespace; EMR Serverless splits sparkSubmitParameters (and Glue "
+                          f"its --conf) at whitespace, so it cannot be passed to a job")
+
+
+def _spark_conf_checked(settings: Settings, conf: dict[str, str]) -> dict[str, str]:
+    for key, value in conf.items():
+        _one_token(settings, ("spark", "conf", key), f"{key}={value}")
+    return conf
 
 
 def _required(settings: Settings, value: str | None, *key_and_var: str) -> str:
@@ -146,14 +238,16 @@ def _artefacts(target: str, dist: Path) -> dict[str, Path]:
 
 
 def _glue(settings: Settings, job: str, uri: dict[str, str], env: dict[str, str],
-          spark_conf: dict[str, str]) -> list[Request]:
+          spark_conf: dict[str, str], job_args: list[str]) -> list[Request]:
     g = settings.deploy.glue
     role = _required(settings, g.role_arn, "deploy", "glue", "role_arn", "LAKEPREP_GLUE_ROLE_ARN")
     name = f"lakeprep-{job}-{settings.env}"
     # Glue takes one --conf argument: further settings ride in its value as `--conf k=v`
-    conf = " --conf ".join(f"{k}={v}" for k, v in spark_conf.items())
+    conf = " --conf ".join(f"{k}={v}" for k, v in _spark_conf_checked(settings,
+                                                                       spark_conf).items())
     arguments = {
         "--datalake-formats": "delta",
+        # pip installs the wheel and what of its requirements Glue lacks; none of them is Spark
         "--additional-python-modules": uri["wheel"],
         "--conf": conf,
         "--job-bookmark-option": "job-bookmark-enable" if g.bookmarks else "job-bookmark-disable",
@@ -169,39 +263,47 @@ def _glue(settings: Settings, job: str, uri: dict[str, str], env: dict[str, str]
         "NumberOfWorkers": g.number_of_workers, "Timeout": g.timeout_minutes,
         "MaxRetries": g.max_retries, "Description": f"lakeprep {job} ({settings.env})",
     }
+    # the job's own options belong to this run, not to the job definition
+    run = {"JobName": name, **({"Arguments": {GLUE_JOB_ARGS: json.dumps(job_args)}}
+                               if job_args else {})}
     return [Request("glue", "create_job", {"Name": name, **definition,
                                           "Tags": settings.deploy.tags}),
-            Request("glue", "start_job_run", {"JobName": name})]
+            Request("glue", "start_job_run", run)]
 
 
-def _emr(settings: Settings, job: str, uri: dict[str, str], env: dict[str, str]) -> list[Request]:
+def _emr(settings: Settings, job: str, uri: dict[str, str], env: dict[str, str],
+         spark_conf: dict[str, str], argv: list[str]) -> list[Request]:
     e = settings.deploy.emr
     cluster = _required(settings, e.cluster_id, "deploy", "emr", "cluster_id",
                         "LAKEPREP_EMR_CLUSTER_ID")
-    conf: list[str] = []
+    # YARN unpacks --archives in the driver's and every executor's container: the step brings
+    # its own Python, so a running cluster runs each deploy's code without a bootstrap action
+    conf = {"spark.yarn.appMasterEnv.PYSPARK_PYTHON": ARCHIVE_PYTHON,
+            "spark.executorEnv.PYSPARK_PYTHON": ARCHIVE_PYTHON}
     for k, v in env.items():
-        conf += ["--conf", f"spark.yarn.appMasterEnv.{k}={v}", "--conf",
-                 f"spark.executorEnv.{k}={v}"]
-    args = ["spark-submit", "--deploy-mode", "cluster", *conf, uri[ENTRY],
-            *cli_argv(job, settings.env)]
+        conf[f"spark.yarn.appMasterEnv.{k}"] = v
+        conf[f"spark.executorEnv.{k}"] = v
+    conf.update(spark_conf)
+    args = ["spark-submit", "--deploy-mode", "cluster",
+            "--archives", f"{uri[PYTHON_ARCHIVE]}#{ARCHIVE_ALIAS}",
+            *[a for k, v in conf.items() for a in ("--conf", f"{k}={v}")], uri[ENTRY], *argv]
     step = {"Name": f"lakeprep {job} ({settings.env})", "ActionOnFailure": e.action_on_failure,
             "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args}}
     return [Request("emr", "add_job_flow_steps", {"JobFlowId": cluster, "Steps": [step]})]
 
 
 def _emr_serverless(settings: Settings, job: str, uri: dict[str, str], env: dict[str, str],
-                    spark_conf: dict[str, str]) -> list[Request]:
+                    spark_conf: dict[str, str], argv: list[str], log_uri: str) -> list[Request]:
     s = settings.deploy.emr_serverless
     app = _required(settings, s.application_id, "deploy", "emr_serverless", "application_id",
                     "LAKEPREP_EMR_SERVERLESS_APP_ID")
     role = _required(settings, s.execution_role_arn, "deploy", "emr_serverless",
                      "execution_role_arn", "LAKEPREP_EMR_SERVERLESS_ROLE_ARN")
-    python = "./environment/bin/python"
     conf = {
-        "spark.archives": f"{uri[VENV_ARCHIVE]}#environment",
-        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": python,
-        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": python,
-        "spark.executorEnv.PYSPARK_PYTHON": python,
+        "spark.archives": f"{uri[PYTHON_ARCHIVE]}#{ARCHIVE_ALIAS}",
+        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": ARCHIVE_PYTHON,
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": ARCHIVE_PYTHON,
+        "spark.executorEnv.PYSPARK_PYTHON": ARCHIVE_PYTHON,
         **{f"spark.emr-serverless.driverEnv.{k}": v for k, v in env.items()},
         **{f"spark.executorEnv.{k}": v for k, v in env.items()},
         "spark.jars": EMR_DELTA_JARS,
@@ -211,12 +313,13 @@ def _emr_serverless(settings: Settings, job: str, uri: dict[str, str], env: dict
         "spark.executor.instances": str(s.executor_instances),
         **spark_conf,
     }
-    params = " ".join(f"--conf {k}={v}" for k, v in conf.items())
+    params = " ".join(f"--conf {k}={v}" for k, v in _spark_conf_checked(settings, conf).items())
     return [Request("emr-serverless", "start_job_run", {
         "applicationId": app, "executionRoleArn": role, "name": f"lakeprep {job} ({settings.env})",
-        "jobDriver": {"sparkSubmit": {"entryPoint": uri[ENTRY],
-                                      "entryPointArguments": cli_argv(job, settings.env),
+        "jobDriver": {"sparkSubmit": {"entryPoint": uri[ENTRY], "entryPointArguments": argv,
                                       "sparkSubmitParameters": params}},
+        "configurationOverrides": {"monitoringConfiguration": {
+            "s3MonitoringConfiguration": {"logUri": log_uri}}},
         "tags": settings.deploy.tags})]
 
 
@@ -227,40 +330,76 @@ class Submitted:
 
     target: str
     ids: dict[str, str]
+    log_uri: str | None = None
 
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.ids.items())
 
 
 def execute(p: DeployPlan) -> Submitted:
-    """Upload the artefacts, then make the plan's requests (a Glue job is updated if it exists)."""
-    s3 = client("s3", p.region)
-    for local, uri in p.uploads:
-        bucket, key = split_s3(uri)
-        s3.upload_file(str(local), bucket, key, ExtraArgs=p.upload_args or None)
-        log.info("uploaded %s", uri)
-    clients: dict[str, Any] = {}
-    ids: dict[str, str] = {}
-    for r in p.requests:
-        api = clients.setdefault(r.service, client(r.service, p.region))
-        if r.operation == "create_job" and _glue_job_exists(api, r.params["Name"]):
-            update = {k: v for k, v in r.params.items() if k not in ("Name", "Tags")}
-            api.update_job(JobName=r.params["Name"], JobUpdate=update)
-            log.info("updated Glue job %s", r.params["Name"])
-            ids["glue job"] = r.params["Name"]
-            continue
-        response = getattr(api, r.operation)(**r.params)
-        if r.operation == "create_job":
-            ids["glue job"] = response["Name"]
-        elif r.operation == "start_job_run" and r.service == "glue":
-            ids["run"] = response["JobRunId"]
-        elif r.operation == "add_job_flow_steps":
-            ids["cluster"] = r.params["JobFlowId"]
-            ids["step"] = response["StepIds"][0]
-        elif r.operation == "start_job_run":
-            ids["application"] = response["applicationId"]
-            ids["run"] = response["jobRunId"]
-    return Submitted(p.target, ids)
+    """Upload the artefacts not there yet, then make the plan's requests (a Glue job is
+    updated if it exists). An AWS error stops it with one line that says what was done."""
+    done: list[str] = []
+    step = "s3 PutObject"
+    try:
+        s3 = client("s3", p.region)
+        for up in p.uploads:
+            bucket, key = split_s3(up.uri)
+            step = f"uploading {up.local.name} to {up.uri}"
+            if _same_object(s3, bucket, key, up.local):
+                log.info("already there: %s", up.uri)
+                continue
+            s3.upload_file(str(up.local), bucket, key, ExtraArgs=p.upload_args or None)
+            done.append(f"uploaded {up.uri}")
+            log.info("uploaded %s", up.uri)
+        clients: dict[str, Any] = {}
+        ids: dict[str, str] = {}
+        for r in p.requests:
+            api = clients.setdefault(r.service, client(r.service, p.region))
+            step = f"{r.service} {_operation_name(r.operation)}"
+            if r.operation == "create_job" and _glue_job_exists(api, r.params["Name"]):
+                step = "glue UpdateJob"
+                update = {k: v for k, v in r.params.items() if k not in ("Name", "Tags")}
+                api.update_job(JobName=r.params["Name"], JobUpdate=update)
+                done.append(f"updated Glue job {r.params['Name']}")
+                ids["glue job"] = r.params["Name"]
+                continue
+            response = getattr(api, r.operation)(**r.params)
+            if r.operation == "create_job":
+                ids["glue job"] = response["Name"]
+                done.append(f"created Glue job {response['Name']}")
+            elif r.operation == "start_job_run" and r.service == "glue":
+                ids["run"] = response["JobRunId"]
+            elif r.operation == "add_job_flow_steps":
+                ids["cluster"] = r.params["JobFlowId"]
+                ids["step"] = response["StepIds"][0]
+            elif r.operation == "start_job_run":
+                ids["application"] = response["applicationId"]
+                ids["run"] = response["jobRunId"]
+    except Exception as e:
+        message = aws_error_message(e)
+        if message is None:
+            raise
+        already = "; ".join(done) if done else "nothing uploaded or created"
+        raise AwsError(f"{step}: {message} (so far: {already})") from None
+    return Submitted(p.target, ids, p.log_uri)
+
+
+def _operation_name(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _same_object(s3: Any, bucket: str, key: str, local: Path) -> bool:
+    """True when ``key`` holds an object of ``local``'s size (its name carries its hash)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return int(s3.head_object(Bucket=bucket, Key=key)["ContentLength"]) == \
+            local.stat().st_size
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
 
 
 def _glue_job_exists(glue: Any, name: str) -> bool:
@@ -271,49 +410,25 @@ def _glue_job_exists(glue: Any, name: str) -> bool:
         return False
 
 
-# (ok states, failed states) of each target's run
-_TERMINAL = {
-    "glue": ({"SUCCEEDED"}, {"FAILED", "TIMEOUT", "STOPPED", "ERROR"}),
-    "emr": ({"COMPLETED"}, {"FAILED", "CANCELLED", "INTERRUPTED"}),
-    "emr-serverless": ({"SUCCESS"}, {"FAILED", "CANCELLED"}),
-}
+def aws_error_message(e: BaseException) -> str | None:
+    """``Code: message`` of an AWS SDK error in one line (``None`` for anything else)."""
+    import re
 
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
 
-def run_state(submitted: Submitted, region: str | None = None) -> tuple[str, str]:
-    """The run's current state and its error message (empty when none)."""
-    ids = submitted.ids
-    if submitted.target == "glue":
-        run = client("glue", region).get_job_run(JobName=ids["glue job"], RunId=ids["run"])
-        return run["JobRun"]["JobRunState"], run["JobRun"].get("ErrorMessage", "")
-    if submitted.target == "emr":
-        step = client("emr", region).describe_step(ClusterId=ids["cluster"], StepId=ids["step"])
-        status = step["Step"]["Status"]
-        details = status.get("FailureDetails") or {}
-        return status["State"], details.get("Message") or details.get("Reason") or ""
-    run = client("emr-serverless", region).get_job_run(applicationId=ids["application"],
-                                                       jobRunId=ids["run"])["jobRun"]
-    return run["state"], run.get("stateDetails") or ""
-
-
-def wait(submitted: Submitted, on_state: Callable[[str], None], region: str | None = None,
-         interval: float = 15.0, timeout: float = 24 * 3600) -> str:
-    """Poll until the run ends, calling ``on_state`` at each change; a failed run raises."""
-    ok, failed = _TERMINAL[submitted.target]
-    last, deadline = "", time.monotonic() + timeout
-    while True:
-        state, message = run_state(submitted, region)
-        if state != last:
-            on_state(state)
-            last = state
-        if state in ok:
-            return state
-        if state in failed:
-            raise RunFailed(f"{submitted.target} run {submitted.describe()} ended {state}: "
-                            f"{message or 'no error message given'}")
-        if time.monotonic() > deadline:
-            raise RunFailed(f"{submitted.target} run {submitted.describe()} still {state} "
-                            f"after {timeout:.0f} s")
-        time.sleep(interval)
+    if isinstance(e, ClientError):
+        error = e.response.get("Error", {})
+        code = error.get("Code") or "error"
+        text = error.get("Message") or e.response.get("ResponseMetadata", {}).get(
+            "HTTPStatusCode", "")
+        return f"{code}: {text}".strip()
+    if isinstance(e, S3UploadFailedError):
+        found = re.search(r"\((\w+)\) when calling the \w+ operation[^:]*: (.*)", str(e))
+        return f"{found.group(1)}: {found.group(2)}" if found else str(e).splitlines()[0]
+    if isinstance(e, BotoCoreError):
+        return " ".join(str(e).split())
+    return None
 
 
 def dumps(p: DeployPlan) -> str:

@@ -395,6 +395,10 @@ class DeploySettings(_Model):
 
     bucket: str | None = Field(default=None, description="artefact bucket")
     prefix: str = "lakeprep/artifacts"
+    logs_prefix: str = Field(default="lakeprep/logs", description="where EMR Serverless job "
+                             "runs write their logs, in the artefact bucket")
+    poll_seconds: float = Field(default=15.0, gt=0, description="`deploy --wait`: seconds "
+                                "between two looks at the run's state")
     region: str | None = None
     kms_key: str | None = Field(default=None, description="KMS key id/ARN for SSE-KMS uploads")
     database: str = Field(default="lakeprep", description="Glue Data Catalog database")
@@ -406,7 +410,7 @@ class DeploySettings(_Model):
 
     _unset = field_validator("bucket", "region", "kms_key")(_unset_if_empty)
 
-    @field_validator("prefix")
+    @field_validator("prefix", "logs_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
         return v.strip("/")

