@@ -90,9 +90,11 @@ def _main(args: argparse.Namespace, level: int) -> int:
         if args.command == "validate":  # it reports the conf's problems: it cannot load it first
             return conf.cmd_validate(args)
         if args.command == "serve":  # a model folder is all it needs: no conf, no Spark
-            if getattr(args, "missing_extra", None):
-                raise UsageError(args.missing_extra)
-            from lakeprep.inference.serve import serve
+            try:
+                from lakeprep.inference.serve import serve
+            except ImportError as e:  # falcon and gunicorn are the `inference` extra
+                raise UsageError(f"lakeprep serve needs the inference extra: pip install "
+                                 f"'lakeprep[inference]' ({e})") from None
 
             serve(args.model_dir, args.port, args.host, args.workers, args.output_column)
             return 0

@@ -121,16 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", parents=[common], help="serve a fitted pipeline without "
                          "Spark: a SageMaker inference container (GET /ping, POST /invocations)")
-    try:
-        from lakeprep.inference.__main__ import add_serve_arguments
-    except ImportError as e:
-        # falcon and gunicorn are the `inference` extra: without them every other command
-        # still parses (a cluster's Python has no web server), and serve says what to install
-        srv.set_defaults(missing_extra=f"lakeprep serve needs the inference extra: pip "
-                                       f"install 'lakeprep[inference]' ({e})")
-        srv.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    else:
-        add_serve_arguments(srv)
+    # its arguments need no web server: falcon and gunicorn (the `inference` extra) are
+    # imported only to serve, so every command parses on a cluster's Python
+    from lakeprep.inference.__main__ import add_serve_arguments
+
+    add_serve_arguments(srv)
 
     # AWS: package, deploy, catalog (lakeprep.aws does the work)
     pkg = sub.add_parser("package", parents=[common], help="build the wheel (with conf), entry "

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from lakeprep.errors import LakeprepError
-from lakeprep.inference.serve import MODEL_DIR, serve
+from lakeprep.inference.pipeline import MODEL_DIR
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from lakeprep.inference.serve import serve  # falcon and gunicorn: only to serve
+
     try:
         serve(args.model_dir, args.port, args.host, args.workers, args.output_column)
     except LakeprepError as err:

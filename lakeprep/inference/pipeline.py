@@ -26,6 +26,7 @@ from lakeprep.inference.stages.base import Stage
 
 log = logging.getLogger(__name__)
 SCHEMA_ENV = "SAGEMAKER_SPARKML_SCHEMA"
+MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks the model data
 EPOCH = datetime(1970, 1, 1)  # timestamps are UTC, as in lakeprep's sessions
 
 

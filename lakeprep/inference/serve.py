@@ -34,14 +34,13 @@ from lakeprep.inference.formats import (
     to_csv,
     to_jsonlines,
 )
-from lakeprep.inference.pipeline import SCHEMA_ENV, InferencePipeline, load
+from lakeprep.inference.pipeline import MODEL_DIR, SCHEMA_ENV, InferencePipeline, load
 from lakeprep.inference.schema import parse_schema
 
 log = logging.getLogger(__name__)
 CSV, JSONLINES, JSON = "text/csv", "application/jsonlines", "application/json"
 ACCEPT_ENV = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 OUTPUT_ENV = "LAKEPREP_OUTPUT_COLUMN"
-MODEL_DIR = "/opt/ml/model"  # where SageMaker unpacks the model data
 
 
 def default_output(pipeline: InferencePipeline) -> str:
