@@ -147,12 +147,23 @@ def test_cli_exit_codes(tmp_path, capsys):
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_validate_starts_no_jvm():
     # a fresh interpreter: validate must leave pyspark's gateway unset and start no java process
-    code = ("from jobs.validate import validate; from pyspark import SparkContext; "
-            f"p, s = validate('local', {str(REPO_CONF)!r}); "
-            "assert SparkContext._gateway is None and SparkContext._jvm is None, 'JVM'; "
-            "import os; kids = [d for d in os.listdir('/proc') if d.isdigit() and "
-            "open(f'/proc/{d}/stat').read().split()[3] == str(os.getpid())]; "
-            "assert not kids, kids; print(s)")
+    code = f"""
+import os
+from jobs.validate import validate
+from pyspark import SparkContext
+p, s = validate('local', {str(REPO_CONF)!r})
+assert SparkContext._gateway is None and SparkContext._jvm is None, 'JVM'
+kids = []
+for d in filter(str.isdigit, os.listdir('/proc')):
+    try:  # another process of the machine may end between the listing and the read
+        with open(f'/proc/{{d}}/stat') as stat:
+            if stat.read().split()[3] == str(os.getpid()):
+                kids.append(d)
+    except OSError:
+        continue
+assert not kids, kids
+print(s)
+"""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**__import__("os").environ, **ENVIRON}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
