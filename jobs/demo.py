@@ -17,11 +17,9 @@ Example::
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -37,6 +35,7 @@ from lakeprep.report.record import (
     runs_folder,
     save_record,
 )
+from lakeprep.report.stages import Listener, run_stage
 from lakeprep.runtime import JobContext, new_run_id
 from lakeprep.spark import session_for
 from lakeprep.uris import join_uri
@@ -48,65 +47,18 @@ SAMPLE_TABLES = ["customers", "orders", "web_events"]
 STAGES = ["generate", "ingest", "build-features", "export", "data-docs", "report"]
 
 
-class StageFailed(LakeprepError):
-    """A demo stage failed; the exit code is that of the error that stopped it."""
-
-    def __init__(self, stage: str, cause: LakeprepError):
-        super().__init__(f"demo stage {stage!r} failed: {cause}")
-        self.stage, self.cause = stage, cause
-        self.exit_code = cause.exit_code
-
-
-class Listener(Protocol):
-    """What a display implements to follow the demo (the CLI draws a progress display)."""
-
-    def stage_started(self, name: str, spark: SparkSession | None) -> None: ...
-
-    def stage_finished(self, result: StageResult) -> None: ...
-
-
-class _Quiet:
-    """The listener of a demo nobody watches (a notebook, a test)."""
-
-    def stage_started(self, name: str, spark: SparkSession | None) -> None:
-        log.info("demo stage %s", name)
-
-    def stage_finished(self, result: StageResult) -> None:
-        log.info("demo stage %s: %.1f s", result.name, result.seconds)
-
-
 def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
              listener: Listener | None = None, spark: SparkSession | None = None,
              run_id: str | None = None) -> RunRecord:
-    """Run every stage; raise :class:`StageFailed` naming the first stage that fails (the run
-    record is saved either way, so the report shows how far it got)."""
+    """Run every stage; raise :class:`~lakeprep.report.stages.StageFailed` naming the first
+    stage that fails (the run record is saved either way, so the report shows how far it got)."""
     from jobs import build_features, export_training, gates, ingest
     from lakeprep.sample.generate import generate, has_samples
     from lakeprep.sample.taxi import taxi_landed
 
-    listener = listener or _Quiet()
     spark = spark or session_for(settings)
     rec = RunRecord(run_id or new_run_id("demo"), datetime.now(UTC).isoformat(), settings.env)
     raw = settings.lake.layers.get("raw")
-
-    def stage(name: str, fn: Callable[[StageResult], None]) -> None:
-        result = StageResult(name)
-        listener.stage_started(name, spark)
-        t0 = time.perf_counter()
-        try:
-            fn(result)
-        except LakeprepError as e:
-            result.ok, result.error = False, str(e)
-            raise StageFailed(name, e) from e
-        except Exception as e:
-            result.ok, result.error = False, f"{type(e).__name__}: {e}"
-            raise
-        finally:
-            result.seconds = round(time.perf_counter() - t0, 2)
-            rec.stages.append(result)
-            if not result.ok:
-                rec.ok = False
-            listener.stage_finished(result)
 
     def ctx_for(job_fn: Any) -> JobContext:
         ctx = JobContext.start(settings, job_fn.job_name, spark=spark)
@@ -199,7 +151,7 @@ def run_demo(settings: Settings, customers: int = 500, seed: int = 42,
     try:
         for name, fn in zip(STAGES, [do_generate, do_ingest, do_features, do_export, do_docs,
                                      do_report], strict=True):
-            stage(name, fn)
+            run_stage(rec, name, fn, listener, spark)
     finally:
         save_record(settings, spark, rec)
         log.info("run record: %s/%s.json", runs_folder(settings), rec.run_id)

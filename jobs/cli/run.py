@@ -120,7 +120,8 @@ def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.demo import StageFailed, run_demo
+    from jobs.demo import run_demo
+    from lakeprep.report.stages import StageFailed
     from lakeprep.spark import session_for
 
     spark = session_for(settings)
