@@ -3,7 +3,7 @@
 A table is gated when a suite is declared for it (``conf/<env>/quality/<table>.yaml``, or the
 catalog's ``quality_suite``). Each run's validation result is saved as JSON next to the lake
 (``<system>/quality/results``); ``lakeprep quality docs`` renders them as Great Expectations Data
-Docs (``<system>/quality/docs``), both through the storage layer, local or on S3.
+Docs (``<system>/quality/docs``), both kept by ``lakeprep.quality_store``, local or on S3.
 
 Example::
 
@@ -13,48 +13,25 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql.types import StructType
 
-from lakeprep.config.suites import SuiteDeclaration
+from lakeprep import quality_store
 from lakeprep.errors import UsageError
 from lakeprep.ingest.columns import PROBLEMS
 from lakeprep.ingest.problems import summarize
 from lakeprep.quarantine import set_aside
 from lakeprep.runtime import JobContext
 from lakeprep.sagemaker.checks import profile_channel
-from lakeprep.storage import read_files, write_files
-from lakeprep.uris import join_uri
-from quality.docs import INDEX, parse_validation_document, render_data_docs, validation_document
+from quality.docs import INDEX, render_data_docs, validation_document
 from quality.finite import VectorCounts, finite_gate
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary, run_gate
 from quality.gate import row_tags as quality_row_tags
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-
-def results_folder(ctx: JobContext) -> str:
-    return ctx.settings.system_table("quality/results")
-
-
-def docs_folder(ctx: JobContext) -> str:
-    return ctx.settings.system_table("quality/docs")
-
-
-def suite_for(ctx: JobContext, table: str, suite: str | None = None
-              ) -> tuple[SuiteDeclaration, str] | None:
-    """The declared suite of ``table`` (or the one named ``suite``) and the file it came from,
-    or None (no gate)."""
-    name = suite or ctx.spec(table).quality_suite or table
-    declared = ctx.settings.suites.get(name)
-    if declared is None:
-        return None
-    return declared, ctx.settings.suite_files.get(name, f"<suite {name}>")
 
 
 def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
@@ -66,7 +43,7 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
     ``policy`` override the catalog's (the export gate reads a table it does not write).
     ``tagged``: ``df`` carries the tags of :func:`row_tags` already; ``cached``: ``df`` reads
     the caller's cache, so the gate keeps no cache of its own."""
-    found = suite_for(ctx, table, suite)
+    found = ctx.settings.suite_for(table, suite)
     if found is None:
         return None
     declaration, source = found
@@ -85,15 +62,10 @@ def check(ctx: JobContext, table: str, df: DataFrame, suite: str | None = None,
 def row_tags(ctx: JobContext, table: str, schema: StructType) -> Column | None:
     """The tags the `quarantine` gate of ``table`` gives a row of ``schema``, when they can be
     told row by row (see ``quality.gate.row_tags``); None without such a gate."""
-    found = suite_for(ctx, table)
+    found = ctx.settings.suite_for(table)
     if found is None or ctx.spec(table).gate != "quarantine":
         return None
     return quality_row_tags(found[0], schema, found[1])
-
-
-def may_quarantine(ctx: JobContext, table: str) -> bool:
-    """True when ``table`` has a gate that may set rows aside (a suite, policy `quarantine`)."""
-    return suite_for(ctx, table) is not None and ctx.spec(table).gate == "quarantine"
 
 
 def check_finite(ctx: JobContext, table: str, df: DataFrame, column: str,
@@ -132,24 +104,15 @@ def _save(ctx: JobContext, table: str, outcome: GateOutcome) -> None:
     """Keep the validation result next to the lake (a local folder or s3://)."""
     name, document = validation_document(outcome.report, ctx.run_id, table,
                                          {"gate": commit_summary(outcome)})
-    folder = results_folder(ctx)
-    write_files(folder, {name: json.dumps(document, indent=2, default=str).encode()})
-    log.info("validation result: %s", join_uri(folder, name))
-
-
-def load_results(folder: str) -> list[dict[str, Any]]:
-    """Every validation result saved under ``folder``, oldest first."""
-    return [parse_validation_document(data, join_uri(folder, name))
-            for name, data in read_files(folder, ".json").items()]
+    quality_store.save_result(ctx.settings, name, document)
 
 
 def publish_docs(ctx: JobContext, reports: dict[str, str] | None = None) -> str:
     """Render the Data Docs of every saved validation result and keep them next to the lake;
     the index page's location."""
-    documents = load_results(results_folder(ctx))
+    documents = quality_store.load_results(ctx.settings)
     if not documents:
-        raise UsageError(f"no validation results in {results_folder(ctx)}: run a job with a "
-                         f"gated table first (e.g. lakeprep run ingest)")
-    root = docs_folder(ctx)
-    write_files(root, render_data_docs(documents, root, reports))
-    return join_uri(root, INDEX)
+        raise UsageError(f"no validation results in {quality_store.results_folder(ctx.settings)}"
+                         f": run a job with a gated table first (e.g. lakeprep run ingest)")
+    pages = render_data_docs(documents, quality_store.docs_folder(ctx.settings), reports)
+    return quality_store.save_docs(ctx.settings, pages, INDEX)

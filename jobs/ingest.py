@@ -199,7 +199,7 @@ def _land(ctx: JobContext, spec: TableSpec, raw: TableSpec, batch: RawBatch | Pe
     rows = cache(cached_frame(
         prepared, dedup_keys(spec, prepared), spec.order_by,
         lambda schema: gates.row_tags(ctx, spec.name, schema),
-        gates.may_quarantine(ctx, spec.name)))
+        ctx.settings.may_quarantine(spec.name)))
     try:
         c = tally(rows, RANK)
         batch = batch.settle(c.file_keys, rows, max_new_columns)

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from jobs.build_features import BASELINE_FILE
-from jobs.gates import load_results, results_folder
+from lakeprep import quality_store
 from lakeprep.errors import InputError
 from lakeprep.report.record import RunRecord
 from lakeprep.report.run import Drift, RunEvidence, build_report
@@ -26,7 +26,7 @@ from quality.drift import DriftBaseline, check_drift
 
 def build(ctx: JobContext, rec: RunRecord) -> str:
     """Render the report of ``rec``; its path."""
-    results = load_results(results_folder(ctx))
+    results = quality_store.load_results(ctx.settings)
     evidence = RunEvidence(
         validations={run_id: [d for d in results if d.get("run_id") == run_id]
                      for run_id in rec.job_runs.values()},

@@ -1,12 +1,12 @@
 """Validation results as documents, and Great Expectations Data Docs rendered from them.
 
 Pure: documents in, page files out (``{relative path: bytes}``); saving and reading them is the
-caller's, through lakeprep's storage layer (``jobs.gates``). GE renders a site with a file-backed
-context, which lives in a private scratch folder for the length of :func:`render_data_docs`; the
-pages are then made to work offline: GE's pages load Bootstrap, jQuery and bootstrap-table from
-CDNs, so every remote ``<link>``/``<script>`` is removed and the page gets inline styles and a
-small inline script that draws GE's JavaScript tables as plain HTML tables. Validation pages
-link to the lakeprep run report of their run when one is given.
+caller's, through lakeprep's storage layer (``lakeprep.quality_store``). GE renders a site with
+a file-backed context, which lives in a private scratch folder for the length of
+:func:`render_data_docs`; the pages are then made to work offline: GE's pages load Bootstrap,
+jQuery and bootstrap-table from CDNs, so every remote ``<link>``/``<script>`` is removed and the
+page gets inline styles and a small inline script that draws GE's JavaScript tables as plain
+HTML tables. Validation pages link to the lakeprep run report of their run when one is given.
 
 Example::
 
@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import html
-import json
 import logging
 import os
 import re
@@ -85,18 +84,6 @@ def validation_document(report: ValidationReport | Mapping[str, Any], run_id: st
         "report": {k: v for k, v in data.items() if k != "ge_result"},
         "ge_result": data["ge_result"],
     }
-
-
-def parse_validation_document(text: str | bytes, where: str) -> dict[str, Any]:
-    """A document written from :func:`validation_document`, read back; ``where`` names its file
-    in the error when it is not one."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"cannot read validation result {where}: {exc}") from None
-    if not isinstance(document, dict) or "ge_result" not in document:
-        raise InputError(f"{where} is not a lakeprep validation result (no 'ge_result' key)")
-    return document
 
 
 def _suite_from_result(ge_result: Mapping[str, Any]) -> gx.ExpectationSuite:

@@ -311,6 +311,22 @@ class Settings(_Model):
         """The columns the catalog declares for table ``name`` (see :func:`declared_columns`)."""
         return declared_columns(self.table(name), self.tables, metadata)
 
+    def suite_for(self, table: str, suite: str | None = None
+                  ) -> tuple[SuiteDeclaration, str] | None:
+        """The quality suite that gates ``table`` (or the one named ``suite``) and the file it
+        came from, or None (no gate): the catalog's ``quality_suite``, else the suite named
+        like the table."""
+        name = suite or self.table(table).quality_suite or table
+        declared = self.suites.get(name)
+        if declared is None:
+            return None
+        return declared, self.suite_files.get(name, f"<suite {name}>")
+
+    def may_quarantine(self, table: str) -> bool:
+        """True when ``table`` has a gate that may set rows aside (a suite, policy
+        `quarantine`)."""
+        return self.suite_for(table) is not None and self.table(table).gate == "quarantine"
+
     def models_root(self, fs: FeatureSet) -> str:
         """Where a feature set's pipeline models are saved, one folder per run."""
         root = self.lake.layers.get("features")

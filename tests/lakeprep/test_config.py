@@ -161,3 +161,15 @@ def test_a_typo_in_any_conf_file_stops_loading_naming_the_file_and_key(tmp_path,
     with pytest.raises(ConfigError) as err:
         load_settings(env, tmp_path / "conf", environ={"LAKEPREP_BUCKET": "b"})
     assert str(path) in str(err.value) and key in str(err.value), str(err.value)
+
+
+def test_a_tables_gate_is_its_suite_and_its_policy():
+    s = load_settings("local", environ={})
+    declaration, source = s.suite_for("orders")
+    assert source.endswith("base/quality/orders.yaml") and declaration is s.suites["orders"]
+    assert s.suite_for("customer_features", "customer_features_export")[0] is \
+        s.suites["customer_features_export"]
+    assert s.suite_for("raw_orders") is None  # no suite declared: no gate
+    assert s.may_quarantine("orders") and s.may_quarantine("taxi_trips")
+    assert not s.may_quarantine("web_events")  # gated, but policy warn
+    assert not s.may_quarantine("customer_features")  # policy fail
