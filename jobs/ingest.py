@@ -30,8 +30,8 @@ from pyspark.sql import functions as F
 
 from jobs import gates
 from lakeprep import quarantine
-from lakeprep.config import Settings, TableSpec
-from lakeprep.errors import ConfigError, InputError, UsageError
+from lakeprep.config import TableSpec
+from lakeprep.errors import InputError, UsageError
 from lakeprep.frames import cache
 from lakeprep.ingest.columns import (
     FAILED_EXPECTATIONS,
@@ -49,13 +49,13 @@ from lakeprep.ingest.landing import (
     merge_keys,
     prepare,
     quarantined,
-    quarantined_file,
+    records_to_replay,
     replay_changes,
     skipped_files,
 )
 from lakeprep.ingest.log import ingested_files, record_files
 from lakeprep.ingest.pii import salt_for
-from lakeprep.ingest.problems import PROBLEMS_TYPE, ProblemSummary, summarize
+from lakeprep.ingest.problems import ProblemSummary, summarize
 from lakeprep.ingest.reader import (
     PendingBatch,
     RawBatch,
@@ -81,25 +81,10 @@ QUARANTINE_KEYS = [SOURCE_FILE, RAW_RECORD, quarantine.OCCURRENCE]
 QUARANTINE_PARTITIONS = ["ingest_date"]
 
 
-def bronze_tables(settings: Settings, names: list[str] | None) -> list[TableSpec]:
-    """The bronze tables to ingest, checked before any Spark job runs."""
-    names = names or settings.ingest.tables or [
-        t.name for t in settings.tables.values() if t.upstream]
-    out = []
-    for name in names:
-        spec = settings.table(name)
-        if not spec.upstream:
-            ingestible = sorted(t.name for t in settings.tables.values() if t.upstream)
-            raise ConfigError(f"tables.{name}: has no upstream raw table, so it cannot be "
-                              f"ingested; ingestible tables: {ingestible}")
-        out.append(spec)
-    return out
-
-
 @job("ingest")
 def run(ctx: JobContext, tables: list[str] | None = None) -> list[IngestReport]:
     """Ingest every table named (default: ``ingest.tables`` in conf)."""
-    specs = bronze_tables(ctx.settings, tables)
+    specs = ctx.settings.bronze_tables(tables)
     for spec in specs:
         validate_types(ctx.spec(spec.upstream or ""), ctx.spark,
                        ctx.settings.where("tables", spec.upstream or ""))
@@ -258,7 +243,7 @@ def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestR
 
     >>> ingest.replay(settings, "taxi_trips")  # doctest: +SKIP
     """
-    (spec,) = bronze_tables(ctx.settings, [table])
+    (spec,) = ctx.settings.bronze_tables([table])
     raw = ctx.spec(spec.upstream or "")
     validate_types(raw, ctx.spark, ctx.settings.where("tables", raw.name))
     salt = salt_for(ctx.settings, [spec])
@@ -277,13 +262,7 @@ def _replay(ctx: JobContext, spec: TableSpec, raw: TableSpec, salt: str | None,
                          f"aside, so there is nothing to replay")
     report = ReplayReport(spec.name, file=file, version=ctx.table(spec.name).version(),
                           quarantine_version=held.version())
-    records = held.read()
-    if PROBLEMS not in records.columns:  # set aside before reasons were data
-        records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
-    if file is not None:
-        files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
-        report.file = quarantined_file(spec.name, file, files)
-        records = records.where(F.col(SOURCE_FILE) == report.file)
+    records, report.file = records_to_replay(held.read(), spec.name, file)
     records = cache(records)
     try:
         report.files_new = records.select(SOURCE_FILE).distinct().count()

@@ -311,6 +311,25 @@ class Settings(_Model):
         """The columns the catalog declares for table ``name`` (see :func:`declared_columns`)."""
         return declared_columns(self.table(name), self.tables, metadata)
 
+    def bronze_tables(self, names: Sequence[str] | None = None) -> list[TableSpec]:
+        """The tables ingest writes: ``names``, else ``ingest.tables``, else every table with an
+        upstream raw table; an error naming a table that has none.
+
+        >>> [t.name for t in load_settings("local").bronze_tables(["orders"])]
+        ['orders']
+        """
+        names = names or self.ingest.tables or [
+            t.name for t in self.tables.values() if t.upstream]
+        out = []
+        for name in names:
+            spec = self.table(name)
+            if not spec.upstream:
+                ingestible = sorted(t.name for t in self.tables.values() if t.upstream)
+                raise ConfigError(f"tables.{name}: has no upstream raw table, so it cannot be "
+                                  f"ingested; ingestible tables: {ingestible}")
+            out.append(spec)
+        return out
+
     def suite_for(self, table: str, suite: str | None = None
                   ) -> tuple[SuiteDeclaration, str] | None:
         """The quality suite that gates ``table`` (or the one named ``suite``) and the file it

@@ -41,7 +41,7 @@ from lakeprep.ingest.columns import (
     SOURCE_FILE,
 )
 from lakeprep.ingest.pii import protect
-from lakeprep.ingest.problems import messages
+from lakeprep.ingest.problems import PROBLEMS_TYPE, messages
 from lakeprep.ingest.reader import KEYSET, UNDECLARED
 from lakeprep.storage import FileInfo, glob_files
 from lakeprep.uris import absolute, local_path
@@ -162,6 +162,21 @@ def replay_changes(records: DataFrame, bad: DataFrame) -> tuple[DataFrame, DataF
                .withColumn(PROBLEMS, F.col("__new_problems"))
                .drop("__new", "__new_problems"))
     return changed, records.join(still, [SOURCE_FILE, RAW_RECORD], "left_anti")
+
+
+def records_to_replay(held: DataFrame, table: str, file: str | None
+                      ) -> tuple[DataFrame, str | None]:
+    """The records of ``table``'s quarantine (``held``) a replay re-parses, only those of
+    ``file`` when given (see :func:`quarantined_file`), and that file's recorded path; records
+    set aside before reasons were data get ``_problems`` null."""
+    records = held
+    if PROBLEMS not in records.columns:  # set aside before reasons were data
+        records = records.withColumn(PROBLEMS, F.lit(None).cast(PROBLEMS_TYPE))
+    if file is None:
+        return records, None
+    files = sorted(r[0] for r in records.select(SOURCE_FILE).distinct().collect())
+    recorded = quarantined_file(table, file, files)
+    return records.where(F.col(SOURCE_FILE) == recorded), recorded
 
 
 def quarantined_file(table: str, file: str, files: list[str]) -> str:

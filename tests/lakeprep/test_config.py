@@ -173,3 +173,14 @@ def test_a_tables_gate_is_its_suite_and_its_policy():
     assert s.may_quarantine("orders") and s.may_quarantine("taxi_trips")
     assert not s.may_quarantine("web_events")  # gated, but policy warn
     assert not s.may_quarantine("customer_features")  # policy fail
+
+
+def test_ingest_writes_the_tables_with_a_raw_upstream():
+    s = load_settings("local", environ={})
+    assert [t.name for t in s.bronze_tables()] == [
+        t.name for t in s.tables.values() if t.upstream]
+    assert [t.upstream for t in s.bronze_tables(["orders", "customers"])] == [
+        "raw_orders", "raw_customers"]
+    with pytest.raises(ConfigError, match=r"^tables.customer_features: has no upstream raw "
+                       r"table, so it cannot be ingested; ingestible tables: \['customers',"):
+        s.bronze_tables(["customer_features"])
