@@ -26,6 +26,7 @@ from features.checks import require_columns
 from features.errors import FeatureSpecError
 from features.snapshot import SNAPSHOT_DATE
 from lakeprep.config.sections import RowsSet, TimeFilter
+from lakeprep.frames import quoted
 
 
 def parse_problems(expressions: Mapping[str, str]) -> dict[str, str]:
@@ -104,7 +105,7 @@ def _row_id(spec: RowsSet, record_columns: Sequence[str]) -> Column:
         return F.expr(spec.row_id.expr)
     # to_json writes names beside values, so ("a,b", null) and ("a", "b,") hash apart; nulls
     # are kept as explicit nulls so that a missing value is part of the record
-    record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in record_columns]),
+    record = F.to_json(F.struct(*quoted(record_columns)),
                        {"ignoreNullFields": "false"})
     return F.sha2(record, 256)
 

@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.ml import PipelineModel
-from pyspark.ml.functions import vector_to_array
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.rows import build_rows, parse_problems
@@ -31,10 +29,19 @@ from features.snapshot import SNAPSHOT_DATE, build_snapshot
 from features.spec import build_pipeline, feature_names
 from jobs import gates
 from lakeprep import quarantine
-from lakeprep.config.sections import EntitySnapshotSet, FeatureSet, RowsSet
+from lakeprep.config.sections import FEATURES_COL, EntitySnapshotSet, FeatureSet, RowsSet
 from lakeprep.errors import ConfigError, InputError
-from lakeprep.featuresets import FeatureReport, SetsReport, data_dates
-from lakeprep.frames import cache
+from lakeprep.featuresets import (
+    BASELINE_FILE,
+    FeatureReport,
+    ReadySets,
+    SetsReport,
+    no_rows,
+    read_sources,
+    split_by_tables,
+    stored_rows,
+)
+from lakeprep.frames import cache, quoted
 from lakeprep.inference.schema import SCHEMA_FILE, schema_json
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
@@ -45,9 +52,6 @@ from quality.drift import DriftBaseline
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-FEATURES_COL = "features"
-BASELINE_FILE = "drift_baseline.json"
 
 
 @job("build-features")
@@ -75,12 +79,6 @@ def run(ctx: JobContext, cutoff: date | None = None, feature_set: str | None = N
     return report
 
 
-@dataclass
-class ReadySets:
-    ready: dict[str, FeatureSet]
-    skipped: dict[str, str]
-
-
 def ready_sets(ctx: JobContext, feature_set: str | None,
                needs: Callable[[FeatureSet], list[str]] | None = None) -> ReadySets:
     """The sets to run: ``feature_set`` or all; their expressions checked first (a ConfigError
@@ -95,23 +93,7 @@ def ready_sets(ctx: JobContext, feature_set: str | None,
                             f"features.sets.{name}.{key}: {problem}")
     if problems:
         raise ConfigError("; ".join(problems))
-    out = ReadySets({}, {})
-    for name, fs in sets.items():
-        missing = [t for t in (needs or _sources)(fs) if ctx.table(t).version() is None]
-        if not missing:
-            out.ready[name] = fs
-            continue
-        why = (f"table(s) {', '.join(missing)} do not exist yet; run `lakeprep run ingest` "
-               f"(or build-features) first")
-        if feature_set is not None:
-            raise InputError(f"feature set {name}: {why}")
-        log.warning("feature set %s: skipped: %s", name, why)
-        out.skipped[name] = why
-    return out
-
-
-def _sources(fs: FeatureSet) -> list[str]:
-    return fs.sources()
+    return split_by_tables(ctx, sets, feature_set is not None, needs)
 
 
 def _build_set(ctx: JobContext, name: str, fs: FeatureSet, day: str) -> FeatureReport:
@@ -218,17 +200,6 @@ def set_aside_vectors(ctx: JobContext, table: str, finite: GateOutcome | None,
                            {"quarantined": finite.counts["quarantined"]})
 
 
-def quoted(columns: list[str]) -> list[Column]:
-    return [F.col(f"`{c}`") for c in columns]
-
-
-def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
-    """The error of a set that has no rows as of ``day``: its window and its data's dates."""
-    return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
-                      f"{fs.window(day)}, and {data_dates(ctx, fs).describe()}; give a "
-                      f"--cutoff that puts data in that window")
-
-
 def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel:
     try:
         return pipeline.fit(df)
@@ -242,28 +213,13 @@ def _fit(pipeline: Any, df: DataFrame, table: str, cutoff: str) -> PipelineModel
 def set_rows(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label: bool
              ) -> tuple[DataFrame, list[dict[str, Any]]]:
     """The set's rows as of ``cutoff`` (the pipeline's input) and the table versions read."""
-    tables, inputs = {}, []
-    for source in fs.sources():
-        table = ctx.table(source)
-        version = table.version()
-        if version is None:
-            raise InputError(f"table {source} does not exist yet at {table.location}; run "
-                             f"`lakeprep run ingest` first")
-        tables[source] = table.read(version=version)
-        inputs.append({"table": source, "kind": "table", "version": version,
-                       "location": table.location})
+    tables, inputs = read_sources(ctx, fs)
     if isinstance(fs, RowsSet):
         where = f"{ctx.settings.where('features', 'sets', name)}: features.sets.{name}"
         return build_rows(tables[fs.source], fs, cutoff,
                           ctx.settings.declared_columns(fs.source, metadata=False),
                           with_label=with_label, where=where), inputs
     return build_snapshot(tables, fs.snapshot, cutoff, with_label=with_label), inputs
-
-
-def stored_rows(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
-    # Delta stores no ML vectors: the assembled vector lands as array<double>
-    return out.select(*quoted(snapshot_columns),
-                      vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
 def _drift_features(fs: FeatureSet, snap: DataFrame) -> list[str]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobs.build_features import BASELINE_FILE
 from lakeprep import quality_store
 from lakeprep.errors import InputError
+from lakeprep.featuresets import BASELINE_FILE
 from lakeprep.report.record import RunRecord
 from lakeprep.report.run import Drift, RunEvidence, build_report
 from lakeprep.runtime import JobContext

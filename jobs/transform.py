@@ -22,22 +22,18 @@ from datetime import date
 
 from features.persistence import load_for_inference
 from features.spec import feature_names
-from jobs.build_features import (
-    BASELINE_FILE,
-    FEATURES_COL,
-    check_vectors,
-    no_rows,
-    quoted,
-    ready_sets,
-    set_aside_vectors,
-    set_rows,
-    stored_rows,
-    vectors_kept,
-)
-from lakeprep.config.sections import FeatureSet
+from jobs.build_features import check_vectors, ready_sets, set_aside_vectors, set_rows, vectors_kept
+from lakeprep.config.sections import FEATURES_COL, FeatureSet
 from lakeprep.errors import ConfigError, GateFailed, InputError, UsageError
-from lakeprep.featuresets import FeatureReport, SetsReport, default_cutoff
-from lakeprep.frames import cache
+from lakeprep.featuresets import (
+    BASELINE_FILE,
+    FeatureReport,
+    SetsReport,
+    default_cutoff,
+    no_rows,
+    stored_rows,
+)
+from lakeprep.frames import cache, quoted
 from lakeprep.runtime import JobContext, job
 from lakeprep.storage import read_text
 from quality.drift import DriftBaseline, check_drift

@@ -29,12 +29,11 @@ from features.sets import set_columns
 from features.spec import check_feature_spec
 from lakeprep.config import declared_columns
 from lakeprep.config.check import check_conf
+from lakeprep.config.sections import FEATURES_COL
 from lakeprep.errors import Problem
 from quality.compile import check_suite
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-FEATURES_COL = "features"  # the vector column build_features writes (jobs.build_features)
 
 
 def validate(env: str = "local", conf_dir: str | Path | None = None,

@@ -1,26 +1,90 @@
-"""The lake side of feature sets: what a build or a transform reports, the dates a set's data
-spans in the lake (which ``transform`` takes its default cutoff from, and an empty window's
-error names), and a feature table read with its contract (what ``export`` reads). The sets
-themselves are conf (``lakeprep.config.sections``); building their rows is the feature
-library's (``features``); running them is the jobs' (``jobs.build_features``,
-``jobs.transform``)."""
+"""The lake side of feature sets: which sets can run (their tables exist), their source tables
+read at a version, what a build or a transform reports, the dates a set's data spans in the lake
+(which ``transform`` takes its default cutoff from, and an empty window's error names), the
+rows as a feature table stores them, and a feature table read with its contract (what
+``export`` reads). The sets themselves are conf (``lakeprep.config.sections``); building their
+rows is the feature library's (``features``); running them is the jobs'
+(``jobs.build_features``, ``jobs.transform``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakeprep.config.sections import ExportSettings, FeatureSet
+from lakeprep.config.sections import FEATURES_COL, ExportSettings, FeatureSet
 from lakeprep.errors import ConfigError, InputError, UsageError
-from lakeprep.frames import one_row
+from lakeprep.frames import one_row, quoted
 from lakeprep.lake import LakeTable
 from lakeprep.runtime import JobContext
 
 log = logging.getLogger(__name__)
+
+# saved beside a set's pipeline model: the training rows' distributions that ``transform``
+# checks new rows against
+BASELINE_FILE = "drift_baseline.json"
+
+
+@dataclass
+class ReadySets:
+    """The feature sets a run takes, and why each of the others is skipped."""
+
+    ready: dict[str, FeatureSet]
+    skipped: dict[str, str]
+
+
+def split_by_tables(ctx: JobContext, sets: dict[str, FeatureSet], named: bool,
+                    needs: Callable[[FeatureSet], list[str]] | None = None) -> ReadySets:
+    """``sets`` split by whether the tables each needs (``needs``, default its sources) exist
+    yet: a set whose tables do not is skipped with the reason, or an error when it is the one
+    the user ``named``."""
+    out = ReadySets({}, {})
+    for name, fs in sets.items():
+        missing = [t for t in (needs or _sources)(fs) if ctx.table(t).version() is None]
+        if not missing:
+            out.ready[name] = fs
+            continue
+        why = (f"table(s) {', '.join(missing)} do not exist yet; run `lakeprep run ingest` "
+               f"(or build-features) first")
+        if named:
+            raise InputError(f"feature set {name}: {why}")
+        log.warning("feature set %s: skipped: %s", name, why)
+        out.skipped[name] = why
+    return out
+
+
+def _sources(fs: FeatureSet) -> list[str]:
+    return fs.sources()
+
+
+def read_sources(ctx: JobContext, fs: FeatureSet
+                 ) -> tuple[dict[str, DataFrame], list[dict[str, Any]]]:
+    """The set's source tables, each read at its latest version, and the versions read (the
+    ``inputs`` the commit of the set's rows names)."""
+    tables, inputs = {}, []
+    for source in fs.sources():
+        table = ctx.table(source)
+        version = table.version()
+        if version is None:
+            raise InputError(f"table {source} does not exist yet at {table.location}; run "
+                             f"`lakeprep run ingest` first")
+        tables[source] = table.read(version=version)
+        inputs.append({"table": source, "kind": "table", "version": version,
+                       "location": table.location})
+    return tables, inputs
+
+
+def stored_rows(out: DataFrame, snapshot_columns: list[str]) -> DataFrame:
+    """The set's rows and their assembled vector as its feature table stores them."""
+    # Delta stores no ML vectors: the assembled vector lands as array<double>
+    return out.select(*quoted(snapshot_columns),
+                      vector_to_array(F.col(FEATURES_COL)).alias(FEATURES_COL))
 
 
 @dataclass
@@ -101,6 +165,13 @@ def data_dates(ctx: JobContext, fs: FeatureSet) -> DataDates:
         lasts += [row["b"]] if row["b"] is not None else []
     return DataDates([f"{t}.{c}" for t, c in fs.date_columns()],
                      min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def no_rows(ctx: JobContext, name: str, fs: FeatureSet, table: str, day: str) -> InputError:
+    """The error of a set that has no rows as of ``day``: its window and its data's dates."""
+    return InputError(f"{table} (feature set {name}): no rows as of {day}: it takes "
+                      f"{fs.window(day)}, and {data_dates(ctx, fs).describe()}; give a "
+                      f"--cutoff that puts data in that window")
 
 
 def features_metadata(table: LakeTable, version: int, name: str) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 
 def one_row(aggregated: DataFrame) -> dict[str, Any]:
@@ -19,6 +21,21 @@ def one_row(aggregated: DataFrame) -> dict[str, Any]:
     if row is None:  # a global aggregation always has one row; anything else is a bug
         raise AssertionError("expected one row from a global aggregation, found none")
     return row.asDict()
+
+
+def column(name: str) -> Column:
+    """The column ``name``, quoted (names with dots or spaces are columns, not paths)."""
+    return F.col(f"`{name}`")
+
+
+def quoted(columns: Iterable[str]) -> list[Column]:
+    """The columns named, each quoted (see :func:`column`).
+
+    >>> df = spark.createDataFrame([(1, 2)], "`a.b` int, c int")
+    >>> df.select(*quoted(["a.b", "c"])).columns
+    ['a.b', 'c']
+    """
+    return [column(c) for c in columns]
 
 
 def cache(df: DataFrame) -> DataFrame:

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lakeprep.config.split import SplitSpec
 
+# the column of a feature table that holds a row's assembled feature vector (array<double>)
+FEATURES_COL = "features"
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -265,7 +268,7 @@ class ExportSettings(_Model):
     source_table: str = "customer_features"
     label: str | None = None  # None: the label the table version's metadata names
     entity: str | None = None  # None: the entity the table version's metadata names
-    features_col: str = "features"
+    features_col: str = FEATURES_COL
     split: SplitSettings = SplitSettings()
     formats: list[Format] = Field(default_factory=lambda: list[Format](["csv"]))
     output: str | None = None

@@ -53,7 +53,7 @@ from pyspark.sql import types as T
 
 from lakeprep.config import ColumnSpec, TableSpec
 from lakeprep.errors import ConfigError, InputError, SchemaDriftError
-from lakeprep.frames import cache
+from lakeprep.frames import cache, quoted
 from lakeprep.ingest.columns import (
     EXTRA,
     EXTRA_TYPE,
@@ -484,7 +484,7 @@ def _parquet_group(spark: SparkSession, raw: TableSpec, columns: list[str], path
         text = [(F.col(f"`{field_of[c]}`").cast("string") if c in field_of
                  else F.lit(None).cast("string")).alias(_text_name(c))
                 for c in [*_fields(raw), *keep_extra]]
-        record = F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns]))
+        record = F.to_json(F.struct(*quoted(columns)))
         mine = [c for c in columns if c in extra]
         extra_map = ([F.create_map(*[x for c in mine for x in (F.lit(c), F.col(f"`{c}`")
                                                                .cast("string"))])

@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.errors import LakeTableError
-from lakeprep.frames import cache
+from lakeprep.frames import cache, quoted
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
@@ -254,7 +254,7 @@ class DeltaRsTable(LakeTable):
         if self.partition_by:
             # one task per partition value: a few files per partition, not one per shuffle
             # partition per value
-            df = df.repartition(*[F.col(f"`{c}`") for c in self.partition_by])
+            df = df.repartition(*quoted(self.partition_by))
         try:
             df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
             point("lake.staged")  # files written, not committed: where the kill tests strike

@@ -16,8 +16,8 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakeprep.frames import one_row
-from lakeprep.stats.types import column, is_missing
+from lakeprep.frames import column, one_row
+from lakeprep.stats.types import is_missing
 
 
 def numeric_histograms(df: DataFrame, columns: Sequence[str], bins: int = 20

@@ -26,8 +26,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakeprep.frames import column
 from lakeprep.stats.profile import top_values
-from lakeprep.stats.types import column, is_missing
+from lakeprep.stats.types import is_missing
 
 MISSING_BUCKET = "__missing__"
 OTHER_BUCKET = "__other__"

@@ -10,15 +10,12 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from lakeprep.frames import column
+
 NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType,
                  T.DecimalType)
 FLOAT_TYPES = (T.FloatType, T.DoubleType)
 CATEGORICAL_TYPES = (T.StringType, T.BooleanType)
-
-
-def column(name: str) -> Column:
-    """The column ``name``, quoted (names with dots or spaces are columns, not paths)."""
-    return F.col(f"`{name}`")
 
 
 def is_missing(name: str, data_type: T.DataType) -> Column:
