@@ -21,7 +21,6 @@ import logging
 
 from jobs import gates
 from lakeprep.config.sections import ExportSettings
-from lakeprep.errors import ConfigError
 from lakeprep.featuresets import open_feature_table
 from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_exports
@@ -30,38 +29,8 @@ from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
 from lakeprep.sagemaker import Manifest, SourceTable, WriteOptions, write_manifest
 from lakeprep.sagemaker.export import ExportReport, as_vector, write_splits
-from lakeprep.uris import absolute, join_uri
 
 log = logging.getLogger(f"lakeprep.{__name__}")
-
-SECTION = "export"
-
-
-def export_settings(ctx: JobContext, feature_set: str | None) -> ExportSettings:
-    """The ``export`` section, pointed at ``feature_set``'s table when one is named.
-
-    The section's label and entity hold for its own ``source_table``; another set's table
-    exports with that set's label and row id.
-    """
-    cfg = ctx.settings.export
-    if feature_set is None:
-        return cfg
-    fs = ctx.settings.feature_sets(feature_set)[feature_set]
-    if fs.table == cfg.source_table:
-        return cfg
-    return cfg.model_copy(update={"source_table": fs.table, "label": fs.label_name,
-                                  "entity": fs.id_column})
-
-
-def output_root(ctx: JobContext, cfg: ExportSettings) -> str:
-    """``export.output``, else ``<lake.layers.exports>/<source table>/<run id>``."""
-    if cfg.output:
-        return absolute(cfg.output)
-    layer = ctx.settings.lake.layers.get("exports")
-    if not layer:
-        raise ConfigError(f"{ctx.settings.where(SECTION, 'output')}: export.output: not "
-                          f"set and lake.layers.exports is not configured; set one of them")
-    return join_uri(absolute(layer), f"{cfg.source_table}/{ctx.run_id}")
 
 
 @job("export")
@@ -72,8 +41,8 @@ def run(ctx: JobContext, version: int | None = None, feature_set: str | None = N
     ``feature_set`` exports that set's feature table (its label and row id), into
     ``<exports>/<its table>/<run id>``; without it, ``export.source_table``.
     """
-    cfg = export_settings(ctx, feature_set)
-    root = output_root(ctx, cfg)
+    cfg = ctx.settings.export_for(feature_set)
+    root = ctx.settings.export_root(cfg, ctx.run_id)
     # the export folder's own lease while it is written: vacuum never takes an export in progress
     with hold(root, ctx.run_id, ctx.job):
         report = _export(ctx, cfg, version, root)

@@ -2,7 +2,7 @@
 
 Pure: DataFrames in, results out; no file or network I/O. ``quality.docs`` turns validation
 results into documents and renders Data Docs pages in memory; the jobs keep them through
-lakeprep's storage layer (``jobs.gates``).
+``lakeprep.quality_store``.
 
 Example::
 

@@ -1,18 +1,47 @@
-"""A readable console summary of a validation report, as a rich renderable."""
+"""A validation report for people: one row per expectation (what it found, a sample of the
+failing values), as plain rows (the CLI's gate tables, text or JSON) or a rich renderable.
+
+>>> from quality.result import ExpectationOutcome
+>>> o = ExpectationOutcome("expect_column_values_to_not_be_null", ["fare"], False, True,
+...                        element_count=12000, unexpected_count=30, unexpected_percent=0.25,
+...                        sample=[None])
+>>> observed(o)
+'30 of 12,000 (0.25%)'
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from quality.result import ValidationReport
+from quality.result import ExpectationOutcome, ValidationReport
+
+EXPECTATION_COLUMNS = ["", "expectation", "column(s)", "observed / unexpected",
+                       "sample of failing values"]
 
 
 def _short(value: Any, width: int = 40) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def observed(o: ExpectationOutcome) -> str:
+    """What an expectation found: its error, its failing rows of all, or its observed value."""
+    if o.exception:
+        return f"error: {o.exception}"
+    if o.unexpected_count is not None:
+        return (f"{o.unexpected_count:,} of {o.element_count or 0:,} "
+                f"({o.unexpected_percent or 0.0:.2f}%)")
+    return json.dumps(o.observed_value, default=str)
+
+
+def expectation_rows(report: ValidationReport) -> list[list[str]]:
+    """One row per expectation, under :data:`EXPECTATION_COLUMNS`."""
+    return [["ok" if o.success else "X", o.expectation, ", ".join(o.columns), observed(o),
+             json.dumps(o.sample, default=str) if o.sample else ""] for o in report.outcomes]
 
 
 def summary_table(report: ValidationReport, title: str | None = None) -> Table:

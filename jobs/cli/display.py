@@ -4,7 +4,6 @@ hold for all of it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jobs.cli.output import Output, out
@@ -30,23 +29,13 @@ def show_lines(report: Any) -> int:
 
 
 def print_gates(ctx: Any) -> None:
+    from quality.summary import EXPECTATION_COLUMNS, expectation_rows
+
     for table, outcome in ctx.gates:
         counts = ", ".join(f"{k} {v:,}" for k, v in outcome.counts.items())
         title = (f"quality gate {table}: {outcome.verdict.value} (policy "
                  f"{outcome.policy.value}{'; ' + counts if counts else ''})")
-        rows = []
-        for o in outcome.report.outcomes:
-            if o.exception:
-                observed = f"error: {o.exception}"
-            elif o.unexpected_count is not None:
-                observed = (f"{o.unexpected_count:,} of {o.element_count or 0:,} "
-                            f"({o.unexpected_percent or 0.0:.2f}%)")
-            else:
-                observed = json.dumps(o.observed_value, default=str)
-            rows.append(["ok" if o.success else "X", o.expectation, ", ".join(o.columns),
-                         observed, json.dumps(o.sample, default=str) if o.sample else ""])
-        out.table(title, ["", "expectation", "column(s)", "observed / unexpected",
-                          "sample of failing values"], rows,
+        out.table(title, EXPECTATION_COLUMNS, expectation_rows(outcome.report),
                   essential=not outcome.report.success, kind=f"gate {table}")
 
 

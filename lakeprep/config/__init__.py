@@ -297,6 +297,32 @@ class Settings(_Model):
                              f"{', '.join(sorted(sets))}")
         return {name: sets[name]}
 
+    def export_for(self, feature_set: str | None) -> ExportSettings:
+        """The ``export`` section, pointed at ``feature_set``'s table when one is named.
+
+        The section's label and entity hold for its own ``source_table``; another set's table
+        exports with that set's label and row id.
+        """
+        cfg = self.export
+        if feature_set is None:
+            return cfg
+        fs = self.feature_sets(feature_set)[feature_set]
+        if fs.table == cfg.source_table:
+            return cfg
+        return cfg.model_copy(update={"source_table": fs.table, "label": fs.label_name,
+                                      "entity": fs.id_column})
+
+    def export_root(self, cfg: ExportSettings, run_id: str) -> str:
+        """Where run ``run_id`` exports ``cfg``: ``export.output``, else
+        ``<lake.layers.exports>/<source table>/<run id>``."""
+        if cfg.output:
+            return absolute(cfg.output)
+        layer = self.lake.layers.get("exports")
+        if not layer:
+            raise ConfigError(f"{self.where('export', 'output')}: export.output: not "
+                              f"set and lake.layers.exports is not configured; set one of them")
+        return join_uri(absolute(layer), f"{cfg.source_table}/{run_id}")
+
     def table(self, name: str) -> TableSpec:
         """The catalog entry ``name``, or an error listing the known tables."""
         try:

@@ -184,3 +184,20 @@ def test_ingest_writes_the_tables_with_a_raw_upstream():
     with pytest.raises(ConfigError, match=r"^tables.customer_features: has no upstream raw "
                        r"table, so it cannot be ingested; ingestible tables: \['customers',"):
         s.bronze_tables(["customer_features"])
+
+
+def test_an_export_points_at_the_named_sets_table_and_goes_under_the_exports_layer():
+    s = load_settings("local", environ={"LAKEPREP_DATA": "/lake"})
+    assert s.export_for(None) is s.export and s.export_for("customer") is s.export
+    taxi = s.export_for("taxi_tips")
+    fs = s.feature_sets("taxi_tips")["taxi_tips"]
+    assert (taxi.source_table, taxi.label, taxi.entity) == (fs.table, fs.label_name,
+                                                            fs.id_column)
+    assert taxi.formats == s.export.formats  # the rest of the section holds for every set
+    assert s.export_root(taxi, "r1") == "/lake/exports/taxi_tips_features/r1"
+    given = taxi.model_copy(update={"output": "s3://b/out"})
+    assert s.export_root(given, "r1") == "s3://b/out"
+    no_layer = s.model_copy(update={"lake": s.lake.model_copy(update={"layers": {}})})
+    with pytest.raises(ConfigError, match=r"export.output: not set and lake.layers.exports is "
+                       r"not configured"):
+        no_layer.export_root(taxi, "r1")
