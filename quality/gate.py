@@ -30,11 +30,16 @@ so Data Docs show them. Uniqueness checks share one aggregation of their keys' h
 a bounded sample of failing values takes one more job, only when something failed. The Spark
 job count therefore does not grow with the number of row-level expectations.
 
+>>> df = spark.createDataFrame([(1, 12.5), (2, -3.0), (3, 8.0)], "order_id int, amount double")
+>>> suite = {"table": "orders", "name": "orders", "expectations": [
+...     {"expect_column_values_to_be_between": {"column": "amount", "min_value": 0}}]}
 >>> outcome = run_gate(df, suite, policy="quarantine", source="conf/base/quality/orders.yml")
-... # doctest: +SKIP
->>> outcome.raise_if_failed()  # doctest: +SKIP
->>> outcome.counts  # doctest: +SKIP
-{'input': 1000, 'passed': 990, 'quarantined': 10}
+>>> outcome.raise_if_failed()  # the failing rows are set aside: nothing to raise
+>>> outcome.verdict.value, outcome.counts
+('quarantine', {'input': 3, 'passed': 2, 'quarantined': 1})
+>>> [(r.order_id, r._failed_expectations) for r in outcome.quarantined.collect()]
+[(2, ['expect_column_values_to_be_between(amount)'])]
+>>> outcome.unpersist()
 """
 
 from __future__ import annotations

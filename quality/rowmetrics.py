@@ -18,9 +18,14 @@ counted exactly (one more aggregation, which picks their samples too). A passing
 reads its input once, with or without uniqueness checks, and the job count never depends on the
 suite's length.
 
->>> m = compute(df, decl, sample_size=5)  # doctest: +SKIP
->>> m.unexpected[3], m.samples[3]  # doctest: +SKIP
-(1, ['X7'])
+>>> df = spark.createDataFrame([("A1", 3), ("X7", 1), ("B2", None)], "sku string, qty int")
+>>> decl = SuiteDeclaration.from_mapping({"table": "orders", "name": "orders", "expectations": [
+...     {"expect_column_values_to_not_be_null": {"column": "qty"}},
+...     {"expect_column_values_to_match_regex": {"column": "sku", "regex": "^[A-W]"}}]},
+...     source="orders.yml")
+>>> m = compute(df, decl, sample_size=5)  # one aggregation, then one job for the samples
+>>> m.rows, m.unexpected, m.samples
+(3, {0: 1, 1: 1}, {0: [None], 1: ['X7']})
 """
 
 from __future__ import annotations
