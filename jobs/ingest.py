@@ -241,7 +241,10 @@ def replay(ctx: JobContext, table: str, file: str | None = None) -> list[IngestR
     as an ingest and leave the quarantine; duplicates leave it too; the rest stay there with
     their new reasons.
 
-    >>> ingest.replay(settings, "taxi_trips")  # doctest: +SKIP
+    Called from a notebook as ``replay(load_settings("local"), "taxi_trips")`` (or
+    ``lakeprep run ingest --replay-quarantine taxi_trips``), it returns one report whose line
+    reads ``replayed N = promoted + still quarantined + duplicates`` with the table's and the
+    quarantine table's new versions.
     """
     (spec,) = ctx.settings.bronze_tables([table])
     raw = ctx.spec(spec.upstream or "")

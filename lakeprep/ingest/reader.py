@@ -1,4 +1,4 @@
-"""Raw files (CSV, JSON lines, Parquet) into typed rows, each with the reasons it is unusable.
+r"""Raw files (CSV, JSON lines, Parquet) into typed rows, each with the reasons it is unusable.
 
 Text is read as lines first, so every rejected row keeps its raw record and source file, and
 every reason names the column: ``amount: '12,50' is not a valid double``, and is data too
@@ -31,8 +31,19 @@ quarantine), never stopping the batch:
 - NaN and Infinity in float/double columns are reasons;
 - a byte order mark at the start of a file is not part of its first line.
 
->>> batch = read_raw(spark, spec, files)  # doctest: +SKIP
->>> batch.rows.where("size(_reasons) > 0").show()  # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> from lakeprep.config import TableSpec
+>>> from lakeprep.storage import glob_files
+>>> with tempfile.TemporaryDirectory() as folder:
+...     _ = pathlib.Path(folder, "orders.csv").write_text('order_id,amount\n1,12.50\n2,"12,50"\n')
+...     spec = TableSpec.model_validate({
+...         "name": "raw_orders", "layer": "raw", "location": folder,
+...         "source": {"format": "csv", "path": f"{folder}/*.csv"},
+...         "columns": [{"name": "order_id", "type": "int"}, {"name": "amount", "type": "double"}]})
+...     batch = read_raw(spark, spec, glob_files(spark, f"{folder}/*.csv"))
+...     rows = batch.rows.orderBy("order_id").collect()
+>>> [(r._raw_record, r.order_id, r.amount, r._reasons) for r in rows]
+[('1,12.50', 1, 12.5, []), ('2,"12,50"', 2, None, ["amount: '12,50' is not a valid double"])]
 """
 
 from __future__ import annotations
