@@ -24,8 +24,11 @@ def register(op: str) -> Callable[[C], C]:
     """
 
     def wrap(cls: C) -> C:
-        if op in _STAGES and _STAGES[op] is not cls:
-            raise FeatureSpecError(f"operation {op!r} registered twice: {_STAGES[op]} and {cls}")
+        known = _STAGES.get(op)
+        # the same class defined again (its module run a second time: a reload, or pytest's
+        # importlib mode importing the file it collects doctests from) replaces itself
+        if known is not None and _name(known) != _name(cls):
+            raise FeatureSpecError(f"operation {op!r} registered twice: {known} and {cls}")
         _STAGES[op] = cls
         add_accessors(cls)
         if "output_columns" not in dir(cls):
@@ -36,6 +39,10 @@ def register(op: str) -> Callable[[C], C]:
         return cls
 
     return wrap
+
+
+def _name(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 def add_accessors(cls: type) -> type:
