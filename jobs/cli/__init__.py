@@ -104,6 +104,13 @@ def _main(args: argparse.Namespace, level: int) -> int:
     except LakeprepError as e:
         err.print("error:", str(e))
         return e.exit_code
+    except ModuleNotFoundError as e:
+        if not _spark_missing(e):
+            raise
+        # a core install (a cluster's Python brings its own Spark): the command needs it here
+        err.print("error:", f"lakeprep {args.command} needs Spark, which is not installed: "
+                            f"pip install 'lakeprep[spark]' ({e})")
+        return UsageError.exit_code
     except KeyboardInterrupt:
         err.print("interrupted", "")
         return 130
@@ -121,14 +128,24 @@ def _spark_log_to_file(settings: Settings) -> None:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from lakeprep.spark import log_to_file
     from lakeprep.uris import is_remote
 
     if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit the driver JVM already runs
         return
+    try:
+        from lakeprep.spark import log_to_file
+    except ModuleNotFoundError as e:
+        if _spark_missing(e):  # no Spark installed, so no session to log: the command may
+            return  # need none (package, deploy, iam-policy); one that does says so
+        raise
     system = settings.lake.system
     folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or is_remote(system)
               else Path(settings.system_table("logs")))
     path = folder / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
     log.debug("Spark's log: %s", path)
     log_to_file(path)
+
+
+def _spark_missing(e: ModuleNotFoundError) -> bool:
+    """True when ``e`` is Spark's absence (pyspark, delta-spark or py4j: the `spark` extra)."""
+    return (e.name or "").split(".")[0] in ("pyspark", "delta", "py4j")
