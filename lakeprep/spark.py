@@ -8,13 +8,16 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
 from lakeprep.storage import configure_s3
+from lakeprep.uris import is_remote
 
 if TYPE_CHECKING:
     from lakeprep.config import Settings
@@ -210,6 +213,25 @@ def log_to_file(log_file: str | Path) -> str:
     props.write_text(LOG4J2_TEMPLATE.format(log_file=log_file), encoding="utf-8")
     _log_option = f"-Dlog4j2.configurationFile=file:{props}"
     return _log_option
+
+
+def log_under_lake(settings: Settings) -> Path | None:
+    """Send the log of the Spark session this process may start to
+    ``<lake>/_lakeprep/logs/spark-<time>-<pid>.log`` (a local temp folder when the lake is
+    remote): kept, but out of the user's view. The log's path, or None under spark-submit,
+    whose driver JVM already runs (and logs where the cluster says).
+
+    A setting of this process only, never of ``settings`` (see :func:`log_to_file`).
+    """
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        return None
+    system = settings.lake.system
+    folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or is_remote(system)
+              else Path(settings.system_table("logs")))
+    path = folder / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
+    log.debug("Spark's log: %s", path)
+    log_to_file(path)
+    return path
 
 
 def has_delta_classes(spark: SparkSession) -> bool:

@@ -30,8 +30,6 @@ from lakeprep.errors import LakeprepError, UsageError
 
 __all__ = ["JOBS", "build_parser", "main"]
 
-log = logging.getLogger("lakeprep")
-
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "iam-policy": aws.cmd_iam_policy,
     "package": aws.cmd_package,
@@ -117,33 +115,15 @@ def _main(args: argparse.Namespace, level: int) -> int:
 
 
 def _spark_log_to_file(settings: Settings) -> None:
-    """Send the Spark session this process may start to ``<lake>/_lakeprep/logs/spark-<time>.log``
-    (a local temp folder when the lake is remote): kept, but out of the user's view.
-
-    A setting of this process only, never of ``settings``: what ``deploy`` sends to a cluster
-    is the conf alone, not where the deployer's own Spark logs.
-    """
-    import os
-    import tempfile
-    from datetime import UTC, datetime
-    from pathlib import Path
-
-    from lakeprep.uris import is_remote
-
-    if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit the driver JVM already runs
-        return
+    """Keep the log of the Spark session this process may start out of the user's view
+    (:func:`lakeprep.spark.log_under_lake`); nothing to do when Spark is not installed."""
     try:
-        from lakeprep.spark import log_to_file
+        from lakeprep.spark import log_under_lake
     except ModuleNotFoundError as e:
         if _spark_missing(e):  # no Spark installed, so no session to log: the command may
             return  # need none (package, deploy, iam-policy); one that does says so
         raise
-    system = settings.lake.system
-    folder = (Path(tempfile.gettempdir()) / "lakeprep-logs" if not system or is_remote(system)
-              else Path(settings.system_table("logs")))
-    path = folder / f"spark-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}.log"
-    log.debug("Spark's log: %s", path)
-    log_to_file(path)
+    log_under_lake(settings)
 
 
 def _spark_missing(e: ModuleNotFoundError) -> bool:

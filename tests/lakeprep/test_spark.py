@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from lakeprep.spark import get_spark, has_delta_classes, jar_paths
 
 
@@ -17,3 +19,26 @@ def test_the_jars_make_fetched_are_on_the_test_session_classpath(spark):
 
 def test_no_jars_folder_means_no_jars(tmp_path):
     assert jar_paths(tmp_path) == []
+
+
+def test_spark_logs_under_a_local_lake_else_in_a_temp_folder_never_under_spark_submit(
+        tmp_path, monkeypatch):
+    import tempfile
+
+    import lakeprep.spark
+    from lakeprep.config import load_settings
+    from lakeprep.spark import log_under_lake
+
+    monkeypatch.setattr(lakeprep.spark, "_log_option", None)  # this process's sessions: as found
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    local = load_settings("local", environ={"LAKEPREP_DATA": str(tmp_path)})
+    path = log_under_lake(local)
+    assert path is not None and path.parent == tmp_path / "_lakeprep" / "logs"
+    assert path.name.startswith("spark-") and path.suffix == ".log"
+    assert lakeprep.spark._log_option == (f"-Dlog4j2.configurationFile=file:"
+                                          f"{path.with_suffix('.log4j2.properties')}")
+    remote = load_settings("local", environ={"LAKEPREP_DATA": "s3://b/lake"})
+    path = log_under_lake(remote)
+    assert path is not None and path.parent == Path(tempfile.gettempdir()) / "lakeprep-logs"
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "40000")  # spark-submit's driver: it logs
+    assert log_under_lake(local) is None
