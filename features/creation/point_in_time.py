@@ -25,6 +25,7 @@ from pyspark.ml import Transformer
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, FloatType
 
 from features.base import InRange, Rule, check_choice, check_params
 from features.checks import require_columns, require_numeric
@@ -38,7 +39,9 @@ FUNCS = ("count", "sum", "mean", "min", "max", "count_distinct")
 _TS = "__pit_ts"
 
 
-def _aggregate(value: Column, func: str) -> Column:
+def _aggregate(value: Column, func: str, floating: bool) -> Column:
+    if func in ("sum", "mean") and floating:
+        return _ordered_sum(value, func)
     if func == "count":
         return F.count(value)
     if func == "sum":
@@ -52,6 +55,20 @@ def _aggregate(value: Column, func: str) -> Column:
     return F.countDistinct(value)
 
 
+def _ordered_sum(value: Column, func: str) -> Column:
+    """The sum (or mean) of a group's floating-point values added in ascending order.
+
+    Spark's ``sum`` adds in the order rows and partial sums reach it, which depends on the
+    partitioning and, on a cluster, on which shuffle block arrives first: 451.27 on one run,
+    451.2699999999999 on the next. Adding the sorted values makes a feature table the same
+    bits on any cluster layout, so a rebuild reproduces it. Null when the group has no value,
+    like ``sum``.
+    """
+    values = F.array_sort(F.collect_list(value.cast("double")))
+    total = F.aggregate(values, F.lit(0.0), lambda acc, x: acc + x)
+    return F.when(F.size(values) > 0, total if func == "sum" else total / F.size(values))
+
+
 def point_in_time_aggregates(events: DataFrame, entity_col: str, timestamp_col: str,
                              cutoff: str, windows: list[int],
                              aggregations: dict[str, list[str]] | None = None,
@@ -61,8 +78,10 @@ def point_in_time_aggregates(events: DataFrame, entity_col: str, timestamp_col: 
 
     For each N in ``windows`` (days): ``<count_prefix>count_<N>d`` (events in
     [cutoff - N days, cutoff)) and ``<col>_<func>_<N>d`` for every ``aggregations`` entry
-    (count, sum, mean, min, max, count_distinct; nulls skipped). ``recency_col`` is whole
-    calendar days from the last event before the cutoff to the cutoff date. All windows and
+    (count, sum, mean, min, max, count_distinct; nulls skipped; floating-point sums and means
+    add the values in ascending order, so they do not depend on the partitioning).
+    ``recency_col`` is whole calendar days from the last event before the cutoff to the cutoff
+    date. All windows and
     columns are computed in one aggregation. Without ``entities`` only entities with an event
     before the cutoff appear; with it every entity of ``entities`` does, with counts and sums 0
     and the others null when it has no event. Counts and sums are 0 for an empty window.
@@ -84,6 +103,8 @@ def point_in_time_aggregates(events: DataFrame, entity_col: str, timestamp_col: 
     require_columns(events, [entity_col, timestamp_col, *aggregations], stage)
     numeric = [c for c, fs in aggregations.items() if set(fs) & {"sum", "mean"}]
     require_numeric(events, numeric, stage)
+    floating = {f.name for f in events.schema.fields
+                if isinstance(f.dataType, (FloatType, DoubleType))}
     at = cutoff_literal(cutoff)
     # The point-in-time guarantee: drop every event at or after the cutoff first.
     past = (events.withColumn(_TS, timestamp_of(timestamp_col))
@@ -98,7 +119,8 @@ def point_in_time_aggregates(events: DataFrame, entity_col: str, timestamp_col: 
         for col, funcs in aggregations.items():
             for f in funcs:
                 name = f"{col}_{f}_{n}d"
-                aggs.append(_aggregate(F.when(inside, F.col(col)), f).alias(name))
+                aggs.append(_aggregate(F.when(inside, F.col(col)), f, col in floating)
+                            .alias(name))
                 if f in ("count", "sum", "count_distinct"):
                     zero_filled.append(name)
     if recency_col:

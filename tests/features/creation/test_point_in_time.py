@@ -4,6 +4,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from features.creation import PointInTimeAggregates, point_in_time_aggregates, window_label
 from features.errors import FeatureSpecError
@@ -115,3 +116,38 @@ def test_bad_cutoff_and_function_are_config_errors(events):
     with pytest.raises(FeatureSpecError, match=r"aggregations\['amount'\] must be one of"):
         point_in_time_aggregates(events, "customer_id", "order_ts", CUTOFF, [30],
                                  {"amount": ["median"]})
+
+
+def test_floating_sums_are_the_same_bits_whatever_the_partitioning(spark):
+    """Amounts whose sum rounds differently by addition order (the twin found 451.27 on one
+    layout, 451.2699999999999 on another): every partitioning and row order gives the same
+    bits, the sum of the values in ascending order."""
+    amounts = [60.07, 123.23, 0.1, 45.6, 88.88, 33.49, 100.0, 0.01, 1e-3, 7.7] * 3
+    rows = [("a", ts("2024-02-01 00:00:00"), a) for a in amounts]
+    # the sums in Python's order of addition are not all equal: the order matters
+    assert len({sum(amounts[i:] + amounts[:i]) for i in range(len(amounts))}) > 1
+    df = spark.createDataFrame(rows, "customer_id string, order_ts timestamp, amount double")
+    got = set()
+    for parts, seed in [(1, 0), (3, 1), (7, 2), (30, 3)]:
+        shuffled = df.repartition(parts).orderBy(F.rand(seed))
+        row = point_in_time_aggregates(shuffled.repartition(parts), "customer_id", "order_ts",
+                                       CUTOFF, [90], {"amount": ["sum", "mean"]}).first()
+        got.add((row.amount_sum_90d, row.amount_mean_90d))
+    expected = 0.0
+    for a in sorted(amounts):
+        expected += a
+    assert got == {(expected, expected / len(amounts))}
+
+
+def test_a_float_column_sums_like_a_double_and_an_empty_window_is_zero(spark):
+    df = spark.createDataFrame([("a", ts("2024-02-25 00:00:00"), 1.5),
+                                ("a", ts("2023-12-01 00:00:00"), 2.25)],
+                               "customer_id string, order_ts timestamp, amount float")
+    row = point_in_time_aggregates(df, "customer_id", "order_ts", CUTOFF, [30, 120],
+                                   {"amount": ["sum", "mean"]}).first()
+    assert (row.amount_sum_30d, row.amount_mean_30d) == (1.5, 1.5)
+    assert (row.amount_sum_120d, row.amount_mean_120d) == (3.75, 1.875)
+    empty = point_in_time_aggregates(df.where("order_ts < '2024-01-01'"), "customer_id",
+                                     "order_ts", CUTOFF, [30], {"amount": ["sum", "mean"]})
+    assert [tuple(r) for r in empty.select("amount_sum_30d", "amount_mean_30d").collect()] == \
+        [(0.0, None)]
