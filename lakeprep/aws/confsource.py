@@ -2,7 +2,15 @@
 folder (local or on S3: what ``deploy`` ships with a job). Remote conf is fetched into a scratch
 folder and loaded from there, its files named as under the URI.
 
->>> settings = load_settings("glue", "s3://acme/lakeprep/conf/conf-1a2b.zip")  # doctest: +SKIP
+A zipped conf, as ``deploy`` uploads it (``s3://<bucket>/lakeprep/artifacts/<hash>/conf-emr.zip``
+is read the same way, through S3):
+
+>>> import shutil, tempfile
+>>> zipped = shutil.make_archive(f"{tempfile.mkdtemp()}/conf-1a2b", "zip",
+...                              config.default_conf_dir())
+>>> settings = load_settings("local", zipped)
+>>> settings.env, settings.conf_dir == zipped
+('local', True)
 """
 
 from __future__ import annotations
