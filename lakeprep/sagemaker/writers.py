@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
+from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -211,9 +212,12 @@ def arrange_rows(df: DataFrame, options: WriteOptions) -> DataFrame:
                      F.col(options.features_col).alias("features"))
     parts = options.num_files or rows.rdd.getNumPartitions()
     if options.shuffle:
-        # A random key spreads rows over the parts and orders them inside each part, so every
-        # file is a random sample (what ShardedByS3Key and pipe-mode readers assume).
-        key = F.rand(options.seed)
+        # A seeded hash of the row spreads rows over the parts and orders them inside each
+        # part, so every file is a random sample (what ShardedByS3Key and pipe-mode readers
+        # assume), and the same rows give the same files whatever the input's partitioning
+        # (``rand`` draws by partition and position: a rebuild on another cluster layout put
+        # other rows first, and LibSVM's first line of a file carries the feature width).
+        key = F.xxhash64(F.lit(options.seed), F.col("label"), vector_to_array(F.col("features")))
         return (rows.withColumn("_shuffle", key).repartition(parts, "_shuffle")
                 .sortWithinPartitions("_shuffle").drop("_shuffle"))
     if options.num_files is None:

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyarrow import fs as pafs
 from pyspark.ml.linalg import SparseVector, Vectors, VectorUDT
+from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
 from sm_data import CHANNEL_ROWS, FEATURE_NAMES
 from sm_decoders import (
@@ -195,6 +196,14 @@ def test_shuffle_is_seeded_and_keeps_every_row(channel_df, tmp_path):
     a = (tmp_path / "a" / "part-00000-0000.csv").read_text()
     assert a == (tmp_path / "b" / "part-00000-0000.csv").read_text()
     assert Counter(read_csv_dir(tmp_path / "a")) == _expected_dense()
+    # the same rows in other partitions and another order: the same file, byte for byte
+    moved = channel_df.repartition(3).orderBy(F.rand(7))
+    write_channel(moved, str(tmp_path / "c"), "libsvm", WriteOptions(shuffle=True, seed=3,
+                                                                     num_files=2))
+    write_channel(channel_df.coalesce(1), str(tmp_path / "d"), "libsvm",
+                  WriteOptions(shuffle=True, seed=3, num_files=2))
+    for name in ("part-00000-0000.libsvm", "part-00001-0000.libsvm"):
+        assert (tmp_path / "c" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
 
 
 def test_existing_files_need_overwrite(channel_df, tmp_path):
