@@ -116,7 +116,11 @@ def cmd_reproduce(args: argparse.Namespace, settings: Settings) -> int:
     report = reproduce(settings, args.manifest, into=args.into, keep=args.keep)
     for line in report.lines():
         out.line(line, essential=True)
-    return 0 if report.identical else 1
+    if report.identical:
+        return 0
+    # the run's own words where a service shows them (deploy --wait's state details)
+    err.print("error:", f"reproduce {report.export_run_id}: {report.lines()[-1]}")
+    return 1
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
