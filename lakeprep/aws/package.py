@@ -166,6 +166,7 @@ def pack_python(wheel: Path, dest: Path, cache: Path | None = None) -> Path:
         _run([str(base / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
               "--no-compile", "--disable-pip-version-check", "--target", str(overlay),
               str(wheel)], "installing the wheel")
+        _compile(base / "bin" / "python", overlay)
         dest.unlink(missing_ok=True)
         partial = dest.with_name(dest.name + ".partial")
         # level 1: the compiled wheels inside barely compress further; it packs 5x faster
@@ -181,10 +182,29 @@ def pack_python(wheel: Path, dest: Path, cache: Path | None = None) -> Path:
 
 
 def _packed(root: Path) -> list[Path]:
-    """What of ``root`` goes into the archive: no byte code, no scripts whose first line names
-    the build folder's interpreter (pip's launchers), only the interpreter's own executables."""
-    return [p for p in sorted(root.rglob("*")) if "__pycache__" not in p.parts and not (
+    """What of ``root`` goes into the archive: no scripts whose first line names the build
+    folder's interpreter (pip's launchers), only the interpreter's own executables."""
+    return [p for p in sorted(root.rglob("*")) if not (
         p.parent == root / "bin" and not p.name.startswith("python"))]
+
+
+def _compile(python: Path, folder: Path) -> None:
+    """Byte code for every module under ``folder``, valid whatever the files' dates.
+
+    Every process the archive starts (the driver, each executor's Python workers) would
+    otherwise compile what it imports from source, in a fresh unpacked copy where nothing is
+    kept between applications: measured, importing Great Expectations, pandas, pyarrow,
+    deltalake and boto3 took 8 s of CPU without byte code and 4 s with it. ``unchecked-hash``
+    byte code is used without comparing the sources' dates, which unpacking may change; the
+    archive's files never change after it is built. A module that does not compile (some
+    packages ship files for other Python versions) is left to compile at import, as before.
+    """
+    done = subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0",
+                           "--invalidation-mode", "unchecked-hash", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        log.info("byte code: some modules under %s did not compile (they compile at import): "
+                 "%s", folder, " | ".join(done.stdout.strip().splitlines()[-2:]))
 
 
 def default_cache() -> Path:
@@ -213,6 +233,7 @@ def base_environment(requirements: list[str], cache: Path) -> Path:
                "--disable-pip-version-check", "--no-warn-script-location"]
         _run([*pip, *requirements], "installing the wheel's requirements")
         _run([*pip, "--no-deps", DELTA_SPARK], "installing delta-spark's Python module")
+        _compile(env / "bin" / "python", env / "lib")
         try:
             partial.rename(base)
         except OSError:  # another build put the same base there first
