@@ -35,6 +35,11 @@ REPO = Path(__file__).resolve().parents[2]
 # the checkout's sources: a twin run must take its code from the bucket, never from here
 SOURCES = ("lakeprep", "jobs", "features", "quality", "conf", "glue_scripts", "emr", "tests")
 EXECUTOR_MEMORY = "1g"
+# every JVM of the cluster (master, workers, drivers, executors) compiles with C1 only: a twin
+# run is minutes of cold code on tiny data, where C2's compilations cost CPU they never repay;
+# measured on a small Spark job: 28 s of CPU with both compilers, 18 s with C1 alone, the same
+# wall time. The services' JVMs keep their defaults: this is the two-core test machine's image.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 WORKER_MEMORY = "1400m"
 
 
@@ -101,7 +106,8 @@ class Cluster:
         keep = {k: os.environ[k] for k in ("PATH", "LANG", "JAVA_HOME") if k in os.environ}
         return {**keep, "HOME": str(self.root / "home"), "SPARK_HOME": str(spark_home()),
                 "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_CONF_DIR": str(self.root / "conf"),
-                "TZ": "UTC", "PYSPARK_PYTHON": str(self.python)}
+                "TZ": "UTC", "PYSPARK_PYTHON": str(self.python),
+                "JAVA_TOOL_OPTIONS": JVM_OPTIONS}
 
     def start(self) -> Cluster:
         self._image()

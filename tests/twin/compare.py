@@ -85,6 +85,30 @@ def channels(endpoint: str, bucket: str) -> dict[str, Counter[str]]:
     return out
 
 
+def differences(got: dict[str, Any], want: dict[str, Any], shown: int = 3) -> str:
+    """What differs between two results of ``tables`` or ``channels``, readably: per table (and
+    version) the counts and up to ``shown`` rows found only on one side; empty when equal."""
+    lines = []
+    for name in sorted(set(got) | set(want)):
+        a, b = got.get(name), want.get(name)
+        if a == b:
+            continue
+        if a is None or b is None:
+            lines.append(f"{name}: only in {'the reference' if a is None else 'the twin'}")
+            continue
+        pairs = list(zip(a, b, strict=False)) if isinstance(a, list) else [(a, b)]
+        if isinstance(a, list) and len(a) != len(b):
+            lines.append(f"{name}: {len(a)} versions, the reference {len(b)}")
+        for v, (x, y) in enumerate(pairs):
+            if x == y:
+                continue
+            where = f"{name}@v{v}" if isinstance(a, list) else name
+            lines.append(f"{where}: {sum(x.values())} rows, the reference {sum(y.values())}")
+            lines += [f"  twin only: {r}" for r in list((x - y).elements())[:shown]]
+            lines += [f"  reference only: {r}" for r in list((y - x).elements())[:shown]]
+    return "\n".join(lines)
+
+
 def _records(fmt: str, body: bytes) -> list[str]:
     if fmt == "parquet":
         return [repr(sorted(r.items())) for r in pq.read_table(io.BytesIO(body)).to_pylist()]

@@ -156,7 +156,8 @@ def test_the_twin_runs_the_four_jobs_like_a_local_run(target, reference, twin, t
         run = list(twin.runs.values())[-1]
         with capsys.disabled():
             print(f"twin {target} {job}: {time.perf_counter() - started:.0f} s")
-        assert code == 0, f"{target} {job}: exit {code}\n{err}\n--- driver ---\n{run.stderr}"
+        assert code == 0, (f"{target} {job}: exit {code}\n{err}\n--- driver output ---\n"
+                           f"{run.stdout[-6000:]}\n--- driver log ---\n{run.stderr[-6000:]}")
         ran.append(run)
         assert "driver logs: " in out and "run: " in out
     # what ran is what deploy sent: the job's options reached the job, on the cluster
@@ -176,8 +177,10 @@ def test_the_twin_runs_the_four_jobs_like_a_local_run(target, reference, twin, t
             required = {p.lower().replace("_", "-") for p in run.satisfied} | {
                 p.rsplit("-", 1)[0].lower() for p in run.installed}
             assert not required & {"pyspark", "delta-spark", "py4j"}, required
-    assert compare.tables(moto_server, bucket) == reference["tables"]
-    assert compare.channels(moto_server, bucket) == reference["channels"]
+    tables, channels = compare.tables(moto_server, bucket), compare.channels(moto_server, bucket)
+    assert tables == reference["tables"], compare.differences(tables, reference["tables"])
+    assert channels == reference["channels"], compare.differences(channels,
+                                                                  reference["channels"])
     assert set(reference["tables"]) >= {"lake/bronze/customers", "lake/bronze/orders",
                                         "lake/features/customer_features"}
     assert sum(sum(c.values()) for c in reference["channels"].values()) > 0
@@ -224,9 +227,13 @@ def test_the_archive_runs_where_the_builders_python_does_not_exist(twin_dist, tm
     probe = ("import sys, ssl, sqlite3, lakeprep, jobs.cli, deltalake, pyarrow, "
              "great_expectations, importlib.util as u; "
              "print(sys.prefix, sys.base_prefix, u.find_spec('delta') is not None)")
+    compiled = set(target.rglob("*.pyc"))
     done = subprocess.run(isolated([str(python), "-c", probe], hide, private_tmp=False),
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+    # the archive carries the byte code of what a job imports: nothing was compiled
+    assert any("/lakeprep/" in str(p) for p in compiled)
+    assert set(target.rglob("*.pyc")) == compiled
     prefix, base, has_delta = done.stdout.split()
     assert prefix == base == str(target) and has_delta == "True"
     assert not (target / "pyvenv.cfg").exists()
