@@ -65,7 +65,9 @@ def enforce_iam(endpoint: str) -> None:
     set up, rather than counting the set-up requests in advance. The setting is the whole
     server's: use it on a moto server of its own (``serve()``), never the shared one.
     """
+    # a body without a content type would go as a form (urllib's default), which the server
+    # parses away: moto then reads an empty count
     request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0",
-                                     method="POST")
+                                     method="POST", headers={"Content-Type": "text/plain"})
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200

@@ -107,8 +107,11 @@ class Twin:
     """
 
     def __init__(self, cluster: Cluster, moto: str, service_env: dict[str, str],
-                 control: dict[str, str] | None = None):
+                 control: dict[str, str] | None = None, api: str | None = None):
         self.cluster, self.moto, self.service_env = cluster, moto, service_env
+        # where the service APIs themselves (Glue, EMR, EMR Serverless) live: moto, unless a
+        # test keeps them on a server of their own (see the run under IAM)
+        self.api = api or moto
         self.control = control or {k: service_env[k] for k in ("AWS_ACCESS_KEY_ID",
                                                                 "AWS_SECRET_ACCESS_KEY")}
         self.runs: dict[str, Run] = {}
@@ -147,7 +150,7 @@ class Twin:
         target = h.headers.get("X-Amz-Target", "")
         # the Host header stays: it is part of what the caller signed (SigV4)
         headers = {k: v for k, v in h.headers.items() if k.lower() != "content-length"}
-        request = urllib.request.Request(self.moto + h.path, data=body or None,
+        request = urllib.request.Request(self.api + h.path, data=body or None,
                                          headers=headers, method=h.command)
         try:
             with urllib.request.urlopen(request, timeout=120) as r:
