@@ -23,6 +23,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType
 
 from features.rows import build_rows, parse_problems
 from features.snapshot import SNAPSHOT_DATE, build_snapshot
@@ -47,6 +48,7 @@ from lakeprep.lake.lease import hold
 from lakeprep.lake.sweep import sweep_models, sweep_table
 from lakeprep.pause import point
 from lakeprep.runtime import JobContext, job
+from lakeprep.stats.types import NUMERIC_TYPES
 from lakeprep.storage import write_text
 from quality.drift import DriftBaseline
 from quality.gate import FAILED_EXPECTATIONS_COLUMN, GateOutcome, commit_summary
@@ -223,9 +225,11 @@ def set_rows(ctx: JobContext, name: str, fs: FeatureSet, cutoff: str, with_label
 
 
 def _drift_features(fs: FeatureSet, snap: DataFrame) -> list[str]:
+    """The columns the drift baseline measures: the numeric kinds of ``lakeprep.stats.types``
+    and strings; ids, the snapshot date, the label and the entity's since-column aside."""
     skip = {fs.id_column, SNAPSHOT_DATE, fs.label_name}
     if isinstance(fs, EntitySnapshotSet):
         skip.add(fs.snapshot.entity_since)
-    kinds = ("int", "bigint", "double", "float", "smallint", "string")
-    return [c for c, t in snap.dtypes if c not in skip and (t in kinds or t.startswith("decimal"))]
+    return [f.name for f in snap.schema.fields if f.name not in skip and
+            isinstance(f.dataType, (*NUMERIC_TYPES, StringType))]
 
