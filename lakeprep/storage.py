@@ -252,15 +252,27 @@ def list_files(spark: SparkSession, folder: str) -> list[FileInfo]:
     fs, root = _fs(spark, folder)
     if not fs.exists(root):
         return []
-    it = fs.listFiles(root, True)
-    out = []
-    while it.hasNext():
-        st = it.next()
-        name = st.getPath().getName()
-        if name.startswith((".", "_")):
-            continue
-        out.append(FileInfo(st.getPath().toString(), st.getLen(), st.getModificationTime()))
+    out = [FileInfo(st.getPath().toString(), st.getLen(), st.getModificationTime())
+           for st in _statuses(fs, root) if not st.getPath().getName().startswith((".", "_"))]
     return sorted(out, key=lambda f: f.path)
+
+
+def _statuses(fs: Any, root: Any) -> Iterator[Any]:
+    """Every file's status below ``root``. On S3 one flat listing (``listFiles``: a request per
+    1,000 keys); on the local file system a walk with ``listStatus``, because ``listFiles``
+    builds a ``LocatedFileStatus`` per file, which reads the file's permissions by forking a
+    shell when Hadoop's native library is absent: measured on 800 files, 4.00 s against 0.61 s
+    (README, Benchmarks)."""
+    if fs.getScheme() != "file":
+        it = fs.listFiles(root, True)
+        while it.hasNext():
+            yield it.next()
+        return
+    for st in fs.listStatus(root):
+        if st.isDirectory():
+            yield from _statuses(fs, st.getPath())
+        else:
+            yield st
 
 
 @_reported("list")
