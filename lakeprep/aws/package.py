@@ -183,9 +183,20 @@ def pack_python(wheel: Path, dest: Path, cache: Path | None = None) -> Path:
 
 def _packed(root: Path) -> list[Path]:
     """What of ``root`` goes into the archive: no scripts whose first line names the build
-    folder's interpreter (pip's launchers), only the interpreter's own executables."""
-    return [p for p in sorted(root.rglob("*")) if not (
-        p.parent == root / "bin" and not p.name.startswith("python"))]
+    folder's interpreter (pip's launchers), only the interpreter's own executables; none of
+    what only building or testing the packages needs - their own test suites, pip, C headers
+    (a fifth of the files, which every executor unpacks on every run)."""
+    def needed(p: Path) -> bool:
+        parts = p.relative_to(root).parts
+        if parts[0] == "bin":
+            return p.name.startswith("python")
+        if parts[0] == "include":
+            return False
+        inside = parts[parts.index("site-packages") + 1:] if "site-packages" in parts else ()
+        return not (inside[:1] == ("pip",) or any(d in ("tests", "test") for d in inside[:-1])
+                    or (p.is_dir() and inside and inside[-1] in ("tests", "test")))
+
+    return [p for p in sorted(root.rglob("*")) if needed(p)]
 
 
 def _compile(python: Path, folder: Path) -> None:
