@@ -13,6 +13,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
 from lakeprep.errors import LakeTableError
+from lakeprep.frames import quoted
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
@@ -107,6 +108,11 @@ class DeltaSparkTable(LakeTable):
               **options: str) -> WriteResult:
         self._check(df, evolve)
         before = self._size() if mode == "overwrite" else None
+        if self.partition_by:
+            # one task per partition value, as the deltalake engine writes: a file per value,
+            # not one per task per value (a MERGE does the same: Delta repartitions before
+            # its write)
+            df = df.repartition(*quoted(self.partition_by))
         writer = (df.write.format("delta").mode(mode).partitionBy(*self.partition_by)
                   .option("userMetadata", encode_metadata(metadata)))
         if evolve:
