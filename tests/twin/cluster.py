@@ -66,7 +66,10 @@ def isolated(cmd: Sequence[str], hide: Sequence[Path], private_tmp: bool = True)
     if private_tmp:
         mounts.append("mount -t tmpfs -o mode=1777 twin-tmp /tmp")
     script = " && ".join([*mounts, 'exec "$@"'])
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "twin", *cmd]
+    # not root: a user namespace of its own, where the user may mount (its files stay its own)
+    user = ["--map-root-user"] if os.geteuid() else []
+    return ["unshare", "--mount", *user, "--propagation", "private", "sh", "-c", script,
+            "twin", *cmd]
 
 
 @dataclass
