@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.errors import LakeTableError
+from lakeprep.frames import quoted
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,11 @@ class LakeTable(ABC):
         """Remove, as one commit, every row whose ``keys`` equal (null-safely) a row of ``df``
         (e.g. quarantined records promoted by a replay); ``rows_deleted`` counts them."""
         return self._committed(self._delete(df, keys, metadata), metadata)
+
+    def _by_partition(self, df: DataFrame) -> DataFrame:
+        """``df`` in one task per partition value, so that a write adds a file (or a few) per
+        partition, not one per task per value (Delta's MERGE does the same before its write)."""
+        return df.repartition(*quoted(self.partition_by)) if self.partition_by else df
 
     def _committed(self, result: WriteResult, metadata: dict[str, Any]) -> WriteResult:
         if result.version is not None:

@@ -33,7 +33,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.errors import LakeTableError
-from lakeprep.frames import cache, quoted
+from lakeprep.frames import cache
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
@@ -251,10 +251,7 @@ class DeltaRsTable(LakeTable):
         self._check_partitioning()
         write_dir = f"{self.location}/{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-" \
                     f"{uuid.uuid4().hex[:12]}"
-        if self.partition_by:
-            # one task per partition value: a few files per partition, not one per shuffle
-            # partition per value
-            df = df.repartition(*quoted(self.partition_by))
+        df = self._by_partition(df)
         try:
             df.write.mode("errorifexists").partitionBy(*self.partition_by).parquet(write_dir)
             point("lake.staged")  # files written, not committed: where the kill tests strike

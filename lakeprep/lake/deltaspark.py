@@ -13,7 +13,6 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame
 
 from lakeprep.errors import LakeTableError
-from lakeprep.frames import quoted
 from lakeprep.lake.base import (
     Commit,
     LakeTable,
@@ -108,12 +107,8 @@ class DeltaSparkTable(LakeTable):
               **options: str) -> WriteResult:
         self._check(df, evolve)
         before = self._size() if mode == "overwrite" else None
-        if self.partition_by:
-            # one task per partition value, as the deltalake engine writes: a file per value,
-            # not one per task per value (a MERGE does the same: Delta repartitions before
-            # its write)
-            df = df.repartition(*quoted(self.partition_by))
-        writer = (df.write.format("delta").mode(mode).partitionBy(*self.partition_by)
+        writer = (self._by_partition(df).write.format("delta").mode(mode)
+                  .partitionBy(*self.partition_by)
                   .option("userMetadata", encode_metadata(metadata)))
         if evolve:
             writer = writer.option("mergeSchema", "true")
