@@ -9,14 +9,21 @@ import pytest
 from _pytest.doctest import DoctestItem
 
 os.environ.setdefault("TZ", "UTC")
+# every JVM of a local Spark session the tests start (this process's and those of the jobs the
+# tests run as processes of their own: kill points, concurrency, notebooks, the demo) compiles
+# with C1 only: the suite is thousands of small cold queries, where C2's compilations cost CPU
+# they never repay (tests/jobs/test_feature_sets.py: 95 s of CPU with both compilers, 65 s with
+# C1 alone; a job run as a process: ingest 75 -> 49 s of CPU, build-features 91 -> 61 s), and
+# collects with the serial collector (a few more percent: small heaps, no concurrent GC
+# threads). spark-submit adds SPARK_SUBMIT_OPTS to the driver JVM's options; users' sessions
+# keep the JVM's defaults. (The twin's cluster does the same for its JVMs: tests/twin/cluster.py.)
+os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
 
 
 # xdist groups handed out before all others, longest first (the slowest of `make test`'s
 # durations): one started last would end the run minutes after the other worker is done. The
-# service twin (tests/twin, with LAKEPREP_TWIN=1) is one group of 25-40 minutes.
-FIRST_GROUPS = ("tests/twin/test_twin.py",
-                "tests/test_s3_pipeline.py::test_the_pipeline_runs_on_an_s3_lake[delta-spark]",
-                "tests/test_s3_pipeline.py::test_the_pipeline_runs_on_an_s3_lake[deltalake]",
+# service twin (tests/twin) is one group of 20-30 minutes.
+FIRST_GROUPS = ("tests/twin/test_twin.py", "tests/test_s3_pipeline.py",
                 "tests/jobs/test_kill_points.py", "demo_run")
 
 
@@ -50,10 +57,6 @@ def spark():
             "spark.default.parallelism": "2",
             "spark.driver.memory": "2g",
             "spark.sql.adaptive.enabled": "false",
-            # C1 only: the suite is thousands of small cold queries, where C2's compilations
-            # cost CPU they never repay (tests/jobs/test_feature_sets.py: 95 s of CPU with
-            # both compilers, 65 s with C1 alone). Users' sessions keep the JVM's defaults.
-            "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:TieredStopAtLevel=1",
         },
     )
     yield session

@@ -38,8 +38,9 @@ EXECUTOR_MEMORY = "1g"
 # every JVM of the cluster (master, workers, drivers, executors) compiles with C1 only: a twin
 # run is minutes of cold code on tiny data, where C2's compilations cost CPU they never repay;
 # measured on a small Spark job: 28 s of CPU with both compilers, 18 s with C1 alone, the same
-# wall time. The services' JVMs keep their defaults: this is the two-core test machine's image.
-JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+# wall time; and the serial collector (small heaps: no concurrent GC threads to pay for). The
+# services' JVMs keep their defaults: this is the two-core test machine's image.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 WORKER_MEMORY = "1400m"
 
 
