@@ -53,10 +53,10 @@ test: $(LAKEPREP) $(JARS)
 	@echo "test order: random, seed $(SEED) (make test SEED=$(SEED) repeats it)"
 	$(WITH_JAVA) $(BIN)/pytest -q -n 2 --dist loadgroup --durations=25 -p randomly --randomly-seed=$(SEED)
 
-# the service twin (tests/twin): every AWS job deploy sends, run on a standalone cluster; out
-# of `make test` (over its time budget on two cores), run it before an AWS-facing change lands
+# the service twin alone (tests/twin, part of `make test`): every AWS job deploy sends, run on
+# a standalone cluster, each step's time printed
 twin: $(LAKEPREP) $(JARS)
-	LAKEPREP_TWIN=1 $(WITH_JAVA) $(BIN)/pytest -q -n 0 -p no:randomly --durations=0 tests/twin
+	$(WITH_JAVA) $(BIN)/pytest -q -n 0 -p no:randomly -s --durations=0 tests/twin
 
 lint: $(LAKEPREP)
 	$(BIN)/ruff check .

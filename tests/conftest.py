@@ -16,9 +16,6 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-
 os.environ.setdefault("TZ", "UTC")
 
 REPO = Path(__file__).resolve().parents[1]
-# files whose tests are minutes each and share only a cheap fixture: in one group they would run
-# in sequence on one worker, the suite's longest path (the S3 pipeline: ~4.5 min per engine)
-SPREAD = {"tests/test_s3_pipeline.py"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -34,8 +31,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         path = item.nodeid.split("::")[0]
-        if path in SPREAD:
-            continue
         item.add_marker(pytest.mark.xdist_group("demo_run" if "demo_run" in fixtures else path))
 
 

@@ -18,9 +18,9 @@ from deltalake import DeltaTable
 
 from lakeprep.sagemaker.recordio import iter_frames
 from lakeprep.storage import S3Access
+from tests.s3_lake import TESTING
 
 RUN_COLUMNS = {"_run_id", "_ingested_at"}
-TESTING = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def _s3(endpoint: str, creds: dict[str, str] | None = None) -> Any:

@@ -3,7 +3,6 @@ each built once per test worker and shared by every twin test (see tests/twin/cl
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -14,24 +13,6 @@ from lakeprep.aws import package
 
 from .cluster import Cluster, new_root
 from .services import Twin, service_env
-
-# the twin runs only when asked for: see the README's "What the tests run (the twin)"
-RUN_TWIN = "LAKEPREP_TWIN"
-TWIN_TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skip the twin's tests unless ``LAKEPREP_TWIN=1`` (``make twin``): they run every job as
-    a separate spark-submit with executors on a two-worker cluster plus a local reference run:
-    33 min of CPU, which with the suite's 55 makes more than the 40-minute budget holds on two
-    cores (`LAKEPREP_TWIN=1 make test`, measured: 46.5 min, both cores full)."""
-    if os.environ.get(RUN_TWIN) == "1":
-        return
-    skip = pytest.mark.skip(reason=f"the service twin runs with {RUN_TWIN}=1 (make twin): over "
-                                   f"the suite's time budget on two cores")
-    for item in items:
-        if TWIN_TESTS in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

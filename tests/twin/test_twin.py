@@ -19,6 +19,7 @@ import pytest
 from jobs.cli import main
 from tests import moto_support
 from tests.moto_support import KEYS, make_bucket
+from tests.s3_lake import check_lake_in_bucket
 
 from . import compare
 from .cluster import hidden_from_nodes, isolated
@@ -58,30 +59,45 @@ def _secret(endpoint: str) -> None:
 @pytest.fixture(scope="module")
 def reference(moto_server, tmp_path_factory, spark):
     """The raw sample files and a local run of the jobs on them (the test's own Spark session,
-    `--env emr`): its tables and channels, to compare each twin's with."""
+    `--env emr`, the delta-spark engine), then `lineage` and `quality docs`: its tables and
+    channels, to compare each twin's with, and its working folder (to stay empty)."""
     bucket = "twin-reference"
     started = time.perf_counter()
     make_bucket(moto_server, bucket)
     _secret(moto_server)
     env = {**KEYS, "AWS_ENDPOINT_URL": moto_server, "LAKEPREP_S3_ENDPOINT": moto_server,
            "LAKEPREP_BUCKET": bucket}
+    workdir = tmp_path_factory.mktemp("reference")
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
         mp.delenv("LAKEPREP_PII_SALT", raising=False)  # the salt comes from the secret
-        mp.chdir(tmp_path_factory.mktemp("reference"))
+        mp.delenv("LAKEPREP_ENGINE", raising=False)
+        mp.chdir(workdir)
         conf = ["--env", "emr", "--conf-dir", str(CONF)]
         assert main(["generate-sample", *conf, "--customers", "30", "--batches", "1"]) == 0
         for job, options in JOBS:
             assert main(["run", job, *conf, *options]) == 0, job
-        assert main(["reproduce", _export_dir(moto_server, bucket), *conf]) == 0
-    print(f"twin reference: the local run of the four jobs took "
-          f"{time.perf_counter() - started:.0f} s")
+        export_dir = _export_dir(moto_server, bucket)
+        assert main(["reproduce", export_dir, *conf]) == 0
+        print(f"twin reference: the local run of the four jobs took "
+              f"{time.perf_counter() - started:.0f} s")
+        assert main(["lineage", *conf, "customer_features"]) == 0
+        assert main(["quality", "docs", *conf]) == 0
     raw = {k: _client(moto_server, "s3").get_object(Bucket=bucket, Key=k)["Body"].read()
            for k in compare.keys(moto_server, bucket, "raw/")}
-    return {"bucket": bucket, "raw": raw,
+    return {"bucket": bucket, "raw": raw, "export_dir": export_dir, "workdir": workdir,
             "tables": compare.tables(moto_server, bucket),
             "channels": compare.channels(moto_server, bucket)}
+
+
+def test_the_reference_run_keeps_its_whole_lake_in_the_bucket(reference, moto_server):
+    """The delta-spark engine's run of the pipeline on an S3 lake through the CLI (the
+    deltalake engine's is tests/test_s3_pipeline.py, checked the same way)."""
+    bucket = reference["bucket"]
+    check_lake_in_bucket(moto_server, f"s3://{bucket}", f"s3://{bucket}/lake",
+                         reference["export_dir"], "delta-spark")
+    assert list(reference["workdir"].iterdir()) == [], "nothing may be written locally"
 
 
 def _account(endpoint: str, target: str, bucket: str, monkeypatch, twin) -> None:
