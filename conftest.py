@@ -57,6 +57,10 @@ def spark():
             "spark.default.parallelism": "2",
             "spark.driver.memory": "2g",
             "spark.sql.adaptive.enabled": "false",
+            # Delta rebuilds a table's state in 50 tasks by default (sized for clusters): the
+            # tests' tables are a few files (a delta-spark ingest + build-features run as a
+            # process: 66-69 s of CPU with 50, 51-57 s with 2)
+            "spark.databricks.delta.snapshotPartitions": "2",
         },
     )
     yield session

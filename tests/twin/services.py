@@ -63,6 +63,7 @@ CLUSTER_CONF = {
     "spark.cores.max": "2",
     "spark.executor.instances": "2",
     "spark.sql.shuffle.partitions": "2",  # one per executor core
+    "spark.databricks.delta.snapshotPartitions": "2",  # Delta's state rebuild, the same way
     # every executor says it is on host 127.0.0.1, so Spark would read a "host-local"
     # executor's shuffle files straight from its disk; on separate machines (and here, where
     # each worker's disk is hidden from the other) blocks travel over the network
