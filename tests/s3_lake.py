@@ -5,6 +5,7 @@ reference run (tests/twin, the delta-spark engine)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 from deltalake import DeltaTable
@@ -16,15 +17,17 @@ TESTING = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 TABLES = ("bronze/customers", "bronze/orders", "bronze/web_events", "features/customer_features")
 
 
-def _s3(endpoint: str):  # type: ignore[no-untyped-def]
+def s3_client(endpoint: str, creds: dict[str, str] | None = None) -> Any:
+    """An S3 client of the moto server at ``endpoint``, as ``creds`` (default: ``TESTING``)."""
+    creds = creds or TESTING
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=TESTING["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=TESTING["AWS_SECRET_ACCESS_KEY"])
+                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
 
 
 def objects(endpoint: str, bucket: str, prefix: str = "") -> dict[str, int]:
     """``{key: size}`` of every object under ``prefix``."""
-    client = _s3(endpoint)
+    client = s3_client(endpoint)
     out: dict[str, int] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         out.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
@@ -54,7 +57,7 @@ def check_lake_in_bucket(endpoint: str, root: str, lake: str, export_dir: str,
     assert raw_files and all(f["path"].startswith(f"{root}/raw/") and len(f["sha256"]) == 64
                              for f in raw_files), raw_files
     export_key = export_dir.removeprefix(f"s3://{bucket}/")
-    manifest = json.loads(_s3(endpoint).get_object(
+    manifest = json.loads(s3_client(endpoint).get_object(
         Bucket=bucket, Key=f"{export_key}/manifest.json")["Body"].read())
     for channels in manifest["channels"].values():
         for files in channels.values():

@@ -12,28 +12,20 @@ import json
 from collections import Counter
 from typing import Any
 
-import boto3
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from lakeprep.sagemaker.recordio import iter_frames
 from lakeprep.storage import S3Access
-from tests.s3_lake import TESTING
+from tests.s3_lake import TESTING, s3_client
 
 RUN_COLUMNS = {"_run_id", "_ingested_at"}
-
-
-def _s3(endpoint: str, creds: dict[str, str] | None = None) -> Any:
-    creds = creds or TESTING
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"])
 
 
 def keys(endpoint: str, bucket: str, prefix: str = "",
          creds: dict[str, str] | None = None) -> list[str]:
     out: list[str] = []
-    for page in _s3(endpoint, creds).get_paginator("list_objects_v2").paginate(Bucket=bucket,
+    for page in s3_client(endpoint, creds).get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                                 Prefix=prefix):
         out += [o["Key"] for o in page.get("Contents", [])]
     return out
@@ -67,7 +59,7 @@ def tables(endpoint: str, bucket: str, prefix: str = "lake/",
 
 def channels(endpoint: str, bucket: str) -> dict[str, Counter[str]]:
     """``{"<table>/<channel>/<format>": records}`` of every export's manifest."""
-    s3 = _s3(endpoint)
+    s3 = s3_client(endpoint)
     out: dict[str, Counter[str]] = {}
     for key in keys(endpoint, bucket, "exports/"):
         if not key.endswith("/manifest.json"):

@@ -72,7 +72,6 @@ def reference(moto_server, tmp_path_factory, spark):
         for k, v in env.items():
             mp.setenv(k, v)
         mp.delenv("LAKEPREP_PII_SALT", raising=False)  # the salt comes from the secret
-        mp.delenv("LAKEPREP_ENGINE", raising=False)
         mp.chdir(workdir)
         conf = ["--env", "emr", "--conf-dir", str(CONF)]
         assert main(["generate-sample", *conf, "--customers", "30", "--batches", "1"]) == 0
